@@ -1,0 +1,159 @@
+"""Batch rows: insert, fetch, list, rewrite. The recipients they expand into are in
+`recipients.py`; the rules that decide what to write are in `services/batches.py`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .db import Tx
+
+
+@dataclass
+class BatchRow:
+    id: str
+    account_id: str
+    type: str
+    sender: str | None
+    client_reference: str | None
+    created_at: int
+    modified_at: int
+    due_at: int
+    expire_at: int
+    expire_explicit: bool
+    canceled: bool
+    state: str  # scheduled | active | canceled
+    delivery_report: str
+    callback_url: str | None
+    feedback_enabled: bool
+    report_sent: bool
+    doc: str
+
+
+_COLUMNS = ("id, account_id, type, sender, client_reference, created_at, modified_at, due_at, expire_at, "
+            "expire_explicit, canceled, state, delivery_report, callback_url, feedback_enabled, report_sent, doc")
+
+
+def _row(r: tuple) -> BatchRow:
+    return BatchRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], bool(r[9]), bool(r[10]), r[11],
+                    r[12], r[13], bool(r[14]), bool(r[15]), r[16])
+
+
+def insert(tx: Tx, b: BatchRow) -> None:
+    tx.execute(
+        f"INSERT INTO batches ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        (b.id, b.account_id, b.type, b.sender, b.client_reference, b.created_at, b.modified_at, b.due_at,
+         b.expire_at, int(b.expire_explicit), int(b.canceled), b.state, b.delivery_report, b.callback_url,
+         int(b.feedback_enabled), int(b.report_sent), b.doc),
+    )
+
+
+def get(tx: Tx, account_id: str, batch_id: str, *, for_update: bool = False) -> BatchRow | None:
+    lock = " FOR UPDATE" if for_update and tx.dialect == "postgresql" else ""
+    r = tx.one(f"SELECT {_COLUMNS} FROM batches WHERE id = ? AND account_id = ?{lock}", (batch_id, account_id))
+    return None if r is None else _row(r)
+
+
+def get_doc(tx: Tx, account_id: str, batch_id: str) -> str | None:
+    return tx.scalar("SELECT doc FROM batches WHERE id = ? AND account_id = ?", (batch_id, account_id))
+
+
+def get_many(tx: Tx, batch_ids: list[str], *, with_doc: bool = True) -> dict[str, BatchRow]:
+    """Several batches by id; `with_doc=False` skips the (large) document, leaving it ''."""
+    if not batch_ids:
+        return {}
+    cols = _COLUMNS if with_doc else _COLUMNS.replace(", doc", ", ''")
+    rows = tx.all(f"SELECT {cols} FROM batches WHERE id IN {tx.in_list(batch_ids)}", batch_ids)
+    return {r[0]: _row(r) for r in rows}
+
+
+def save(tx: Tx, b: BatchRow) -> None:
+    """Rewrite everything but id, account and created_at."""
+    tx.execute(
+        "UPDATE batches SET type = ?, sender = ?, client_reference = ?, modified_at = ?, due_at = ?, "
+        "expire_at = ?, expire_explicit = ?, canceled = ?, state = ?, delivery_report = ?, callback_url = ?, "
+        "feedback_enabled = ?, report_sent = ?, doc = ? WHERE id = ?",
+        (b.type, b.sender, b.client_reference, b.modified_at, b.due_at, b.expire_at, int(b.expire_explicit),
+         int(b.canceled), b.state, b.delivery_report, b.callback_url, int(b.feedback_enabled),
+         int(b.report_sent), b.doc, b.id),
+    )
+
+
+@dataclass
+class ListFilter:
+    account_id: str
+    start: int
+    end: int | None = None
+    senders: list[str] | None = None
+    targets: list[str] | None = None
+    client_reference: str | None = None
+
+
+def _where(tx: Tx, f: ListFilter) -> tuple[str, list]:
+    sql = ["account_id = ? AND created_at >= ?"]
+    args: list = [f.account_id, f.start]
+    if f.end is not None:
+        sql.append("created_at < ?")
+        args.append(f.end)
+    if f.senders:
+        sql.append(f"sender IN {tx.in_list(f.senders)}")
+        args += f.senders
+    if f.client_reference is not None:
+        sql.append("client_reference = ?")
+        args.append(f.client_reference)
+    if f.targets:
+        if tx.dialect == "postgresql":
+            sql.append("jsonb_exists_any(doc::jsonb -> 'to', ?::text[])")
+            args.append(f.targets)
+        else:
+            sql.append(f"EXISTS (SELECT 1 FROM json_each(batches.doc, '$.to') WHERE value IN {tx.in_list(f.targets)})")
+            args += f.targets
+    return " AND ".join(sql), args
+
+
+def list_page(tx: Tx, f: ListFilter, page: int, size: int) -> tuple[int, list[str]]:
+    """(total matching, docs of this page), newest first."""
+    where, args = _where(tx, f)
+    count = tx.scalar(f"SELECT count(*) FROM batches WHERE {where}", args)
+    docs = [r[0] for r in tx.all(
+        f"SELECT doc FROM batches WHERE {where} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
+        args + [size, page * size])]
+    return count, docs
+
+
+def due(tx: Tx, now: int, limit: int = 100) -> list[BatchRow]:
+    """Scheduled batches whose send time has come, oldest first (FIFO per account)."""
+    rows = tx.all(f"SELECT {_COLUMNS} FROM batches WHERE state = 'scheduled' AND due_at <= ? "
+                  "ORDER BY due_at, created_at, id LIMIT ?", (now, limit))
+    return [_row(r) for r in rows]
+
+
+def next_due_at(tx: Tx) -> int | None:
+    return tx.scalar("SELECT min(due_at) FROM batches WHERE state = 'scheduled'")
+
+
+def set_report_sent(tx: Tx, batch_id: str) -> bool:
+    """Claim the one summary/full callback of a batch; False if already claimed."""
+    tx.execute("UPDATE batches SET report_sent = 1 WHERE id = ? AND report_sent = 0", (batch_id,))
+    return tx.rowcount == 1
+
+
+# Idempotency keys --------------------------------------------------------------------------
+
+IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000
+
+
+def idempotent_lookup(tx: Tx, account_id: str, key: str, now: int) -> tuple[str, str] | None:
+    """(body hash, batch id) of a live key, or None."""
+    r = tx.one("SELECT body_hash, batch_id, created_at FROM idempotency_keys WHERE account_id = ? AND key = ?",
+               (account_id, key))
+    if r is None:
+        return None
+    if r[2] <= now - IDEMPOTENCY_TTL_MS:
+        tx.execute("DELETE FROM idempotency_keys WHERE account_id = ? AND key = ?", (account_id, key))
+        return None
+    return r[0], r[1]
+
+
+def idempotent_store(tx: Tx, account_id: str, key: str, body_hash: str, batch_id: str, now: int) -> None:
+    tx.execute("INSERT INTO idempotency_keys (account_id, key, body_hash, batch_id, created_at) "
+               "VALUES (?, ?, ?, ?, ?)", (account_id, key, body_hash, batch_id, now))

@@ -1,0 +1,298 @@
+"""One database interface over SQLite (embedded default) and PostgreSQL.
+
+Queries are plain functions `fn(tx, *args)` written once with `?` placeholders; `Tx`
+rewrites them for psycopg. Units of work run on threads because both drivers are
+synchronous (stdlib sqlite3 is 3-4x faster than aiosqlite per small query, and psycopg's
+sync API keeps one code path for both databases).
+
+Writes go through a single writer thread per process that practises *group commit*: it
+takes every unit of work queued while the previous transaction was committing, runs each in
+its own SAVEPOINT (one failing unit does not spoil the others), and commits them together.
+SQLite allows one writer anyway; batching commits is what makes thousands of small durable
+writes per second possible. Reads run on a small pool of threads with their own connections
+(WAL lets them read while the writer writes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import re
+import sqlite3
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Callable, TypeVar
+
+log = logging.getLogger("openxms.store")
+T = TypeVar("T")
+MAX_GROUP = 512  # units of work per commit
+
+
+class Tx:
+    """A cursor with the few helpers the queries need, dialect-aware."""
+
+    __slots__ = ("cur", "dialect", "_pg")
+
+    def __init__(self, cur: Any, dialect: str) -> None:
+        self.cur = cur
+        self.dialect = dialect
+        self._pg = dialect == "postgresql"
+
+    def execute(self, sql: str, params: Any = ()) -> Any:
+        return self.cur.execute(_pg_sql(sql) if self._pg else sql, params)
+
+    def executemany(self, sql: str, rows: Any) -> None:
+        self.cur.executemany(_pg_sql(sql) if self._pg else sql, rows)
+
+    def all(self, sql: str, params: Any = ()) -> list[tuple]:
+        self.execute(sql, params)
+        return self.cur.fetchall()
+
+    def one(self, sql: str, params: Any = ()) -> tuple | None:
+        self.execute(sql, params)
+        return self.cur.fetchone()
+
+    def scalar(self, sql: str, params: Any = (), default: Any = None) -> Any:
+        row = self.one(sql, params)
+        return default if row is None else row[0]
+
+    @property
+    def rowcount(self) -> int:
+        return self.cur.rowcount
+
+    def in_list(self, values: list) -> str:
+        """`(?,?,?)` for an IN clause (SQLite has no arrays)."""
+        return "(" + ",".join("?" * len(values)) + ")"
+
+
+_PG_CACHE: dict[str, str] = {}
+_QMARK = re.compile(r"\?")
+
+
+def _pg_sql(sql: str) -> str:
+    out = _PG_CACHE.get(sql)
+    if out is None:
+        out = _PG_CACHE[sql] = _QMARK.sub("%s", sql.replace("%", "%%"))
+    return out
+
+
+class Database:
+    """Async facade: `await db.write(fn, ...)`, `await db.read(fn, ...)`."""
+
+    def __init__(self, url: str, *, readers: int = 3, sqlite_synchronous: str = "NORMAL") -> None:
+        self.url = url
+        if url.startswith(("postgresql://", "postgres://")):
+            self.dialect = "postgresql"
+        else:
+            self.dialect = "sqlite"
+            self.path = sqlite_path(url)
+        self._sync = sqlite_synchronous
+        self._readers = readers
+        self._writer: _Writer | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._local = threading.local()
+        self._read_conns: list[Any] = []
+        self._lock = threading.Lock()
+
+    # connections -------------------------------------------------------------------
+    def connect(self) -> Any:
+        if self.dialect == "sqlite":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute(f"PRAGMA synchronous={self._sync}")
+            conn.execute("PRAGMA busy_timeout=30000")
+            conn.execute("PRAGMA temp_store=MEMORY")
+            conn.execute("PRAGMA cache_size=-65536")
+            return conn
+        import psycopg
+
+        return psycopg.connect(self.url, autocommit=True)
+
+    def _begin(self, conn: Any) -> None:
+        conn.execute("BEGIN IMMEDIATE" if self.dialect == "sqlite" else "BEGIN")
+
+    # lifecycle ---------------------------------------------------------------------
+    def run_sync(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run one unit of work in its own transaction on a fresh connection (start-up tasks)."""
+        conn = self.connect()
+        try:
+            self._begin(conn)
+            try:
+                result = fn(Tx(conn.cursor(), self.dialect), *args)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            return result
+        finally:
+            conn.close()
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._writer = _Writer(self, loop)
+        self._writer.start()
+        self._pool = ThreadPoolExecutor(self._readers, thread_name_prefix="openxms-read")
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self._writer.stop)
+            self._writer = None
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+        with self._lock:
+            for c in self._read_conns:
+                try:
+                    c.close()
+                except Exception:  # noqa: BLE001 - closing is best effort
+                    pass
+            self._read_conns.clear()
+
+    # work --------------------------------------------------------------------------
+    def write(self, fn: Callable[..., T], *args: Any) -> asyncio.Future:
+        """Run `fn(tx, *args)` in a (group-committed) write transaction."""
+        assert self._writer is not None, "database not started"
+        return self._writer.submit(fn, args)
+
+    async def read(self, fn: Callable[..., T], *args: Any) -> T:
+        assert self._pool is not None, "database not started"
+        return await asyncio.get_running_loop().run_in_executor(self._pool, self._read, fn, args)
+
+    def _read(self, fn: Callable[..., T], args: tuple) -> T:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self.connect()
+            with self._lock:
+                self._read_conns.append(conn)
+        try:
+            self._begin_read(conn)
+            try:
+                return fn(Tx(conn.cursor(), self.dialect), *args)
+            finally:
+                conn.execute("COMMIT")
+        except Exception as e:
+            if self.dialect == "postgresql" and _is_disconnect(e):
+                self._local.conn = None
+            raise
+
+    def _begin_read(self, conn: Any) -> None:
+        conn.execute("BEGIN" if self.dialect == "sqlite" else "BEGIN READ ONLY")
+
+
+def _is_disconnect(e: Exception) -> bool:
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover
+        return False
+    return isinstance(e, psycopg.OperationalError)
+
+
+def sqlite_path(url: str) -> Path:
+    """`sqlite:///rel.db`, `sqlite:////abs.db` (SQLAlchemy's convention), `sqlite:x.db` or a path."""
+    for prefix in ("sqlite:///", "sqlite://", "sqlite:"):
+        if url.startswith(prefix):
+            return Path(url[len(prefix):])
+    return Path(url)
+
+
+class _Writer(threading.Thread):
+    """The single writer: drains the queue, runs a group of units, commits once."""
+
+    def __init__(self, db: Database, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(name="openxms-writer", daemon=True)
+        self.db = db
+        self.loop = loop
+        self.q: queue.SimpleQueue = queue.SimpleQueue()
+        self.conn: Any = None
+
+    def submit(self, fn: Callable, args: tuple) -> asyncio.Future:
+        fut = self.loop.create_future()
+        self.q.put((fn, args, fut))
+        return fut
+
+    def stop(self) -> None:
+        self.q.put(None)
+        self.join()
+
+    def run(self) -> None:
+        stopping = False
+        while not stopping:
+            item = self.q.get()
+            if item is None:
+                break
+            group = [item]
+            while len(group) < MAX_GROUP:
+                try:
+                    nxt = self.q.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    stopping = True
+                    break
+                group.append(nxt)
+            self._run_group(group)
+        if self.conn is not None:
+            self.conn.close()
+
+    def _run_group(self, group: list) -> None:
+        results = self._attempt(group)
+        if results is None:  # whole transaction failed (connection lost, deadlock): retry once
+            self.conn = None
+            results = self._attempt(group)
+            if results is None:
+                results = [(fut, None, self._last_error) for _, _, fut in group]
+        self.loop.call_soon_threadsafe(_resolve, results)
+
+    _last_error: BaseException | None = None
+
+    def _attempt(self, group: list) -> list | None:
+        results = []
+        try:
+            if self.conn is None:
+                self.conn = self.db.connect()
+            conn = self.conn
+            tx = Tx(conn.cursor(), self.db.dialect)
+            self.db._begin(conn)
+            if len(group) == 1:
+                fn, args, fut = group[0]
+                try:
+                    results.append((fut, fn(tx, *args), None))
+                except Exception as e:  # noqa: BLE001 - handed to the awaiting coroutine
+                    conn.execute("ROLLBACK")
+                    return [(fut, None, e)]
+            else:
+                for fn, args, fut in group:
+                    conn.execute("SAVEPOINT unit")
+                    try:
+                        r = fn(tx, *args)
+                    except Exception as e:  # noqa: BLE001
+                        conn.execute("ROLLBACK TO SAVEPOINT unit")
+                        conn.execute("RELEASE SAVEPOINT unit")
+                        results.append((fut, None, e))
+                    else:
+                        conn.execute("RELEASE SAVEPOINT unit")
+                        results.append((fut, r, None))
+            conn.execute("COMMIT")
+            return results
+        except Exception as e:  # noqa: BLE001
+            log.warning("write transaction failed: %s", e)
+            self._last_error = e
+            try:
+                if self.conn is not None:
+                    self.conn.execute("ROLLBACK")
+            except Exception:  # noqa: BLE001
+                self.conn = None
+            return None
+
+
+def _resolve(results: list) -> None:
+    for fut, value, error in results:
+        if fut.done():
+            continue
+        if error is not None:
+            fut.set_exception(error)
+        else:
+            fut.set_result(value)

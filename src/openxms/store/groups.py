@@ -1,0 +1,117 @@
+"""Groups and their members."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from ..sms import dates
+from .db import Tx
+from .recipients import chunks
+
+
+@dataclass
+class GroupRow:
+    id: str
+    account_id: str
+    name: str | None
+    created_at: int
+    modified_at: int
+    child_groups: list[str]
+    auto_update: dict | None
+
+    def doc(self, size: int) -> dict[str, Any]:
+        d: dict[str, Any] = {"id": self.id}
+        if self.name is not None:
+            d["name"] = self.name
+        d.update(size=size, created_at=dates.format(self.created_at), modified_at=dates.format(self.modified_at),
+                 child_groups=self.child_groups)
+        if self.auto_update is not None:
+            d["auto_update"] = self.auto_update
+        return d
+
+
+_COLS = "id, account_id, name, created_at, modified_at, child_groups, auto_update"
+
+
+def _row(r: tuple) -> GroupRow:
+    return GroupRow(r[0], r[1], r[2], r[3], r[4], json.loads(r[5] or "[]"), json.loads(r[6]) if r[6] else None)
+
+
+def get(tx: Tx, account_id: str, group_id: str, *, for_update: bool = False) -> GroupRow | None:
+    lock = " FOR UPDATE" if for_update and tx.dialect == "postgresql" else ""
+    r = tx.one(f"SELECT {_COLS} FROM groups WHERE id = ? AND account_id = ?{lock}", (group_id, account_id))
+    return None if r is None else _row(r)
+
+
+def existing(tx: Tx, account_id: str, group_ids: list[str]) -> set[str]:
+    if not group_ids:
+        return set()
+    return {r[0] for r in tx.all(f"SELECT id FROM groups WHERE account_id = ? AND id IN {tx.in_list(group_ids)}",
+                                 [account_id, *group_ids])}
+
+
+def name_taken(tx: Tx, account_id: str, name: str, except_id: str | None = None) -> bool:
+    return tx.one("SELECT 1 FROM groups WHERE account_id = ? AND name = ? AND id <> ?",
+                  (account_id, name, except_id or "")) is not None
+
+
+def save(tx: Tx, g: GroupRow, insert: bool) -> None:
+    auto = json.dumps(g.auto_update) if g.auto_update is not None else None
+    auto_to = g.auto_update["to"] if g.auto_update else None
+    if insert:
+        tx.execute(f"INSERT INTO groups ({_COLS}, auto_to) VALUES (?,?,?,?,?,?,?,?)",
+                   (g.id, g.account_id, g.name, g.created_at, g.modified_at, json.dumps(g.child_groups), auto, auto_to))
+    else:
+        tx.execute("UPDATE groups SET name = ?, modified_at = ?, child_groups = ?, auto_update = ?, auto_to = ? "
+                   "WHERE id = ?", (g.name, g.modified_at, json.dumps(g.child_groups), auto, auto_to, g.id))
+
+
+def delete(tx: Tx, group_id: str) -> None:
+    tx.execute("DELETE FROM group_members WHERE group_id = ?", (group_id,))
+    tx.execute("DELETE FROM groups WHERE id = ?", (group_id,))
+
+
+def add_members(tx: Tx, group_id: str, msisdns: list[str]) -> None:
+    if msisdns:
+        tx.executemany("INSERT INTO group_members (group_id, msisdn) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                       [(group_id, m) for m in msisdns])
+
+
+def remove_members(tx: Tx, group_id: str, msisdns: list[str]) -> None:
+    for part in chunks(msisdns):
+        tx.execute(f"DELETE FROM group_members WHERE group_id = ? AND msisdn IN {tx.in_list(part)}", [group_id, *part])
+
+
+def clear_members(tx: Tx, group_id: str) -> None:
+    tx.execute("DELETE FROM group_members WHERE group_id = ?", (group_id,))
+
+
+def members(tx: Tx, group_id: str) -> list[str]:
+    return [r[0] for r in tx.all("SELECT msisdn FROM group_members WHERE group_id = ? ORDER BY msisdn", (group_id,))]
+
+
+def size(tx: Tx, group_id: str) -> int:
+    return tx.scalar("SELECT count(*) FROM group_members WHERE group_id = ?", (group_id,), 0)
+
+
+def sizes(tx: Tx, group_ids: list[str]) -> dict[str, int]:
+    out = {g: 0 for g in group_ids}
+    if group_ids:
+        for g, n in tx.all(f"SELECT group_id, count(*) FROM group_members WHERE group_id IN "
+                           f"{tx.in_list(group_ids)} GROUP BY group_id", group_ids):
+            out[g] = n
+    return out
+
+
+def list_page(tx: Tx, account_id: str, page: int, size_: int) -> tuple[int, list[GroupRow]]:
+    count = tx.scalar("SELECT count(*) FROM groups WHERE account_id = ?", (account_id,), 0)
+    rows = tx.all(f"SELECT {_COLS} FROM groups WHERE account_id = ? ORDER BY created_at DESC, id DESC "
+                  "LIMIT ? OFFSET ?", (account_id, size_, page * size_))
+    return count, [_row(r) for r in rows]
+
+
+def auto_update_targets(tx: Tx, account_id: str, number: str) -> list[GroupRow]:
+    return [_row(r) for r in tx.all(f"SELECT {_COLS} FROM groups WHERE account_id = ? AND auto_to = ?",
+                                    (account_id, number))]

@@ -1,0 +1,16 @@
+"""Small persistent settings the server makes for itself (OAuth signing secret, dev plan)."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from .db import Tx
+
+
+def get_or_create(tx: Tx, key: str, make: Callable[[], str]) -> str:
+    value = tx.scalar("SELECT value FROM meta WHERE key = ?", (key,))
+    if value is None:
+        value = make()
+        tx.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING", (key, value))
+        value = tx.scalar("SELECT value FROM meta WHERE key = ?", (key,))
+    return value
