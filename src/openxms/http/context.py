@@ -1,0 +1,17 @@
+"""What route handlers reach through `request.app.state.ctx`."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+
+from ..config import Account
+
+
+def ctx(request: Request):
+    return request.app.state.ctx
+
+
+def account(request: Request) -> Account:
+    """Authenticate the caller for the `{account}` path segment (plan id or project id)."""
+    c = request.app.state.ctx
+    return c.auth.check(request.path_params["account"], request.headers.get("authorization"))

@@ -1,0 +1,36 @@
+"""Routes: inbound (MO) messages."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ..store.inbounds import ListFilter
+from .context import account, ctx
+from .responses import json_response, page_params, page_response, q_numbers, q_time
+
+DAY_MS = 24 * 3600 * 1000
+
+
+async def list_inbounds(request: Request) -> Response:
+    acc = account(request)
+    c = ctx(request)
+    page, size = page_params(request)
+    start = q_time(request, "start_date")
+    f = ListFilter(account_id=acc.id, start=start if start is not None else c.clock.now_ms() - DAY_MS,
+                   end=q_time(request, "end_date"), recipients=q_numbers(request, "to") or None,
+                   client_reference=request.query_params.get("client_reference") or None)
+    count, docs = await c.inbounds.list(f, page, size)
+    return page_response("inbounds", count, page, docs)
+
+
+async def get_inbound(request: Request) -> Response:
+    acc = account(request)
+    return json_response(await ctx(request).inbounds.get(acc.id, request.path_params["inbound_id"]))
+
+
+routes = [
+    Route("/inbounds", list_inbounds, methods=["GET"]),
+    Route("/inbounds/{inbound_id}", get_inbound, methods=["GET"]),
+]

@@ -1,0 +1,112 @@
+"""JSON in and out, Sinch-style errors, and the query-string quirks of the SDKs (spec §1.3)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..sms import dates, msisdn
+from ..sms.batches import InvalidRequest
+
+_encode = msgspec.json.encode
+JSON = "application/json"
+
+
+def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    body = data if isinstance(data, bytes) else data.encode() if isinstance(data, str) else _encode(data)
+    return Response(body, status_code=status, media_type=JSON, headers=headers)
+
+
+def error(status: int, code: str, text: str, headers: dict[str, str] | None = None) -> Response:
+    return json_response({"code": code, "text": text}, status, headers)
+
+
+def page_response(key: str, count: int, page: int, docs: list[str] | list[bytes]) -> Response:
+    """`{"count", "page", "page_size": <items in this page>, key: [...]}` (spec §8)."""
+    items = b",".join(d.encode() if isinstance(d, str) else d for d in docs)
+    body = b'{"count":%d,"page":%d,"page_size":%d,"%s":[%s]}' % (count, page, len(docs), key.encode(), items)
+    return Response(body, media_type=JSON)
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refusing more than `limit` bytes without reading it all."""
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > limit:
+        raise InvalidRequest("syntax_constraint_violation", f"request body exceeds {limit} bytes")
+    chunks, size = [], 0
+    receive = request.receive
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise InvalidRequest("syntax_constraint_violation", f"request body exceeds {limit} bytes")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+# query parameters -------------------------------------------------------------------
+
+def q_int(request: Request, name: str, default: int, lo: int, hi: int | None = None) -> int:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidRequest("syntax_invalid_parameter_format", f"{name} must be an integer, got {raw!r}") from None
+    if value < lo or (hi is not None and value > hi):
+        span = f"between {lo} and {hi}" if hi is not None else f"at least {lo}"
+        raise InvalidRequest("syntax_constraint_violation", f"{name} must be {span}")
+    return value
+
+
+def q_bool(request: Request, name: str, default: bool) -> bool:
+    """Python's SDK sends `True`; Node sends `true`."""
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    low = raw.strip().lower()
+    if low in ("true", "1", "yes"):
+        return True
+    if low in ("false", "0", "no"):
+        return False
+    raise InvalidRequest("syntax_invalid_parameter_format", f"{name} must be true or false, got {raw!r}")
+
+
+def q_time(request: Request, name: str) -> int | None:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        return dates.parse(raw.replace(" ", "+") if "T" in raw and " " in raw[10:] else raw)
+    except (ValueError, OverflowError):
+        raise InvalidRequest("syntax_invalid_parameter_format", f"{name} is not an ISO-8601 timestamp: {raw!r}") from None
+
+
+def q_list(request: Request, name: str) -> list[str]:
+    return msisdn.split_query_list(request.query_params.get(name))
+
+
+def q_numbers(request: Request, name: str) -> list[str]:
+    """A comma list of phone numbers, normalised (`+` may have arrived as a space)."""
+    out = []
+    for v in q_list(request, name):
+        n = msisdn.normalize(v)
+        out.append(n if n is not None else v)
+    return out
+
+
+def q_senders(request: Request, name: str) -> list[str]:
+    return [msisdn.normalize_sender(v) for v in q_list(request, name)]
+
+
+def page_params(request: Request) -> tuple[int, int]:
+    return q_int(request, "page", 0, 0), q_int(request, "page_size", 30, 1, 100)

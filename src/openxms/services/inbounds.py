@@ -1,0 +1,99 @@
+"""Inbound (MO) messages: stored, pushed to the account's MO callback URL, and fed to groups'
+auto-update keywords, all in one transaction (spec §6, §5.9)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Callable, Mapping
+
+import msgspec
+
+from ..clock import Clock
+from ..config import Account
+from ..connectors.base import Inbound
+from ..ids import IdFactory
+from ..sms import dates, msisdn as numbers
+from ..sms.batches import InvalidRequest
+from ..store import inbounds as store, outbox
+from ..store.db import Database, Tx
+from .errors import NotFound
+
+# Called inside the MO transaction: (tx, account_id, sender, recipient, body, now) — used by groups.
+MoHook = Callable[[Tx, str, str, str, str, int], None]
+
+
+def resolve_account(tx: Tx, accounts: Mapping[str, Account], mo: Inbound) -> str:
+    """Which account an MO belongs to: explicit, by number, by last conversation, or the only one."""
+    if mo.account_id:
+        if mo.account_id not in accounts:
+            raise InvalidRequest("syntax_invalid_parameter_format", f"unknown service plan {mo.account_id!r}")
+        return mo.account_id
+    owners = [a.id for a in accounts.values() if mo.recipient in a.numbers]
+    if len(owners) == 1:
+        return owners[0]
+    row = tx.one("SELECT account_id FROM sim_messages WHERE msisdn = ? AND sender = ? ORDER BY id DESC LIMIT 1",
+                 (mo.sender, mo.recipient))
+    if row is not None and row[0] in accounts:
+        return row[0]
+    if len(accounts) == 1:
+        return next(iter(accounts))
+    raise InvalidRequest("syntax_constraint_violation",
+                         f"cannot tell which service plan number {mo.recipient!r} belongs to; name one")
+
+
+def _client_reference(tx: Tx, account_id: str, mo: Inbound) -> str | None:
+    """An MO answering one of our batches carries that batch's client_reference."""
+    return tx.scalar("SELECT b.client_reference FROM sim_messages s JOIN batches b ON b.id = s.batch_id "
+                     "WHERE s.msisdn = ? AND s.sender = ? AND s.account_id = ? ORDER BY s.id DESC LIMIT 1",
+                     (mo.sender, mo.recipient, account_id))
+
+
+class InboundService:
+    def __init__(self, db: Database, clock: Clock, ids: IdFactory, accounts: Mapping[str, Account]) -> None:
+        self.db, self.clock, self.ids, self.accounts = db, clock, ids, accounts
+        self.hooks: list[MoHook] = []
+
+    async def receive(self, mo: Inbound) -> dict[str, Any]:
+        """Store an MO; returns its Sinch object."""
+        sender = numbers.normalize(mo.sender) or mo.sender
+        recipient = numbers.normalize_sender(mo.recipient)
+        mo = Inbound(sender=sender, recipient=recipient, body=mo.body, type=mo.type, udh=mo.udh,
+                     sent_at=mo.sent_at, operator_id=mo.operator_id, account_id=mo.account_id)
+        return await self.db.write(self._receive, mo, self.ids.new(), self.clock.now_ms())
+
+    def _receive(self, tx: Tx, mo: Inbound, inbound_id: str, now: int) -> dict[str, Any]:
+        account_id = resolve_account(tx, self.accounts, mo)
+        ref = _client_reference(tx, account_id, mo)
+        doc: dict[str, Any] = {"type": mo.type, "id": inbound_id, "from": mo.sender, "to": mo.recipient,
+                               "body": mo.body}
+        if mo.type == "mo_binary":
+            doc["udh"] = mo.udh or ""
+        doc["received_at"] = dates.format(now)
+        if mo.sent_at is not None:
+            doc["sent_at"] = dates.format(mo.sent_at)
+        if mo.operator_id:
+            doc["operator_id"] = mo.operator_id
+        if ref is not None:
+            doc["client_reference"] = ref
+        raw = msgspec.json.encode(doc).decode()
+        store.insert(tx, inbound_id, account_id, mo.recipient, mo.sender, now, ref, raw)
+        account = self.accounts[account_id]
+        if account.mo_callback_url:
+            outbox.enqueue(tx, [(account_id, "mo", account.mo_callback_url, raw)], now)
+        if mo.type == "mo_text":
+            for hook in self.hooks:
+                hook(tx, account_id, mo.sender, mo.recipient, mo.body, now)
+        doc["account_id"] = account_id
+        return doc
+
+    async def get(self, account_id: str, inbound_id: str) -> str:
+        doc = await self.db.read(store.get_doc, account_id, inbound_id)
+        if doc is None:
+            raise NotFound(f"inbound {inbound_id} not found")
+        return doc
+
+    async def list(self, f: store.ListFilter, page: int, size: int) -> tuple[int, list[str]]:
+        return await self.db.read(store.list_page, f, page, size)
+
+    async def by_handset(self, msisdn: str, limit: int = 100) -> list[dict]:
+        return [json.loads(d) for d in await self.db.read(store.by_handset, msisdn, limit)]
