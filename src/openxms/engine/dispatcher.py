@@ -1,0 +1,159 @@
+"""Per account: take queued recipients in FIFO order at the account's rate, render, hand them
+to the connector, record what happened.
+
+Pre-flight failures never reach the connector (spec §4.6): cancelled batch -> 407 Cancelled,
+past `expire_at` -> 406 Aborted, unmatched parameter -> 405 Aborted, more parts than
+`max_number_of_message_parts` -> 411 Aborted, no originator -> 410 Aborted.
+
+Several claimed chunks may be in flight at once (an SMPP connector waits for its window of
+responses); they are handed to the connector in claim order, so FIFO holds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from typing import TYPE_CHECKING
+
+from ..config import Account
+from ..connectors.base import Accepted, Connector, Outbound
+from ..sms import statuses as st
+from ..sms.messages import Template
+from ..store import batches as batch_store
+from ..store.db import Tx
+from . import queue, status
+from .ratelimit import TokenBucket
+
+if TYPE_CHECKING:
+    from . import Engine
+
+log = logging.getLogger("openxms.dispatcher")
+MAX_CLAIM = 500
+IDLE_POLL = 1.0  # seconds; other nodes' work is noticed at least this often
+
+
+def _claim(tx: Tx, account_id: str, node: str, limit: int):
+    rows = queue.claim(tx, account_id, node, limit)
+    batches = batch_store.get_many(tx, list({r[1] for r in rows}))
+    return rows, batches
+
+
+class Dispatcher:
+    def __init__(self, engine: "Engine", account: Account, connector: Connector, max_inflight: int = 4) -> None:
+        self.engine = engine
+        self.account = account
+        self.connector = connector
+        self.bucket = TokenBucket(account.rate)
+        self.wakeup = asyncio.Event()
+        self.inflight = asyncio.Semaphore(max_inflight)
+        self._templates: OrderedDict[tuple[str, int], Template] = OrderedDict()
+        self._tasks: set[asyncio.Task] = set()
+        self.sent = 0
+
+    def wake(self) -> None:
+        self.wakeup.set()
+
+    async def run(self) -> None:
+        db, node = self.engine.db, self.engine.node_id
+        backoff = 0.0
+        ready = getattr(self.connector, "wait_ready", None)
+        while True:
+            if ready is not None and not await ready(IDLE_POLL):
+                continue  # e.g. no SMPP bind up: keep the messages queued, wake as soon as one is
+            await self.inflight.acquire()
+            want = self.bucket.take(MAX_CLAIM)
+            if want == 0:
+                self.inflight.release()
+                await asyncio.sleep(max(self.bucket.wait_time(), 0.001))
+                continue
+            self.wakeup.clear()
+            rows, batches = await db.write(_claim, self.account.id, node, want)
+            self.bucket.give_back(want - len(rows))
+            if not rows:
+                self.inflight.release()
+                try:
+                    await asyncio.wait_for(self.wakeup.wait(), IDLE_POLL)
+                except asyncio.TimeoutError:
+                    pass
+                continue
+            task = asyncio.create_task(self._process(rows, batches))
+            self._tasks.add(task)
+            task.add_done_callback(self._done)
+            if backoff:
+                await asyncio.sleep(backoff)
+            backoff = self.engine.backoff.get(self.account.id, 0.0)
+
+    def _done(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
+        self.inflight.release()
+        if not task.cancelled() and task.exception() is not None:
+            log.error("dispatch failed for %s", self.account.id, exc_info=task.exception())
+
+    def _template(self, b: batch_store.BatchRow, doc: dict) -> Template:
+        key = (b.id, b.modified_at)
+        tpl = self._templates.get(key)
+        if tpl is None:
+            tpl = Template(b.type, doc["body"], doc.get("parameters"), doc.get("truncate_concat"),
+                           doc.get("max_number_of_message_parts") or self.account.max_parts, doc.get("udh"))
+            self._templates[key] = tpl
+            if len(self._templates) > 256:
+                self._templates.popitem(last=False)
+        return tpl
+
+    async def _process(self, rows: list[tuple[int, str, str]], batches: dict[str, batch_store.BatchRow]) -> None:
+        now = self.engine.clock.now_ms()
+        changes: list[status.Change] = []
+        outbound: list[Outbound] = []
+        docs = {bid: self.engine.parse_doc(b) for bid, b in batches.items()}
+        default_sender = self.account.numbers[0] if self.account.numbers else None
+        for rid, bid, msisdn in rows:
+            b, doc = batches[bid], docs[bid]
+            if b.canceled:
+                changes.append(status.Change(rid, st.CANCELLED, st.C_CANCELLED))
+                continue
+            if now >= b.expire_at:
+                changes.append(status.Change(rid, st.ABORTED, st.C_INTERNAL_EXPIRY))
+                continue
+            r = self._template(b, doc).render(msisdn)
+            if r.error is not None:
+                changes.append(status.Change(rid, st.ABORTED, r.error, parts=r.parts or None, encoding=r.encoding))
+                continue
+            sender = doc.get("from") or default_sender
+            if sender is None:
+                changes.append(status.Change(rid, st.ABORTED, st.C_NO_ORIGINATOR))
+                continue
+            outbound.append(Outbound(
+                recipient_id=rid, batch_id=bid, account_id=b.account_id, msisdn=msisdn, sender=sender,
+                type=b.type, text=r.body, encoding=r.encoding, parts=r.parts, udh=doc.get("udh"),
+                media=doc["body"] if b.type == "mt_media" else None, flash=bool(doc.get("flash_message")),
+                from_ton=doc.get("from_ton"), from_npi=doc.get("from_npi"), expire_at=b.expire_at,
+                delivery_report=b.delivery_report))
+        if outbound:
+            try:
+                results = await self.connector.submit(outbound)
+            except Exception as e:  # noqa: BLE001 - connector down: give the messages back to the queue
+                log.warning("connector %s refused a submit for %s: %s", self.connector.name, self.account.id, e)
+                ids = [m.recipient_id for m in outbound]
+                await self.engine.db.write(queue.unclaim, ids)
+                self.engine.backoff[self.account.id] = min(5.0, max(0.2, self.engine.backoff.get(self.account.id, 0) * 2))
+                if changes:
+                    await self.engine.apply(changes)
+                return
+            self.engine.backoff.pop(self.account.id, None)
+            by_id = {m.recipient_id: m for m in outbound}
+            for res in results:
+                m = by_id[res.recipient_id]
+                if isinstance(res, Accepted):
+                    changes.append(status.Change(m.recipient_id, st.DISPATCHED, st.C_DISPATCHED,
+                                                 parts=m.parts, encoding=m.encoding))
+                else:
+                    changes.append(status.Change(m.recipient_id, res.status, res.code,
+                                                 operator_status_at=now, parts=m.parts, encoding=m.encoding))
+        self.sent += len(outbound)
+        await self.engine.apply(changes)
+
+    async def drain(self) -> None:
+        """Wait for in-flight chunks (shutdown)."""
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=10)

@@ -1,0 +1,104 @@
+"""The one place a recipient's status changes, and the callbacks each change causes.
+
+`apply()` runs inside the caller's write transaction, so a status and the callbacks it
+triggers are committed together or not at all (the outbox). The rules, by the batch's
+`delivery_report` (spec §7):
+
+- `per_recipient`: a recipient report for every change (Dispatched and final ones);
+- `per_recipient_final`: a recipient report when the recipient reaches a final status;
+- `summary` / `full`: one batch report when every recipient of the batch is final;
+- `none`: nothing (reports can still be pulled).
+
+The callback goes to the batch's `callback_url`, else the account's default; with neither,
+no callback is queued. A final status is never overwritten (a late receipt after an expiry
+or a duplicate receipt changes nothing), which is what makes redelivery safe.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Mapping
+
+from ..config import Account
+from ..sms import reports, statuses as st
+from ..store import batches as batch_store, outbox, recipients as rstore
+from ..store.db import Tx
+
+
+@dataclass(frozen=True)
+class Change:
+    recipient_id: int
+    status: str
+    code: int
+    operator_status_at: int | None = None
+    parts: int | None = None
+    encoding: str | None = None
+
+
+def apply(tx: Tx, changes: list[Change], now: int, accounts: Mapping[str, Account]) -> list[int]:
+    """Record `changes`; returns the ids that really changed."""
+    if not changes:
+        return []
+    by_id = {c.recipient_id: c for c in changes}
+    current = {}
+    for part in rstore.chunks(list(by_id)):
+        for rid, final, status, code, batch_id in tx.all(
+                f"SELECT id, final, status, code, batch_id FROM recipients WHERE id IN {tx.in_list(part)}", part):
+            current[rid] = (final, status, code, batch_id)
+    todo = [c for rid, c in by_id.items()
+            if rid in current and not current[rid][0] and (current[rid][1], current[rid][2]) != (c.status, c.code)]
+    if not todo:
+        return []
+    tx.executemany(
+        "UPDATE recipients SET status = ?, code = ?, final = ?, status_at = ?, "
+        "operator_status_at = COALESCE(?, operator_status_at), parts = COALESCE(?, parts), "
+        "encoding = COALESCE(?, encoding), claimed_by = CASE WHEN ? = 1 THEN NULL ELSE claimed_by END "
+        "WHERE id = ? AND final = 0",
+        [(c.status, c.code, int(c.status in st.FINAL), now, c.operator_status_at, c.parts, c.encoding,
+          int(c.status in st.FINAL), c.recipient_id) for c in todo])
+    batches = batch_store.get_many(tx, list({current[c.recipient_id][3] for c in todo}), with_doc=False)
+    wanted = {b.id for b in batches.values() if b.delivery_report != "none" and _url(b, accounts)}
+    if wanted:
+        _callbacks(tx, todo, batches, wanted, now, accounts)
+    return [c.recipient_id for c in todo]
+
+
+def _callbacks(tx: Tx, todo: list[Change], batches: dict[str, batch_store.BatchRow], wanted: set[str], now: int,
+               accounts: Mapping[str, Account]) -> None:
+    rows = sorted(rstore.by_ids(tx, [c.recipient_id for c in todo]), key=lambda r: r.id)
+    out = []
+    for r in rows:
+        b = batches[r.batch_id]
+        if b.id not in wanted:
+            continue
+        mode = b.delivery_report
+        if mode == "per_recipient" or (mode == "per_recipient_final" and r.status in st.FINAL):
+            payload = reports.recipient_report(b.id, b.type, r.msisdn, r.code, r.status, r.status_at,
+                                               r.operator_status_at, b.client_reference, r.parts)
+            out.append((b.account_id, "recipient_delivery_report", _url(b, accounts), json.dumps(payload)))
+    summary = [b for b in batches.values() if b.id in wanted and b.delivery_report in ("summary", "full")]
+    if summary:
+        open_counts = rstore.count_open(tx, [b.id for b in summary])
+        for b in summary:
+            if open_counts[b.id] == 0 and b.state not in ("scheduled", "canceled"):
+                out += batch_report_callback(tx, b, accounts)
+    outbox.enqueue(tx, out, now)
+
+
+def batch_report_callback(tx: Tx, b: batch_store.BatchRow, accounts: Mapping[str, Account]) -> list[tuple]:
+    """The one summary/full callback of a finished batch (claimed so it is sent once)."""
+    url = _url(b, accounts)
+    if not url or b.delivery_report not in ("summary", "full") or not batch_store.set_report_sent(tx, b.id):
+        return []
+    full = b.delivery_report == "full"
+    total, groups = rstore.batch_statuses(tx, b.id, None, None, with_recipients=full)
+    payload = reports.batch_report(b.id, b.type, total, groups, b.client_reference, full)
+    return [(b.account_id, "delivery_report", url, json.dumps(payload))]
+
+
+def _url(b: batch_store.BatchRow, accounts: Mapping[str, Account]) -> str | None:
+    if b.callback_url:
+        return b.callback_url
+    acc = accounts.get(b.account_id)
+    return acc.callback_url if acc else None

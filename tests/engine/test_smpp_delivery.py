@@ -1,0 +1,83 @@
+"""The engine with an account routed over SMPP to the bundled SMSC: reports, multipart,
+hex/decimal receipts, receipts before responses, inbound, and a dropped link."""
+
+from __future__ import annotations
+
+import pytest
+from starlette.testclient import TestClient
+
+from ..connectors.smpp.smsc_thread import SmscThread
+from ..http.conftest import Api, make_api
+
+
+def smpp_toml(port: int, **extra) -> str:
+    opts = "".join(f"{k} = {v!r}\n" if not isinstance(v, str) else f'{k} = "{v}"\n' for k, v in extra.items())
+    return f"""
+[[service_plans]]
+id = "SM1"
+token = "TOKEN1"
+rate = 0
+connector = "smpp"
+numbers = ["12025550100"]
+
+[service_plans.smpp]
+host = "127.0.0.1"
+port = {port}
+system_id = "openxms"
+password = "secret"
+reconnect_min = 0.1
+reconnect_max = 0.5
+response_timeout = 2.0
+{opts}"""
+
+
+@pytest.fixture
+def smpp(database_url, tmp_path, request):
+    params = getattr(request, "param", {})
+    with SmscThread(**params.get("smsc", {})) as sim:
+        app, ctx = make_api(database_url, tmp_path, env={"OPENXMS_SERVICE_PLANS": "", "OPENXMS_PROJECTS": ""},
+                            toml=smpp_toml(sim.port, **params.get("client", {})))
+        with TestClient(app) as client:
+            api = Api(client, ctx)
+            api.sim = sim
+            yield api
+
+
+def final(api, batch_id):
+    st = api.statuses(batch_id, "SM1")
+    return st if st and not {"Queued", "Dispatched"} & set(st) else None
+
+
+def test_delivered_over_smpp(smpp):
+    b = smpp.send(plan="SM1", to=["+12017777777", "+12010000001", "+12010000003"], **{"from": "12025550100"})
+    smpp.wait_for(lambda: final(smpp, b["id"]))
+    rep = {s["status"]: s["code"] for s in smpp.report(b["id"], "SM1")["statuses"]}
+    assert rep == {"Delivered": 0, "Failed": 153, "Rejected": 408}
+    r = smpp.get(f"/batches/{b['id']}/delivery_report/12017777777", "SM1").json()
+    assert r["operator_status_at"].endswith("Z")
+    sent = smpp.sim.smsc.received[0]
+    assert sent.get("destination_addr") == "12017777777" and sent.get("source_addr") == "12025550100"
+
+
+@pytest.mark.parametrize("smpp", [{"smsc": {"id_format": "mixed", "receipts_first": True}}], indirect=True)
+def test_multipart_with_mixed_ids_and_receipts_before_responses(smpp):
+    b = smpp.send(plan="SM1", to=["+12017777777", "+12018888888"], body="€" * 100)  # 200 septets: 2 parts
+    smpp.wait_for(lambda: final(smpp, b["id"]))
+    assert smpp.statuses(b["id"], "SM1") == {"Delivered": 2}
+    parts = smpp.sim.smsc.received
+    assert len(parts) == 4 and all(p.get("esm_class") & 0x40 for p in parts)
+
+
+@pytest.mark.parametrize("smpp", [{"smsc": {"drop_after": 7}}], indirect=True)
+def test_dropped_connections_lose_nothing(smpp):
+    b = smpp.send(plan="SM1", to=[f"+1201777{i:04d}" for i in range(10, 40)])
+    smpp.wait_for(lambda: final(smpp, b["id"]), timeout=30)
+    assert smpp.statuses(b["id"], "SM1") == {"Delivered": 30}
+    assert smpp.sim.smsc.stats["drops"] >= 3
+
+
+def test_inbound_over_smpp(smpp):
+    smpp.wait_for(lambda: smpp.sim.smsc._receiver("openxms") is not None)
+    smpp.sim.call(smpp.sim.smsc.inject_mo, "12017777777", "12025550100", "привет " * 20)
+    got = smpp.wait_for(lambda: smpp.get("/inbounds", "SM1").json()["inbounds"])
+    assert got[0]["body"] == "привет " * 20 and got[0]["from"] == "12017777777" and got[0]["to"] == "12025550100"
