@@ -1,0 +1,183 @@
+"""Our ESME against our SMSC: binds, window, throttling, dropped links, receipts, MO, keep-alive."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from openxms.connectors.smpp import pdu
+from openxms.connectors.smpp.client import SmppClient, SmppConfig
+from openxms.connectors.smpp.parts import Addressing, References, build
+from openxms.connectors.smpp.smsc import Smsc, SmscOptions
+
+from .smsc_thread import Collect
+
+
+def messages(n, text="hello", start=0):
+    refs = References()
+    return [f for i in range(start, start + n) for f in build(f"120188{i:04d}8", "12025550100", text, "text",
+                                                              refs=refs, addr=Addressing())]
+
+
+async def wait_until(fn, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while not fn():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.01)
+
+
+def run(coro):
+    return asyncio.run(asyncio.wait_for(coro, 30))
+
+
+async def pair(smsc_opts: dict | None = None, **cfg):
+    smsc = Smsc(SmscOptions(port=0, **(smsc_opts or {})))
+    await smsc.start()
+    h = Collect()
+    conf = {"host": "127.0.0.1", "port": smsc.port, "system_id": "openxms", "password": "secret",
+            "reconnect_min": 0.05, "reconnect_max": 0.2, "response_timeout": 2.0, **cfg}
+    client = SmppClient(SmppConfig(**conf), h)
+    await client.start()
+    return smsc, client, h
+
+
+def test_bind_ok_and_bad_credentials():
+    async def main():
+        smsc, client, _ = await pair()
+        assert await client.wait_bound(2)
+        await client.stop()
+        bad_pw = SmppClient(SmppConfig("127.0.0.1", smsc.port, "openxms", "wrong", reconnect_min=0.05), Collect())
+        await bad_pw.start()
+        assert not await bad_pw.wait_bound(0.5)
+        await bad_pw.stop()
+        bad_id = SmppClient(SmppConfig("127.0.0.1", smsc.port, "nobody", "secret", reconnect_min=0.05), Collect())
+        await bad_id.start()
+        assert not await bad_id.wait_bound(0.5)
+        await bad_id.stop()
+        assert smsc.stats["bind_failures"] >= 2 and smsc.stats["binds"] == 1
+        await smsc.stop()
+    run(main())
+
+
+def test_window_is_respected_and_used():
+    async def main():
+        smsc, client, _ = await pair({"latency_ms": 50}, window=10)
+        assert await client.wait_bound(2)
+        t = time.perf_counter()
+        res = await client.submit(messages(100))
+        dt = time.perf_counter() - t
+        assert all(r.status == 0 for r in res if r.message_id) and len(res) == 100
+        assert smsc.stats["max_inflight"] == 10  # never more than the window, and the window is filled
+        assert dt < 1.0  # 100 / 10 in flight x 50 ms = 0.5 s (stop-and-wait would take 5 s)
+        await client.stop()
+        await smsc.stop()
+    run(main())
+
+
+def test_throttling_backs_off_and_resubmits():
+    async def main():
+        smsc, client, _ = await pair({"throttle_every": 5})
+        assert await client.wait_bound(2)
+        res = await client.submit(messages(20))
+        assert sum(1 for r in res if r.status == 0) == 20
+        assert client.stats["throttled"] >= 4 and smsc.stats["throttled"] >= 4
+        await client.stop()
+        await smsc.stop()
+    run(main())
+
+
+def test_dropped_connection_resends_everything_in_flight():
+    async def main():
+        smsc, client, h = await pair({"drop_after": 25})
+        assert await client.wait_bound(2)
+        res = await client.submit(messages(100))
+        assert len(res) == 100 and all(r.status == 0 and r.message_id for r in res)
+        assert smsc.stats["drops"] >= 3 and client.stats["reconnects"] >= 3 and client.stats["resent"] >= 3
+        await client.stop()
+        await smsc.stop()
+    run(main())
+
+
+def test_permanent_errors_are_returned_not_raised():
+    async def main():
+        smsc, client, _ = await pair()
+        assert await client.wait_bound(2)
+        [bad] = await client.submit(build("12010000003", "1202", "x", "text", refs=References(), addr=Addressing()))
+        assert bad.message_id is None and bad.status == pdu.ESME_RSUBMITFAIL
+        await client.stop()
+        await smsc.stop()
+    run(main())
+
+
+def test_receipts_even_when_they_overtake_the_response():
+    async def main():
+        smsc, client, h = await pair({"receipts_first": True, "id_format": "mixed"})
+        assert await client.wait_bound(2)
+        res = await client.submit(messages(20))
+        await wait_until(lambda: len(h.receipts) == 20)
+        resp_ids = {r.message_id for r in res}
+        for r in h.receipts:  # decimal in the receipt, hex in the response: matched by id_keys
+            assert set(r.keys) & resp_ids
+        await client.stop()
+        await smsc.stop()
+    run(main())
+
+
+def test_transmitter_receiver_pair_and_mo_concat():
+    async def main():
+        smsc, client, h = await pair(bind_mode="transmitter_receiver", binds=2)
+        await wait_until(lambda: client.bound() == 2)
+        assert smsc.stats["binds"] == 4
+        await client.submit(messages(4))
+        await wait_until(lambda: len(h.receipts) == 4)
+        smsc.inject_mo("12017777777", "12025550100", "€uro " * 50)
+        await wait_until(lambda: h.mo)
+        assert h.mo[0].text == "€uro " * 50 and h.mo[0].parts == 2
+        await client.stop()
+        await smsc.stop()
+    run(main())
+
+
+def test_enquire_link_both_ways_and_clean_unbind():
+    async def main():
+        smsc, client, _ = await pair(enquire_link_interval=0.05)
+        assert await client.wait_bound(2)
+        await asyncio.sleep(0.3)
+        s = next(iter(smsc.sessions))
+        resp = await s.request(pdu.Pdu(pdu.ENQUIRE_LINK), 1)  # the SMSC asks too
+        assert resp.command_id == pdu.ENQUIRE_LINK | pdu.RESP
+        await client.stop()
+        await wait_until(lambda: not smsc.sessions)
+        await smsc.stop()
+    run(main())
+
+
+def test_smsc_unbind_makes_the_client_rebind():
+    async def main():
+        smsc, client, _ = await pair()
+        assert await client.wait_bound(2)
+        s = next(iter(smsc.sessions))
+        resp = await s.request(pdu.Pdu(pdu.UNBIND), 1)
+        assert resp.command_id == pdu.UNBIND | pdu.RESP
+        await wait_until(lambda: smsc.stats["binds"] == 2)
+        res = await client.submit(messages(3))
+        assert all(r.status == 0 for r in res)
+        await client.stop()
+        await smsc.stop()
+    run(main())
+
+
+@pytest.mark.parametrize("throughput", [50.0])
+def test_throughput_cap(throughput):
+    async def main():
+        smsc, client, _ = await pair(throughput=throughput)
+        assert await client.wait_bound(2)
+        t = time.perf_counter()
+        await client.submit(messages(30))
+        assert time.perf_counter() - t >= (30 - client.bucket.burst) / throughput * 0.9
+        await client.stop()
+        await smsc.stop()
+    run(main())
+
