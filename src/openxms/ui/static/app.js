@@ -1,0 +1,468 @@
+// openxms handset simulator UI: plain DOM, no framework, no build step.
+// Everything that comes from the API is put on the page with textContent or as an attribute
+// value, never parsed as markup.
+"use strict";
+
+const THREAD_LIMIT = 200;
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  handsets: [],
+  selected: null,      // msisdn, digits only
+  threadKey: "",       // what the open conversation last rendered (skip identical re-renders)
+  threadSeq: 0,        // ignore answers to superseded requests
+  replyTo: { msisdn: null, edited: false },
+  clock: null,         // {now_ms, manual, at: Date.now() when read}
+};
+
+// -- helpers ------------------------------------------------------------------------------
+
+function el(tag, props = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(props)) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k === "class") e.className = v;
+    else if (k === "text") e.textContent = v;
+    else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+    else e.setAttribute(k, v === true ? "" : String(v));
+  }
+  for (const c of children) if (c !== null && c !== undefined && c !== false) e.append(c);
+  return e;
+}
+
+class ApiError extends Error {}
+
+async function api(path, { method = "GET", body } = {}) {
+  const init = { method, headers: { Accept: "application/json" } };
+  if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = typeof body === "string" ? body : JSON.stringify(body);
+  }
+  let r;
+  try { r = await fetch(path, init); } catch { throw new ApiError("the server is not reachable"); }
+  const text = await r.text();
+  let data = null;
+  try { data = text ? JSON.parse(text) : null; } catch { data = null; }
+  if (!r.ok) {
+    const msg = data && (data.text || data.code) ? [data.code, data.text].filter(Boolean).join(": ") : text;
+    throw new ApiError(msg || `${r.status} ${r.statusText}`);
+  }
+  return data;
+}
+
+const plus = (msisdn) => (/^\d+$/.test(msisdn) ? "+" + msisdn : msisdn);
+const digits = (s) => String(s || "").replace(/\D/g, "");
+const plural = (n, one, many = one + "s") => `${n} ${n === 1 ? one : many}`;
+
+function sameDay(a, b) {
+  return a.getFullYear() === b.getFullYear() && a.getMonth() === b.getMonth() && a.getDate() === b.getDate();
+}
+
+// A <time>: the time of day when it is "today" on the server clock, date and time otherwise.
+function timeEl(iso, cls) {
+  if (!iso) return null;
+  const d = new Date(iso);
+  if (isNaN(d)) return el("time", { class: cls, text: iso });
+  const ref = state.clock ? new Date(clockNowMs()) : new Date();
+  const text = sameDay(d, ref) ? d.toLocaleTimeString() : d.toLocaleString();
+  return el("time", { class: cls, datetime: iso, title: iso, text });
+}
+
+function hexOfBase64(b64) {
+  try {
+    return Array.from(atob(b64 || ""), (c) => c.charCodeAt(0).toString(16).padStart(2, "0")).join(" ");
+  } catch {
+    return b64 || "";
+  }
+}
+
+const spacedHex = (hex) => (String(hex || "").match(/../g) || []).join(" ");
+
+let noticeTimer = null;
+function notice(text, isError = false) {
+  const n = $("notice");
+  n.textContent = text;
+  n.classList.toggle("is-error", isError);
+  n.hidden = false;
+  clearTimeout(noticeTimer);
+  noticeTimer = setTimeout(() => { n.hidden = true; }, isError ? 8000 : 4000);
+}
+
+// -- handsets -----------------------------------------------------------------------------
+
+async function loadHandsets() {
+  try {
+    state.handsets = (await api("/simulator/handsets")).handsets || [];
+  } catch (err) {
+    notice(`Could not read the handsets: ${err.message}`, true);
+    return;
+  }
+  renderHandsets();
+}
+
+function renderHandsets() {
+  const q = digits($("search").value);
+  const shown = state.handsets.filter((h) => !q || h.msisdn.includes(q));
+  const list = $("handsets");
+  list.replaceChildren(...shown.map((h) => {
+    const current = h.msisdn === state.selected;
+    return el("li", {},
+      el("button", { type: "button", class: "handset", "aria-current": current ? "true" : null,
+                     "data-msisdn": h.msisdn, onclick: () => select(h.msisdn) },
+        el("span", { class: "number", text: plus(h.msisdn) }),
+        el("span", { class: "sub" },
+          el("span", { class: "n", text: plural(h.messages, "message") }),
+          timeEl(h.last_message_at, "when"))));
+  }));
+  $("handsets-count").textContent = state.handsets.length ? `(${state.handsets.length})` : "";
+  $("handsets-empty").hidden = state.handsets.length > 0;
+  // Open a number that has no messages yet (to send an unsolicited MO from it).
+  const open = $("open-number");
+  const known = state.handsets.some((h) => h.msisdn === q);
+  open.hidden = !(q.length >= 5 && q.length <= 15 && !known && q !== state.selected);
+  open.textContent = `Open handset +${q}`;
+  open.dataset.msisdn = q;
+}
+
+function select(msisdn, { push = true } = {}) {
+  if (!msisdn) return;
+  if (msisdn !== state.selected) {
+    state.selected = msisdn;
+    state.threadKey = "";
+    $("thread").replaceChildren();
+    $("reply-error").textContent = "";
+    $("reply-body").value = "";
+  }
+  if (push && location.hash !== "#" + msisdn) history.replaceState(null, "", "#" + msisdn);
+  renderHandsets();
+  loadThread();
+}
+
+// -- conversation -------------------------------------------------------------------------
+
+const STATUS_CLASS = {
+  Delivered: "ok", Failed: "bad", Rejected: "bad", Expired: "bad", Deleted: "bad", Aborted: "bad",
+  Unknown: "warn", Dispatched: "pending", Queued: "pending", Scheduled: "pending",
+};
+
+function encodingBadge(m) {
+  if (m.type === "mt_binary") return ["8-bit", "binary data (8-bit)"];
+  return m.encoding === "unicode" ? ["UCS-2", "UCS-2 (Unicode) encoding"] : ["GSM-7", "GSM 03.38 7-bit encoding"];
+}
+
+function mediaBody(body) {
+  // mt_media lands as "<url>\n<text>": the URL becomes a link when it is http(s).
+  const [first, ...rest] = String(body || "").split("\n");
+  let link = null;
+  try {
+    const u = new URL(first);
+    if (u.protocol === "http:" || u.protocol === "https:") {
+      link = el("a", { href: u.href, target: "_blank", rel: "noopener noreferrer", text: first });
+    }
+  } catch { /* not a URL */ }
+  return el("div", { class: "body" }, link || first, rest.length ? "\n" + rest.join("\n") : null);
+}
+
+function binaryBody(body, udh) {
+  return el("div", { class: "body binary" },
+    el("span", { class: "label", text: "UDH " }), el("code", { text: udh ? spacedHex(udh) : "none" }), "\n",
+    el("span", { class: "label", text: "Data " }), el("code", { text: hexOfBase64(body) || "(empty)" }));
+}
+
+function mtBubble(m) {
+  const [enc, encTitle] = encodingBadge(m);
+  const status = m.status || "?";
+  const badges = el("div", { class: "badges" },
+    el("span", { class: "badge", title: encTitle, text: enc }),
+    el("span", { class: "badge", title: "SMS parts on the network", text: plural(m.parts || 1, "part") }),
+    m.flash ? el("span", { class: "badge flash", title: "Flash SMS (class 0): shown at once, not stored", text: "flash" }) : null,
+    m.type === "mt_media" ? el("span", { class: "badge", text: "media" }) : null,
+    el("span", { class: `badge status ${STATUS_CLASS[status] || ""}`, title: "Delivery status and code",
+                 text: `${status} · ${m.code ?? "–"}` }),
+    m.outcome && m.outcome.status && m.outcome.status !== status
+      ? el("span", { class: "badge planned", title: "What the outcome rules decided for this message",
+                     text: `will be ${m.outcome.status} · ${m.outcome.code}` }) : null);
+  const body = m.type === "mt_binary" ? binaryBody(m.body, m.udh)
+    : m.type === "mt_media" ? mediaBody(m.body) : el("div", { class: "body", text: m.body });
+  const meta = el("div", { class: "meta" },
+    timeEl(m.received_at),
+    el("span", {}, "batch ", el("code", { class: "batch", text: m.batch_id || "–" })),
+    m.service_plan_id ? el("span", { text: `plan ${m.service_plan_id}` }) : null);
+  return el("li", { class: "msg mt", "aria-label": `From ${m.from || "unknown sender"}` },
+    el("div", { class: "who", text: m.from || "(no sender)" }), body, badges, meta);
+}
+
+function moBubble(m) {
+  const body = m.type === "mo_binary" ? binaryBody(m.body, m.udh) : el("div", { class: "body", text: m.body });
+  const meta = el("div", { class: "meta" },
+    timeEl(m.received_at),
+    m.client_reference ? el("span", { text: `ref ${m.client_reference}` }) : null,
+    el("span", {}, "id ", el("code", { text: m.id || "–" })));
+  return el("li", { class: "msg mo", "aria-label": `Reply to ${m.to}` },
+    el("div", { class: "who", text: `To ${m.to}` }), body, meta);
+}
+
+function ordered(data) {
+  // By time; a reply and the message it answers in the same millisecond: the message first.
+  const items = [
+    ...(data.messages || []).map((m) => ({ at: m.received_at || "", kind: 0, id: String(m.id), m })),
+    ...(data.replies || []).map((m) => ({ at: m.received_at || "", kind: 1, id: String(m.id), m })),
+  ];
+  const num = (s) => (/^\d+$/.test(s) ? Number(s) : NaN);
+  return items.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.kind - b.kind
+    || (isNaN(num(a.id)) ? a.id.localeCompare(b.id) : num(a.id) - num(b.id))));
+}
+
+async function loadThread() {
+  const msisdn = state.selected;
+  if (!msisdn) return;
+  const seq = ++state.threadSeq;
+  let data;
+  try {
+    data = await api(`/simulator/handsets/${encodeURIComponent(msisdn)}/messages?limit=${THREAD_LIMIT}`);
+  } catch (err) {
+    if (seq === state.threadSeq) notice(`Could not read +${msisdn}: ${err.message}`, true);
+    return;
+  }
+  if (seq !== state.threadSeq || msisdn !== state.selected) return;  // the user moved on
+  renderThread(data);
+}
+
+function renderThread(data) {
+  const msisdn = data.msisdn;
+  $("title").textContent = plus(msisdn);
+  const mt = data.messages || [], mo = data.replies || [];
+  const more = mt.length >= THREAD_LIMIT || mo.length >= THREAD_LIMIT ? ` (latest ${THREAD_LIMIT} of each shown)` : "";
+  $("subtitle").textContent = `${plural(mt.length, "message")} received, ${plural(mo.length, "reply", "replies")} sent${more}`;
+  $("purge-one").hidden = false;
+  $("reply").hidden = false;
+  $("thread-empty").hidden = mt.length + mo.length > 0;
+  if (!mt.length && !mo.length) $("thread-empty").textContent = "No messages on this handset yet. You can still send a message from it below.";
+  prefillReply(msisdn, mt);
+
+  const key = JSON.stringify([msisdn, mt, mo]);
+  if (key === state.threadKey) return;
+  const thread = $("thread");
+  const atBottom = thread.scrollHeight - thread.scrollTop - thread.clientHeight < 40;
+  const firstRender = !state.threadKey;
+  state.threadKey = key;
+  thread.replaceChildren(...ordered(data).map((i) => (i.kind === 0 ? mtBubble(i.m) : moBubble(i.m))));
+  if (firstRender || atBottom) thread.scrollTop = thread.scrollHeight;
+}
+
+// "To": the last sender that wrote to this handset, unless the user typed something else.
+function prefillReply(msisdn, mt) {
+  const to = $("reply-to");
+  if (state.replyTo.msisdn !== msisdn) state.replyTo = { msisdn, edited: false };
+  if (state.replyTo.edited) return;
+  const last = mt.find((m) => m.from);  // newest first
+  to.value = last ? last.from : "";
+  $("reply-plan").placeholder = last && last.service_plan_id ? `automatic (${last.service_plan_id})` : "automatic";
+}
+
+async function sendReply(event) {
+  event.preventDefault();
+  const msisdn = state.selected;
+  if (!msisdn) return;
+  const err = $("reply-error");
+  err.textContent = "";
+  const payload = { to: $("reply-to").value.trim(), body: $("reply-body").value };
+  const plan = $("reply-plan").value.trim();
+  if (plan) payload.service_plan_id = plan;
+  const button = event.submitter || $("reply").querySelector("button[type=submit]");
+  button.disabled = true;
+  try {
+    await api(`/simulator/handsets/${encodeURIComponent(msisdn)}/messages`, { method: "POST", body: payload });
+    $("reply-body").value = "";
+    await Promise.all([loadThread(), loadHandsets()]);
+    $("reply-body").focus();
+  } catch (e) {
+    err.textContent = `Not sent: ${e.message}`;
+  } finally {
+    button.disabled = false;
+  }
+}
+
+// -- purge --------------------------------------------------------------------------------
+
+async function purge(msisdn) {
+  const what = msisdn ? `the messages of +${msisdn}` : "the messages of every handset";
+  if (!confirm(`Delete ${what}?\n\nMessages still waiting for their delivery receipt are kept.`)) return;
+  try {
+    const r = await api(msisdn ? `/simulator/handsets/${encodeURIComponent(msisdn)}` : "/simulator/handsets",
+                        { method: "DELETE" });
+    notice(`Deleted ${plural(r.deleted, "message")}.`);
+  } catch (e) {
+    notice(`Purge failed: ${e.message}`, true);
+  }
+  state.threadKey = "";
+  await loadHandsets();
+  if (state.selected) await loadThread();
+}
+
+// -- clock --------------------------------------------------------------------------------
+
+function clockNowMs() {
+  const c = state.clock;
+  return c.manual ? c.now_ms : c.now_ms + (Date.now() - c.at);
+}
+
+async function loadClock() {
+  try {
+    const c = await api("/clock");
+    state.clock = { now_ms: c.now_ms, manual: c.manual, at: Date.now() };
+  } catch {
+    return;
+  }
+  renderClock();
+}
+
+function renderClock() {
+  const c = state.clock;
+  if (!c) return;
+  const now = new Date(clockNowMs());
+  const t = $("clock-now");
+  t.textContent = now.toLocaleString();
+  t.setAttribute("datetime", now.toISOString());
+  $("clock-mode").textContent = c.manual ? "manual" : "real time";
+  $("clock-mode").classList.toggle("warn", c.manual);
+  $("clock-advance").hidden = !c.manual;
+}
+
+async function advance(seconds) {
+  try {
+    const c = await api("/clock/advance", { method: "POST", body: { seconds } });
+    state.clock = { now_ms: c.now_ms, manual: c.manual, at: Date.now() };
+    renderClock();
+  } catch (e) {
+    notice(`Clock: ${e.message}`, true);
+  }
+}
+
+// -- outcome rules ------------------------------------------------------------------------
+
+async function loadRules() {
+  const err = $("rules-error"), save = $("rules-save");
+  err.textContent = "";
+  $("rules-saved").textContent = "";
+  try {
+    $("rules-json").value = JSON.stringify(await api("/simulator/rules"), null, 2);
+    save.disabled = false;
+  } catch (e) {
+    err.textContent = e.message;
+    save.disabled = true;
+  }
+}
+
+async function saveRules() {
+  const err = $("rules-error"), saved = $("rules-saved");
+  err.textContent = "";
+  saved.textContent = "";
+  try {
+    const r = await api("/simulator/rules", { method: "PUT", body: $("rules-json").value });
+    $("rules-json").value = JSON.stringify(r, null, 2);
+    saved.textContent = "Saved.";
+  } catch (e) {
+    err.textContent = e.message;  // the server's 400 text says what is wrong
+  }
+}
+
+// -- live updates -------------------------------------------------------------------------
+
+const pending = { handsets: false, thread: false, timer: null };
+
+function refreshSoon({ handsets = true, thread = true } = {}) {  // coalesce bursts into one refresh
+  pending.handsets ||= handsets;
+  pending.thread ||= thread;
+  if (pending.timer) return;
+  pending.timer = setTimeout(async () => {
+    const { handsets: h, thread: t } = pending;
+    Object.assign(pending, { handsets: false, thread: false, timer: null });
+    await Promise.all([h ? loadHandsets() : null, t && state.selected ? loadThread() : null]);
+  }, 150);
+}
+
+function onEvent(message) {
+  let e;
+  try { e = JSON.parse(message.data); } catch { return; }
+  if (Array.isArray(e.msisdns)) {
+    refreshSoon({ handsets: true, thread: e.msisdns.includes(state.selected) });
+  } else {
+    refreshSoon();  // receipts (which do not say whose), overflow, anything new
+  }
+}
+
+let source = null, retryDelay = 1000;
+function setLive(s, text) {
+  const live = $("live");
+  live.dataset.state = s;
+  live.textContent = text;
+}
+
+function listen() {
+  if (source) source.close();
+  source = new EventSource("/simulator/events");
+  source.onopen = () => {
+    retryDelay = 1000;
+    setLive("live", "Live");
+    refreshSoon();  // catch up on whatever happened while disconnected
+    loadClock();
+  };
+  source.onmessage = onEvent;
+  source.onerror = () => {
+    if (source.readyState === EventSource.CLOSED) {  // the browser gave up: retry ourselves
+      setLive("down", "Disconnected, retrying…");
+      source.close();
+      setTimeout(listen, retryDelay);
+      retryDelay = Math.min(retryDelay * 2, 30000);
+    } else {
+      setLive("down", "Reconnecting…");  // EventSource retries by itself
+    }
+  };
+}
+
+// -- wiring -------------------------------------------------------------------------------
+
+function fromHash() {
+  const n = digits(decodeURIComponent(location.hash.slice(1)));
+  if (n && n !== state.selected) select(n, { push: false });
+}
+
+function init() {
+  $("search").addEventListener("input", renderHandsets);
+  $("search").addEventListener("keydown", (e) => {
+    if (e.key !== "Enter") return;
+    const first = $("handsets").querySelector("button.handset");
+    if (first) first.click();
+    else if (!$("open-number").hidden) $("open-number").click();
+  });
+  $("open-number").addEventListener("click", (e) => select(e.currentTarget.dataset.msisdn));
+  $("reply").addEventListener("submit", sendReply);
+  $("reply-to").addEventListener("input", () => { state.replyTo.edited = true; });
+  $("reply-body").addEventListener("keydown", (e) => {  // Ctrl/Cmd+Enter sends
+    if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) $("reply").requestSubmit();
+  });
+  $("purge-one").addEventListener("click", () => purge(state.selected));
+  $("purge-all").addEventListener("click", () => purge(null));
+  for (const b of $("clock-advance").querySelectorAll("button")) {
+    b.addEventListener("click", () => advance(Number(b.dataset.seconds)));
+  }
+  const dialog = $("rules");
+  $("rules-open").addEventListener("click", () => { dialog.showModal(); loadRules(); });
+  $("rules-reload").addEventListener("click", loadRules);
+  $("rules-save").addEventListener("click", saveRules);
+  window.addEventListener("hashchange", fromHash);
+
+  fromHash();
+  loadClock();
+  loadHandsets();
+  listen();
+  setInterval(renderClock, 1000);
+  setInterval(loadClock, 10000);  // another tab may move a manual clock
+  // Safety net for multi-node set-ups, where the node delivering to the handsets may not be the
+  // one serving this page (its events do not reach this stream): a slow re-read while visible.
+  setInterval(() => { if (document.visibilityState === "visible") refreshSoon(); }, 15000);
+  document.addEventListener("visibilitychange", () => { if (document.visibilityState === "visible") refreshSoon(); });
+}
+
+init();
