@@ -1,0 +1,166 @@
+"""Helpers shared by the benchmark scripts: start/stop an `openxms serve` process, query its DB."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+PLAN, TOKEN = "BENCH", "BENCHTOKEN"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """An openxms process on a fresh database (SQLite in a temp dir, or a fresh PG schema)."""
+
+    def __init__(self, rate: float = 0, database: str | None = None, role: str = "all", config: str | None = None,
+                 plans: str | None = None, data_dir: str | None = None) -> None:
+        self.tmp = Path(data_dir or tempfile.mkdtemp(prefix="openxms-bench-"))
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.database = database or f"sqlite:///{self.tmp / 'bench.sqlite3'}"
+        if database and database.startswith("postgresql") and "options=" not in database:
+            self.database = fresh_pg_schema(database)
+        self.env = {**os.environ, "OPENXMS_SERVICE_PLANS": plans if plans is not None else f"{PLAN}:{TOKEN}:{rate}"}
+        self.args = [sys.executable, "-m", "openxms", "serve", "--port", str(self.port), "--data-dir", str(self.tmp),
+                     "--database", self.database, "--log-level", "warning"]
+        if config:
+            self.args += ["--config", config]
+        self.proc: subprocess.Popen | None = None
+        self.start(role)
+
+    def start(self, role: str = "all") -> None:
+        self.proc = subprocess.Popen(self.args + ["--role", role], env=self.env, stdout=subprocess.DEVNULL,
+                                     stderr=open(self.tmp / "server.log", "ab"))
+        for _ in range(400):
+            try:
+                httpx.get(self.url + "/health", timeout=1)
+                return
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        raise RuntimeError("server did not start: " + (self.tmp / "server.log").read_text())
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+    def scalar(self, sql: str):
+        if self.database.startswith("sqlite"):
+            with sqlite3.connect(self.database.replace("sqlite:///", ""), timeout=30) as c:
+                return c.execute(sql).fetchone()[0]
+        import psycopg
+
+        with psycopg.connect(self.database) as c:
+            return c.execute(sql).fetchone()[0]
+
+    def rows(self, sql: str) -> list[tuple]:
+        if self.database.startswith("sqlite"):
+            with sqlite3.connect(self.database.replace("sqlite:///", ""), timeout=30) as c:
+                return c.execute(sql).fetchall()
+        import psycopg
+
+        with psycopg.connect(self.database) as c:
+            return c.execute(sql).fetchall()
+
+    def send(self, client: httpx.Client, to: list[str], **fields) -> dict:
+        r = client.post(f"{self.url}/xms/v1/{PLAN}/batches", headers=AUTH,
+                        json={"to": to, "from": "12025550100", "body": "bench", **fields})
+        r.raise_for_status()
+        return r.json()
+
+
+def fresh_pg_schema(url: str) -> str:
+    import psycopg
+
+    schema = f"bench_{os.getpid()}_{int(time.time())}"
+    with psycopg.connect(url, autocommit=True) as c:
+        c.execute(f"CREATE SCHEMA {schema}")
+    sep = "&" if "?" in url else "?"
+    return f"{url}{sep}options=-csearch_path%3D{schema}"
+
+
+def numbers(n: int, prefix: str = "1301") -> list[str]:
+    """n distinct numbers ending in 8 (never a simulator magic number)."""
+    width = 10 - len(prefix)
+    return [f"+{prefix}{i:0{width}d}8" for i in range(n)]
+
+
+def pct(values: list[float], p: float) -> float:
+    s = sorted(values)
+    return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
+
+
+def wait_port(port: int, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on port {port}")
+
+
+KANNEL_CORE = """
+group = core
+admin-port = {admin}
+admin-password = bench
+smsbox-port = {smsbox}
+log-level = 4
+box-allow-ip = 127.0.0.1
+sms-incoming-queue-limit = -1
+sms-outgoing-queue-limit = -1
+
+group = smsbox
+bearerbox-host = 127.0.0.1
+sendsms-port = {sendsms}
+log-level = 4
+
+group = sendsms-user
+username = bench
+password = bench
+"""
+
+
+class Kannel:
+    """Kannel 1.4.5 from Debian: bearerbox + smsbox with one `group = smsc` (bearerbox will not
+    run without one). `sendsms_url` takes /cgi-bin/sendsms requests."""
+
+    def __init__(self, smsc_group: str) -> None:
+        admin, smsbox, sendsms = free_port(), free_port(), free_port()
+        self.tmp = Path(tempfile.mkdtemp(prefix="kannel-bench-"))
+        conf = self.tmp / "kannel.conf"
+        conf.write_text(KANNEL_CORE.format(admin=admin, smsbox=smsbox, sendsms=sendsms) + "\n" + smsc_group)
+        self.procs = [subprocess.Popen(["bearerbox", str(conf)], stdout=subprocess.DEVNULL,
+                                       stderr=subprocess.DEVNULL)]
+        wait_port(smsbox)  # bearerbox opens the box port once its start-up is done (~3 s)
+        self.procs.append(subprocess.Popen(["smsbox", str(conf)], stdout=subprocess.DEVNULL,
+                                           stderr=subprocess.DEVNULL))
+        wait_port(sendsms)
+        self.sendsms_url = f"http://127.0.0.1:{sendsms}/cgi-bin/sendsms"
+
+    def stop(self) -> None:
+        for p in reversed(self.procs):
+            p.terminate()
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()

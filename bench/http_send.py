@@ -1,0 +1,131 @@
+"""POST /batches throughput: requests/s and latency at 64 connections, with wrk.
+
+Starts `openxms serve` on a fresh SQLite (or the PostgreSQL given with --database) in a
+temporary directory, warms up, runs wrk, prints one line per case, stops the server.
+Every 201 means the batch and its recipient rows were committed (group commit, WAL).
+
+    python bench/http_send.py                       # 1 and 1000 recipients, engine on and off
+    python bench/http_send.py --recipients 1 --role api --duration 10
+    python bench/http_send.py --kannel              # also Kannel's sendsms, same machine, same run
+
+Bounded: each case runs `--duration` seconds (default 10) after a 3 s warm-up; loopback only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from common import Kannel, free_port
+
+PLAN, TOKEN = "BENCH", "BENCHTOKEN"
+LUA = """
+wrk.method = "POST"
+wrk.body = [[%s]]
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer %s"
+"""
+
+
+def body(n: int) -> str:
+    return json.dumps({"to": [f"+1201{i:07d}" for i in range(n)], "from": "12025550100", "body": "Benchmark message"})
+
+
+def run_wrk(url: str, lua: Path, duration: int, connections: int) -> dict:
+    subprocess.run(["wrk", "-t1", f"-c{connections}", "-d3s", "-s", str(lua), url], capture_output=True, check=True)
+    out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(lua), url],
+                         capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    lat = dict(re.findall(r"\s+(50|99)%\s+([\d.]+\w+)", out))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"rps": rps, "p50": lat.get("50"), "p99": lat.get("99"), "errors": int(non2xx.group(1)) if non2xx else 0}
+
+
+def start_openxms(tmp: Path, database: str | None, role: str, rate: int) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    env = {**os.environ, "OPENXMS_SERVICE_PLANS": f"{PLAN}:{TOKEN}:{rate}"}
+    args = [sys.executable, "-m", "openxms", "serve", "--port", str(port), "--data-dir", str(tmp),
+            "--role", role, "--log-level", "warning"]
+    if database:
+        from common import fresh_pg_schema
+
+        args += ["--database", fresh_pg_schema(database) if database.startswith("postgres") else database]
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            httpx.get(url + "/health", timeout=1)
+            break
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    return proc, url
+
+
+def bench_openxms(args, n: int, role: str) -> dict:
+    tmp = Path(tempfile.mkdtemp(prefix="openxms-bench-"))
+    proc, url = start_openxms(tmp, args.database, role, args.rate)
+    try:
+        lua = tmp / "post.lua"
+        lua.write_text(LUA % (body(n), TOKEN))
+        res = run_wrk(f"{url}/xms/v1/{PLAN}/batches", lua, args.duration, args.connections)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+        shutil.rmtree(tmp, ignore_errors=True)
+    res["recipients_per_s"] = res["rps"] * n
+    return res
+
+
+def bench_kannel(args) -> dict:
+    """Kannel's `/cgi-bin/sendsms` GET with one recipient. Its SMSC is never reachable, so
+    messages stay queued in memory: what is measured is HTTP acceptance, as for --role api."""
+    k = Kannel(f"group = smsc\nsmsc = fake\nsmsc-id = fake\nhost = 127.0.0.1\nport = {free_port()}\n")
+    tmp = Path(tempfile.mkdtemp(prefix="kannel-wrk-"))
+    try:
+        lua = tmp / "get.lua"
+        lua.write_text('wrk.method = "GET"\n')
+        url = f"{k.sendsms_url}?username=bench&password=bench&from=12025550100&to=12010000001&text=Benchmark+message"
+        res = run_wrk(url, lua, args.duration, args.connections)
+    finally:
+        k.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    res["recipients_per_s"] = res["rps"]
+    return res
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--recipients", type=int, action="append", help="recipients per batch (repeatable)")
+    ap.add_argument("--role", action="append", choices=["all", "api"], help="all: engine dispatching too")
+    ap.add_argument("--database", help="postgresql://... (default: SQLite in a temp dir)")
+    ap.add_argument("--duration", type=int, default=10)
+    ap.add_argument("--connections", type=int, default=64)
+    ap.add_argument("--rate", type=int, default=0, help="plan rate msg/s (0 = unlimited)")
+    ap.add_argument("--kannel", action="store_true", help="also measure Kannel's sendsms in the same run")
+    args = ap.parse_args()
+    print(f"{'case':<44} {'req/s':>9} {'recip/s':>10} {'p50':>8} {'p99':>8} {'non-2xx':>7}")
+    for n in args.recipients or [1, 1000]:
+        for role in args.role or ["all", "api"]:
+            r = bench_openxms(args, n, role)
+            name = f"openxms {'sqlite' if not args.database else 'postgresql'} role={role} to={n}"
+            print(f"{name:<44} {r['rps']:>9.0f} {r['recipients_per_s']:>10.0f} {r['p50']:>8} {r['p99']:>8} "
+                  f"{r['errors']:>7}", flush=True)
+    if args.kannel:
+        r = bench_kannel(args)
+        print(f"{'kannel 1.4.5 sendsms to=1':<44} {r['rps']:>9.0f} {r['recipients_per_s']:>10.0f} {r['p50']:>8} "
+              f"{r['p99']:>8} {r['errors']:>7}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
