@@ -181,3 +181,35 @@ def test_throughput_cap(throughput):
         await smsc.stop()
     run(main())
 
+
+def test_smsc_sends_unacknowledged_receipts_again_after_rebind():
+    """A carrier resends a deliver_sm until it is answered: a receipt lost with a dropped link is not lost."""
+    from openxms.connectors.smpp.session import Session
+
+    async def bind(port, handler):
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        s = Session(reader, writer, handler, "test-esme")
+        asyncio.ensure_future(s.run())
+        resp = await s.request(pdu.Pdu(pdu.BIND_TRANSCEIVER, fields={
+            "system_id": "openxms", "password": "secret", "interface_version": 0x34}), 2)
+        assert resp.status == 0
+        return s
+
+    async def main():
+        smsc = Smsc(SmscOptions(port=0, receipt_delay_ms=0))
+        await smsc.start()
+        first, second = [], []
+        s1 = await bind(smsc.port, lambda p: first.append(p))  # reads the receipt, never answers it
+        f = messages(1)[0]
+        f.pop("_tlvs")
+        resp = await s1.request(pdu.Pdu(pdu.SUBMIT_SM, fields=f), 2)
+        await wait_until(lambda: first)
+        s1.close()
+        s2 = await bind(smsc.port, lambda p: second.append(p) or pdu.response(p, message_id=""))
+        await wait_until(lambda: second)
+        assert second[0].tlvs[pdu.TLV_RECEIPTED_MESSAGE_ID].rstrip(b"\0").decode() == resp.get("message_id")
+        await asyncio.sleep(0.1)
+        assert len(second) == 1 and smsc.stats["redelivered"] == 1 and not smsc.undelivered  # answered: done
+        s2.close()
+        await smsc.stop()
+    run(main())

@@ -57,6 +57,18 @@ class Session:
         self.write(p)
         return p.sequence
 
+    def request_nowait(self, p: pdu.Pdu) -> asyncio.Future:
+        """Send a request; the future gets its response, or SessionClosed if the link ends first.
+
+        No timer and no task: the SMSC sends every receipt this way and must know which
+        ones the peer never acknowledged."""
+        p.sequence = self.next_seq()
+        fut = asyncio.get_running_loop().create_future()
+        self.write(p)
+        self.pending[p.sequence] = fut
+        fut.add_done_callback(lambda _f, seq=p.sequence: self.pending.pop(seq, None))
+        return fut
+
     async def request(self, p: pdu.Pdu, timeout: float) -> pdu.Pdu:
         """Send a request and wait for its response (or generic_nack)."""
         p.sequence = self.next_seq()

@@ -50,7 +50,7 @@ class Smsc:
         self.refs = References()
         self.undelivered: list[tuple[str, pdu.Pdu]] = []  # receipts/MO waiting for a receiver bind
         self.stats = {"binds": 0, "bind_failures": 0, "submits": 0, "receipts": 0, "mo": 0, "throttled": 0,
-                      "drops": 0, "max_inflight": 0}
+                      "drops": 0, "max_inflight": 0, "redelivered": 0}
         self.received: list[pdu.Pdu] = []  # every accepted submit_sm, for tests
         self._inflight = 0
 
@@ -176,11 +176,25 @@ class Smsc:
         return None
 
     def _deliver(self, system_id: str, p: pdu.Pdu) -> None:
+        """Send a deliver_sm to the ESME, and again until it is acknowledged.
+
+        Like a carrier's SMSC: a receipt or MO whose deliver_sm_resp never came (the link
+        dropped; TCP may discard what was in flight) or came with an error is queued and sent
+        again on the next bind, so the ESME sees it at least once."""
         s = self._receiver(system_id)
         if s is None:
             self.undelivered.append((system_id, p))
             return
-        s.send_request(p)
+        fut = s.request_nowait(p)
+        fut.add_done_callback(lambda f: self._acknowledged(system_id, p, f))
+
+    def _acknowledged(self, system_id: str, p: pdu.Pdu, f: asyncio.Future) -> None:
+        if f.cancelled() or f.exception() is not None:
+            self.stats["redelivered"] += 1
+            self._deliver(system_id, p)  # to another open bind, or kept for the next one
+        elif f.result().status != pdu.ESME_ROK:
+            self.stats["redelivered"] += 1
+            asyncio.get_running_loop().call_later(1.0, self._deliver, system_id, p)
 
     def _flush_undelivered(self, system_id: str) -> None:
         waiting, self.undelivered = self.undelivered, []
