@@ -169,13 +169,17 @@ def test_callback_retries_on_5xx_with_sinch_schedule_and_signature(engine_api):
     api = engine_api
     api.send(plan="CB1", delivery_report="summary")
     api.wait_for(lambda: len(api.rx.requests) == 1)
+    import time
+
     api.advance(4.9)
+    time.sleep(0.3)  # room for a wrong, early retry to happen
     assert len(api.rx.requests) == 1
-    api.advance(0.1)  # 5 s after the first failure
+    api.advance(0.1)  # retry 1: 5 s after the first failure
     api.wait_for(lambda: len(api.rx.requests) == 2)
-    api.advance(9.9)
+    api.advance(4.9)
+    time.sleep(0.3)
     assert len(api.rx.requests) == 2
-    api.advance(0.1)  # 10 s after the first failure
+    api.advance(0.1)  # retry 2: 10 s after the first failure (not 10 s after retry 1)
     api.wait_for(lambda: len(api.rx.requests) == 3)
     assert [r["status"] for r in api.rx.requests] == [500, 503, 200]
     from sinch.domains.sms.sinch_events.v1.sms_sinch_event import SmsSinchEvent
