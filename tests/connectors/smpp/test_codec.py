@@ -82,8 +82,8 @@ def test_id_keys_match_hex_decimal_and_padding():
     assert receipts.id_keys("0001A2B")[0] == "1a2b"
     assert set(receipts.id_keys("6699")) >= {"6699", "1a2b"}  # decimal 6699 == hex 1a2b
     assert "6699" in receipts.id_keys("1a2b")
-    assert receipts.id_keys("0") == ["0"]
-    assert receipts.id_keys("msg-XYZ") == ["msg-xyz"]
+    assert receipts.id_keys("0") == ("0",)
+    assert receipts.id_keys("msg-XYZ") == ("msg-xyz",)
 
 
 def test_parts_gsm_ucs2_binary_flash():

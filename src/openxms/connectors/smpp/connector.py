@@ -34,7 +34,8 @@ log = logging.getLogger("openxms.smpp.connector")
 RECEIPT_BATCH = 500
 
 
-def _store_parts(tx: Tx, account_id: str, rows: list[tuple[str, int, int, int]], now: int) -> list[tuple]:
+def _store_parts(tx: Tx, account_id: str, rows: list[tuple[str, int, int, int]], now: int,
+                 look_for_orphans: bool = True) -> list[tuple]:
     """Record accepted parts (key, recipient, part, total); returns orphan receipts now matched."""
     tx.executemany(
         "INSERT INTO smpp_parts (account_id, message_key, recipient_id, part, total, submitted_at) "
@@ -42,6 +43,8 @@ def _store_parts(tx: Tx, account_id: str, rows: list[tuple[str, int, int, int]],
         "recipient_id = excluded.recipient_id, part = excluded.part, total = excluded.total, state = NULL, "
         "err = NULL, done_at = NULL, submitted_at = excluded.submitted_at",
         [(account_id, k, r, p, t, now) for k, r, p, t in rows])
+    if not look_for_orphans:
+        return []
     keys = {alt: k for k, *_ in rows for alt in receipts.id_keys(k)}
     found = []
     items = list(keys)
@@ -72,6 +75,11 @@ class SmppConnector:
         self._queue: list[tuple[receipts.Receipt, asyncio.Future]] = []
         self._flushing = False
         self.started = False
+        # Orphan receipts recorded so far (counted in the writer thread). A submit can only
+        # match orphans recorded after it began: a receipt never precedes its submit_sm, and
+        # parts lost to a crash are sent again under new ids. So `submit` skips the orphan
+        # lookup, the costliest part of storing ids, unless this moved while it was out.
+        self._orphans_seen = 0
 
     async def start(self, sink: Any) -> None:
         self.sink = sink
@@ -103,6 +111,7 @@ class SmppConnector:
             raise ConnectionError("no SMPP bind is up")
         plans = [(m, self._parts(m)) for m in messages]
         flat = [f for _, ps in plans for f in ps]
+        orphans_before = self._orphans_seen
         results = await self.client.submit(flat)
         out: list[Accepted | Refused] = []
         rows = []
@@ -120,13 +129,15 @@ class SmppConnector:
             out.append(Accepted(m.recipient_id))
             rows += [(receipts.id_keys(r.message_id)[0], m.recipient_id, n, len(ps)) for n, r in enumerate(mine, 1)]
         if rows:
-            await self.db.write(self._store, rows, self.clock.now_ms())
+            await self.db.write(self._store, rows, self.clock.now_ms(), orphans_before)
         return out
 
-    def _store(self, tx: Tx, rows: list, now: int) -> None:
-        matched = _store_parts(tx, self.account.id, rows, now)
+    def _store(self, tx: Tx, rows: list, now: int, orphans_before: int) -> None:
+        matched = _store_parts(tx, self.account.id, rows, now, self._orphans_seen != orphans_before)
         if matched:
-            self._apply(tx, [(k, receipts.Receipt(k, state, err or 0, done)) for k, state, err, done in matched], now)
+            where = {k: (rid, total) for k, rid, _, total in rows}
+            self._apply(tx, [(k, receipts.Receipt(k, state, err or 0, done), *where[k])
+                             for k, state, err, done in matched], now)
 
     # receipts ------------------------------------------------------------------------------
     def queue_receipt(self, r: receipts.Receipt) -> asyncio.Future | None:
@@ -166,34 +177,43 @@ class SmppConnector:
 
     def _receipts(self, tx: Tx, items: list[receipts.Receipt], now: int) -> None:
         all_keys = sorted({k for r in items for k in r.keys})
-        stored: dict[str, str] = {}
+        stored: dict[str, tuple[int, int]] = {}  # key -> (recipient, total parts)
         for i in range(0, len(all_keys), 500):
             chunk = all_keys[i:i + 500]
-            for (key,) in tx.all(f"SELECT message_key FROM smpp_parts WHERE account_id = ? AND message_key IN "
-                                 f"{tx.in_list(chunk)}", [self.account.id, *chunk]):
-                stored[key] = key
+            for key, rid, total in tx.all(
+                    f"SELECT message_key, recipient_id, total FROM smpp_parts WHERE account_id = ? AND message_key "
+                    f"IN {tx.in_list(chunk)}", [self.account.id, *chunk]):
+                stored[key] = (rid, total)
         matched, orphans = [], []
         for r in items:
             key = next((k for k in r.keys if k in stored), None)
-            (matched if key else orphans).append((key or r.keys[0], r))
+            if key:
+                matched.append((key, r, *stored[key]))
+            else:
+                orphans.append((r.keys[0], r))
         if orphans:
             tx.executemany("INSERT INTO smpp_orphans (account_id, message_key, state, err, done_at, received_at) "
                            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (account_id, message_key) DO UPDATE SET "
                            "state = excluded.state, err = excluded.err, done_at = excluded.done_at",
                            [(self.account.id, k, r.state, r.err, r.done_at, now) for k, r in orphans])
+            self._orphans_seen += len(orphans)
         if matched:
             self._apply(tx, matched, now)
 
-    def _apply(self, tx: Tx, matched: list[tuple[str, receipts.Receipt]], now: int) -> None:
-        """Mark parts done; recipients whose parts are all done get their final status."""
+    def _apply(self, tx: Tx, matched: list[tuple[str, receipts.Receipt, int, int]], now: int) -> None:
+        """Mark parts done; recipients whose parts are all done get their final status.
+
+        `matched` is (key, receipt, recipient id, total parts). A one-part message is final
+        with its receipt; only multipart recipients need their other parts read back."""
         tx.executemany("UPDATE smpp_parts SET state = ?, err = ?, done_at = ? WHERE account_id = ? "
                        "AND message_key = ? AND state IS NULL",
-                       [(r.state, r.err, r.done_at or now, self.account.id, k) for k, r in matched])
-        keys = [k for k, _ in matched]
-        rids = sorted({row[0] for i in range(0, len(keys), 500) for row in tx.all(
-            f"SELECT recipient_id FROM smpp_parts WHERE account_id = ? AND message_key IN "
-            f"{tx.in_list(keys[i:i + 500])}", [self.account.id, *keys[i:i + 500]])})
+                       [(r.state, r.err, r.done_at or now, self.account.id, k) for k, r, _, _ in matched])
         finals = []
+        for _, r, rid, total in matched:
+            if total == 1:
+                status, code = r.sinch()
+                finals.append(EngineReceipt(rid, status, code, r.done_at or now))
+        rids = sorted({rid for _, _, rid, total in matched if total > 1})
         for i in range(0, len(rids), 500):
             chunk = rids[i:i + 500]
             per: dict[int, list] = {}

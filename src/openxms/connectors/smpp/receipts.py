@@ -16,7 +16,9 @@ are each other's hex/decimal reading; in practice SMSC ids are long and unique.
 from __future__ import annotations
 
 import calendar
+import functools
 import re
+import string
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -47,7 +49,7 @@ class Receipt:
     destination: str = ""  # our sender
 
     @property
-    def keys(self) -> list[str]:
+    def keys(self) -> tuple[str, ...]:
         return id_keys(self.message_id)
 
     @property
@@ -59,20 +61,29 @@ class Receipt:
         return status, (self.err if self.err and status != "Delivered" else default)
 
 
-def id_keys(message_id: str) -> list[str]:
-    """Canonical spellings: the id lower-cased without leading zeros, plus its decimal<->hex readings."""
+_HEX = frozenset(string.hexdigits.lower())
+
+
+@functools.lru_cache(maxsize=8192)
+def id_keys(message_id: str) -> tuple[str, ...]:
+    """Canonical spellings: the id lower-cased without leading zeros, plus its decimal<->hex readings.
+
+    Cached: a receipt's keys are needed on the event loop and again in the writer."""
     s = message_id.strip().lower()
     base = s.lstrip("0") or "0"
     keys = [base]
-    if re.fullmatch(r"[0-9]+", s):
+    if s.isascii() and s.isdigit():
         keys.append(format(int(s), "x"))
-    if re.fullmatch(r"[0-9a-f]+", s):
+    if s and _HEX.issuperset(s):
         keys.append(str(int(s, 16)))
-    return list(dict.fromkeys(keys))
+    return tuple(dict.fromkeys(keys))
 
 
+@functools.lru_cache(maxsize=1024)
 def _date(value: str) -> int | None:
-    """YYMMDDhhmm[ss] -> ms since epoch (UTC); None if absent or not a date."""
+    """YYMMDDhhmm[ss] -> ms since epoch (UTC); None if absent or not a date.
+
+    Cached: a busy link's receipts carry the same few minutes over and over."""
     d = "".join(ch for ch in value if ch.isdigit())
     if len(d) < 10:
         return None
