@@ -81,3 +81,19 @@ def test_inbound_over_smpp(smpp):
     smpp.sim.call(smpp.sim.smsc.inject_mo, "12017777777", "12025550100", "привет " * 20)
     got = smpp.wait_for(lambda: smpp.get("/inbounds", "SM1").json()["inbounds"])
     assert got[0]["body"] == "привет " * 20 and got[0]["from"] == "12017777777" and got[0]["to"] == "12025550100"
+
+
+def test_sweep_forgets_old_part_ids_and_orphans_but_not_reports(smpp):
+    from openxms.connectors.smpp.connector import sweep
+
+    b = smpp.send(plan="SM1", to=["+12017777777", "+12018888888"])
+    smpp.wait_for(lambda: final(smpp, b["id"]))
+    db, now = smpp.ctx.db, smpp.ctx.clock.now_ms()
+    db.run_sync(lambda tx: tx.execute(
+        "INSERT INTO smpp_orphans (account_id, message_key, state, err, done_at, received_at) VALUES "
+        "('SM1', 'old', 'DELIVRD', 0, NULL, ?), ('SM1', 'new', 'DELIVRD', 0, NULL, ?)",
+        (now - 2 * 3600_000, now)))
+    assert db.run_sync(sweep, "SM1", now, 259_200) == (0, 1)  # parts are young; one orphan is stale
+    assert db.run_sync(sweep, "SM1", now + 3 * 86_400_000 + 1, 259_200) == (2, 1)
+    assert db.run_sync(lambda tx: tx.scalar("SELECT count(*) FROM smpp_parts")) == 0
+    assert smpp.statuses(b["id"], "SM1") == {"Delivered": 2}  # reports are not the sweep's business

@@ -178,6 +178,11 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
             PRIMARY KEY (account_id, message_key)
         )""",
     ]),
+    ("smpp_retention", [
+        # The connector's sweep deletes ids older than `receipt_wait` (connectors/smpp/connector.py).
+        "CREATE INDEX smpp_parts_submitted ON smpp_parts (account_id, submitted_at)",
+        "CREATE INDEX smpp_orphans_received ON smpp_orphans (account_id, received_at)",
+    ]),
 ]
 
 

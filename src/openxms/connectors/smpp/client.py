@@ -59,6 +59,7 @@ class SmppConfig:
     concat: str = "udh8"  # udh8 | udh16 | sar
     registered_delivery: int = 1
     service_type: str = ""
+    receipt_wait: float = 259_200.0  # s a sent part's id is kept for its receipt (Sinch's longest expiry)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "SmppConfig":
@@ -75,6 +76,8 @@ class SmppConfig:
             raise ValueError("smpp: concat must be udh8, udh16 or sar")
         if c.binds < 1 or c.window < 1:
             raise ValueError("smpp: binds and window must be at least 1")
+        if c.receipt_wait <= 0:
+            raise ValueError("smpp: receipt_wait must be positive")
         return c
 
 

@@ -13,6 +13,13 @@ arrives before its part is stored is kept as an orphan and applied when the part
 Receipts are written in small batches and the deliver_sm_resp is sent only after the commit.
 
 Inbound: reassembled MO messages go to the account's inbounds (callbacks, group keywords).
+
+Retention: the id map would otherwise grow by a row per part forever. Every
+`SWEEP_EVERY` s the connector deletes parts submitted more than `receipt_wait` ago (default
+3 days, the longest a Sinch batch may wait before expiring; a receipt after that is logged
+and dropped as an orphan) and orphans older than `ORPHAN_TTL_S` (a receipt waits for its
+part for milliseconds, unless its submit_sm_resp was lost and the message was sent again
+under a new id, in which case it never matches).
 """
 
 from __future__ import annotations
@@ -32,6 +39,18 @@ from .parts import Addressing, InboundSms, References, build
 
 log = logging.getLogger("openxms.smpp.connector")
 RECEIPT_BATCH = 500
+SWEEP_EVERY = 600.0
+ORPHAN_TTL_S = 3600
+
+
+def sweep(tx: Tx, account_id: str, now: int, receipt_wait_s: float) -> tuple[int, int]:
+    """Delete expired ids and stale orphans of one account; returns (parts, orphans) deleted."""
+    tx.execute("DELETE FROM smpp_parts WHERE account_id = ? AND submitted_at < ?",
+               (account_id, now - int(receipt_wait_s * 1000)))
+    parts = tx.rowcount
+    tx.execute("DELETE FROM smpp_orphans WHERE account_id = ? AND received_at < ?",
+               (account_id, now - ORPHAN_TTL_S * 1000))
+    return parts, tx.rowcount
 
 
 def _store_parts(tx: Tx, account_id: str, rows: list[tuple[str, int, int, int]], now: int,
@@ -80,17 +99,33 @@ class SmppConnector:
         # parts lost to a crash are sent again under new ids. So `submit` skips the orphan
         # lookup, the costliest part of storing ids, unless this moved while it was out.
         self._orphans_seen = 0
+        self._sweeper: asyncio.Task | None = None
 
     async def start(self, sink: Any) -> None:
         self.sink = sink
         if not self.started:
             self.started = True
             await self.client.start()
+            self._sweeper = asyncio.create_task(self._sweep_loop(), name=f"smpp-sweep:{self.account.id}")
 
     async def stop(self) -> None:
         if self.started:
             self.started = False
+            if self._sweeper is not None:
+                self._sweeper.cancel()
             await self.client.stop()
+
+    async def _sweep_loop(self) -> None:
+        while True:
+            try:
+                parts, orphans = await self.db.write(sweep, self.account.id, self.clock.now_ms(),
+                                                     self.config.receipt_wait)
+                if parts or orphans:
+                    log.info("%s: forgot %d part ids past receipt_wait and %d stale orphan receipts",
+                             self.account.id, parts, orphans)
+            except Exception:  # noqa: BLE001 - retried at the next sweep
+                log.exception("smpp sweep failed for %s", self.account.id)
+            await asyncio.sleep(SWEEP_EVERY)
 
     async def wait_ready(self, timeout: float) -> bool:
         """Whether a bind is up (waiting up to `timeout` s): the dispatcher claims nothing before."""
