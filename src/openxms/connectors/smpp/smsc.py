@@ -50,7 +50,7 @@ class Smsc:
         self.refs = References()
         self.undelivered: list[tuple[str, pdu.Pdu]] = []  # receipts/MO waiting for a receiver bind
         self.stats = {"binds": 0, "bind_failures": 0, "submits": 0, "receipts": 0, "mo": 0, "throttled": 0,
-                      "drops": 0, "max_inflight": 0, "redelivered": 0}
+                      "drops": 0, "max_inflight": 0, "redelivered": 0, "acked": 0}
         self.received: list[pdu.Pdu] = []  # every accepted submit_sm, for tests
         self._inflight = 0
 
@@ -195,6 +195,8 @@ class Smsc:
         elif f.result().status != pdu.ESME_ROK:
             self.stats["redelivered"] += 1
             asyncio.get_running_loop().call_later(1.0, self._deliver, system_id, p)
+        else:
+            self.stats["acked"] += 1
 
     def _flush_undelivered(self, system_id: str) -> None:
         waiting, self.undelivered = self.undelivered, []
