@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import signal
 import socket
@@ -88,13 +89,25 @@ class Server:
 
 
 def fresh_pg_schema(url: str) -> str:
+    """A new schema for one benchmark run (dropped when the script exits)."""
     import psycopg
 
     schema = f"bench_{os.getpid()}_{int(time.time())}"
     with psycopg.connect(url, autocommit=True) as c:
         c.execute(f"CREATE SCHEMA {schema}")
+    atexit.register(_drop_schema, url, schema)
     sep = "&" if "?" in url else "?"
     return f"{url}{sep}options=-csearch_path%3D{schema}"
+
+
+def _drop_schema(url: str, schema: str) -> None:
+    import psycopg
+
+    try:
+        with psycopg.connect(url, autocommit=True) as c:
+            c.execute(f"DROP SCHEMA {schema} CASCADE")
+    except psycopg.Error as e:  # the server may be gone; say so rather than fail the run
+        print(f"could not drop benchmark schema {schema}: {e}", file=sys.stderr)
 
 
 def numbers(n: int, prefix: str = "1301") -> list[str]:
