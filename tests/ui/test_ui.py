@@ -460,7 +460,8 @@ def test_page_in_headless_chromium(tmp_path, browser):
         b.call("Page.navigate", url=s.url + "/")
         b.wait("document.readyState === 'complete'")
         b.wait("document.getElementById('live').dataset.state === 'live'")
-        assert b.js("document.getElementById('handsets-empty').hidden") is False
+        # the first handset list loads independently of the stream: wait for it, too
+        b.wait("document.getElementById('handsets-empty').hidden === false")
 
         # the live stream brings a new handset in without a reload
         s.send(to="+12017777778", body="render me 😀")
