@@ -21,7 +21,9 @@ import queue
 import re
 import sqlite3
 import threading
+from collections import namedtuple
 from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
@@ -30,8 +32,30 @@ T = TypeVar("T")
 MAX_GROUP = 512  # units of work per commit
 
 
+@lru_cache(maxsize=1024)
+def _row_type(names: tuple[str, ...]) -> type:
+    return namedtuple("Row", names, rename=True)  # type: ignore[misc]
+
+
+_last_type: tuple[Any, type] = ((), tuple)
+
+
+def _sqlite_row(cursor: sqlite3.Cursor, row: tuple) -> tuple:
+    """Rows as named tuples (`r.status`), like psycopg's `namedtuple_row`: queries read columns
+    by name, and positional access still works. The cursor keeps one description object per
+    statement, so the row type is looked up once per result, not once per row."""
+    global _last_type
+    desc = cursor.description
+    seen, cls = _last_type
+    if seen is not desc:
+        cls = _row_type(tuple(d[0] for d in desc))
+        _last_type = (desc, cls)
+    return cls._make(row)
+
+
 class Tx:
-    """A cursor with the few helpers the queries need, dialect-aware."""
+    """A cursor with the few helpers the queries need, dialect-aware. Rows are named tuples on
+    both databases."""
 
     __slots__ = ("cur", "dialect", "_pg")
 
@@ -106,10 +130,12 @@ class Database:
             conn.execute("PRAGMA busy_timeout=30000")
             conn.execute("PRAGMA temp_store=MEMORY")
             conn.execute("PRAGMA cache_size=-65536")
+            conn.row_factory = _sqlite_row
             return conn
         import psycopg
+        from psycopg.rows import namedtuple_row
 
-        return psycopg.connect(self.url, autocommit=True)
+        return psycopg.connect(self.url, autocommit=True, row_factory=namedtuple_row)
 
     def _begin(self, conn: Any) -> None:
         conn.execute("BEGIN IMMEDIATE" if self.dialect == "sqlite" else "BEGIN")

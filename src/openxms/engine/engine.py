@@ -1,0 +1,168 @@
+"""The engine hub: starts the scheduler, the callback sender and one dispatcher per account whose
+dispatch lease this node holds, owns the connectors, and is the `Sink` connectors report to.
+
+One engine per process that has `role` all or engine. With several nodes on PostgreSQL every
+node runs one; leases (`store/leases.py`) decide which node drains which account's queue, and
+the connectors of an account (SMPP binds) live on that node only. Shared connectors (the
+simulator) start with the engine on every node.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Awaitable, Callable, Mapping
+
+from ..clock import Clock
+from ..config import Account
+from ..connectors.base import Connector, Inbound, Receipt
+from ..store import leases, queue
+from ..store.db import Database, Tx
+from . import status
+from .callbacks import CallbackSender
+from .dispatcher import Dispatcher
+from .scheduler import Scheduler
+
+log = logging.getLogger("openxms.engine")
+LEASE_RENEW_S = 3.0
+
+
+def lease_name(account_id: str) -> str:
+    return f"dispatch:{account_id}"
+
+
+def take_lease(tx: Tx, account_id: str, node_id: str) -> tuple[bool, bool]:
+    """(held, newly taken) for an account's dispatch lease. On taking it, claims left by other
+    (dead) nodes go back to the queue: they may or may not have reached the carrier, and are
+    sent again (at least once)."""
+    held, fresh = leases.acquire(tx, lease_name(account_id), node_id)
+    if fresh:
+        n = queue.release_foreign_claims(tx, account_id, node_id)
+        if n:
+            log.info("requeued %d messages claimed by a previous node for %s", n, account_id)
+    return held, fresh
+
+
+class Engine:
+    def __init__(self, db: Database, clock: Clock, accounts: Mapping[str, Account], node_id: str,
+                 connector_for: Callable[[Account], Connector],
+                 on_inbound: Callable[[Inbound], Awaitable[dict[str, Any]]], *,
+                 unknown_after_ms: int, callback_timeout: float) -> None:
+        self.db = db
+        self.clock = clock
+        self.accounts = accounts
+        self.node_id = node_id
+        self.connector_for = connector_for
+        self.on_inbound = on_inbound
+        self.callbacks = CallbackSender(db, clock, accounts, node_id, callback_timeout)
+        self.scheduler = Scheduler(db, clock, accounts, unknown_after_ms, self.queue_changed,
+                                   self.callbacks_changed)
+        self.dispatchers: dict[str, Dispatcher] = {}
+        self._dispatch_tasks: dict[str, asyncio.Task] = {}
+        self._tasks: list[asyncio.Task] = []
+        self._shared: dict[int, Connector] = {}
+
+    # lifecycle ------------------------------------------------------------------------
+    async def start(self) -> None:
+        if self.db.dialect == "sqlite":
+            # One engine per SQLite file: leases of a previous (killed) life are ours to take now.
+            await self.db.write(leases.release_all)
+        # Whatever this node had claimed in a previous life was interrupted: back to the queue.
+        await self.db.write(queue.release_own_claims, self.node_id)
+        for account in self.accounts.values():
+            c = self.connector_for(account)
+            if c.shared and id(c) not in self._shared:
+                self._shared[id(c)] = c
+                await c.start(self)
+        self._tasks = [
+            asyncio.create_task(self.scheduler.run(), name="scheduler"),
+            asyncio.create_task(self.callbacks.run(), name="callbacks"),
+            asyncio.create_task(self._leases(), name="leases"),
+        ]
+
+    async def stop(self) -> None:
+        for t in self._tasks:
+            t.cancel()
+        for d in self.dispatchers.values():
+            await d.drain()
+        for t in self._dispatch_tasks.values():
+            t.cancel()
+        await asyncio.gather(*self._tasks, *self._dispatch_tasks.values(), return_exceptions=True)
+        for c in self._shared.values():
+            await c.stop()
+        try:
+            await self.db.write(self._release_all)
+        except Exception:  # noqa: BLE001 - shutting down
+            pass
+        self.dispatchers.clear()
+
+    def _release_all(self, tx: Tx) -> None:
+        for account_id in self.dispatchers:
+            leases.release(tx, lease_name(account_id), self.node_id)
+
+    async def _leases(self) -> None:
+        """Hold the dispatch lease of every account we can; start/stop dispatchers accordingly."""
+        while True:
+            for account in self.accounts.values():
+                try:
+                    held, fresh = await self.db.write(take_lease, account.id, self.node_id)
+                except Exception:  # noqa: BLE001
+                    log.exception("lease renewal failed for %s", account.id)
+                    continue
+                running = account.id in self._dispatch_tasks
+                if held and (fresh or not running):
+                    if running:
+                        self._stop_dispatcher(account.id)
+                    self._start_dispatcher(account)
+                elif not held and running:
+                    log.warning("lost the dispatch lease of %s", account.id)
+                    self._stop_dispatcher(account.id)
+            await asyncio.sleep(LEASE_RENEW_S)
+
+    def _start_dispatcher(self, account: Account) -> None:
+        self._dispatch_tasks[account.id] = asyncio.create_task(self._dispatch(account), name=f"dispatch:{account.id}")
+
+    async def _dispatch(self, account: Account) -> None:
+        connector = self.connector_for(account)
+        own = not connector.shared
+        if own:
+            await connector.start(self)
+        d = Dispatcher(self.db, self.clock, self.accounts, self.node_id, account, connector, self.callbacks_changed)
+        self.dispatchers[account.id] = d
+        try:
+            await d.run()
+        finally:
+            if own:
+                await d.drain()
+                await connector.stop()
+
+    def _stop_dispatcher(self, account_id: str) -> None:
+        self.dispatchers.pop(account_id, None)
+        t = self._dispatch_tasks.pop(account_id, None)
+        if t is not None:
+            t.cancel()
+
+    # wake-ups (engine/wakeups.py) -------------------------------------------------------
+    def queue_changed(self, account_id: str) -> None:
+        d = self.dispatchers.get(account_id)
+        if d is not None:
+            d.wake()
+
+    def schedule_changed(self) -> None:
+        self.scheduler.wake()
+
+    def callbacks_changed(self) -> None:
+        self.callbacks.wake()
+
+    # the Sink connectors report to (connectors/base.py) ---------------------------------
+    def apply_receipts(self, tx: Tx, items: list[Receipt], now: int) -> None:
+        status.apply(tx, [status.Change(r.recipient_id, r.status, r.code, r.operator_status_at) for r in items],
+                     now, self.accounts)
+
+    def receipts_applied(self) -> None:
+        self.callbacks.wake()
+
+    async def inbound(self, message: Inbound) -> dict[str, Any]:
+        result = await self.on_inbound(message)
+        self.callbacks.wake()
+        return result

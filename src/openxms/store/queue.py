@@ -1,0 +1,80 @@
+"""The queue: claiming work from the recipients table itself (the dispatcher's SQL).
+
+A recipient is *queued* while `status = 'Queued' AND claimed_by IS NULL`; FIFO order is
+`recipients.id` order (rows are inserted in batch creation / due order). The dispatcher
+claims up to n rows per transaction by stamping `claimed_by` with its node id; the row keeps
+its public status (Queued) until the connector has taken the message.
+
+Why this is safe with several nodes on PostgreSQL:
+
+1. An account's queue is drained by the one node that holds the account's *lease* (`leases.py`:
+   a row with an expiry, renewed every few seconds). One drainer per account is what
+   keeps the account's FIFO order and its rate limit exact across nodes.
+2. Claims are `FOR UPDATE SKIP LOCKED` and re-check `claimed_by IS NULL` under the row lock
+   (READ COMMITTED re-evaluates the WHERE clause on the locked row), so even two nodes that
+   both believe they hold a lease (a stalled node whose lease ran out) never claim the same
+   row twice.
+3. A node that takes over a lease first releases claims left by others (or by its own previous
+   life): those messages may or may not have reached the connector, so they are resent
+   (at-least-once towards the carrier; the simulator ignores a second copy of the same
+   recipient). Their final status is still recorded once, because a final status is never
+   overwritten (`engine/status.py`).
+
+On SQLite there is one writer, so claims are serialised anyway; the same statements run
+without the row-locking clauses.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from .db import Tx
+
+
+class Claimed(NamedTuple):
+    id: int
+    batch_id: str
+    msisdn: str
+
+
+def claim(tx: Tx, account_id: str, node: str, limit: int) -> list[Claimed]:
+    """Claim up to `limit` queued recipients of an account, oldest first."""
+    if tx.dialect == "postgresql":
+        rows = tx.all(
+            "WITH c AS (SELECT id FROM recipients WHERE account_id = ? AND status = 'Queued' "
+            "AND claimed_by IS NULL ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED) "
+            "UPDATE recipients r SET claimed_by = ?, attempts = r.attempts + 1 FROM c "
+            "WHERE r.id = c.id AND r.claimed_by IS NULL RETURNING r.id, r.batch_id, r.msisdn",
+            (account_id, limit, node))
+    else:
+        rows = tx.all(
+            "UPDATE recipients SET claimed_by = ?, attempts = attempts + 1 WHERE id IN ("
+            "SELECT id FROM recipients WHERE account_id = ? AND status = 'Queued' AND claimed_by IS NULL "
+            "ORDER BY id LIMIT ?) RETURNING id, batch_id, msisdn",
+            (node, account_id, limit))
+    return sorted(Claimed(r.id, r.batch_id, r.msisdn) for r in rows)
+
+
+def unclaim(tx: Tx, ids: list[int]) -> None:
+    """Give claimed rows back to the queue (the connector could not take them now)."""
+    if ids:
+        tx.executemany("UPDATE recipients SET claimed_by = NULL WHERE id = ? AND status = 'Queued'",
+                       [(i,) for i in ids])
+
+
+def release_foreign_claims(tx: Tx, account_id: str, node: str) -> int:
+    """On taking a lease: claims by other (dead) nodes go back to the queue, in their order."""
+    tx.execute("UPDATE recipients SET claimed_by = NULL WHERE account_id = ? AND status = 'Queued' "
+               "AND claimed_by IS NOT NULL AND claimed_by <> ?", (account_id, node))
+    return tx.rowcount
+
+
+def release_own_claims(tx: Tx, node: str) -> int:
+    """At start-up: claims this node made before it was killed."""
+    tx.execute("UPDATE recipients SET claimed_by = NULL WHERE claimed_by = ? AND status = 'Queued'", (node,))
+    return tx.rowcount
+
+
+def has_queued(tx: Tx, account_id: str) -> bool:
+    return tx.one("SELECT 1 FROM recipients WHERE account_id = ? AND status = 'Queued' AND claimed_by IS NULL "
+                  "LIMIT 1", (account_id,)) is not None
