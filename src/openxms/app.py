@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import secrets
+import socket
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -13,10 +15,11 @@ from starlette.applications import Starlette
 
 from .clock import Clock, ManualClock
 from .config import Account, Settings
-from .connectors.base import Inbound
+from .connectors.base import Connector, Inbound
 from .connectors.outcomes import OutcomeRules
 from .connectors.simulator import Simulator
-from .engine import Engine
+from .engine.engine import Engine
+from .engine.wakeups import NoEngine, Wakeups
 from .http import app as http_app
 from .ids import IdFactory
 from .services.auth import Auth
@@ -32,6 +35,8 @@ log = logging.getLogger("openxms")
 
 @dataclass
 class Context:
+    """Everything a route handler may reach (`request.app.state.ctx`)."""
+
     settings: Settings
     clock: Clock
     db: Database
@@ -42,17 +47,16 @@ class Context:
     reports: ReportService
     inbounds: InboundService
     groups: GroupService
+    wakeups: Wakeups
     simulator: Simulator | None = None
     engine: Engine | None = None
     dev_account: Account | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
+    # Set at shutdown: open UI event streams end at once instead of holding the server's exit.
+    streams_closed: asyncio.Event = field(default_factory=asyncio.Event)
 
-    def notify(self, account_id: str) -> None:
-        """Wake the engine: new queued work for `account_id` ("" = a new schedule)."""
-        if self.engine is not None:
-            self.engine.notify(account_id)
-
-    async def engine_inbound(self, mo: Inbound) -> dict:
+    async def receive_inbound(self, mo: Inbound) -> dict[str, Any]:
+        """An MO from the simulator API: through the engine (which wakes the callback sender) when
+        this node runs one."""
         if self.engine is not None:
             return await self.engine.inbound(mo)
         return await self.inbounds.receive(mo)
@@ -78,50 +82,58 @@ def prepare(settings: Settings) -> tuple[Settings, Database, str, Account | None
     return settings, db, secret, dev
 
 
+def node_id(settings: Settings) -> str:
+    """Stable across restarts of the same node, so a restarted node recognises (and renews) its
+    own leases at once instead of waiting for them to expire."""
+    return settings.node_id or f"{socket.gethostname()}:{settings.port}"
+
+
 def build(settings: Settings) -> tuple[Starlette, Context]:
     settings, db, secret, dev = prepare(settings)
     clock: Clock = ManualClock() if settings.clock == "manual" else Clock()
     accounts = {a.id: a for a in settings.accounts}
     ids = IdFactory(clock)
+    inbounds = InboundService(db, clock, ids, accounts, hooks=[auto_update_hook])
+    simulator = engine = None
+    if settings.role in ("all", "engine"):
+        simulator = Simulator(db, clock, OutcomeRules.from_dict(settings.simulator or {}))
+        engine = Engine(db, clock, accounts, node_id(settings), connectors(settings, db, clock, simulator),
+                        inbounds.receive, unknown_after_ms=settings.unknown_after_ms,
+                        callback_timeout=settings.callback_timeout)
+    wakeups: Wakeups = engine if engine is not None else NoEngine()
     ctx = Context(settings=settings, clock=clock, db=db, ids=ids, accounts=accounts,
                   auth=Auth(accounts, secret, clock, settings.oauth_token_ttl),
-                  batches=BatchService(db, clock, ids, accounts), reports=ReportService(db),
-                  inbounds=InboundService(db, clock, ids, accounts), groups=GroupService(db, clock, ids),
-                  dev_account=dev)
-    ctx.inbounds.hooks.append(auto_update_hook)
-    ctx.batches.notify = ctx.notify
-    run_engine = settings.role in ("all", "engine")
-    if run_engine:
-        ctx.simulator = Simulator(db, clock, OutcomeRules.from_dict(settings.simulator or {}))
-        connectors = build_connectors(settings, ctx)
-        ctx.engine = Engine(settings, db, clock, accounts, connectors, ctx.inbounds.receive)
+                  batches=BatchService(db, clock, ids, accounts, wakeups), reports=ReportService(db),
+                  inbounds=inbounds, groups=GroupService(db, clock, ids), wakeups=wakeups,
+                  simulator=simulator, engine=engine, dev_account=dev)
 
     @asynccontextmanager
     async def lifespan(app):
         await db.start()
-        if ctx.engine is not None:
-            await ctx.engine.start()
+        if engine is not None:
+            await engine.start()
         try:
             yield
         finally:
-            if ctx.engine is not None:
-                await ctx.engine.stop()
+            if engine is not None:
+                await engine.stop()
             await db.close()
 
     return http_app.build(ctx, lifespan), ctx
 
 
-def build_connectors(settings: Settings, ctx: Context):
+def connectors(settings: Settings, db: Database, clock: Clock, simulator: Simulator):
     """account -> connector: the shared simulator, or one SMPP connector per account."""
-    cache: dict[str, Any] = {}
+    cache: dict[str, Connector] = {}
 
-    def connector_for(account: Account):
+    def connector_for(account: Account) -> Connector:
         if account.connector == "simulator":
-            return ctx.simulator
+            return simulator
         if account.id not in cache:
+            from .connectors.smpp.client import SmppConfig
             from .connectors.smpp.connector import SmppConnector
 
-            cache[account.id] = SmppConnector(account, ctx.db, ctx.clock)
+            cache[account.id] = SmppConnector(account.id, SmppConfig.from_dict(dict(account.smpp or {})), db, clock)
         return cache[account.id]
 
     return connector_for

@@ -83,6 +83,15 @@ def test_inbound_over_smpp(smpp):
     assert got[0]["body"] == "привет " * 20 and got[0]["from"] == "12017777777" and got[0]["to"] == "12025550100"
 
 
+def test_reply_over_smpp_carries_the_batch_client_reference(smpp):
+    """A reply to a batch is tied to it whatever the connector (not only on the simulator)."""
+    b = smpp.send(plan="SM1", to=["+12017777777"], client_reference="order-42", **{"from": "12025550100"})
+    smpp.wait_for(lambda: final(smpp, b["id"]))
+    smpp.sim.call(smpp.sim.smsc.inject_mo, "12017777777", "12025550100", "yes please")
+    got = smpp.wait_for(lambda: smpp.get("/inbounds", "SM1").json()["inbounds"])
+    assert got[0]["body"] == "yes please" and got[0]["client_reference"] == "order-42"
+
+
 def test_sweep_forgets_old_part_ids_and_orphans_but_not_reports(smpp):
     from openxms.connectors.smpp.connector import sweep
 

@@ -222,12 +222,12 @@ def test_events_from_another_thread_reach_the_stream():
 
 def test_close_streams_ends_them_cleanly():
     class Ctx:
-        extras: dict = {}
+        streams_closed = asyncio.Event()
 
     async def main():
         ctx, sim = Ctx(), FakeSim()
         c = Client()
-        task = asyncio.create_task(ui.EventStream(sim, stop=ui._stop_event(ctx))(c.scope, c.receive, c.send))
+        task = asyncio.create_task(ui.EventStream(sim, stop=ctx.streams_closed)(c.scope, c.receive, c.send))
         await c.until(lambda: ": connected" in c.body())
         ui.close_streams(ctx)
         await asyncio.wait_for(task, 1)

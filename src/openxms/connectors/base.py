@@ -1,15 +1,22 @@
-"""The small interface between the engine and whatever carries messages out.
+"""The seam between the engine and whatever carries messages out (a connector).
 
-The engine hands a connector the messages it claimed (already rendered, encoded and
-counted) and gets back, per message, whether the carrier took it. What happens later
-(delivery receipts, inbound messages) comes back through the `Sink` the engine gives the
-connector at start. The engine never knows which connector it talks to.
+The engine hands a connector the messages it claimed, already rendered, encoded and counted
+(`Outbound`), and gets back, per message, whether the carrier took it (`Accepted`) or refused
+it for good (`Refused`). What happens later comes back through the `Sink` the engine gives the
+connector at start: delivery receipts (`Receipt`) and inbound messages (`Inbound`). The engine
+never knows which connector it talks to; a new connector subclasses `Connector` and uses
+nothing of the engine but `Sink`.
+
+Delivery towards the carrier is at least once: after a crash, messages a connector may or may
+not have sent are handed to it again (same `recipient_id`). A connector that can tell should
+not send a copy; receipts for a recipient that is already final change nothing.
 """
 
 from __future__ import annotations
 
+import abc
 from dataclasses import dataclass
-from typing import Any, Callable, Protocol
+from typing import Any, ClassVar, Protocol
 
 from ..store.db import Tx
 
@@ -52,7 +59,7 @@ class Refused:
 
 @dataclass(frozen=True)
 class Receipt:
-    """A final (or intermediate) outcome reported by the carrier for a recipient."""
+    """A final outcome reported by the carrier for a recipient (Sinch status and code)."""
 
     recipient_id: int
     status: str
@@ -75,21 +82,46 @@ class Inbound:
 
 
 class Sink(Protocol):
-    """Implemented by the engine."""
+    """What a connector may call on the engine (the engine implements it)."""
 
-    async def receipts(self, items: list[Receipt], also: Callable[[Tx], Any] | None = None) -> None: ...
+    def apply_receipts(self, tx: Tx, items: list[Receipt], now: int) -> None:
+        """Record receipts inside the connector's own write transaction (so the connector's
+        bookkeeping, e.g. SMPP's id map, commits with the status change, or neither does)."""
+        ...
 
-    async def inbound(self, message: Inbound) -> dict | None: ...
+    def receipts_applied(self) -> None:
+        """Say that a transaction with `apply_receipts` committed: the callbacks it queued can go."""
+        ...
+
+    async def inbound(self, message: Inbound) -> dict[str, Any] | None:
+        """Store an inbound message (and queue its callbacks); returns its Sinch object."""
+        ...
 
 
-class Connector(Protocol):
-    name: str
+class Connector(abc.ABC):
+    """Carries messages out. One instance serves one account, unless `shared` is set (then one
+    instance serves every account routed to it and starts with the engine, not with an
+    account's dispatch lease)."""
 
-    async def start(self, sink: Sink) -> None: ...
+    name: ClassVar[str]
+    shared: ClassVar[bool] = False
 
-    async def stop(self) -> None: ...
+    @abc.abstractmethod
+    async def start(self, sink: Sink) -> None:
+        """Connect (bind, open sessions); receipts and inbound messages go to `sink` from now on."""
 
-    async def submit(self, messages: list[Outbound]) -> list[Accepted | Refused]: ...
+    @abc.abstractmethod
+    async def stop(self) -> None:
+        """Disconnect cleanly; messages in flight are either answered or given back by raising
+        from `submit`."""
 
-    # Optional: `async def wait_ready(timeout) -> bool`. A connector that can be down (SMPP
-    # without a bind) lets the dispatcher wait for it instead of claiming and backing off.
+    @abc.abstractmethod
+    async def submit(self, messages: list[Outbound]) -> list[Accepted | Refused]:
+        """Send these messages; one result per message, any order. Raise (e.g. ConnectionError)
+        when none of them could be handed over: they go back to the queue and are retried."""
+
+    async def wait_ready(self, timeout: float) -> bool:
+        """Whether the connector can take messages now, waiting up to `timeout` s for it. The
+        dispatcher claims nothing while this is false (e.g. no SMPP bind is up), so messages
+        stay queued instead of being claimed and handed back."""
+        return True

@@ -13,37 +13,32 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Callable
+from typing import Callable
 
 from ..clock import Clock
+from ..store import handsets
 from ..store.db import Database, Tx
-from .base import Accepted, Outbound, Receipt, Refused
+from .base import Accepted, Connector, Outbound, Receipt, Refused, Sink
 from .outcomes import Outcome, OutcomeRules
 
 log = logging.getLogger("openxms.simulator")
 RECEIPT_BATCH = 1000
 
 
-def _insert(tx: Tx, rows: list[tuple]) -> None:
-    tx.executemany(
-        "INSERT INTO sim_messages (recipient_id, account_id, batch_id, msisdn, sender, type, body, udh, encoding, "
-        "parts, flash, received_at, outcome_status, outcome_code, receipt_due_at, receipt_done) "
-        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (recipient_id) DO NOTHING", rows)
-
-
-class Simulator:
+class Simulator(Connector):
     name = "simulator"
+    shared = True  # one set of handsets for every account
 
     def __init__(self, db: Database, clock: Clock, rules: OutcomeRules) -> None:
         self.db = db
         self.clock = clock
         self.rules = rules
-        self.sink: Any = None
+        self.sink: Sink | None = None
         self.wakeup = asyncio.Event()
         self._task: asyncio.Task | None = None
         self.listeners: set[Callable[[dict], None]] = set()  # live UI / long-poll waiters
 
-    async def start(self, sink: Any) -> None:
+    async def start(self, sink: Sink) -> None:
         self.sink = sink
         if self._task is None:
             self._task = asyncio.create_task(self._receipts_loop(), name="simulator-receipts")
@@ -59,7 +54,8 @@ class Simulator:
 
     async def submit(self, messages: list[Outbound]) -> list[Accepted | Refused]:
         now = self.clock.now_ms()
-        rows, results = [], []
+        landed: list[handsets.Landed] = []
+        results: list[Accepted | Refused] = []
         for m in messages:
             o = self.rules.decide(m.msisdn, m.recipient_id)
             if o.throttled:  # only an SMSC throttles; a handset just receives it
@@ -67,14 +63,13 @@ class Simulator:
             body = m.media.get("url", "") + ("\n" + m.text if m.text else "") if m.media else m.text
             if o.accept:
                 results.append(Accepted(m.recipient_id))
-                due = now + o.delay_ms if o.receipt else None
-                rows.append((m.recipient_id, m.account_id, m.batch_id, m.msisdn, m.sender, m.type, body, m.udh,
-                             m.encoding, m.parts, int(m.flash), now, o.status, o.code, due, 0 if o.receipt else 1))
+                status, code, due = o.status, o.code, (now + o.delay_ms if o.receipt else None)
             else:
                 results.append(Refused(m.recipient_id, "Rejected", o.code))
-                rows.append((m.recipient_id, m.account_id, m.batch_id, m.msisdn, m.sender, m.type, body, m.udh,
-                             m.encoding, m.parts, int(m.flash), now, "Rejected", o.code, None, 1))
-        await self.db.write(_insert, rows)
+                status, code, due = "Rejected", o.code, None
+            landed.append(handsets.Landed(m.recipient_id, m.account_id, m.batch_id, m.msisdn, m.sender, m.type, body,
+                                          m.udh, m.encoding, m.parts, m.flash, now, status, code, due))
+        await self.db.write(handsets.land, landed)
         self.wakeup.set()
         self.announce({"event": "messages", "msisdns": sorted({m.msisdn for m in messages})})
         return results
@@ -87,15 +82,11 @@ class Simulator:
                 log.exception("simulator listener failed")
 
     def _deliver_due(self, tx: Tx, now: int) -> tuple[int, int | None]:
-        lock = " FOR UPDATE SKIP LOCKED" if tx.dialect == "postgresql" else ""
-        rows = tx.all("SELECT id, recipient_id, outcome_status, outcome_code, receipt_due_at FROM sim_messages "
-                      f"WHERE receipt_done = 0 AND receipt_due_at <= ? ORDER BY receipt_due_at, id LIMIT ?{lock}",
-                      (now, RECEIPT_BATCH))
-        if rows:
-            self.sink.apply_receipts(tx, [Receipt(r[1], r[2], r[3], r[4]) for r in rows], now)
-            tx.executemany("UPDATE sim_messages SET receipt_done = 1 WHERE id = ?", [(r[0],) for r in rows])
-        nxt = tx.scalar("SELECT min(receipt_due_at) FROM sim_messages WHERE receipt_done = 0")
-        return len(rows), nxt
+        due = handsets.take_due_receipts(tx, now, RECEIPT_BATCH)
+        if due and self.sink is not None:
+            self.sink.apply_receipts(tx, [Receipt(r.recipient_id, r.outcome_status, r.outcome_code, r.receipt_due_at)
+                                          for r in due], now)
+        return len(due), handsets.next_receipt_due(tx)
 
     async def _receipts_loop(self) -> None:
         while True:
@@ -106,7 +97,8 @@ class Simulator:
                 log.exception("simulator receipts failed")
                 n, nxt = 0, None
             if n:
-                self.sink.wake_callbacks()
+                if self.sink is not None:
+                    self.sink.receipts_applied()
                 self.announce({"event": "receipts", "count": n})
                 continue
             limit = self.clock.now_ms() + 1000

@@ -9,8 +9,13 @@
   timestamp in `-Nonce` and `-Timestamp` headers (what the Sinch SDKs' validators check).
 
 Rows are claimed (`state = 'sending'`, due again after a visibility timeout) before posting
-and settled after, so a callback whose sender died is picked up again. A callback can
-therefore be posted twice around a crash, never lost.
+and settled after, so a callback whose sender died is picked up again (`store/outbox.py`). A
+callback can therefore be posted twice around a crash, never lost.
+
+Why the retries live in the database and not in a retry library (tenacity, backoff): a retry
+is due up to 22 hours after the first failure, so it must survive restarts and be picked up
+by whichever node is alive; the outbox row is already the durable record of "this callback is
+owed", so its `next_attempt_at` is the retry schedule, and one query finds what is due.
 """
 
 from __future__ import annotations
@@ -21,14 +26,14 @@ import hashlib
 import hmac
 import logging
 import secrets
-from typing import TYPE_CHECKING
+from typing import Mapping
 
 import httpx
 
-from ..store.db import Tx
-
-if TYPE_CHECKING:
-    from . import Engine
+from ..clock import Clock
+from ..config import Account
+from ..store import outbox
+from ..store.db import Database
 
 log = logging.getLogger("openxms.callbacks")
 FIRST_RETRY_S = 5
@@ -47,107 +52,90 @@ def sign(secret: str, body: bytes, nonce: str, timestamp: str) -> str:
     return base64.b64encode(hmac.new(secret.encode(), signed, hashlib.sha256).digest()).decode()
 
 
-def _claim(tx: Tx, node: str, now: int, limit: int) -> list[tuple]:
-    """Due callbacks, marked `sending` for VISIBILITY_MS: if this node dies while posting, they
-    become due again after that (another node, or this one restarted, picks them up)."""
-    lock = " FOR UPDATE SKIP LOCKED" if tx.dialect == "postgresql" else ""
-    rows = tx.all("SELECT id, account_id, url, payload, attempts, first_failure_at FROM outbox "
-                  "WHERE state IN ('pending', 'sending') AND next_attempt_at <= ? "
-                  f"ORDER BY next_attempt_at, id LIMIT ?{lock}", (now, limit))
-    if rows:
-        tx.executemany("UPDATE outbox SET state = 'sending', claimed_by = ?, next_attempt_at = ? WHERE id = ?",
-                       [(node, now + VISIBILITY_MS, r[0]) for r in rows])
-    return rows
-
-
-def _settle(tx: Tx, results: list[tuple[int, str, int, int | None, int | None, str | None, int]]) -> None:
-    """results: (id, state, attempts, first_failure_at, last_status, last_error, next_attempt_at)."""
-    tx.executemany(
-        "UPDATE outbox SET state = ?, attempts = ?, first_failure_at = ?, last_status = ?, last_error = ?, "
-        "next_attempt_at = ?, claimed_by = NULL, done_at = CASE WHEN ? = 'pending' THEN NULL ELSE ? END "
-        "WHERE id = ?",
-        [(s, a, f, ls, le, nxt, s, nxt, i) for i, s, a, f, ls, le, nxt in results])
-
-
-def _next_due(tx: Tx) -> int | None:
-    return tx.scalar("SELECT min(next_attempt_at) FROM outbox WHERE state IN ('pending', 'sending')")
-
-
-def release_own(tx: Tx, node: str, now: int) -> int:
-    """At start-up: callbacks this node was posting when it stopped are due now."""
-    tx.execute("UPDATE outbox SET state = 'pending', claimed_by = NULL, next_attempt_at = ? "
-               "WHERE state = 'sending' AND claimed_by = ?", (now, node))
-    return tx.rowcount
+def outcome(row: outbox.Due, status: int | None, error: str | None, now: int) -> outbox.Outcome:
+    """What an attempt that got HTTP `status` (None: no response, `error` says why) leaves behind:
+    done on 2xx; retried on 5xx, 429 and network errors per the schedule above; given up at once
+    on other 4xx; dead after the last retry."""
+    attempts = row.attempts + 1
+    first_failure = row.first_failure_at
+    if status is not None and 200 <= status < 300:
+        return outbox.Outcome(row.id, "done", attempts, first_failure, status, None, now)
+    if first_failure is None:
+        first_failure = now
+    retries_done = attempts - 1  # the first attempt is not a retry
+    if not (status is None or status == 429 or status >= 500):
+        return outbox.Outcome(row.id, "failed", attempts, first_failure, status,
+                              error or f"HTTP {status}: not retried", now)
+    if retries_done >= MAX_RETRIES:
+        return outbox.Outcome(row.id, "dead", attempts, first_failure, status,
+                              error or f"HTTP {status}: retries exhausted", now)
+    return outbox.Outcome(row.id, "pending", attempts, first_failure, status, error,
+                          retry_at(first_failure, retries_done + 1))
 
 
 class CallbackSender:
-    def __init__(self, engine: "Engine", concurrency: int = 32) -> None:
-        self.engine = engine
+    def __init__(self, db: Database, clock: Clock, accounts: Mapping[str, Account], node_id: str,
+                 timeout: float, concurrency: int = 32) -> None:
+        self.db = db
+        self.clock = clock
+        self.accounts = accounts
+        self.node_id = node_id
+        self.timeout = timeout
         self.wakeup = asyncio.Event()
         self.sem = asyncio.Semaphore(concurrency)
-        self.client: httpx.AsyncClient | None = None
         self.delivered = 0
 
     def wake(self) -> None:
         self.wakeup.set()
 
     async def run(self) -> None:
-        e = self.engine
-        self.client = httpx.AsyncClient(timeout=e.settings.callback_timeout, follow_redirects=False,
-                                        headers={"User-Agent": "openxms-callbacks"})
-        await e.db.write(release_own, e.node_id, e.clock.now_ms())
+        client = httpx.AsyncClient(timeout=self.timeout, follow_redirects=False,
+                                   headers={"User-Agent": "openxms-callbacks"})
+        await self.db.write(outbox.release_own, self.node_id, self.clock.now_ms())
         try:
             while True:
                 self.wakeup.clear()
-                now = e.clock.now_ms()
+                now = self.clock.now_ms()
                 try:
-                    rows = await e.db.write(_claim, e.node_id, now, BATCH)
+                    rows = await self.db.write(outbox.claim, self.node_id, now, BATCH, VISIBILITY_MS)
                 except Exception:  # noqa: BLE001
                     log.exception("claiming callbacks failed")
                     rows = []
                 if rows:
-                    results = await asyncio.gather(*(self._post(r) for r in rows))
-                    await e.db.write(_settle, results)
+                    results = await asyncio.gather(*(self._post(client, r) for r in rows))
+                    await self.db.write(outbox.settle, results)
                     continue
-                nxt = await e.db.read(_next_due)
-                limit = e.clock.now_ms() + 1000
-                await e.clock.wait(limit if nxt is None else min(nxt, limit), self.wakeup)
+                nxt = await self.db.read(outbox.next_due)
+                limit = self.clock.now_ms() + 1000
+                await self.clock.wait(limit if nxt is None else min(nxt, limit), self.wakeup)
         finally:
-            await self.client.aclose()
+            await client.aclose()
 
-    async def _post(self, row: tuple) -> tuple:
-        oid, account_id, url, payload, attempts, first_failure = row
-        body = payload.encode()
+    def headers(self, account_id: str, body: bytes) -> dict[str, str]:
         headers = {"Content-Type": "application/json"}
-        account = self.engine.accounts.get(account_id)
+        account = self.accounts.get(account_id)
         if account is not None and account.webhook_secret:
             nonce = secrets.token_urlsafe(16)
-            ts = str(self.engine.clock.now_ms() // 1000)
+            ts = str(self.clock.now_ms() // 1000)
             headers.update({
                 "X-Sinch-Webhook-Signature": sign(account.webhook_secret, body, nonce, ts),
                 "X-Sinch-Webhook-Signature-Nonce": nonce,
                 "X-Sinch-Webhook-Signature-Timestamp": ts,
                 "X-Sinch-Webhook-Signature-Algorithm": "HmacSHA256",
             })
+        return headers
+
+    async def _post(self, client: httpx.AsyncClient, row: outbox.Due) -> outbox.Outcome:
+        body = row.payload.encode()
         code: int | None = None
         err: str | None = None
         async with self.sem:
             try:
-                resp = await self.client.post(url, content=body, headers=headers)
+                resp = await client.post(row.url, content=body, headers=self.headers(row.account_id, body))
                 code = resp.status_code
             except httpx.HTTPError as ex:
                 err = f"{type(ex).__name__}: {ex}"[:500]
-        now = self.engine.clock.now_ms()
-        attempts += 1
-        if code is not None and 200 <= code < 300:
+        result = outcome(row, code, err, self.clock.now_ms())
+        if result.state == "done":
             self.delivered += 1
-            return oid, "done", attempts, first_failure, code, None, now
-        retryable = code is None or code == 429 or code >= 500
-        if first_failure is None:
-            first_failure = now
-        retries_done = attempts - 1  # the first attempt is not a retry
-        if not retryable:
-            return oid, "failed", attempts, first_failure, code, err or f"HTTP {code}: not retried", now
-        if retries_done >= MAX_RETRIES:
-            return oid, "dead", attempts, first_failure, code, err or f"HTTP {code}: retries exhausted", now
-        return oid, "pending", attempts, first_failure, code, err, retry_at(first_failure, retries_done + 1)
+        return result

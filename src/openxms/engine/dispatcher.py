@@ -14,39 +14,50 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
-from typing import TYPE_CHECKING
+from typing import Callable, Mapping
 
+from ..clock import Clock
 from ..config import Account
 from ..connectors.base import Accepted, Connector, Outbound
+from ..ratelimit import TokenBucket
 from ..sms import statuses as st
 from ..sms.messages import Template
-from ..store import batches as batch_store
-from ..store.db import Tx
-from . import queue, status
-from .ratelimit import TokenBucket
-
-if TYPE_CHECKING:
-    from . import Engine
+from ..store import batches as batch_store, queue, replies
+from ..store.db import Database, Tx
+from . import status
 
 log = logging.getLogger("openxms.dispatcher")
 MAX_CLAIM = 500
 IDLE_POLL = 1.0  # seconds; other nodes' work is noticed at least this often
+MAX_BACKOFF = 5.0  # seconds between claims while the connector keeps refusing submits
 
 
-def _claim(tx: Tx, account_id: str, node: str, limit: int):
+def _claim(tx: Tx, account_id: str, node: str, limit: int
+           ) -> tuple[list[queue.Claimed], dict[str, batch_store.BatchRow]]:
     rows = queue.claim(tx, account_id, node, limit)
-    batches = batch_store.get_many(tx, list({r[1] for r in rows}))
-    return rows, batches
+    return rows, batch_store.get_many(tx, list({r.batch_id for r in rows}))
+
+
+def _record(tx: Tx, changes: list[status.Change], routes: list[replies.Route], now: int,
+            accounts: Mapping[str, Account]) -> None:
+    status.apply(tx, changes, now, accounts)
+    replies.record(tx, routes, now)
 
 
 class Dispatcher:
-    def __init__(self, engine: "Engine", account: Account, connector: Connector, max_inflight: int = 4) -> None:
-        self.engine = engine
+    def __init__(self, db: Database, clock: Clock, accounts: Mapping[str, Account], node_id: str, account: Account,
+                 connector: Connector, callbacks_changed: Callable[[], None], max_inflight: int = 4) -> None:
+        self.db = db
+        self.clock = clock
+        self.accounts = accounts
+        self.node_id = node_id
         self.account = account
         self.connector = connector
+        self.callbacks_changed = callbacks_changed
         self.bucket = TokenBucket(account.rate)
         self.wakeup = asyncio.Event()
         self.inflight = asyncio.Semaphore(max_inflight)
+        self.backoff = 0.0  # seconds; grows while the connector refuses submits
         self._templates: OrderedDict[tuple[str, int], Template] = OrderedDict()
         self._tasks: set[asyncio.Task] = set()
         self.sent = 0
@@ -55,11 +66,8 @@ class Dispatcher:
         self.wakeup.set()
 
     async def run(self) -> None:
-        db, node = self.engine.db, self.engine.node_id
-        backoff = 0.0
-        ready = getattr(self.connector, "wait_ready", None)
         while True:
-            if ready is not None and not await ready(IDLE_POLL):
+            if not await self.connector.wait_ready(IDLE_POLL):
                 continue  # e.g. no SMPP bind up: keep the messages queued, wake as soon as one is
             await self.inflight.acquire()
             want = self.bucket.take(MAX_CLAIM)
@@ -68,7 +76,7 @@ class Dispatcher:
                 await asyncio.sleep(max(self.bucket.wait_time(), 0.001))
                 continue
             self.wakeup.clear()
-            rows, batches = await db.write(_claim, self.account.id, node, want)
+            rows, batches = await self.db.write(_claim, self.account.id, self.node_id, want)
             self.bucket.give_back(want - len(rows))
             if not rows:
                 self.inflight.release()
@@ -80,9 +88,8 @@ class Dispatcher:
             task = asyncio.create_task(self._process(rows, batches))
             self._tasks.add(task)
             task.add_done_callback(self._done)
-            if backoff:
-                await asyncio.sleep(backoff)
-            backoff = self.engine.backoff.get(self.account.id, 0.0)
+            if self.backoff:
+                await asyncio.sleep(self.backoff)
 
     def _done(self, task: asyncio.Task) -> None:
         self._tasks.discard(task)
@@ -101,11 +108,11 @@ class Dispatcher:
                 self._templates.popitem(last=False)
         return tpl
 
-    async def _process(self, rows: list[tuple[int, str, str]], batches: dict[str, batch_store.BatchRow]) -> None:
-        now = self.engine.clock.now_ms()
+    async def _process(self, rows: list[queue.Claimed], batches: dict[str, batch_store.BatchRow]) -> None:
+        now = self.clock.now_ms()
         changes: list[status.Change] = []
         outbound: list[Outbound] = []
-        docs = {bid: self.engine.parse_doc(b) for bid, b in batches.items()}
+        docs = {bid: batch_store.parsed_doc(b) for bid, b in batches.items()}
         default_sender = self.account.numbers[0] if self.account.numbers else None
         for rid, bid, msisdn in rows:
             b, doc = batches[bid], docs[bid]
@@ -129,29 +136,36 @@ class Dispatcher:
                 media=doc["body"] if b.type == "mt_media" else None, flash=bool(doc.get("flash_message")),
                 from_ton=doc.get("from_ton"), from_npi=doc.get("from_npi"), expire_at=b.expire_at,
                 delivery_report=b.delivery_report))
+        routes: list[replies.Route] = []
         if outbound:
             try:
                 results = await self.connector.submit(outbound)
             except Exception as e:  # noqa: BLE001 - connector down: give the messages back to the queue
                 log.warning("connector %s refused a submit for %s: %s", self.connector.name, self.account.id, e)
-                ids = [m.recipient_id for m in outbound]
-                await self.engine.db.write(queue.unclaim, ids)
-                self.engine.backoff[self.account.id] = min(5.0, max(0.2, self.engine.backoff.get(self.account.id, 0) * 2))
+                await self.db.write(queue.unclaim, [m.recipient_id for m in outbound])
+                self.backoff = min(MAX_BACKOFF, max(0.2, self.backoff * 2))
                 if changes:
-                    await self.engine.apply(changes)
+                    await self._record(changes, [])
                 return
-            self.engine.backoff.pop(self.account.id, None)
+            self.backoff = 0.0
             by_id = {m.recipient_id: m for m in outbound}
             for res in results:
                 m = by_id[res.recipient_id]
                 if isinstance(res, Accepted):
                     changes.append(status.Change(m.recipient_id, st.DISPATCHED, st.C_DISPATCHED,
                                                  parts=m.parts, encoding=m.encoding))
+                    if m.sender:
+                        routes.append(replies.Route(m.msisdn, m.sender, m.account_id, m.batch_id, m.recipient_id))
                 else:
                     changes.append(status.Change(m.recipient_id, res.status, res.code,
                                                  operator_status_at=now, parts=m.parts, encoding=m.encoding))
         self.sent += len(outbound)
-        await self.engine.apply(changes)
+        await self._record(changes, routes)
+
+    async def _record(self, changes: list[status.Change], routes: list[replies.Route]) -> None:
+        if changes or routes:
+            await self.db.write(_record, changes, routes, self.clock.now_ms(), self.accounts)
+            self.callbacks_changed()
 
     async def drain(self) -> None:
         """Wait for in-flight chunks (shutdown)."""

@@ -14,103 +14,82 @@ manual clock move), so lateness is the wake-up latency, not a polling interval.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-from typing import TYPE_CHECKING, Mapping
+from typing import Callable, Mapping
 
+from ..clock import Clock
 from ..config import Account
 from ..sms import statuses as st
 from ..store import batches as batch_store, recipients as rstore
-from ..store.db import Tx
+from ..store.db import Database, Tx
 from . import status
-
-if TYPE_CHECKING:
-    from . import Engine
 
 log = logging.getLogger("openxms.scheduler")
 POLL_MS = 1000
 
 
-def expand_due(tx: Tx, now: int, registry: Mapping[str, Account]) -> list[str]:
+def expand_due(tx: Tx, now: int, accounts: Mapping[str, Account]) -> list[str]:
     """Expand every due batch; returns the accounts that got new work. A batch whose expiry
     passed before it was ever due (the clock jumped) is aborted at once with 406."""
-    lock = " FOR UPDATE SKIP LOCKED" if tx.dialect == "postgresql" else ""
-    ids = [r[0] for r in tx.all("SELECT id FROM batches WHERE state = 'scheduled' AND due_at <= ? "
-                                f"ORDER BY due_at, created_at, id LIMIT 200{lock}", (now,))]
     woken: list[str] = []
-    rows = batch_store.get_many(tx, ids)
-    for bid in ids:
-        row = rows[bid]
-        rstore.expand(tx, row.id, row.account_id, json.loads(row.doc)["to"], now)
-        tx.execute("UPDATE batches SET state = 'active' WHERE id = ?", (bid,))
+    for row in batch_store.claim_due(tx, now):
+        rstore.expand(tx, row.id, row.account_id, batch_store.parsed_doc(row)["to"], now)
+        batch_store.set_state(tx, row.id, "active")
         if row.expire_at <= now:
-            queued = [r[0] for r in tx.all("SELECT id FROM recipients WHERE batch_id = ? AND status = 'Queued'",
-                                           (bid,))]
-            status.apply(tx, [status.Change(i, st.ABORTED, st.C_INTERNAL_EXPIRY) for i in queued], now, registry)
+            queued = rstore.ids_in_status(tx, row.id, st.QUEUED)
+            status.apply(tx, [status.Change(i, st.ABORTED, st.C_INTERNAL_EXPIRY) for i in queued], now, accounts)
         else:
             woken.append(row.account_id)
     return list(dict.fromkeys(woken))
 
 
-def _more_due(tx: Tx, now: int) -> bool:
-    return tx.one("SELECT 1 FROM batches WHERE state = 'scheduled' AND due_at <= ? LIMIT 1", (now,)) is not None
-
-
 def sweep_expired(tx: Tx, now: int, unknown_after_ms: int, accounts: Mapping[str, Account]) -> int:
+    """Past `expire_at`: queued recipients are aborted (406), and `unknown_after_ms` later the
+    ones still Dispatched become Unknown (401): the carrier never told us."""
     changed = 0
-    for (bid,) in tx.all("SELECT id FROM batches WHERE state = 'active' AND expire_at <= ? LIMIT 100", (now,)):
-        ids = [r[0] for r in tx.all("SELECT id FROM recipients WHERE batch_id = ? AND status = 'Queued' "
-                                    "AND claimed_by IS NULL", (bid,))]
+    for bid in batch_store.in_state_until(tx, "active", now):
+        ids = rstore.ids_in_status(tx, bid, st.QUEUED, unclaimed=True)
         changed += len(status.apply(tx, [status.Change(i, st.ABORTED, st.C_INTERNAL_EXPIRY) for i in ids],
                                     now, accounts))
-        tx.execute("UPDATE batches SET state = 'expired' WHERE id = ?", (bid,))
-    for (bid,) in tx.all("SELECT id FROM batches WHERE state = 'expired' AND expire_at <= ? LIMIT 100",
-                         (now - unknown_after_ms,)):
-        ids = [r[0] for r in tx.all("SELECT id FROM recipients WHERE batch_id = ? AND status = 'Dispatched'",
-                                    (bid,))]
+        batch_store.set_state(tx, bid, "expired")
+    for bid in batch_store.in_state_until(tx, "expired", now - unknown_after_ms):
+        ids = rstore.ids_in_status(tx, bid, st.DISPATCHED)
         changed += len(status.apply(tx, [status.Change(i, st.UNKNOWN, st.C_DISPATCHED) for i in ids],
                                     now, accounts))
-        tx.execute("UPDATE batches SET state = 'closed' WHERE id = ?", (bid,))
+        batch_store.set_state(tx, bid, "closed")
     return changed
 
 
-def next_wake(tx: Tx, unknown_after_ms: int) -> int | None:
-    times = [
-        tx.scalar("SELECT min(due_at) FROM batches WHERE state = 'scheduled'"),
-        tx.scalar("SELECT min(expire_at) FROM batches WHERE state = 'active'"),
-    ]
-    closing = tx.scalar("SELECT min(expire_at) FROM batches WHERE state = 'expired'")
-    if closing is not None:
-        times.append(closing + unknown_after_ms)
-    times = [t for t in times if t is not None]
-    return min(times) if times else None
-
-
 class Scheduler:
-    def __init__(self, engine: "Engine") -> None:
-        self.engine = engine
+    def __init__(self, db: Database, clock: Clock, accounts: Mapping[str, Account], unknown_after_ms: int,
+                 queue_changed: Callable[[str], None], callbacks_changed: Callable[[], None]) -> None:
+        self.db = db
+        self.clock = clock
+        self.accounts = accounts
+        self.unknown_after_ms = unknown_after_ms
+        self.queue_changed = queue_changed
+        self.callbacks_changed = callbacks_changed
         self.wakeup = asyncio.Event()
 
     def wake(self) -> None:
         self.wakeup.set()
 
     async def run(self) -> None:
-        e = self.engine
         while True:
             self.wakeup.clear()
-            now = e.clock.now_ms()
+            now = self.clock.now_ms()
             try:
-                accounts = await e.db.write(expand_due, now, e.accounts)
-                e.wake_callbacks()  # expiring-before-due batches may have queued callbacks
+                accounts = await self.db.write(expand_due, now, self.accounts)
+                self.callbacks_changed()  # expiring-before-due batches may have queued callbacks
                 for a in accounts:
-                    e.wake_dispatcher(a)
-                if accounts or await e.db.read(_more_due, now):
+                    self.queue_changed(a)
+                if accounts or await self.db.read(batch_store.any_due, now):
                     continue  # there may be more than one chunk due
-                if await e.db.write(sweep_expired, now, e.settings.unknown_after_ms, e.accounts):
-                    e.wake_callbacks()
-                nxt = await e.db.read(next_wake, e.settings.unknown_after_ms)
+                if await self.db.write(sweep_expired, now, self.unknown_after_ms, self.accounts):
+                    self.callbacks_changed()
+                nxt = await self.db.read(batch_store.next_wake, self.unknown_after_ms)
             except Exception:  # noqa: BLE001 - keep scheduling; the error is logged
                 log.exception("scheduler pass failed")
                 nxt = None
-            limit = e.clock.now_ms() + POLL_MS
-            await e.clock.wait(limit if nxt is None else min(nxt, limit), self.wakeup)
+            limit = self.clock.now_ms() + POLL_MS
+            await self.clock.wait(limit if nxt is None else min(nxt, limit), self.wakeup)

@@ -22,7 +22,7 @@ from typing import Mapping
 
 from ..config import Account
 from ..sms import reports, statuses as st
-from ..store import batches as batch_store, outbox, recipients as rstore
+from ..store import batches as batch_store, outbox, recipients as rstore, reports as report_store
 from ..store.db import Tx
 
 
@@ -41,23 +41,14 @@ def apply(tx: Tx, changes: list[Change], now: int, accounts: Mapping[str, Accoun
     if not changes:
         return []
     by_id = {c.recipient_id: c for c in changes}
-    current = {}
-    for part in rstore.chunks(list(by_id)):
-        for rid, final, status, code, batch_id in tx.all(
-                f"SELECT id, final, status, code, batch_id FROM recipients WHERE id IN {tx.in_list(part)}", part):
-            current[rid] = (final, status, code, batch_id)
+    current = rstore.current(tx, by_id)
     todo = [c for rid, c in by_id.items()
-            if rid in current and not current[rid][0] and (current[rid][1], current[rid][2]) != (c.status, c.code)]
+            if rid in current and not current[rid].final and (current[rid].status, current[rid].code) != (c.status, c.code)]
     if not todo:
         return []
-    tx.executemany(
-        "UPDATE recipients SET status = ?, code = ?, final = ?, status_at = ?, "
-        "operator_status_at = COALESCE(?, operator_status_at), parts = COALESCE(?, parts), "
-        "encoding = COALESCE(?, encoding), claimed_by = CASE WHEN ? = 1 THEN NULL ELSE claimed_by END "
-        "WHERE id = ? AND final = 0",
-        [(c.status, c.code, int(c.status in st.FINAL), now, c.operator_status_at, c.parts, c.encoding,
-          int(c.status in st.FINAL), c.recipient_id) for c in todo])
-    batches = batch_store.get_many(tx, list({current[c.recipient_id][3] for c in todo}), with_doc=False)
+    rstore.set_statuses(tx, [rstore.StatusUpdate(c.recipient_id, c.status, c.code, c.status in st.FINAL,
+                                                 c.operator_status_at, c.parts, c.encoding) for c in todo], now)
+    batches = batch_store.get_many(tx, list({current[c.recipient_id].batch_id for c in todo}), with_doc=False)
     wanted = {b.id for b in batches.values() if b.delivery_report != "none" and _url(b, accounts)}
     if wanted:
         _callbacks(tx, todo, batches, wanted, now, accounts)
@@ -66,7 +57,7 @@ def apply(tx: Tx, changes: list[Change], now: int, accounts: Mapping[str, Accoun
 
 def _callbacks(tx: Tx, todo: list[Change], batches: dict[str, batch_store.BatchRow], wanted: set[str], now: int,
                accounts: Mapping[str, Account]) -> None:
-    rows = sorted(rstore.by_ids(tx, [c.recipient_id for c in todo]), key=lambda r: r.id)
+    rows = sorted(report_store.by_ids(tx, [c.recipient_id for c in todo]), key=lambda r: r.id)
     out = []
     for r in rows:
         b = batches[r.batch_id]
@@ -92,7 +83,7 @@ def batch_report_callback(tx: Tx, b: batch_store.BatchRow, accounts: Mapping[str
     if not url or b.delivery_report not in ("summary", "full") or not batch_store.set_report_sent(tx, b.id):
         return []
     full = b.delivery_report == "full"
-    total, groups = rstore.batch_statuses(tx, b.id, None, None, with_recipients=full)
+    total, groups = report_store.batch_statuses(tx, b.id, None, None, with_recipients=full)
     payload = reports.batch_report(b.id, b.type, total, groups, b.client_reference, full)
     return [(b.account_id, "delivery_report", url, json.dumps(payload))]
 

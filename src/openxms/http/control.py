@@ -8,6 +8,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..sms import dates
+from ..store import meta
 from ..sms.batches import InvalidRequest
 from .context import ctx
 from .responses import json_response, read_body
@@ -25,7 +26,7 @@ async def health(request: Request) -> Response:
 
 async def ready(request: Request) -> Response:
     c = ctx(request)
-    await c.db.read(lambda tx: tx.scalar("SELECT 1"))
+    await c.db.read(meta.ping)
     return json_response({"status": "ready", "database": c.db.dialect})
 
 
@@ -52,7 +53,7 @@ async def advance(request: Request) -> Response:
             c.clock.advance(body.ms if body.ms is not None else int((body.seconds or 0) * 1000))
     except ValueError as e:
         raise InvalidRequest("syntax_constraint_violation", str(e)) from None
-    c.notify("")
+    c.wakeups.schedule_changed()
     return await clock(request)
 
 

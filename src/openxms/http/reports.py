@@ -7,7 +7,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..services.reports import parse_codes, parse_statuses
-from ..store.recipients import ReportFilter
+from ..store.reports import ReportFilter
 from .context import account, ctx
 from .responses import json_response, page_params, page_response, q_list, q_time
 

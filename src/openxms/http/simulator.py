@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..connectors import handsets
+from ..store import handsets
 from ..connectors.base import Inbound
 from ..connectors.outcomes import OutcomeRules
 from ..sms import dates, msisdn
@@ -117,7 +117,7 @@ async def reply(request: Request) -> Response:
             sent_at = dates.parse(r.sent_at)
         except ValueError:
             raise InvalidRequest("syntax_invalid_parameter_format", "sent_at is not ISO-8601") from None
-    doc = await c.engine_inbound(Inbound(sender=number, recipient=r.to, body=r.body, type=r.type, udh=r.udh,
+    doc = await c.receive_inbound(Inbound(sender=number, recipient=r.to, body=r.body, type=r.type, udh=r.udh,
                                          sent_at=sent_at, operator_id=r.operator_id, account_id=r.service_plan_id))
     if c.simulator is not None:
         c.simulator.announce({"event": "replies", "msisdns": [number]})

@@ -11,18 +11,19 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import replace
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 import msgspec
 
 from ..clock import Clock
 from ..config import Account
 from ..engine import status
+from ..engine.wakeups import Wakeups
 from ..ids import IdFactory
 from ..sms import batches as rules, msisdn, statuses as st
 from ..sms.batches import InvalidRequest
 from ..sms.messages import Template
-from ..store import batches as store, recipients as rstore
+from ..store import batches as store, groups as group_store, recipients as rstore
 from ..store.db import Database, Tx
 from .errors import Conflict, NotFound
 
@@ -50,8 +51,7 @@ def _check_groups(tx: Tx, account_id: str, targets: list[str]) -> None:
     groups = [t for t in targets if not t.isdigit()]
     if not groups:
         return
-    found = {r[0] for r in tx.all(f"SELECT id FROM groups WHERE account_id = ? AND id IN {tx.in_list(groups)}",
-                                  [account_id, *groups])}
+    found = group_store.existing(tx, account_id, groups)
     missing = [g for g in groups if g not in found]
     if missing:
         raise InvalidRequest("unknown_group", f"unknown group id: {missing[0]}", status=403)
@@ -59,8 +59,8 @@ def _check_groups(tx: Tx, account_id: str, targets: list[str]) -> None:
 
 class BatchService:
     def __init__(self, db: Database, clock: Clock, ids: IdFactory, accounts: Mapping[str, Account],
-                 notify: Callable[[str], None] = lambda account_id: None) -> None:
-        self.db, self.clock, self.ids, self.accounts, self.notify = db, clock, ids, accounts, notify
+                 wakeups: Wakeups) -> None:
+        self.db, self.clock, self.ids, self.accounts, self.wakeups = db, clock, ids, accounts, wakeups
 
     # send -------------------------------------------------------------------------
     async def create(self, account_id: str, raw: bytes, idempotency_key: str | None = None) -> tuple[bool, str]:
@@ -75,9 +75,9 @@ class BatchService:
             key = (idempotency_key, hashlib.sha256(raw).hexdigest())
         created, doc = await self.db.write(self._create, row, b.to, key)
         if created and row.state == "active":
-            self.notify(account_id)
+            self.wakeups.queue_changed(account_id)
         elif created:
-            self.notify("")  # the scheduler has a new due time
+            self.wakeups.schedule_changed()
         return created, doc
 
     @staticmethod
@@ -137,8 +137,8 @@ class BatchService:
     async def update(self, account_id: str, batch_id: str, raw: bytes) -> str:
         upd = rules.decode_update(raw)
         doc = await self.db.write(self._update, account_id, batch_id, upd, self.clock.now_ms())
-        self.notify(account_id)
-        self.notify("")
+        self.wakeups.queue_changed(account_id)
+        self.wakeups.schedule_changed()
         return doc
 
     @staticmethod
@@ -158,8 +158,8 @@ class BatchService:
         now = self.clock.now_ms()
         b = rules.validate(rules.decode_batch(raw), now)
         doc = await self.db.write(self._replace, account_id, batch_id, b, now)
-        self.notify(account_id)
-        self.notify("")
+        self.wakeups.queue_changed(account_id)
+        self.wakeups.schedule_changed()
         return doc
 
     @staticmethod
@@ -176,7 +176,7 @@ class BatchService:
 
     async def cancel(self, account_id: str, batch_id: str) -> str:
         doc = await self.db.write(self._cancel, account_id, batch_id, self.clock.now_ms(), self.accounts)
-        self.notify(account_id)  # callbacks for the cancelled recipients
+        self.wakeups.callbacks_changed()  # for the cancelled recipients
         return doc
 
     @staticmethod
@@ -212,7 +212,7 @@ class BatchService:
         if bad or any(not t.isdigit() for t in targets):
             raise rules.bad_format(f"recipients must be phone numbers, got {(bad or targets)[0]!r}")
         await self.db.write(self._feedback, account_id, batch_id, targets, self.clock.now_ms(), self.accounts)
-        self.notify(account_id)
+        self.wakeups.callbacks_changed()
 
     @staticmethod
     def _feedback(tx: Tx, account_id: str, batch_id: str, targets: list[str], now: int,
@@ -224,12 +224,7 @@ class BatchService:
             raise rules.constraint("delivery feedback is not enabled for this batch (feedback_enabled)")
         if not targets and any(not t.isdigit() for t in json.loads(row.doc)["to"]):
             raise rules.constraint("a batch sent to a group needs at least one recipient in delivery feedback")
-        sql = "SELECT id FROM recipients WHERE batch_id = ? AND final = 0 AND status = 'Dispatched'"
-        args: list = [batch_id]
-        if targets:
-            sql += f" AND msisdn IN {tx.in_list(targets)}"
-            args += targets
-        ids = [r[0] for r in tx.all(sql, args)]
+        ids = rstore.ids_in_status(tx, batch_id, st.DISPATCHED, msisdns=targets or None)
         status.apply(tx, [status.Change(i, st.DELIVERED, st.C_DELIVERED, operator_status_at=now) for i in ids],
                      now, accounts)
 
@@ -245,8 +240,7 @@ def _reschedule(tx: Tx, old: store.BatchRow, row: store.BatchRow, targets: list[
     wanted = rstore.resolve(tx, row.account_id, targets)
     if old.state == "active":
         keep = set(wanted)
-        queued = [r[0] for r in tx.all("SELECT msisdn FROM recipients WHERE batch_id = ? AND status = 'Queued' "
-                                       "AND claimed_by IS NULL", (old.id,))]
+        queued = rstore.undispatched_msisdns(tx, old.id)
         rstore.drop_undispatched(tx, old.id, [m for m in queued if m not in keep])
     rstore.insert_queued(tx, row.id, row.account_id, wanted, now)
     row.report_sent = False

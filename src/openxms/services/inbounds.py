@@ -14,7 +14,7 @@ from ..connectors.base import Inbound
 from ..ids import IdFactory
 from ..sms import dates, msisdn as numbers
 from ..sms.batches import InvalidRequest
-from ..store import inbounds as store, outbox
+from ..store import inbounds as store, outbox, replies
 from ..store.db import Database, Tx
 from .errors import NotFound
 
@@ -22,36 +22,36 @@ from .errors import NotFound
 MoHook = Callable[[Tx, str, str, str, str, int], None]
 
 
-def resolve_account(tx: Tx, accounts: Mapping[str, Account], mo: Inbound) -> str:
-    """Which account an MO belongs to: explicit, by number, by last conversation, or the only one."""
+def resolve_account(tx: Tx, accounts: Mapping[str, Account], mo: Inbound) -> tuple[str, str | None]:
+    """(account, client_reference) of an MO. The account: named by the connector, else the one
+    account the number is configured on, else the account that last sent to this handset from
+    this number (`store/replies.py`), else the only account. An MO answering one of that
+    account's batches carries the batch's client_reference."""
+    route = replies.last(tx, mo.sender, mo.recipient)
     if mo.account_id:
         if mo.account_id not in accounts:
             raise InvalidRequest("syntax_invalid_parameter_format", f"unknown service plan {mo.account_id!r}")
-        return mo.account_id
-    owners = [a.id for a in accounts.values() if mo.recipient in a.numbers]
-    if len(owners) == 1:
-        return owners[0]
-    row = tx.one("SELECT account_id FROM sim_messages WHERE msisdn = ? AND sender = ? ORDER BY id DESC LIMIT 1",
-                 (mo.sender, mo.recipient))
-    if row is not None and row[0] in accounts:
-        return row[0]
-    if len(accounts) == 1:
-        return next(iter(accounts))
-    raise InvalidRequest("syntax_constraint_violation",
-                         f"cannot tell which service plan number {mo.recipient!r} belongs to; name one")
-
-
-def _client_reference(tx: Tx, account_id: str, mo: Inbound) -> str | None:
-    """An MO answering one of our batches carries that batch's client_reference."""
-    return tx.scalar("SELECT b.client_reference FROM sim_messages s JOIN batches b ON b.id = s.batch_id "
-                     "WHERE s.msisdn = ? AND s.sender = ? AND s.account_id = ? ORDER BY s.id DESC LIMIT 1",
-                     (mo.sender, mo.recipient, account_id))
+        account_id = mo.account_id
+    else:
+        owners = [a.id for a in accounts.values() if mo.recipient in a.numbers]
+        if len(owners) == 1:
+            account_id = owners[0]
+        elif route is not None and route.account_id in accounts:
+            account_id = route.account_id
+        elif len(accounts) == 1:
+            account_id = next(iter(accounts))
+        else:
+            raise InvalidRequest("syntax_constraint_violation",
+                                 f"cannot tell which service plan number {mo.recipient!r} belongs to; name one")
+    ref = route.client_reference if route is not None and route.account_id == account_id else None
+    return account_id, ref
 
 
 class InboundService:
-    def __init__(self, db: Database, clock: Clock, ids: IdFactory, accounts: Mapping[str, Account]) -> None:
+    def __init__(self, db: Database, clock: Clock, ids: IdFactory, accounts: Mapping[str, Account],
+                 hooks: list[MoHook] | None = None) -> None:
         self.db, self.clock, self.ids, self.accounts = db, clock, ids, accounts
-        self.hooks: list[MoHook] = []
+        self.hooks: list[MoHook] = list(hooks or [])  # run inside the MO's transaction
 
     async def receive(self, mo: Inbound) -> dict[str, Any]:
         """Store an MO; returns its Sinch object."""
@@ -62,8 +62,7 @@ class InboundService:
         return await self.db.write(self._receive, mo, self.ids.new(), self.clock.now_ms())
 
     def _receive(self, tx: Tx, mo: Inbound, inbound_id: str, now: int) -> dict[str, Any]:
-        account_id = resolve_account(tx, self.accounts, mo)
-        ref = _client_reference(tx, account_id, mo)
+        account_id, ref = resolve_account(tx, self.accounts, mo)
         doc: dict[str, Any] = {"type": mo.type, "id": inbound_id, "from": mo.sender, "to": mo.recipient,
                                "body": mo.body}
         if mo.type == "mo_binary":

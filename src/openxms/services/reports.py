@@ -8,7 +8,7 @@ import msgspec
 
 from ..sms import msisdn, reports, statuses as st
 from ..sms.batches import InvalidRequest
-from ..store import batches as batch_store, recipients as rstore
+from ..store import batches as batch_store, reports as rstore
 from ..store.db import Database, Tx
 from .errors import NotFound
 
@@ -68,8 +68,7 @@ class ReportService:
         count, rows = await self.db.read(rstore.list_reports, f, page, size)
         docs = []
         for r in rows:
-            row = rstore.RecipientRow(*r[:9])
             docs.append(msgspec.json.encode(reports.recipient_report(
-                row.batch_id, r[10], row.msisdn, row.code, row.status, row.status_at, row.operator_status_at,
-                r[9], row.parts)))
+                r.batch_id, r.batch_type, r.msisdn, r.code, r.status, r.status_at, r.operator_status_at,
+                r.client_reference, r.parts)))
         return count, docs

@@ -1,9 +1,18 @@
-"""Batch rows: insert, fetch, list, rewrite. The recipients they expand into are in
-`recipients.py`; the rules that decide what to write are in `services/batches.py`."""
+"""Batch rows: insert, fetch, list, rewrite, and the scheduler's queries over them. The
+recipients they expand into are in `recipients.py`; the rules that decide what to write are in
+`services/batches.py`.
+
+A batch moves through `state`: scheduled (waiting for `due_at`) -> active (recipients queued)
+-> expired (past `expire_at`: nothing more is sent) -> closed (receipts no longer awaited);
+`canceled` is a scheduled batch cancelled before it was due.
+"""
 
 from __future__ import annotations
 
+import json
+from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Any
 
 from .db import Tx
 
@@ -33,9 +42,25 @@ _COLUMNS = ("id, account_id, type, sender, client_reference, created_at, modifie
             "expire_explicit, canceled, state, delivery_report, callback_url, feedback_enabled, report_sent, doc")
 
 
-def _row(r: tuple) -> BatchRow:
-    return BatchRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], bool(r[9]), bool(r[10]), r[11],
-                    r[12], r[13], bool(r[14]), bool(r[15]), r[16])
+def _row(r: Any) -> BatchRow:
+    return BatchRow(r.id, r.account_id, r.type, r.sender, r.client_reference, r.created_at, r.modified_at,
+                    r.due_at, r.expire_at, bool(r.expire_explicit), bool(r.canceled), r.state, r.delivery_report,
+                    r.callback_url, bool(r.feedback_enabled), bool(r.report_sent), r.doc)
+
+
+_DOCS: OrderedDict[tuple[str, int], dict[str, Any]] = OrderedDict()
+
+
+def parsed_doc(b: BatchRow) -> dict[str, Any]:
+    """`b.doc` as a dict, parsed once per batch version: a dispatcher renders thousands of
+    recipients of the same few batches, and the document only changes with `modified_at`."""
+    key = (b.id, b.modified_at)
+    doc = _DOCS.get(key)
+    if doc is None:
+        doc = _DOCS[key] = json.loads(b.doc)
+        if len(_DOCS) > 512:
+            _DOCS.popitem(last=False)
+    return doc
 
 
 def insert(tx: Tx, b: BatchRow) -> None:
@@ -61,7 +86,7 @@ def get_many(tx: Tx, batch_ids: list[str], *, with_doc: bool = True) -> dict[str
     """Several batches by id; `with_doc=False` skips the (large) document, leaving it ''."""
     if not batch_ids:
         return {}
-    cols = _COLUMNS if with_doc else _COLUMNS.replace(", doc", ", ''")
+    cols = _COLUMNS if with_doc else _COLUMNS.replace(", doc", ", '' AS doc")
     rows = tx.all(f"SELECT {cols} FROM batches WHERE id IN {tx.in_list(batch_ids)}", batch_ids)
     return {r[0]: _row(r) for r in rows}
 
@@ -114,21 +139,49 @@ def list_page(tx: Tx, f: ListFilter, page: int, size: int) -> tuple[int, list[st
     """(total matching, docs of this page), newest first."""
     where, args = _where(tx, f)
     count = tx.scalar(f"SELECT count(*) FROM batches WHERE {where}", args)
-    docs = [r[0] for r in tx.all(
+    docs = [r.doc for r in tx.all(
         f"SELECT doc FROM batches WHERE {where} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
         args + [size, page * size])]
     return count, docs
 
 
-def due(tx: Tx, now: int, limit: int = 100) -> list[BatchRow]:
-    """Scheduled batches whose send time has come, oldest first (FIFO per account)."""
-    rows = tx.all(f"SELECT {_COLUMNS} FROM batches WHERE state = 'scheduled' AND due_at <= ? "
-                  "ORDER BY due_at, created_at, id LIMIT ?", (now, limit))
-    return [_row(r) for r in rows]
+# The scheduler's queries ------------------------------------------------------------------
+
+def claim_due(tx: Tx, now: int, limit: int = 200) -> list[BatchRow]:
+    """Scheduled batches whose time has come, in (due, creation) order so they enter their
+    account's FIFO queue in that order. On PostgreSQL the rows stay locked until the caller's
+    transaction ends (`SKIP LOCKED`: two nodes never expand the same batch; a cancel waits)."""
+    lock = " FOR UPDATE SKIP LOCKED" if tx.dialect == "postgresql" else ""
+    return [_row(r) for r in tx.all(f"SELECT {_COLUMNS} FROM batches WHERE state = 'scheduled' AND due_at <= ? "
+                                    f"ORDER BY due_at, created_at, id LIMIT ?{lock}", (now, limit))]
 
 
-def next_due_at(tx: Tx) -> int | None:
-    return tx.scalar("SELECT min(due_at) FROM batches WHERE state = 'scheduled'")
+def any_due(tx: Tx, now: int) -> bool:
+    return tx.one("SELECT 1 FROM batches WHERE state = 'scheduled' AND due_at <= ? LIMIT 1", (now,)) is not None
+
+
+def set_state(tx: Tx, batch_id: str, state: str) -> None:
+    tx.execute("UPDATE batches SET state = ? WHERE id = ?", (state, batch_id))
+
+
+def in_state_until(tx: Tx, state: str, until: int, limit: int = 100) -> list[str]:
+    """Ids of batches in `state` whose `expire_at` is at or before `until`."""
+    return [r.id for r in tx.all("SELECT id FROM batches WHERE state = ? AND expire_at <= ? LIMIT ?",
+                                 (state, until, limit))]
+
+
+def next_wake(tx: Tx, unknown_after_ms: int) -> int | None:
+    """The next time the scheduler has something to do: a due time, an expiry, or the moment an
+    expired batch stops waiting for receipts."""
+    times = [
+        tx.scalar("SELECT min(due_at) FROM batches WHERE state = 'scheduled'"),
+        tx.scalar("SELECT min(expire_at) FROM batches WHERE state = 'active'"),
+    ]
+    closing = tx.scalar("SELECT min(expire_at) FROM batches WHERE state = 'expired'")
+    if closing is not None:
+        times.append(closing + unknown_after_ms)
+    found = [t for t in times if t is not None]
+    return min(found) if found else None
 
 
 def set_report_sent(tx: Tx, batch_id: str) -> bool:
@@ -148,10 +201,10 @@ def idempotent_lookup(tx: Tx, account_id: str, key: str, now: int) -> tuple[str,
                (account_id, key))
     if r is None:
         return None
-    if r[2] <= now - IDEMPOTENCY_TTL_MS:
+    if r.created_at <= now - IDEMPOTENCY_TTL_MS:
         tx.execute("DELETE FROM idempotency_keys WHERE account_id = ? AND key = ?", (account_id, key))
         return None
-    return r[0], r[1]
+    return r.body_hash, r.batch_id
 
 
 def idempotent_store(tx: Tx, account_id: str, key: str, body_hash: str, batch_id: str, now: int) -> None:

@@ -14,3 +14,8 @@ def get_or_create(tx: Tx, key: str, make: Callable[[], str]) -> str:
         tx.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING", (key, value))
         value = tx.scalar("SELECT value FROM meta WHERE key = ?", (key,))
     return value
+
+
+def ping(tx: Tx) -> bool:
+    """The database answers (readiness)."""
+    return tx.scalar("SELECT 1") == 1

@@ -1,18 +1,17 @@
-"""Recipient rows: created when a batch becomes due (groups resolved then, as Sinch does),
-removed again while still undispatched (update, replace), and read as delivery reports.
-
-Claiming queued rows for dispatch lives beside the dispatcher (`engine/queue.py`); status
-changes go through `engine/status.py` only.
+"""Recipient rows, one per batch x recipient: created when a batch becomes due (groups resolved
+then, as Sinch does), removed again while still undispatched (update, replace), and their
+status columns. The same rows are the queue (`queue.py` claims them) and the delivery reports
+(`reports.py` reads them). Which status change is allowed, and what it causes, is decided in
+`engine/status.py`; the SQL that records it is here.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from typing import Any, Iterable, NamedTuple
 
 import msgspec
 
-from ..sms import statuses as st
 from .db import Tx
 
 CHUNK = 500  # ids per IN (...) list
@@ -36,11 +35,11 @@ def group_members(tx: Tx, account_id: str, group_ids: list[str]) -> list[str]:
             break
         rows = tx.all(f"SELECT id, child_groups FROM groups WHERE account_id = ? AND id IN {tx.in_list(batch)}",
                       [account_id, *batch])
-        live = [r[0] for r in rows]
-        for _, children in rows:
-            pending += [c for c in json.loads(children or "[]") if c not in seen]
+        live = [r.id for r in rows]
+        for r in rows:
+            pending += [c for c in json.loads(r.child_groups or "[]") if c not in seen]
         if live:
-            members += [r[0] for r in tx.all(
+            members += [r.msisdn for r in tx.all(
                 f"SELECT msisdn FROM group_members WHERE group_id IN {tx.in_list(live)} ORDER BY group_id, msisdn",
                 live)]
     return members
@@ -96,109 +95,76 @@ def drop_undispatched(tx: Tx, batch_id: str, msisdns: list[str] | None = None) -
 
 
 def undispatched_ids(tx: Tx, batch_id: str) -> list[int]:
-    return [r[0] for r in tx.all(
+    return [r.id for r in tx.all(
         "SELECT id FROM recipients WHERE batch_id = ? AND status = 'Queued' AND claimed_by IS NULL ORDER BY id",
         (batch_id,))]
+
+
+def undispatched_msisdns(tx: Tx, batch_id: str) -> list[str]:
+    return [r.msisdn for r in tx.all(
+        "SELECT msisdn FROM recipients WHERE batch_id = ? AND status = 'Queued' AND claimed_by IS NULL",
+        (batch_id,))]
+
+
+def ids_in_status(tx: Tx, batch_id: str, status: str, *, unclaimed: bool = False,
+                  msisdns: list[str] | None = None) -> list[int]:
+    """Recipient ids of a batch in one status (optionally only unclaimed ones, or these numbers)."""
+    sql = "SELECT id FROM recipients WHERE batch_id = ? AND status = ?"
+    args: list[Any] = [batch_id, status]
+    if unclaimed:
+        sql += " AND claimed_by IS NULL"
+    if msisdns:
+        sql += f" AND msisdn IN {tx.in_list(msisdns)}"
+        args += msisdns
+    return [r.id for r in tx.all(sql + " ORDER BY id", args)]
 
 
 def count_open(tx: Tx, batch_ids: list[str]) -> dict[str, int]:
     """Non-final recipients per batch (a batch report is due when it reaches 0)."""
     out = {b: 0 for b in batch_ids}
     for part in chunks(batch_ids):
-        for b, n in tx.all(f"SELECT batch_id, count(*) FROM recipients WHERE final = 0 AND batch_id IN "
-                           f"{tx.in_list(part)} GROUP BY batch_id", part):
-            out[b] = n
+        for r in tx.all(f"SELECT batch_id, count(*) AS n FROM recipients WHERE final = 0 AND batch_id IN "
+                        f"{tx.in_list(part)} GROUP BY batch_id", part):
+            out[r.batch_id] = r.n
     return out
 
 
-# Delivery reports ---------------------------------------------------------------------------
+# Status columns (the rules are engine/status.py's) ------------------------------------------
 
-@dataclass
-class RecipientRow:
-    id: int
-    batch_id: str
-    msisdn: str
+class Current(NamedTuple):
+    final: bool
     status: str
     code: int
-    status_at: int
+    batch_id: str
+
+
+def current(tx: Tx, ids: Iterable[int]) -> dict[int, Current]:
+    """The status of these recipients now (ids not found are absent)."""
+    out: dict[int, Current] = {}
+    for part in chunks(list(ids)):
+        for r in tx.all(f"SELECT id, final, status, code, batch_id FROM recipients WHERE id IN {tx.in_list(part)}",
+                        part):
+            out[r.id] = Current(bool(r.final), r.status, r.code, r.batch_id)
+    return out
+
+
+class StatusUpdate(NamedTuple):
+    id: int
+    status: str
+    code: int
+    final: bool
     operator_status_at: int | None
     parts: int | None
     encoding: str | None
 
 
-_RCOLS = "r.id, r.batch_id, r.msisdn, r.status, r.code, r.status_at, r.operator_status_at, r.parts, r.encoding"
-
-
-def _filters(tx: Tx, statuses: list[str] | None, codes: list[int] | None) -> tuple[str, list]:
-    sql, args = "", []
-    if statuses:
-        sql += f" AND r.status IN {tx.in_list(statuses)}"
-        args += statuses
-    if codes:
-        sql += f" AND r.code IN {tx.in_list(codes)}"
-        args += codes
-    return sql, args
-
-
-def batch_statuses(tx: Tx, batch_id: str, statuses: list[str] | None, codes: list[int] | None,
-                   with_recipients: bool) -> tuple[int, list[tuple[int, str, int, list[str]]]]:
-    """(total recipients, [(code, status, count, recipients)]) for a batch delivery report."""
-    total = tx.scalar("SELECT count(*) FROM recipients WHERE batch_id = ?", (batch_id,), 0)
-    where, args = _filters(tx, statuses, codes)
-    if not with_recipients:
-        rows = tx.all(f"SELECT r.code, r.status, count(*) FROM recipients r WHERE r.batch_id = ?{where} "
-                      "GROUP BY r.code, r.status ORDER BY r.code", [batch_id, *args])
-        return total, [(c, s, n, []) for c, s, n in rows]
-    groups: dict[tuple[int, str], list[str]] = {}
-    for c, s, m in tx.all(f"SELECT r.code, r.status, r.msisdn FROM recipients r WHERE r.batch_id = ?{where} "
-                          "ORDER BY r.code, r.id", [batch_id, *args]):
-        groups.setdefault((c, s), []).append(m)
-    return total, [(c, s, len(ms), ms) for (c, s), ms in groups.items()]
-
-
-def one(tx: Tx, batch_id: str, msisdn: str) -> RecipientRow | None:
-    r = tx.one(f"SELECT {_RCOLS} FROM recipients r WHERE r.batch_id = ? AND r.msisdn = ?", (batch_id, msisdn))
-    return None if r is None else RecipientRow(*r)
-
-
-def by_ids(tx: Tx, ids: list[int]) -> list[RecipientRow]:
-    out = []
-    for part in chunks(ids):
-        out += [RecipientRow(*r) for r in tx.all(f"SELECT {_RCOLS} FROM recipients r WHERE r.id IN "
-                                                 f"{tx.in_list(part)}", part)]
-    return out
-
-
-@dataclass
-class ReportFilter:
-    account_id: str
-    start: int
-    end: int | None = None
-    statuses: list[str] | None = None
-    codes: list[int] | None = None
-    client_reference: str | None = None
-
-
-def list_reports(tx: Tx, f: ReportFilter, page: int, size: int) -> tuple[int, list[tuple]]:
-    """Recipient reports, newest first: rows of RecipientRow fields + (client_reference, batch type)."""
-    where, args = _filters(tx, f.statuses, f.codes)
-    if not f.statuses or all(s in st.FINAL for s in f.statuses):
-        where += " AND r.final = 1"  # "finished" reports, unless the filter asks for others
-    sql = " FROM recipients r JOIN batches b ON b.id = r.batch_id WHERE r.account_id = ? AND r.status_at >= ?"
-    params: list = [f.account_id, f.start]
-    if f.end is not None:
-        sql += " AND r.status_at < ?"
-        params.append(f.end)
-    if f.client_reference is not None:
-        sql += " AND b.client_reference = ?"
-        params.append(f.client_reference)
-    sql += where
-    params += args
-    count = tx.scalar("SELECT count(*)" + sql, params, 0)
-    rows = tx.all(f"SELECT {_RCOLS}, b.client_reference, b.type" + sql +
-                  " ORDER BY r.status_at DESC, r.id DESC LIMIT ? OFFSET ?", params + [size, page * size])
-    return count, rows
-
-
-def is_final(status: str) -> bool:
-    return status in st.FINAL
+def set_statuses(tx: Tx, updates: list[StatusUpdate], now: int) -> None:
+    """Write new statuses. A final row is never touched again (`final = 0` guard); reaching a
+    final status also releases the dispatcher's claim."""
+    tx.executemany(
+        "UPDATE recipients SET status = ?, code = ?, final = ?, status_at = ?, "
+        "operator_status_at = COALESCE(?, operator_status_at), parts = COALESCE(?, parts), "
+        "encoding = COALESCE(?, encoding), claimed_by = CASE WHEN ? = 1 THEN NULL ELSE claimed_by END "
+        "WHERE id = ? AND final = 0",
+        [(u.status, u.code, int(u.final), now, u.operator_status_at, u.parts, u.encoding, int(u.final), u.id)
+         for u in updates])

@@ -183,6 +183,24 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
         "CREATE INDEX smpp_parts_submitted ON smpp_parts (account_id, submitted_at)",
         "CREATE INDEX smpp_orphans_received ON smpp_orphans (account_id, received_at)",
     ]),
+    ("reply_routes", [
+        # The last message sent to each handset from each of our numbers, for every connector
+        # (store/replies.py): where a reply goes and which batch it answers.
+        """CREATE TABLE reply_routes (
+            msisdn TEXT NOT NULL,
+            sender TEXT NOT NULL,
+            account_id TEXT NOT NULL,
+            batch_id TEXT NOT NULL,
+            recipient_id BIGINT NOT NULL,
+            at BIGINT NOT NULL,
+            PRIMARY KEY (msisdn, sender)
+        )""",
+        # Until now only the simulator's handsets knew this: carry it over.
+        """INSERT INTO reply_routes (msisdn, sender, account_id, batch_id, recipient_id, at)
+           SELECT s.msisdn, s.sender, s.account_id, s.batch_id, s.recipient_id, s.received_at FROM sim_messages s
+           WHERE s.sender IS NOT NULL AND s.batch_id IS NOT NULL AND s.recipient_id IS NOT NULL
+             AND s.id = (SELECT max(s2.id) FROM sim_messages s2 WHERE s2.msisdn = s.msisdn AND s2.sender = s.sender)""",
+    ]),
 ]
 
 

@@ -138,26 +138,18 @@ async def _wait_disconnect(receive) -> None:
             return
 
 
-def _stop_event(ctx: Any) -> asyncio.Event:
-    extras = ctx.extras
-    stop = extras.get("ui.stop_streams")
-    if stop is None:
-        stop = extras["ui.stop_streams"] = asyncio.Event()
-    return stop
-
-
 def close_streams(ctx: Any) -> None:
     """End every open `/simulator/events` stream of this app (call on its loop, at shutdown).
 
     Browsers keep the stream open for ever, so without this a server shutting down waits for
     its graceful-shutdown timeout and then cancels them.
     """
-    _stop_event(ctx).set()
+    ctx.streams_closed.set()
 
 
 async def events(request: Request) -> EventStream:
     ctx = request.app.state.ctx
-    return EventStream(ctx.simulator, stop=_stop_event(ctx))
+    return EventStream(ctx.simulator, stop=ctx.streams_closed)
 
 
 routes = [

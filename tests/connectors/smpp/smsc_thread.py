@@ -40,8 +40,9 @@ class Collect:
     def __init__(self):
         self.receipts, self.mo = [], []
 
-    async def on_receipt(self, r):
+    def queue_receipt(self, r):
         self.receipts.append(r)
+        return None
 
     async def on_mo(self, m):
         self.mo.append(m)

@@ -13,9 +13,9 @@ a long-lived carrier link sees.
   *at least once*: a submit whose response was lost may reach the handset twice; none is lost.
 - enquire_link every `enquire_link_interval` s (no answer: the link is dead, reconnect);
   the SMSC's enquire_link, deliver_sm and unbind are answered; `stop()` unbinds cleanly.
-- deliver_sm: receipts go to `handler.on_receipt`, MO (reassembled) to `handler.on_mo`; the
-  deliver_sm_resp is sent only after the handler returns, i.e. after the receipt is stored,
-  so an SMSC re-sends what we could not record.
+- deliver_sm: receipts go to `handler.queue_receipt`, MO (reassembled) to `handler.on_mo`; the
+  deliver_sm_resp is sent only once the receipt is stored (or the MO handled), so an SMSC
+  re-sends what we could not record.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import ssl
 from dataclasses import dataclass, fields
 from typing import Any, Protocol
 
-from ...engine.ratelimit import TokenBucket
+from ...ratelimit import TokenBucket
 from . import pdu, receipts
 from .parts import InboundSms, Reassembler
 from .session import Session, SessionClosed
@@ -88,9 +88,16 @@ class SubmitResult:
 
 
 class SmppHandler(Protocol):
-    async def on_receipt(self, r: receipts.Receipt) -> None: ...
+    """What the client hands the deliver_sm it receives to (the connector)."""
 
-    async def on_mo(self, m: InboundSms) -> None: ...
+    def queue_receipt(self, r: receipts.Receipt) -> asyncio.Future | None:
+        """Take a delivery receipt; return a future done once it is stored (the deliver_sm_resp
+        waits for it, and carries its error if storing failed), or None to answer at once."""
+        ...
+
+    async def on_mo(self, m: InboundSms) -> None:
+        """A mobile-originated message, reassembled from its parts."""
+        ...
 
 
 class _Bind:
@@ -315,11 +322,10 @@ class SmppClient:
         if p.command_id == pdu.ENQUIRE_LINK:
             return pdu.response(p)
         if p.command_id in (pdu.DELIVER_SM, pdu.DATA_SM):
-            queue = getattr(self.handler, "queue_receipt", None)
-            r = receipts.from_pdu(p) if queue is not None else None
-            if r is not None:  # fast path: no task per receipt, answered once it is stored
+            r = receipts.from_pdu(p)
+            if r is not None:  # no task per receipt: answered once it is stored
                 self.stats["receipts"] += 1
-                stored = queue(r)
+                stored = self.handler.queue_receipt(r)
                 resp = pdu.response(p, message_id="") if p.command_id == pdu.DELIVER_SM else pdu.response(p)
                 if stored is None:
                     return resp
@@ -327,21 +333,16 @@ class SmppClient:
                 stored.add_done_callback(lambda f: out.set_exception(f.exception()) if f.exception()
                                          else out.set_result(resp))
                 return out
-            return self._deliver(p)
+            return self._deliver_mo(p)
         if p.command_id == pdu.UNBIND:
             return pdu.response(p)  # the session hangs up after answering; the bind loop reconnects
         if p.command_id in (pdu.ALERT_NOTIFICATION,):
             return None
         return pdu.Pdu(pdu.GENERIC_NACK, p.sequence, pdu.ESME_RINVCMDID)
 
-    async def _deliver(self, p: pdu.Pdu) -> pdu.Pdu:
-        r = receipts.from_pdu(p)
-        if r is not None:
-            self.stats["receipts"] += 1
-            await self.handler.on_receipt(r)
-        else:
-            m = self.reassembler.feed(p)
-            if m is not None:
-                self.stats["mo"] += 1
-                await self.handler.on_mo(m)
+    async def _deliver_mo(self, p: pdu.Pdu) -> pdu.Pdu:
+        m = self.reassembler.feed(p)
+        if m is not None:
+            self.stats["mo"] += 1
+            await self.handler.on_mo(m)
         return pdu.response(p, message_id="") if p.command_id == pdu.DELIVER_SM else pdu.response(p)

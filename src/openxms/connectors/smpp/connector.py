@@ -27,12 +27,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
-from typing import Any
 
 from ...clock import Clock
-from ...config import Account
+from ...store import smpp as idmap
 from ...store.db import Database, Tx
-from ..base import Accepted, Inbound, Outbound, Receipt as EngineReceipt, Refused
+from ..base import Accepted, Connector, Inbound, Outbound, Receipt as EngineReceipt, Refused, Sink
 from . import receipts
 from .client import SmppClient, SmppConfig
 from .parts import Addressing, InboundSms, References, build
@@ -45,54 +44,25 @@ ORPHAN_TTL_S = 3600
 
 def sweep(tx: Tx, account_id: str, now: int, receipt_wait_s: float) -> tuple[int, int]:
     """Delete expired ids and stale orphans of one account; returns (parts, orphans) deleted."""
-    tx.execute("DELETE FROM smpp_parts WHERE account_id = ? AND submitted_at < ?",
-               (account_id, now - int(receipt_wait_s * 1000)))
-    parts = tx.rowcount
-    tx.execute("DELETE FROM smpp_orphans WHERE account_id = ? AND received_at < ?",
-               (account_id, now - ORPHAN_TTL_S * 1000))
-    return parts, tx.rowcount
+    return idmap.sweep(tx, account_id, now - int(receipt_wait_s * 1000), now - ORPHAN_TTL_S * 1000)
 
 
-def _store_parts(tx: Tx, account_id: str, rows: list[tuple[str, int, int, int]], now: int,
-                 look_for_orphans: bool = True) -> list[tuple]:
-    """Record accepted parts (key, recipient, part, total); returns orphan receipts now matched."""
-    tx.executemany(
-        "INSERT INTO smpp_parts (account_id, message_key, recipient_id, part, total, submitted_at) "
-        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (account_id, message_key) DO UPDATE SET "
-        "recipient_id = excluded.recipient_id, part = excluded.part, total = excluded.total, state = NULL, "
-        "err = NULL, done_at = NULL, submitted_at = excluded.submitted_at",
-        [(account_id, k, r, p, t, now) for k, r, p, t in rows])
-    if not look_for_orphans:
-        return []
-    keys = {alt: k for k, *_ in rows for alt in receipts.id_keys(k)}
-    found = []
-    items = list(keys)
-    for i in range(0, len(items), 500):
-        chunk = items[i:i + 500]
-        found += tx.all(f"SELECT message_key, state, err, done_at FROM smpp_orphans WHERE account_id = ? "
-                        f"AND message_key IN {tx.in_list(chunk)}", [account_id, *chunk])
-    if found:
-        tx.executemany("DELETE FROM smpp_orphans WHERE account_id = ? AND message_key = ?",
-                       [(account_id, f[0]) for f in found])
-    return [(keys[f[0]], f[1], f[2], f[3]) for f in found]
-
-
-class SmppConnector:
+class SmppConnector(Connector):
     name = "smpp"
 
-    def __init__(self, account: Account, db: Database, clock: Clock) -> None:
-        self.account = account
+    def __init__(self, account_id: str, config: SmppConfig, db: Database, clock: Clock) -> None:
+        self.account_id = account_id
         self.db = db
         self.clock = clock
-        self.config = SmppConfig.from_dict(dict(account.smpp or {}))
+        self.config = config
         self.client = SmppClient(self.config, self)
         self.refs = References()
         self.addr = Addressing(self.config.source_ton, self.config.source_npi, self.config.dest_ton,
                                self.config.dest_npi, self.config.registered_delivery, self.config.concat,
                                self.config.service_type)
-        self.sink: Any = None
+        self.sink: Sink | None = None
         self._queue: list[tuple[receipts.Receipt, asyncio.Future]] = []
-        self._flushing = False
+        self._flusher: asyncio.Task | None = None
         self.started = False
         # Orphan receipts recorded so far (counted in the writer thread). A submit can only
         # match orphans recorded after it began: a receipt never precedes its submit_sm, and
@@ -101,12 +71,12 @@ class SmppConnector:
         self._orphans_seen = 0
         self._sweeper: asyncio.Task | None = None
 
-    async def start(self, sink: Any) -> None:
+    async def start(self, sink: Sink) -> None:
         self.sink = sink
         if not self.started:
             self.started = True
             await self.client.start()
-            self._sweeper = asyncio.create_task(self._sweep_loop(), name=f"smpp-sweep:{self.account.id}")
+            self._sweeper = asyncio.create_task(self._sweep_loop(), name=f"smpp-sweep:{self.account_id}")
 
     async def stop(self) -> None:
         if self.started:
@@ -118,13 +88,13 @@ class SmppConnector:
     async def _sweep_loop(self) -> None:
         while True:
             try:
-                parts, orphans = await self.db.write(sweep, self.account.id, self.clock.now_ms(),
+                parts, orphans = await self.db.write(sweep, self.account_id, self.clock.now_ms(),
                                                      self.config.receipt_wait)
                 if parts or orphans:
                     log.info("%s: forgot %d part ids past receipt_wait and %d stale orphan receipts",
-                             self.account.id, parts, orphans)
+                             self.account_id, parts, orphans)
             except Exception:  # noqa: BLE001 - retried at the next sweep
-                log.exception("smpp sweep failed for %s", self.account.id)
+                log.exception("smpp sweep failed for %s", self.account_id)
             await asyncio.sleep(SWEEP_EVERY)
 
     async def wait_ready(self, timeout: float) -> bool:
@@ -149,7 +119,7 @@ class SmppConnector:
         orphans_before = self._orphans_seen
         results = await self.client.submit(flat)
         out: list[Accepted | Refused] = []
-        rows = []
+        rows: list[idmap.Part] = []
         i = 0
         for m, ps in plans:
             mine = results[i:i + len(ps)]
@@ -162,34 +132,38 @@ class SmppConnector:
                 out.append(Refused(m.recipient_id, "Rejected", 408))
                 continue
             out.append(Accepted(m.recipient_id))
-            rows += [(receipts.id_keys(r.message_id)[0], m.recipient_id, n, len(ps)) for n, r in enumerate(mine, 1)]
+            rows += [idmap.Part(receipts.id_keys(r.message_id or "")[0], m.recipient_id, n, len(ps))
+                     for n, r in enumerate(mine, 1)]
         if rows:
             await self.db.write(self._store, rows, self.clock.now_ms(), orphans_before)
         return out
 
-    def _store(self, tx: Tx, rows: list, now: int, orphans_before: int) -> None:
-        matched = _store_parts(tx, self.account.id, rows, now, self._orphans_seen != orphans_before)
+    def _store(self, tx: Tx, rows: list[idmap.Part], now: int, orphans_before: int) -> None:
+        idmap.store_parts(tx, self.account_id, rows, now)
+        if self._orphans_seen == orphans_before:
+            return
+        keys = {alt: p.message_key for p in rows for alt in receipts.id_keys(p.message_key)}
+        matched = idmap.take_orphans(tx, self.account_id, keys)
         if matched:
-            where = {k: (rid, total) for k, rid, _, total in rows}
-            self._apply(tx, [(k, receipts.Receipt(k, state, err or 0, done), *where[k])
-                             for k, state, err, done in matched], now)
+            by_key = {p.message_key: p for p in rows}
+            found = []
+            for o in matched:
+                key = keys[o.message_key]
+                p = by_key[key]
+                found.append((key, receipts.Receipt(key, o.state, o.err or 0, o.done_at), p.recipient_id, p.total))
+            self._apply(tx, found, now)
 
     # receipts ------------------------------------------------------------------------------
     def queue_receipt(self, r: receipts.Receipt) -> asyncio.Future | None:
-        """Queue a receipt for the next batch write; the future is done once it is committed."""
+        """Queue a receipt for the next batch write; the future is done once it is committed
+        (the client answers the deliver_sm then, so an SMSC resends what we could not store)."""
         if not r.final:
             return None  # ENROUTE / ACCEPTD: the recipient stays Dispatched
         fut = asyncio.get_running_loop().create_future()
         self._queue.append((r, fut))
-        if not self._flushing:
-            self._flushing = True
-            asyncio.ensure_future(self._flush())
+        if self._flusher is None:
+            self._flusher = asyncio.create_task(self._flush(), name=f"smpp-receipts:{self.account_id}")
         return fut
-
-    async def on_receipt(self, r: receipts.Receipt) -> None:
-        fut = self.queue_receipt(r)
-        if fut is not None:
-            await fut
 
     async def _flush(self) -> None:
         try:
@@ -206,31 +180,22 @@ class SmppConnector:
                 for _, f in batch:
                     if not f.done():
                         f.set_result(None)
-                self.sink.wake_callbacks()
+                if self.sink is not None:
+                    self.sink.receipts_applied()
         finally:
-            self._flushing = False
+            self._flusher = None
 
     def _receipts(self, tx: Tx, items: list[receipts.Receipt], now: int) -> None:
-        all_keys = sorted({k for r in items for k in r.keys})
-        stored: dict[str, tuple[int, int]] = {}  # key -> (recipient, total parts)
-        for i in range(0, len(all_keys), 500):
-            chunk = all_keys[i:i + 500]
-            for key, rid, total in tx.all(
-                    f"SELECT message_key, recipient_id, total FROM smpp_parts WHERE account_id = ? AND message_key "
-                    f"IN {tx.in_list(chunk)}", [self.account.id, *chunk]):
-                stored[key] = (rid, total)
+        stored = idmap.lookup(tx, self.account_id, (k for r in items for k in r.keys))
         matched, orphans = [], []
         for r in items:
             key = next((k for k in r.keys if k in stored), None)
             if key:
                 matched.append((key, r, *stored[key]))
             else:
-                orphans.append((r.keys[0], r))
+                orphans.append(idmap.Orphan(r.keys[0], r.state, r.err, r.done_at))
         if orphans:
-            tx.executemany("INSERT INTO smpp_orphans (account_id, message_key, state, err, done_at, received_at) "
-                           "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (account_id, message_key) DO UPDATE SET "
-                           "state = excluded.state, err = excluded.err, done_at = excluded.done_at",
-                           [(self.account.id, k, r.state, r.err, r.done_at, now) for k, r in orphans])
+            idmap.record_orphans(tx, self.account_id, orphans, now)
             self._orphans_seen += len(orphans)
         if matched:
             self._apply(tx, matched, now)
@@ -240,39 +205,29 @@ class SmppConnector:
 
         `matched` is (key, receipt, recipient id, total parts). A one-part message is final
         with its receipt; only multipart recipients need their other parts read back."""
-        tx.executemany("UPDATE smpp_parts SET state = ?, err = ?, done_at = ? WHERE account_id = ? "
-                       "AND message_key = ? AND state IS NULL",
-                       [(r.state, r.err, r.done_at or now, self.account.id, k) for k, r, _, _ in matched])
+        idmap.mark_done(tx, self.account_id, [(k, r.state, r.err, r.done_at or now) for k, r, _, _ in matched])
         finals = []
         for _, r, rid, total in matched:
             if total == 1:
                 status, code = r.sinch()
                 finals.append(EngineReceipt(rid, status, code, r.done_at or now))
-        rids = sorted({rid for _, _, rid, total in matched if total > 1})
-        for i in range(0, len(rids), 500):
-            chunk = rids[i:i + 500]
-            per: dict[int, list] = {}
-            for rid, part, total, state, err, done in tx.all(
-                    f"SELECT recipient_id, part, total, state, err, done_at FROM smpp_parts WHERE recipient_id IN "
-                    f"{tx.in_list(chunk)} ORDER BY recipient_id, part", chunk):
-                per.setdefault(rid, []).append((part, total, state, err, done))
-            for rid, parts in per.items():
-                total = parts[0][1]
-                done = [p for p in parts if p[2] is not None]
-                if len(done) < total:
-                    continue
-                bad = next((p for p in done if p[2] != "DELIVRD"), None)
-                r = receipts.Receipt("", (bad or done[0])[2], (bad or done[0])[3] or 0, None)
-                status, code = r.sinch()
-                finals.append(EngineReceipt(rid, status, code, max(p[4] or now for p in done)))
-        if finals:
+        multipart = [rid for _, _, rid, total in matched if total > 1]
+        for rid, parts in idmap.parts_of(tx, multipart).items():
+            done = [p for p in parts if p.state is not None]
+            if len(done) < parts[0].total:
+                continue
+            bad = next((p for p in done if p.state != "DELIVRD"), done[0])
+            status, code = receipts.Receipt("", bad.state or "UNKNOWN", bad.err or 0, None).sinch()
+            finals.append(EngineReceipt(rid, status, code, max(p.done_at or now for p in done)))
+        if finals and self.sink is not None:
             self.sink.apply_receipts(tx, finals, now)
 
     # inbound ---------------------------------------------------------------------------------
     async def on_mo(self, m: InboundSms) -> None:
         if m.text is not None:
-            mo = Inbound(sender=m.source, recipient=m.destination, body=m.text, account_id=self.account.id)
+            mo = Inbound(sender=m.source, recipient=m.destination, body=m.text, account_id=self.account_id)
         else:
             mo = Inbound(sender=m.source, recipient=m.destination, body=base64.b64encode(m.binary or b"").decode(),
-                         type="mo_binary", udh=(m.udh or b"").hex(), account_id=self.account.id)
-        await self.sink.inbound(mo)
+                         type="mo_binary", udh=(m.udh or b"").hex(), account_id=self.account_id)
+        if self.sink is not None:
+            await self.sink.inbound(mo)

@@ -1,0 +1,110 @@
+"""The SMPP connector's id map: every part submitted over SMPP, by the message id the SMSC gave
+it, until its delivery receipt arrives (`smpp_parts`), and receipts that arrived before their
+part was stored (`smpp_orphans`). The rules (id spellings, when a recipient is final) are in
+`connectors/smpp/`; the SQL is here.
+
+Keys are normalised ids (`connectors/smpp/receipts.id_keys`). Lookups take every spelling of a
+receipt's id at once, in chunks of `CHUNK` (SQLite's bound-parameter limit is 999 on old builds).
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, NamedTuple
+
+from .db import Tx
+from .recipients import chunks
+
+CHUNK = 500
+
+
+class Part(NamedTuple):
+    message_key: str
+    recipient_id: int
+    part: int  # 1-based
+    total: int
+
+
+class Stored(NamedTuple):
+    recipient_id: int
+    total: int
+
+
+class Orphan(NamedTuple):
+    message_key: str
+    state: str
+    err: int
+    done_at: int | None
+
+
+class PartState(NamedTuple):
+    part: int
+    total: int
+    state: str | None  # None until its receipt came
+    err: int | None
+    done_at: int | None
+
+
+def store_parts(tx: Tx, account_id: str, parts: list[Part], now: int) -> None:
+    """Record accepted parts. An id seen again (an SMSC that restarted and reuses ids) takes the
+    new part: the old one can no longer get its receipt from that SMSC anyway."""
+    tx.executemany(
+        "INSERT INTO smpp_parts (account_id, message_key, recipient_id, part, total, submitted_at) "
+        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (account_id, message_key) DO UPDATE SET "
+        "recipient_id = excluded.recipient_id, part = excluded.part, total = excluded.total, state = NULL, "
+        "err = NULL, done_at = NULL, submitted_at = excluded.submitted_at",
+        [(account_id, p.message_key, p.recipient_id, p.part, p.total, now) for p in parts])
+
+
+def lookup(tx: Tx, account_id: str, keys: Iterable[str]) -> dict[str, Stored]:
+    """Stored parts by key (only the keys found)."""
+    found: dict[str, Stored] = {}
+    for chunk in chunks(sorted(set(keys)), CHUNK):
+        for r in tx.all(f"SELECT message_key, recipient_id, total FROM smpp_parts WHERE account_id = ? "
+                        f"AND message_key IN {tx.in_list(chunk)}", [account_id, *chunk]):
+            found[r.message_key] = Stored(r.recipient_id, r.total)
+    return found
+
+
+def mark_done(tx: Tx, account_id: str, done: list[tuple[str, str, int, int]]) -> None:
+    """done: (key, state, err, done_at). A part already done keeps its first receipt."""
+    tx.executemany("UPDATE smpp_parts SET state = ?, err = ?, done_at = ? WHERE account_id = ? "
+                   "AND message_key = ? AND state IS NULL",
+                   [(state, err, at, account_id, key) for key, state, err, at in done])
+
+
+def parts_of(tx: Tx, recipient_ids: list[int]) -> dict[int, list[PartState]]:
+    """Every stored part of these recipients, in part order."""
+    out: dict[int, list[PartState]] = {}
+    for chunk in chunks(sorted(set(recipient_ids)), CHUNK):
+        for r in tx.all(f"SELECT recipient_id, part, total, state, err, done_at FROM smpp_parts WHERE recipient_id "
+                        f"IN {tx.in_list(chunk)} ORDER BY recipient_id, part", chunk):
+            out.setdefault(r.recipient_id, []).append(PartState(r.part, r.total, r.state, r.err, r.done_at))
+    return out
+
+
+def record_orphans(tx: Tx, account_id: str, orphans: list[Orphan], now: int) -> None:
+    tx.executemany("INSERT INTO smpp_orphans (account_id, message_key, state, err, done_at, received_at) "
+                   "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (account_id, message_key) DO UPDATE SET "
+                   "state = excluded.state, err = excluded.err, done_at = excluded.done_at",
+                   [(account_id, o.message_key, o.state, o.err, o.done_at, now) for o in orphans])
+
+
+def take_orphans(tx: Tx, account_id: str, keys: Iterable[str]) -> list[Orphan]:
+    """Orphan receipts under these keys, removed from the orphan table."""
+    found: list[Orphan] = []
+    for chunk in chunks(sorted(set(keys)), CHUNK):
+        found += [Orphan(r.message_key, r.state, r.err, r.done_at) for r in tx.all(
+            f"SELECT message_key, state, err, done_at FROM smpp_orphans WHERE account_id = ? "
+            f"AND message_key IN {tx.in_list(chunk)}", [account_id, *chunk])]
+    if found:
+        tx.executemany("DELETE FROM smpp_orphans WHERE account_id = ? AND message_key = ?",
+                       [(account_id, o.message_key) for o in found])
+    return found
+
+
+def sweep(tx: Tx, account_id: str, parts_before: int, orphans_before: int) -> tuple[int, int]:
+    """Forget parts submitted and orphans received before these times; (parts, orphans) deleted."""
+    tx.execute("DELETE FROM smpp_parts WHERE account_id = ? AND submitted_at < ?", (account_id, parts_before))
+    parts = tx.rowcount
+    tx.execute("DELETE FROM smpp_orphans WHERE account_id = ? AND received_at < ?", (account_id, orphans_before))
+    return parts, tx.rowcount
