@@ -88,7 +88,7 @@ def get_many(tx: Tx, batch_ids: list[str], *, with_doc: bool = True) -> dict[str
         return {}
     cols = _COLUMNS if with_doc else _COLUMNS.replace(", doc", ", '' AS doc")
     rows = tx.all(f"SELECT {cols} FROM batches WHERE id IN {tx.in_list(batch_ids)}", batch_ids)
-    return {r[0]: _row(r) for r in rows}
+    return {r.id: _row(r) for r in rows}
 
 
 def save(tx: Tx, b: BatchRow) -> None:

@@ -35,8 +35,9 @@ class GroupRow:
 _COLS = "id, account_id, name, created_at, modified_at, child_groups, auto_update"
 
 
-def _row(r: tuple) -> GroupRow:
-    return GroupRow(r[0], r[1], r[2], r[3], r[4], json.loads(r[5] or "[]"), json.loads(r[6]) if r[6] else None)
+def _row(r: Any) -> GroupRow:
+    return GroupRow(r.id, r.account_id, r.name, r.created_at, r.modified_at, json.loads(r.child_groups or "[]"),
+                    json.loads(r.auto_update) if r.auto_update else None)
 
 
 def get(tx: Tx, account_id: str, group_id: str, *, for_update: bool = False) -> GroupRow | None:
@@ -48,7 +49,7 @@ def get(tx: Tx, account_id: str, group_id: str, *, for_update: bool = False) -> 
 def existing(tx: Tx, account_id: str, group_ids: list[str]) -> set[str]:
     if not group_ids:
         return set()
-    return {r[0] for r in tx.all(f"SELECT id FROM groups WHERE account_id = ? AND id IN {tx.in_list(group_ids)}",
+    return {r.id for r in tx.all(f"SELECT id FROM groups WHERE account_id = ? AND id IN {tx.in_list(group_ids)}",
                                  [account_id, *group_ids])}
 
 
@@ -89,7 +90,7 @@ def clear_members(tx: Tx, group_id: str) -> None:
 
 
 def members(tx: Tx, group_id: str) -> list[str]:
-    return [r[0] for r in tx.all("SELECT msisdn FROM group_members WHERE group_id = ? ORDER BY msisdn", (group_id,))]
+    return [r.msisdn for r in tx.all("SELECT msisdn FROM group_members WHERE group_id = ? ORDER BY msisdn", (group_id,))]
 
 
 def size(tx: Tx, group_id: str) -> int:
@@ -99,9 +100,9 @@ def size(tx: Tx, group_id: str) -> int:
 def sizes(tx: Tx, group_ids: list[str]) -> dict[str, int]:
     out = {g: 0 for g in group_ids}
     if group_ids:
-        for g, n in tx.all(f"SELECT group_id, count(*) FROM group_members WHERE group_id IN "
-                           f"{tx.in_list(group_ids)} GROUP BY group_id", group_ids):
-            out[g] = n
+        for r in tx.all(f"SELECT group_id, count(*) AS n FROM group_members WHERE group_id IN "
+                        f"{tx.in_list(group_ids)} GROUP BY group_id", group_ids):
+            out[r.group_id] = r.n
     return out
 
 

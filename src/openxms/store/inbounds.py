@@ -39,11 +39,11 @@ def list_page(tx: Tx, f: ListFilter, page: int, size: int) -> tuple[int, list[st
         sql += " AND client_reference = ?"
         args.append(f.client_reference)
     count = tx.scalar("SELECT count(*)" + sql, args, 0)
-    docs = [r[0] for r in tx.all("SELECT doc" + sql + " ORDER BY received_at DESC, id DESC LIMIT ? OFFSET ?",
+    docs = [r.doc for r in tx.all("SELECT doc" + sql + " ORDER BY received_at DESC, id DESC LIMIT ? OFFSET ?",
                                  args + [size, page * size])]
     return count, docs
 
 
 def by_handset(tx: Tx, msisdn: str, limit: int) -> list[str]:
-    return [r[0] for r in tx.all("SELECT doc FROM inbounds WHERE sender = ? ORDER BY received_at DESC, id DESC "
+    return [r.doc for r in tx.all("SELECT doc FROM inbounds WHERE sender = ? ORDER BY received_at DESC, id DESC "
                                  "LIMIT ?", (msisdn, limit))]
