@@ -1,0 +1,46 @@
+"""Enumerations and small shapes shared by the Conversation API's rules.
+
+Values as in Sinch's Conversation API reference
+(https://developers.sinch.com/docs/conversation/api-reference/conversation/).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+Channel = Literal["SMS", "RCS", "WHATSAPP", "MMS", "KAKAOTALK", "KAKAOTALKCHAT", "VIBERBM", "LINE", "INSTAGRAM",
+                  "MESSENGER", "WECHAT", "TELEGRAM", "APPLEBC"]
+CHANNELS: tuple[str, ...] = Channel.__args__  # type: ignore[attr-defined]
+
+ProcessingMode = Literal["CONVERSATION", "DISPATCH"]
+ProcessingStrategy = Literal["DEFAULT", "DISPATCH_ONLY"]
+MessageQueue = Literal["NORMAL_PRIORITY", "HIGH_PRIORITY"]
+Direction = Literal["TO_APP", "TO_CONTACT"]
+DeliveryStatus = Literal["QUEUED_ON_CHANNEL", "DELIVERED", "READ", "FAILED", "SWITCHING_CHANNEL"]
+
+ReasonCode = Literal[
+    "UNKNOWN", "INTERNAL_ERROR", "RATE_LIMITED", "RECIPIENT_INVALID_CHANNEL_IDENTITY", "RECIPIENT_NOT_REACHABLE",
+    "RECIPIENT_NOT_OPTED_IN", "OUTSIDE_ALLOWED_SENDING_WINDOW", "CHANNEL_FAILURE", "CHANNEL_BAD_CONFIGURATION",
+    "CHANNEL_CONFIGURATION_MISSING", "MEDIA_TYPE_UNSUPPORTED", "MEDIA_TOO_LARGE", "MEDIA_NOT_REACHABLE",
+    "NO_CHANNELS_LEFT", "TEMPLATE_NOT_FOUND", "TEMPLATE_INSUFFICIENT_PARAMETERS",
+    "TEMPLATE_NON_EXISTING_LANGUAGE_OR_VERSION", "DELIVERY_TIMED_OUT", "DELIVERY_REJECTED_DUE_TO_POLICY",
+    "CONTACT_NOT_FOUND", "BAD_REQUEST", "UNKNOWN_APP", "NO_CHANNEL_IDENTITY_FOR_CONTACT", "CHANNEL_REJECT",
+    "NO_PERMISSION", "NO_PROFILE_AVAILABLE", "UNSUPPORTED_OPERATION"]
+
+WebhookTrigger = Literal[
+    "MESSAGE_DELIVERY", "EVENT_DELIVERY", "MESSAGE_INBOUND", "EVENT_INBOUND", "CONVERSATION_START",
+    "CONVERSATION_STOP", "CONTACT_CREATE", "CONTACT_DELETE", "CONTACT_MERGE", "CONTACT_UPDATE", "UNSUPPORTED",
+    "OPT_IN", "OPT_OUT", "CAPABILITY", "CONVERSATION_DELETE", "CONTACT_IDENTITIES_DUPLICATION", "CHANNEL_EVENT",
+    "SMART_CONVERSATION", "MESSAGE_INBOUND_SMART_CONVERSATION_REDACTION", "RECORD_NOTIFICATION", "MESSAGE_SUBMIT"]
+TRIGGERS: tuple[str, ...] = WebhookTrigger.__args__  # type: ignore[attr-defined]
+
+# Channel properties the SMS channel understands (values are always strings).
+SMS_PROPERTIES = ("SMS_SENDER", "SMS_FLASH_MESSAGE", "SMS_MAX_NUMBER_OF_MESSAGE_PARTS")
+
+
+class ChannelIdentity(msgspec.Struct, omit_defaults=True):
+    channel: Channel
+    identity: str
+    app_id: str = ""
