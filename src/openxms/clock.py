@@ -14,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import time
 
+from .aio import wait_event
+
 
 class Clock:
     """Wall-clock time, with waits that can be cut short by an event."""
@@ -32,12 +34,7 @@ class Clock:
             else:
                 await asyncio.sleep(delay)
             return
-        if event.is_set():
-            return
-        try:
-            await asyncio.wait_for(event.wait(), delay)
-        except asyncio.TimeoutError:
-            pass
+        await wait_event(event, delay)
 
 
 class ManualClock(Clock):

@@ -16,6 +16,7 @@ import logging
 from collections import OrderedDict
 from typing import Callable, Mapping
 
+from ..aio import wait_event
 from ..clock import Clock
 from ..config import Account
 from ..connectors.base import Accepted, Connector, Outbound
@@ -80,10 +81,7 @@ class Dispatcher:
             self.bucket.give_back(want - len(rows))
             if not rows:
                 self.inflight.release()
-                try:
-                    await asyncio.wait_for(self.wakeup.wait(), IDLE_POLL)
-                except asyncio.TimeoutError:
-                    pass
+                await wait_event(self.wakeup, IDLE_POLL)
                 continue
             task = asyncio.create_task(self._process(rows, batches))
             self._tasks.add(task)

@@ -27,6 +27,7 @@ import ssl
 from dataclasses import dataclass, fields
 from typing import Any, Protocol
 
+from ...aio import wait_event
 from ...ratelimit import TokenBucket
 from . import pdu, receipts
 from .parts import InboundSms, Reassembler
@@ -144,8 +145,8 @@ class _Bind:
             if not c.tls_verify:
                 ctx.check_hostname = False
                 ctx.verify_mode = ssl.CERT_NONE
-        reader, writer = await asyncio.wait_for(asyncio.open_connection(c.host, c.port, ssl=ctx),
-                                                c.response_timeout)
+        async with asyncio.timeout(c.response_timeout):
+            reader, writer = await asyncio.open_connection(c.host, c.port, ssl=ctx)
         s = Session(reader, writer, self.client._on_request, f"{c.system_id}@{c.host}:{c.port}#{self.index}")
         s.info["reader"] = asyncio.ensure_future(s.run())
         resp = await s.request(pdu.Pdu(command, fields={
@@ -243,11 +244,7 @@ class SmppClient:
             self._any_bound.clear()
 
     async def wait_bound(self, timeout: float | None = None) -> bool:
-        try:
-            await asyncio.wait_for(self._any_bound.wait(), timeout)
-            return True
-        except asyncio.TimeoutError:
-            return False
+        return await wait_event(self._any_bound, timeout)
 
     async def _pick(self) -> _Bind:
         """A bound, open bind: least loaded first, round robin among equals."""
@@ -259,10 +256,7 @@ class SmppClient:
             if self.stopping:
                 raise SessionClosed("client stopping")
             # a bind is (re)connecting: wait for it (polling, since a link can die between checks)
-            try:
-                await asyncio.wait_for(self._any_bound.wait(), 0.05)
-            except asyncio.TimeoutError:
-                pass
+            await wait_event(self._any_bound, 0.05)
             await asyncio.sleep(0.005)
 
     async def submit(self, parts: list[dict]) -> list[SubmitResult]:
