@@ -27,6 +27,7 @@ import hmac
 import logging
 import secrets
 from typing import Mapping
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -36,6 +37,9 @@ from ..store import outbox
 from ..store.db import Database
 
 log = logging.getLogger("openxms.callbacks")
+# httpx logs every request's full URL at INFO: callback URLs carry credentials and API keys
+# (user info, query values). Our own lines use `redact()`.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 FIRST_RETRY_S = 5
 MAX_RETRIES = 15
 BATCH = 100
@@ -52,10 +56,12 @@ def sign(secret: str, body: bytes, nonce: str, timestamp: str) -> str:
     return base64.b64encode(hmac.new(secret.encode(), signed, hashlib.sha256).digest()).decode()
 
 
-def outcome(row: outbox.Due, status: int | None, error: str | None, now: int) -> outbox.Outcome:
+def outcome(row: outbox.Due, status: int | None, error: str | None, now: int, *, retry: bool = True
+            ) -> outbox.Outcome:
     """What an attempt that got HTTP `status` (None: no response, `error` says why) leaves behind:
     done on 2xx; retried on 5xx, 429 and network errors per the schedule above; given up at once
-    on other 4xx; dead after the last retry."""
+    on other 4xx and on errors no retry can cure (`retry=False`: a URL that cannot be sent to);
+    dead after the last retry."""
     attempts = row.attempts + 1
     first_failure = row.first_failure_at
     if status is not None and 200 <= status < 300:
@@ -63,7 +69,7 @@ def outcome(row: outbox.Due, status: int | None, error: str | None, now: int) ->
     if first_failure is None:
         first_failure = now
     retries_done = attempts - 1  # the first attempt is not a retry
-    if not (status is None or status == 429 or status >= 500):
+    if not retry or not (status is None or status == 429 or status >= 500):
         return outbox.Outcome(row.id, "failed", attempts, first_failure, status,
                               error or f"HTTP {status}: not retried", now)
     if retries_done >= MAX_RETRIES:
@@ -73,43 +79,109 @@ def outcome(row: outbox.Due, status: int | None, error: str | None, now: int) ->
                           retry_at(first_failure, retries_done + 1))
 
 
+def redact(url: str) -> str:
+    """A URL fit for a log line: no user info, no query values (they often carry keys)."""
+    try:
+        u = urlsplit(url)
+        host = u.hostname or ""
+        port = f":{u.port}" if u.port is not None else ""
+    except ValueError:
+        return "<invalid URL>"
+    query = "&".join(p.split("=", 1)[0] + "=***" for p in u.query.split("&") if p) if u.query else ""
+    return f"{u.scheme}://{host}{port}{u.path}" + (f"?{query}" if query else "")
+
+
+# Errors that no retry can cure: the URL cannot be sent to at all.
+_PERMANENT = (httpx.InvalidURL, httpx.UnsupportedProtocol, ValueError, UnicodeError)
+
+
 class CallbackSender:
+    """Posts due callbacks: up to `concurrency` at once, at most `per_target` of them to one
+    target (scheme://host:port), each within `timeout` seconds in total (connect, send, and the
+    whole response), so a slow or dead receiver holds only its own callbacks back. Each post is
+    settled on its own the moment it ends; whatever goes wrong with one callback fails that
+    callback only."""
+
     def __init__(self, db: Database, clock: Clock, accounts: Mapping[str, Account], node_id: str,
-                 timeout: float, concurrency: int = 32) -> None:
+                 timeout: float, concurrency: int = 64, per_target: int = 8) -> None:
         self.db = db
         self.clock = clock
         self.accounts = accounts
         self.node_id = node_id
         self.timeout = timeout
+        self.concurrency = concurrency
+        self.per_target = per_target
         self.wakeup = asyncio.Event()
-        self.sem = asyncio.Semaphore(concurrency)
         self.delivered = 0
+        self._in_flight: dict[str, int] = {}  # target -> posts running now
+        self._tasks: set[asyncio.Task] = set()
 
     def wake(self) -> None:
         self.wakeup.set()
 
     async def run(self) -> None:
-        client = httpx.AsyncClient(timeout=self.timeout, follow_redirects=False,
+        limits = httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency)
+        client = httpx.AsyncClient(timeout=self.timeout, follow_redirects=False, limits=limits,
                                    headers={"User-Agent": "openxms-callbacks"})
         await self.db.write(outbox.release_own, self.node_id, self.clock.now_ms())
         try:
             while True:
                 self.wakeup.clear()
-                now = self.clock.now_ms()
+                free = self.concurrency - len(self._tasks)
+                rows: list[outbox.Due] = []
+                if free > 0:
+                    try:
+                        rows = await self.db.write(outbox.claim, self.node_id, self.clock.now_ms(), free,
+                                                   VISIBILITY_MS, self.per_target, dict(self._in_flight))
+                    except Exception:  # noqa: BLE001 - the database may be back at the next turn
+                        log.exception("claiming callbacks failed")
+                for row in rows:
+                    self._start(client, row)
+                if rows and len(rows) == free:
+                    continue  # full: more may be due
+                busy = [t for t, n in self._in_flight.items() if n >= self.per_target]
                 try:
-                    rows = await self.db.write(outbox.claim, self.node_id, now, BATCH, VISIBILITY_MS)
+                    nxt = await self.db.read(outbox.next_due, busy)
                 except Exception:  # noqa: BLE001
-                    log.exception("claiming callbacks failed")
-                    rows = []
-                if rows:
-                    results = await asyncio.gather(*(self._post(client, r) for r in rows))
-                    await self.db.write(outbox.settle, results)
-                    continue
-                nxt = await self.db.read(outbox.next_due)
+                    log.exception("reading the next callback time failed")
+                    nxt = None
                 limit = self.clock.now_ms() + 1000
                 await self.clock.wait(limit if nxt is None else min(nxt, limit), self.wakeup)
         finally:
+            for t in self._tasks:
+                t.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
             await client.aclose()
+
+    def _start(self, client: httpx.AsyncClient, row: outbox.Due) -> None:
+        self._in_flight[row.target] = self._in_flight.get(row.target, 0) + 1
+        task = asyncio.create_task(self._deliver(client, row), name=f"callback:{row.id}")
+        self._tasks.add(task)
+        task.add_done_callback(lambda t, target=row.target: self._finished(t, target))
+
+    def _finished(self, task: asyncio.Task, target: str) -> None:
+        self._tasks.discard(task)
+        n = self._in_flight.get(target, 1) - 1
+        if n > 0:
+            self._in_flight[target] = n
+        else:
+            self._in_flight.pop(target, None)
+        self.wakeup.set()  # a slot is free
+
+    async def _deliver(self, client: httpx.AsyncClient, row: outbox.Due) -> None:
+        try:
+            result = await self._post(client, row)
+        except Exception as e:  # noqa: BLE001 - a bug in one callback must not stop the others
+            log.exception("callback %d to %s failed unexpectedly", row.id, redact(row.url))
+            result = outcome(row, None, f"internal error: {type(e).__name__}", self.clock.now_ms())
+        if result.state == "done":
+            self.delivered += 1
+        elif result.state != "pending":
+            log.warning("callback %d to %s %s: %s", row.id, redact(row.url), result.state, result.last_error)
+        try:
+            await self.db.write(outbox.settle, [result])
+        except Exception:  # noqa: BLE001 - it stays claimed and is retried after VISIBILITY_MS
+            log.exception("settling callback %d failed", row.id)
 
     def headers(self, account_id: str, body: bytes) -> dict[str, str]:
         headers = {"Content-Type": "application/json"}
@@ -129,13 +201,15 @@ class CallbackSender:
         body = row.payload.encode()
         code: int | None = None
         err: str | None = None
-        async with self.sem:
-            try:
+        retry = True
+        try:
+            async with asyncio.timeout(self.timeout):
                 resp = await client.post(row.url, content=body, headers=self.headers(row.account_id, body))
                 code = resp.status_code
-            except httpx.HTTPError as ex:
-                err = f"{type(ex).__name__}: {ex}"[:500]
-        result = outcome(row, code, err, self.clock.now_ms())
-        if result.state == "done":
-            self.delivered += 1
-        return result
+        except TimeoutError:
+            err = f"no complete response within {self.timeout:g} s"
+        except _PERMANENT as ex:
+            err, retry = f"cannot send to this URL: {type(ex).__name__}: {ex}"[:500], False
+        except httpx.HTTPError as ex:
+            err = f"{type(ex).__name__}: {ex}"[:500]
+        return outcome(row, code, err, self.clock.now_ms(), retry=retry)

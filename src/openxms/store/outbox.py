@@ -6,23 +6,36 @@ A row is `pending` until due (`next_attempt_at`), `sending` while a node posts i
 `done`, `failed` (a 4xx Sinch does not retry) or `dead` (retries exhausted). Claiming stamps
 `sending` with a visibility deadline instead of holding a lock across the HTTP call: if the
 node dies while posting, the row becomes due again at that deadline and anyone picks it up.
-A callback can therefore be posted twice around a crash, never lost. On PostgreSQL the claim
-is `FOR UPDATE SKIP LOCKED`, so two nodes never claim the same row in the same instant.
+A callback can therefore be posted twice around a crash, never lost. The claim's guarded
+UPDATE (below) keeps two nodes from claiming the same row.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Mapping, NamedTuple
+from urllib.parse import urlsplit
 
 from .db import Tx
+from .recipients import chunks
+
+
+def target_of(url: str) -> str:
+    """`scheme://host[:port]` of a callback URL (no user info): what concurrency is bounded by."""
+    try:
+        u = urlsplit(url)
+        host = (u.hostname or "").lower()
+        port = f":{u.port}" if u.port is not None else ""
+    except ValueError:  # e.g. a bracketed host that is not an IPv6 address
+        return "invalid:" + url[:64]
+    return f"{u.scheme.lower()}://{host}{port}"
 
 
 def enqueue(tx: Tx, rows: list[tuple[str, str, str, str]], now: int) -> None:
     """rows: (account_id, kind, url, payload JSON)."""
     if rows:
         tx.executemany(
-            "INSERT INTO outbox (account_id, kind, url, payload, created_at, next_attempt_at) VALUES (?,?,?,?,?,?)",
-            [(a, k, u, p, now, now) for a, k, u, p in rows])
+            "INSERT INTO outbox (account_id, kind, url, target, payload, created_at, next_attempt_at) "
+            "VALUES (?,?,?,?,?,?,?)", [(a, k, u, target_of(u), p, now, now) for a, k, u, p in rows])
 
 
 class Due(NamedTuple):
@@ -32,19 +45,49 @@ class Due(NamedTuple):
     payload: str
     attempts: int
     first_failure_at: int | None
+    target: str
 
 
-def claim(tx: Tx, node: str, now: int, limit: int, visibility_ms: int) -> list[Due]:
-    """Due callbacks, marked `sending` by `node` until `now + visibility_ms`."""
-    lock = " FOR UPDATE SKIP LOCKED" if tx.dialect == "postgresql" else ""
-    rows = [Due(r.id, r.account_id, r.url, r.payload, r.attempts, r.first_failure_at) for r in tx.all(
-        "SELECT id, account_id, url, payload, attempts, first_failure_at FROM outbox "
-        "WHERE state IN ('pending', 'sending') AND next_attempt_at <= ? "
-        f"ORDER BY next_attempt_at, id LIMIT ?{lock}", (now, limit))]
-    if rows:
-        tx.executemany("UPDATE outbox SET state = 'sending', claimed_by = ?, next_attempt_at = ? WHERE id = ?",
-                       [(node, now + visibility_ms, r.id) for r in rows])
-    return rows
+def _not_busy(tx: Tx, busy: list[str]) -> tuple[str, list[str]]:
+    if not busy:
+        return "", []
+    return f" AND (target IS NULL OR target NOT IN {tx.in_list(busy)})", busy
+
+
+def claim(tx: Tx, node: str, now: int, limit: int, visibility_ms: int, per_target: int,
+          in_flight: Mapping[str, int]) -> list[Due]:
+    """Up to `limit` due callbacks, at most `per_target` in flight per target counting
+    `in_flight` (what this node is posting now), marked `sending` by `node` until
+    `now + visibility_ms`, oldest first.
+
+    Saturated targets are left out in SQL, so a target with a deep backlog never hides the
+    others' callbacks behind it. Rows are chosen first and claimed with a guarded UPDATE
+    (still due, still pending or expired-sending): if another node claimed one in between, the
+    guard fails for it and it is simply not ours (READ COMMITTED re-checks the WHERE clause on
+    the row as the other transaction left it)."""
+    full = [t for t, n in in_flight.items() if n >= per_target]
+    where, args = _not_busy(tx, full)
+    candidates = tx.all("SELECT id, url, target FROM outbox WHERE state IN ('pending', 'sending') "
+                        f"AND next_attempt_at <= ?{where} ORDER BY next_attempt_at, id LIMIT ?",
+                        [now, *args, limit * 4])
+    counts = dict(in_flight)
+    chosen: list[int] = []
+    for c in candidates:
+        t = c.target or target_of(c.url)
+        if counts.get(t, 0) < per_target:
+            counts[t] = counts.get(t, 0) + 1
+            chosen.append(c.id)
+            if len(chosen) == limit:
+                break
+    out: list[Due] = []
+    for part in chunks(sorted(chosen)):
+        out += [Due(r.id, r.account_id, r.url, r.payload, r.attempts, r.first_failure_at, r.target or target_of(r.url))
+                for r in tx.all(
+                    f"UPDATE outbox SET state = 'sending', claimed_by = ?, next_attempt_at = ? WHERE id IN "
+                    f"{tx.in_list(part)} AND state IN ('pending', 'sending') AND next_attempt_at <= ? "
+                    "RETURNING id, account_id, url, payload, attempts, first_failure_at, target",
+                    [node, now + visibility_ms, *part, now])]
+    return sorted(out, key=lambda d: d.id)
 
 
 class Outcome(NamedTuple):
@@ -69,8 +112,11 @@ def settle(tx: Tx, outcomes: list[Outcome]) -> None:
           o.next_attempt_at, o.id) for o in outcomes])
 
 
-def next_due(tx: Tx) -> int | None:
-    return tx.scalar("SELECT min(next_attempt_at) FROM outbox WHERE state IN ('pending', 'sending')")
+def next_due(tx: Tx, busy: list[str] | None = None) -> int | None:
+    """When the next callback is due, leaving out targets that are saturated now (their next
+    chance comes when one of their posts finishes, which wakes the sender anyway)."""
+    where, args = _not_busy(tx, busy or [])
+    return tx.scalar(f"SELECT min(next_attempt_at) FROM outbox WHERE state IN ('pending', 'sending'){where}", args)
 
 
 def release_own(tx: Tx, node: str, now: int) -> int:

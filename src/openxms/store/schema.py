@@ -201,6 +201,11 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
            WHERE s.sender IS NOT NULL AND s.batch_id IS NOT NULL AND s.recipient_id IS NOT NULL
              AND s.id = (SELECT max(s2.id) FROM sim_messages s2 WHERE s2.msisdn = s.msisdn AND s2.sender = s.sender)""",
     ]),
+    ("outbox_target", [
+        # scheme://host[:port] of the callback URL: the sender bounds concurrency per target
+        # (engine/callbacks.py). NULL on older rows: computed from the URL when claimed.
+        "ALTER TABLE outbox ADD COLUMN target TEXT",
+    ]),
 ]
 
 
