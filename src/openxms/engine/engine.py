@@ -25,6 +25,9 @@ from .scheduler import Scheduler
 
 log = logging.getLogger("openxms.engine")
 LEASE_RENEW_S = 3.0
+RESTART_S = 1.0  # a failed engine loop is restarted after this
+STOP_S = 8.0  # the most `stop()` takes, whatever the loops and connectors are doing
+DRAIN_S = 3.0  # of which in-flight chunks get this long to be answered (then they go back to the queue)
 
 
 def lease_name(account_id: str) -> str:
@@ -61,6 +64,8 @@ class Engine:
         self._dispatch_tasks: dict[str, asyncio.Task] = {}
         self._tasks: list[asyncio.Task] = []
         self._shared: dict[int, Connector] = {}
+        self.loops: dict[str, str] = {}  # loop name -> "running" | "restarting" (readiness)
+        self.restarts: dict[str, int] = {}
 
     # lifecycle ------------------------------------------------------------------------
     async def start(self) -> None:
@@ -74,25 +79,50 @@ class Engine:
             if c.shared and id(c) not in self._shared:
                 self._shared[id(c)] = c
                 await c.start(self)
-        self._tasks = [
-            asyncio.create_task(self.scheduler.run(), name="scheduler"),
-            asyncio.create_task(self.callbacks.run(), name="callbacks"),
-            asyncio.create_task(self._leases(), name="leases"),
-        ]
+        self._tasks = [asyncio.create_task(self._supervise(name, run), name=name) for name, run in (
+            ("scheduler", self.scheduler.run), ("callbacks", self.callbacks.run), ("leases", self._leases))]
 
-    async def stop(self) -> None:
+    async def _supervise(self, name: str, run: Callable[[], Awaitable[None]]) -> None:
+        """Run an engine loop for ever: if it ever fails, log it and start it again (readiness
+        reports it meanwhile), so one bad row or a database hiccup never stops delivery."""
+        while True:
+            self.loops[name] = "running"
+            try:
+                await run()
+                log.error("engine loop %s returned; restarting it", name)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - logged, then restarted
+                log.exception("engine loop %s failed; restarting it in %g s", name, RESTART_S)
+            self.loops[name] = "restarting"
+            self.restarts[name] = self.restarts.get(name, 0) + 1
+            await asyncio.sleep(RESTART_S)
+
+    def health(self) -> dict[str, Any]:
+        """For readiness: every loop's state, and whether all of them run."""
+        return {"ready": all(v == "running" for v in self.loops.values()), "loops": dict(self.loops),
+                "restarts": dict(self.restarts), "dispatching": sorted(self.dispatchers)}
+
+    async def stop(self, deadline_s: float = STOP_S) -> None:
+        """Stop within `deadline_s`: in-flight chunks get most of it to finish, then everything
+        still running is cancelled (repeatedly: a loop caught mid-reconnect may need more than one)."""
+        loop = asyncio.get_running_loop()
+        end = loop.time() + deadline_s
         for t in self._tasks:
             t.cancel()
-        for d in self.dispatchers.values():
-            await d.drain()
+        drains = [asyncio.ensure_future(d.drain()) for d in self.dispatchers.values()]
+        if drains:
+            await asyncio.wait(drains, timeout=min(DRAIN_S, max(0.0, end - loop.time() - 2.0)))
         for t in self._dispatch_tasks.values():
             t.cancel()
-        await asyncio.gather(*self._tasks, *self._dispatch_tasks.values(), return_exceptions=True)
-        for c in self._shared.values():
-            await c.stop()
+        await _cancel_until_done([*self._tasks, *self._dispatch_tasks.values(), *drains],
+                                 max(0.5, end - loop.time() - 1.0))
+        stops = [asyncio.ensure_future(c.stop()) for c in self._shared.values()]
+        await _cancel_until_done(stops, max(0.5, end - loop.time() - 0.5), cancel_first=False)
         try:
-            await self.db.write(self._release_all)
-        except Exception:  # noqa: BLE001 - shutting down
+            async with asyncio.timeout(max(0.2, end - loop.time())):
+                await self.db.write(self._release_all)
+        except Exception:  # noqa: BLE001 - shutting down: an unreleased lease expires by itself
             pass
         self.dispatchers.clear()
 
@@ -130,11 +160,15 @@ class Engine:
         d = Dispatcher(self.db, self.clock, self.accounts, self.node_id, account, connector, self.callbacks_changed)
         self.dispatchers[account.id] = d
         try:
-            await d.run()
+            await self._supervise(f"dispatch:{account.id}", d.run)
         finally:
+            self.loops.pop(f"dispatch:{account.id}", None)
             if own:
-                await d.drain()
-                await connector.stop()
+                try:
+                    async with asyncio.timeout(DRAIN_S):
+                        await d.drain()
+                finally:
+                    await connector.stop()
 
     def _stop_dispatcher(self, account_id: str) -> None:
         self.dispatchers.pop(account_id, None)
@@ -166,3 +200,20 @@ class Engine:
         result = await self.on_inbound(message)
         self.callbacks.wake()
         return result
+
+
+async def _cancel_until_done(tasks: list[asyncio.Future], timeout: float, cancel_first: bool = True) -> None:
+    """Wait up to `timeout` s for `tasks`, cancelling what still runs every 0.5 s (after a first
+    grace period when `cancel_first` is false)."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    pending = {t for t in tasks if not t.done()}
+    first = True
+    while pending and loop.time() < end:
+        if cancel_first or not first:
+            for t in pending:
+                t.cancel()
+        first = False
+        _, pending = await asyncio.wait(pending, timeout=min(0.5, max(0.0, end - loop.time())))
+    for t in pending:
+        log.warning("%s did not stop in time", t.get_name() if isinstance(t, asyncio.Task) else t)
