@@ -6,9 +6,10 @@ import json
 import logging
 import secrets
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 from starlette.applications import Starlette
 
 from .clock import Clock, ManualClock
@@ -74,7 +75,7 @@ def prepare(settings: Settings) -> tuple[Settings, Database, str, Account | None
     if not settings.accounts:
         d = json.loads(db.run_sync(_dev_plan))
         dev = Account(id=d["id"], kind="plan", token=d["token"])
-        settings = replace(settings, accounts=(dev,))
+        settings = msgspec.structs.replace(settings, accounts=(dev,))
     return settings, db, secret, dev
 
 
@@ -121,7 +122,7 @@ def build_connectors(settings: Settings, ctx: Context):
         if account.id not in cache:
             from .connectors.smpp.connector import SmppConnector
 
-            cache[account.id] = SmppConnector(account, ctx.db, ctx.clock)
+            cache[account.id] = SmppConnector(account.id, account.smpp, ctx.db, ctx.clock)
         return cache[account.id]
 
     return connector_for

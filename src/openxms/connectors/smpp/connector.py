@@ -30,11 +30,11 @@ import logging
 from typing import Any
 
 from ...clock import Clock
-from ...config import Account
 from ...store.db import Database, Tx
 from ..base import Accepted, Inbound, Outbound, Receipt as EngineReceipt, Refused
 from . import receipts
-from .client import SmppClient, SmppConfig
+from .client import SmppClient
+from .config import SmppConfig
 from .parts import Addressing, InboundSms, References, build
 
 log = logging.getLogger("openxms.smpp.connector")
@@ -80,11 +80,11 @@ def _store_parts(tx: Tx, account_id: str, rows: list[tuple[str, int, int, int]],
 class SmppConnector:
     name = "smpp"
 
-    def __init__(self, account: Account, db: Database, clock: Clock) -> None:
-        self.account = account
+    def __init__(self, account_id: str, config: SmppConfig, db: Database, clock: Clock) -> None:
+        self.account_id = account_id
         self.db = db
         self.clock = clock
-        self.config = SmppConfig.from_dict(dict(account.smpp or {}))
+        self.config = config
         self.client = SmppClient(self.config, self)
         self.refs = References()
         self.addr = Addressing(self.config.source_ton, self.config.source_npi, self.config.dest_ton,
@@ -106,7 +106,7 @@ class SmppConnector:
         if not self.started:
             self.started = True
             await self.client.start()
-            self._sweeper = asyncio.create_task(self._sweep_loop(), name=f"smpp-sweep:{self.account.id}")
+            self._sweeper = asyncio.create_task(self._sweep_loop(), name=f"smpp-sweep:{self.account_id}")
 
     async def stop(self) -> None:
         if self.started:
@@ -118,13 +118,13 @@ class SmppConnector:
     async def _sweep_loop(self) -> None:
         while True:
             try:
-                parts, orphans = await self.db.write(sweep, self.account.id, self.clock.now_ms(),
+                parts, orphans = await self.db.write(sweep, self.account_id, self.clock.now_ms(),
                                                      self.config.receipt_wait)
                 if parts or orphans:
                     log.info("%s: forgot %d part ids past receipt_wait and %d stale orphan receipts",
-                             self.account.id, parts, orphans)
+                             self.account_id, parts, orphans)
             except Exception:  # noqa: BLE001 - retried at the next sweep
-                log.exception("smpp sweep failed for %s", self.account.id)
+                log.exception("smpp sweep failed for %s", self.account_id)
             await asyncio.sleep(SWEEP_EVERY)
 
     async def wait_ready(self, timeout: float) -> bool:
@@ -168,7 +168,7 @@ class SmppConnector:
         return out
 
     def _store(self, tx: Tx, rows: list, now: int, orphans_before: int) -> None:
-        matched = _store_parts(tx, self.account.id, rows, now, self._orphans_seen != orphans_before)
+        matched = _store_parts(tx, self.account_id, rows, now, self._orphans_seen != orphans_before)
         if matched:
             where = {k: (rid, total) for k, rid, _, total in rows}
             self._apply(tx, [(k, receipts.Receipt(k, state, err or 0, done), *where[k])
@@ -217,7 +217,7 @@ class SmppConnector:
             chunk = all_keys[i:i + 500]
             for key, rid, total in tx.all(
                     f"SELECT message_key, recipient_id, total FROM smpp_parts WHERE account_id = ? AND message_key "
-                    f"IN {tx.in_list(chunk)}", [self.account.id, *chunk]):
+                    f"IN {tx.in_list(chunk)}", [self.account_id, *chunk]):
                 stored[key] = (rid, total)
         matched, orphans = [], []
         for r in items:
@@ -230,7 +230,7 @@ class SmppConnector:
             tx.executemany("INSERT INTO smpp_orphans (account_id, message_key, state, err, done_at, received_at) "
                            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (account_id, message_key) DO UPDATE SET "
                            "state = excluded.state, err = excluded.err, done_at = excluded.done_at",
-                           [(self.account.id, k, r.state, r.err, r.done_at, now) for k, r in orphans])
+                           [(self.account_id, k, r.state, r.err, r.done_at, now) for k, r in orphans])
             self._orphans_seen += len(orphans)
         if matched:
             self._apply(tx, matched, now)
@@ -242,7 +242,7 @@ class SmppConnector:
         with its receipt; only multipart recipients need their other parts read back."""
         tx.executemany("UPDATE smpp_parts SET state = ?, err = ?, done_at = ? WHERE account_id = ? "
                        "AND message_key = ? AND state IS NULL",
-                       [(r.state, r.err, r.done_at or now, self.account.id, k) for k, r, _, _ in matched])
+                       [(r.state, r.err, r.done_at or now, self.account_id, k) for k, r, _, _ in matched])
         finals = []
         for _, r, rid, total in matched:
             if total == 1:
@@ -271,8 +271,8 @@ class SmppConnector:
     # inbound ---------------------------------------------------------------------------------
     async def on_mo(self, m: InboundSms) -> None:
         if m.text is not None:
-            mo = Inbound(sender=m.source, recipient=m.destination, body=m.text, account_id=self.account.id)
+            mo = Inbound(sender=m.source, recipient=m.destination, body=m.text, account_id=self.account_id)
         else:
             mo = Inbound(sender=m.source, recipient=m.destination, body=base64.b64encode(m.binary or b"").decode(),
-                         type="mo_binary", udh=(m.udh or b"").hex(), account_id=self.account.id)
+                         type="mo_binary", udh=(m.udh or b"").hex(), account_id=self.account_id)
         await self.sink.inbound(mo)
