@@ -8,9 +8,10 @@ import logging
 import secrets
 import socket
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 from starlette.applications import Starlette
 
 from .clock import Clock, ManualClock
@@ -78,7 +79,7 @@ def prepare(settings: Settings) -> tuple[Settings, Database, str, Account | None
     if not settings.accounts:
         d = json.loads(db.run_sync(_dev_plan))
         dev = Account(id=d["id"], kind="plan", token=d["token"])
-        settings = replace(settings, accounts=(dev,))
+        settings = msgspec.structs.replace(settings, accounts=(dev,))
     return settings, db, secret, dev
 
 
@@ -130,10 +131,10 @@ def connectors(settings: Settings, db: Database, clock: Clock, simulator: Simula
         if account.connector == "simulator":
             return simulator
         if account.id not in cache:
-            from .connectors.smpp.client import SmppConfig
             from .connectors.smpp.connector import SmppConnector
 
-            cache[account.id] = SmppConnector(account.id, SmppConfig.from_dict(dict(account.smpp or {})), db, clock)
+            assert account.smpp is not None  # config.Account requires it for connector = "smpp"
+            cache[account.id] = SmppConnector(account.id, account.smpp, db, clock)
         return cache[account.id]
 
     return connector_for

@@ -10,59 +10,116 @@ environment variables behaving exactly like this:
 
 Projects (OAuth2 client credentials) own batches exactly like service plans do; both are
 "accounts" below, told apart by how they authenticate.
+
+Every setting is declared once, below, with its type, range and default: `Server` is the
+`[server]` table and, inherited, the attributes of the same names on `Settings`; `OAuth` is
+`[oauth]`; `Account` a `[[service_plans]]` or `[[projects]]` entry; `ConfigFile` the whole file.
+`load` merges the sources into one dict of the file's shape and `msgspec.convert` checks all
+of it, so an unknown key or a bad value anywhere is a `ConfigError` of one line naming the
+source and the key (`openxms.toml: server.port: expected an integer, got "eighty"`).
 """
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import tomllib
-from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+from .connectors.outcomes import OutcomeRules, RulesError
+from .connectors.smpp.config import SmppConfig
+
+__all__ = ["DEFAULT_RATE", "Account", "ConfigError", "ConfigFile", "OAuth", "Server", "Settings", "load",
+           "parse_projects", "parse_service_plans"]
 
 DEFAULT_RATE = 100.0  # messages (recipients) per second per account, like a modest Sinch plan
 
 
 class ConfigError(ValueError):
-    """A setting is malformed; the message says which and why."""
+    """A setting is malformed; the message is one line saying where and why."""
 
 
-@dataclass(frozen=True)
-class Account:
+Text = Annotated[str, msgspec.Meta(min_length=1)]
+AtLeastOne = Annotated[int, msgspec.Meta(ge=1)]
+
+
+class Account(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """A service plan (token auth) or a project (OAuth2) and what the engine needs to serve it."""
 
-    id: str
-    kind: str = "plan"  # "plan" | "project"
-    token: str | None = None  # plan API token
-    key_id: str | None = None  # project access key
-    key_secret: str | None = None
-    rate: float = DEFAULT_RATE  # recipients per second; 0 = unlimited
+    id: Text
+    kind: Literal["plan", "project"] = "plan"  # from the table it is in, not a key of its own
+    token: Text | None = None  # plan API token
+    key_id: Text | None = None  # project access key
+    key_secret: Text | None = None
+    rate: Annotated[float, msgspec.Meta(ge=0)] = DEFAULT_RATE  # recipients per second; 0 = unlimited
     callback_url: str | None = None  # default delivery-report callback URL
     mo_callback_url: str | None = None  # inbound (MO) callback URL
     webhook_secret: str | None = None  # HMAC-SHA256 signing of callbacks when set
-    numbers: tuple[str, ...] = ()  # numbers / short codes this account receives MO on
-    connector: str = "simulator"  # "simulator" | "smpp"
-    smpp: dict[str, Any] | None = None  # SMPP connection settings (see docs/smpp.md)
-    max_parts: int | None = None  # account default for max_number_of_message_parts
+    numbers: tuple[str, ...] = ()  # numbers / short codes this account receives MO on ("+" dropped)
+    connector: Literal["simulator", "smpp"] = "simulator"
+    smpp: SmppConfig | None = None  # SMPP connection settings (docs/smpp.md)
+    max_parts: AtLeastOne | None = None  # account default for max_number_of_message_parts
+
+    def __post_init__(self) -> None:
+        if self.kind == "plan" and not self.token:
+            raise ValueError("a service plan needs a token")
+        if self.kind == "project" and not (self.key_id and self.key_secret):
+            raise ValueError("a project needs key_id and key_secret")
+        if self.connector == "smpp" and self.smpp is None:
+            raise ValueError('connector = "smpp" needs an smpp table with at least host (docs/smpp.md)')
+        if any(n.startswith("+") for n in self.numbers):
+            msgspec.structs.force_setattr(self, "numbers", tuple(n.lstrip("+") for n in self.numbers))
 
 
-@dataclass(frozen=True)
-class Settings:
-    host: str = "127.0.0.1"
-    port: int = 8080
+class Server(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """`[server]`; also the settings of the same names."""
+
+    host: Text = "127.0.0.1"
+    port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 8080
     data_dir: Path = Path("data")
-    database_url: str | None = None  # None: SQLite file in data_dir
-    accounts: tuple[Account, ...] = ()
-    clock: str = "system"  # "system" | "manual"
-    oauth_token_ttl: int = 3600  # seconds
-    max_body_bytes: int = 4 * 1024 * 1024
-    sqlite_synchronous: str = "NORMAL"  # NORMAL survives process crashes; FULL also power loss
-    role: str = "all"  # "all" | "api" | "engine"
-    node_id: str | None = None
-    simulator: dict[str, Any] = field(default_factory=dict)  # outcome rules, see connectors/outcomes.py
+    database_url: Text | None = None  # `database` in the TOML file; None: SQLite file in data_dir
+    clock: Literal["system", "manual"] = "system"
+    max_body_bytes: AtLeastOne = 4 * 1024 * 1024
+    # NORMAL survives process crashes; FULL also power loss (https://www.sqlite.org/pragma.html#pragma_synchronous)
+    sqlite_synchronous: Literal["OFF", "NORMAL", "FULL", "EXTRA"] = "NORMAL"
+    role: Literal["all", "api", "engine"] = "all"
+    node_id: Text | None = None  # default hostname:port
     dry_run_per_recipient_default: bool = False  # Sinch docs: false; the SDKs' mock server: true
-    callback_timeout: float = 10.0
-    unknown_after_ms: int = 3600 * 1000  # Dispatched this long after expire_at with no receipt -> Unknown
+    callback_timeout: Annotated[float, msgspec.Meta(gt=0)] = 10.0  # seconds per callback POST
+    unknown_after_ms: Annotated[int, msgspec.Meta(ge=0)] = 3600 * 1000  # Dispatched this long after
+    # expire_at with no receipt -> Unknown
+
+
+class OAuth(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """`[oauth]`."""
+
+    token_ttl: AtLeastOne = 3600  # access token lifetime, seconds
+
+
+class ConfigFile(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The TOML file; every table is optional."""
+
+    server: Server = Server()
+    oauth: OAuth = OAuth()
+    simulator: dict[str, Any] = {}  # outcome rules, checked by OutcomeRules.from_dict (docs/simulator.md)
+    service_plans: tuple[Account, ...] = ()
+    projects: tuple[Account, ...] = ()
+
+
+class Settings(Server, frozen=True, forbid_unknown_fields=True):
+    """Everything the server reads: the `[server]` settings plus these."""
+
+    accounts: tuple[Account, ...] = ()
+    oauth: OAuth = OAuth()
+    simulator: dict[str, Any] = {}  # outcome rules, see connectors/outcomes.py
+
+    @property
+    def oauth_token_ttl(self) -> int:
+        return self.oauth.token_ttl
 
     @property
     def database(self) -> str:
@@ -77,46 +134,134 @@ class Settings:
         return None
 
 
-_ACCOUNT_KEYS = {
-    "id", "token", "key_id", "key_secret", "rate", "callback_url", "mo_callback_url",
-    "webhook_secret", "numbers", "connector", "smpp", "max_parts",
+# Settings the environment and the command line can set: name -> (table, key) in the file.
+_PLACES = {f.name: ("server", f.name) for f in msgspec.structs.fields(Server)}
+_PLACES["oauth_token_ttl"] = ("oauth", "token_ttl")
+_TYPES = {f.name: f.type for f in msgspec.structs.fields(Server)}
+_TYPES["oauth_token_ttl"] = msgspec.structs.fields(OAuth)[0].type
+_ENV = {
+    "OPENXMS_DATABASE_URL": "database_url", "OPENXMS_DATA_DIR": "data_dir",
+    "OPENXMS_HOST": "host", "OPENXMS_PORT": "port", "OPENXMS_CLOCK": "clock",
+    "OPENXMS_OAUTH_TOKEN_TTL": "oauth_token_ttl", "OPENXMS_MAX_BODY_BYTES": "max_body_bytes",
+    "OPENXMS_SQLITE_SYNCHRONOUS": "sqlite_synchronous", "OPENXMS_ROLE": "role",
+    "OPENXMS_NODE_ID": "node_id",
 }
 
 
-def _account_from_toml(d: dict[str, Any], kind: str) -> Account:
-    unknown = set(d) - _ACCOUNT_KEYS
-    if unknown:
-        raise ConfigError(f"unknown {kind} setting(s): {', '.join(sorted(unknown))}")
-    if not d.get("id"):
-        raise ConfigError(f"a {kind} needs an id")
-    if kind == "plan" and not d.get("token"):
-        raise ConfigError(f"service plan {d['id']} needs a token")
-    if kind == "project" and not (d.get("key_id") and d.get("key_secret")):
-        raise ConfigError(f"project {d['id']} needs key_id and key_secret")
-    vals = dict(d)
-    vals["numbers"] = tuple(str(n).lstrip("+") for n in d.get("numbers", ()))
-    if "rate" in vals:
-        vals["rate"] = _rate(vals["rate"], d["id"])
-    if vals.get("connector", "simulator") not in ("simulator", "smpp"):
-        raise ConfigError(f"{kind} {d['id']}: connector must be 'simulator' or 'smpp'")
-    if vals.get("connector") == "smpp":
-        from .connectors.smpp.client import SmppConfig
-
-        try:
-            SmppConfig.from_dict(dict(vals.get("smpp") or {}))
-        except (TypeError, ValueError) as e:
-            raise ConfigError(f"{kind} {d['id']}: {e}") from None
-    return Account(kind=kind, **vals)
+def _dec_hook(type_: type, obj: Any) -> Any:
+    if type_ is Path and isinstance(obj, (str, Path)):
+        return Path(obj)
+    raise NotImplementedError
 
 
-def _rate(value: Any, who: str) -> float:
+def _convert(source: str, obj: Any, type_: Any, strict: bool = True, renamed: dict[str, str] | None = None) -> Any:
+    """msgspec.convert, a bad value raising ConfigError "source: key path: what is wrong"."""
     try:
-        rate = float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{who}: rate must be a number of messages per second") from None
-    if rate < 0:
-        raise ConfigError(f"{who}: rate must be >= 0 (0 = unlimited)")
-    return rate
+        return msgspec.convert(obj, type_, strict=strict, dec_hook=_dec_hook)
+    except msgspec.ValidationError as e:
+        raise ConfigError(f"{source}: {_describe(str(e), obj, type_, renamed or {})}") from None
+
+
+# Error text ---------------------------------------------------------------------------------
+# msgspec says `Expected `int`, got `str` - at `$.server.port``; a person editing a TOML file
+# wants `server.port: expected an integer, got "eighty"`.
+_AT = re.compile(r"(.*?)(?: - at `\$([^`]*)`)?", re.S)
+_STEP = re.compile(r"\.([^.\[]+)|\[(\d+)\]")
+_TYPE_WORDS = {"int": "an integer", "float": "a number", "str": "a string", "bool": "true or false",
+               "object": "a table", "array": "an array", "null": "nothing"}
+_MISSING = object()
+
+
+def _steps(path: str) -> list[str | int]:
+    return [name or int(index) for name, index in _STEP.findall(path)]
+
+
+def _value_at(root: Any, path: str) -> Any:
+    for step in _steps(path):
+        try:
+            root = root[step]
+        except (KeyError, IndexError, TypeError):
+            return _MISSING
+    return root
+
+
+def _choices_at(type_: Any, path: str) -> tuple:
+    """The allowed values of the Literal at `path` inside `type_` (() if it is not one)."""
+    def unwrap(t: Any) -> Any:  # `Literal[...] | None` -> the Literal
+        if isinstance(t, msgspec.inspect.UnionType):
+            return next((x for x in t.types if not isinstance(x, msgspec.inspect.NoneType)), t)
+        return t
+
+    info = unwrap(msgspec.inspect.type_info(type_))
+    for step in _steps(path):
+        if isinstance(step, int):
+            info = getattr(info, "item_type", None)
+        else:
+            info = next((f.type for f in getattr(info, "fields", ()) if f.encode_name == step), None)
+        info = unwrap(info)
+    return info.values if isinstance(info, msgspec.inspect.LiteralType) else ()
+
+
+def _show(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, str):
+        return json.dumps(v, ensure_ascii=False)
+    if isinstance(v, dict):
+        return "a table"
+    if isinstance(v, list):
+        return "an array"
+    return str(v)
+
+
+def _expected(words: str) -> str:
+    if words == "`str` of length >= 1":
+        return "a non-empty string"
+    def union(m: re.Match) -> str:  # TOML has no null: "`str | null`" is "a string"
+        types = [t for t in m[1].split(" | ") if t != "null"] or ["null"]
+        return " or ".join(_TYPE_WORDS.get(t, t) for t in types)
+    return re.sub(r"`([^`]+)`", union, words)
+
+
+def _describe(message: str, root: Any, type_: Any, renamed: dict[str, str]) -> str:
+    text, at = _AT.fullmatch(message).groups()
+    at = at or ""  # ".server.port", "[0].rate", "" (the value itself)
+    path = at.lstrip(".")
+
+    def key(*names: str) -> str:
+        full = ".".join(x for x in (path, *names) if x)
+        return renamed.get(full, full)
+
+    value = _value_at(root, at)
+    got = "" if value is _MISSING else f", got {_show(value)}"
+    if m := re.fullmatch(r"Object contains unknown field `(.+)`", text):
+        section = _value_at(root, f".{m[1]}") if not path else None
+        if isinstance(section, dict):
+            return f"unknown section [{m[1]}]"
+        if isinstance(section, list):
+            return f"unknown section [[{m[1]}]]"
+        return f"unknown key '{key(m[1])}'"
+    if m := re.fullmatch(r"Object missing required field `(.+)`", text):
+        return f"missing key '{key(m[1])}'"
+    if m := re.fullmatch(r"Expected (.+?)(?:, got .*)?", text, re.S):
+        problem = f"expected {_expected(m[1])}{got}"
+    elif text.startswith("Invalid enum value") and (choices := _choices_at(type_, at)):
+        problem = f"expected {', '.join(map(_show, choices[:-1]))} or {_show(choices[-1])}{got}"
+    else:  # a check in a __post_init__, already in words
+        problem = text
+    return f"{key()}: {problem}" if key() else problem
+
+
+def _setting(source: str, name: str, value: Any) -> Any:
+    """One setting from the environment or the command line, checked on its own so an error
+    names where it came from. Strings are cast (OPENXMS_PORT=8080 is a port)."""
+    if name == "sqlite_synchronous" and isinstance(value, str):
+        value = value.upper()  # PRAGMA synchronous is case-insensitive; so is this
+    return _convert(source, value, _TYPES[name], strict=False)
+
+
+def _env_account(source: str, **fields: Any) -> Account:
+    return _convert(f"{source}: {fields['id']}", fields, Account, strict=False)
 
 
 def parse_service_plans(value: str) -> list[Account]:
@@ -126,8 +271,8 @@ def parse_service_plans(value: str) -> list[Account]:
         parts = item.split(":")
         if len(parts) not in (2, 3) or not parts[0] or not parts[1]:
             raise ConfigError(f"OPENXMS_SERVICE_PLANS: expected PLAN:TOKEN[:RATE], got {item!r}")
-        rate = _rate(parts[2], parts[0]) if len(parts) == 3 else DEFAULT_RATE
-        plans.append(Account(id=parts[0], kind="plan", token=parts[1], rate=rate))
+        rate = {"rate": parts[2]} if len(parts) == 3 else {}
+        plans.append(_env_account("OPENXMS_SERVICE_PLANS", id=parts[0], kind="plan", token=parts[1], **rate))
     return plans
 
 
@@ -138,7 +283,8 @@ def parse_projects(value: str) -> list[Account]:
         parts = item.split(":")
         if len(parts) != 3 or not all(parts):
             raise ConfigError(f"OPENXMS_PROJECTS: expected PROJECT:KEY_ID:KEY_SECRET, got {item!r}")
-        projects.append(Account(id=parts[0], kind="project", key_id=parts[1], key_secret=parts[2]))
+        projects.append(_env_account("OPENXMS_PROJECTS", id=parts[0], kind="project", key_id=parts[1],
+                                     key_secret=parts[2]))
     return projects
 
 
@@ -150,84 +296,93 @@ def _merge_accounts(base: list[Account], extra: list[Account]) -> list[Account]:
         if old is None:
             by_id[a.id] = a
         elif a.kind == "plan":
-            by_id[a.id] = replace(old, kind="plan", token=a.token, rate=a.rate)
+            by_id[a.id] = msgspec.structs.replace(old, kind="plan", token=a.token, rate=a.rate)
         else:
-            by_id[a.id] = replace(old, kind="project", key_id=a.key_id, key_secret=a.key_secret)
+            by_id[a.id] = msgspec.structs.replace(old, kind="project", key_id=a.key_id, key_secret=a.key_secret)
     return list(by_id.values())
+
+
+def _read(config_file: str | os.PathLike) -> dict[str, Any]:
+    try:
+        with open(config_file, "rb") as f:
+            return tomllib.load(f)
+    except OSError as e:
+        raise ConfigError(f"{config_file}: cannot read: {e.strerror or e}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{config_file}: not valid TOML: {e}") from None
+
+
+def _file_doc(src: str, doc: dict[str, Any]) -> dict[str, str]:
+    """Prepare the file's dict for conversion in place; returns key paths renamed on the way,
+    so an error names the key the file has."""
+    renamed = {}
+    server = doc.get("server")
+    if isinstance(server, dict) and "database" in server:
+        if "database_url" in server:
+            raise ConfigError(f"{src}: server.database and server.database_url are the same setting; give one")
+        server["database_url"] = server.pop("database")
+        renamed["server.database_url"] = "server.database"
+    if isinstance(server, dict) and isinstance(server.get("sqlite_synchronous"), str):
+        server["sqlite_synchronous"] = server["sqlite_synchronous"].upper()
+    for table, kind in (("service_plans", "plan"), ("projects", "project")):
+        entries = doc.get(table)
+        for i, entry in enumerate(entries if isinstance(entries, list) else ()):
+            if isinstance(entry, dict):
+                if "kind" in entry:  # the table says which; `kind` is not a key of the file
+                    raise ConfigError(f"{src}: unknown key '{table}[{i}].kind'")
+                entry["kind"] = kind
+    return renamed
+
+
+def _check_ids(src: str, cf: ConfigFile) -> None:
+    seen: dict[str, str] = {}
+    for table in ("service_plans", "projects"):
+        for i, a in enumerate(getattr(cf, table)):
+            here = f"{table}[{i}]"
+            if a.id in seen:
+                raise ConfigError(f'{src}: duplicate id "{a.id}" ({seen[a.id]} and {here})')
+            seen[a.id] = here
 
 
 def load(config_file: str | os.PathLike | None = None, env: dict[str, str] | None = None,
          **overrides: Any) -> Settings:
-    """Build the settings; `overrides` are command-line flags (None means not given)."""
+    """Build the settings; `overrides` are command-line flags (None means not given), named
+    like the settings (`port`, `database_url`, `oauth_token_ttl`, ...)."""
     env = os.environ if env is None else env
-    values: dict[str, Any] = {}
-    accounts: list[Account] = []
-    if config_file:
-        try:
-            with open(config_file, "rb") as f:
-                doc = tomllib.load(f)
-        except (OSError, tomllib.TOMLDecodeError) as e:
-            raise ConfigError(f"cannot read config file {config_file}: {e}") from None
-        server = doc.get("server", {})
-        for key in ("host", "port", "data_dir", "database_url", "clock", "max_body_bytes",
-                    "sqlite_synchronous", "role", "node_id", "dry_run_per_recipient_default",
-                    "callback_timeout", "unknown_after_ms"):
-            if key in server:
-                values[key] = server[key]
-        if "database" in server:
-            values["database_url"] = server["database"]
-        if "token_ttl" in doc.get("oauth", {}):
-            values["oauth_token_ttl"] = int(doc["oauth"]["token_ttl"])
-        if "simulator" in doc:
-            values["simulator"] = doc["simulator"]
-        accounts += [_account_from_toml(p, "plan") for p in doc.get("service_plans", [])]
-        accounts += [_account_from_toml(p, "project") for p in doc.get("projects", [])]
+    src = str(config_file) if config_file else "settings"
+    doc = _read(config_file) if config_file else {}
+    renamed = _file_doc(src, doc)
 
-    env_accounts = []
-    if env.get("OPENXMS_SERVICE_PLANS"):
-        env_accounts += parse_service_plans(env["OPENXMS_SERVICE_PLANS"])
-    if env.get("OPENXMS_PROJECTS"):
-        env_accounts += parse_projects(env["OPENXMS_PROJECTS"])
-    accounts = _merge_accounts(accounts, env_accounts)
-    simple_env = {
-        "OPENXMS_DATABASE_URL": "database_url", "OPENXMS_DATA_DIR": "data_dir",
-        "OPENXMS_HOST": "host", "OPENXMS_PORT": "port", "OPENXMS_CLOCK": "clock",
-        "OPENXMS_OAUTH_TOKEN_TTL": "oauth_token_ttl", "OPENXMS_MAX_BODY_BYTES": "max_body_bytes",
-        "OPENXMS_SQLITE_SYNCHRONOUS": "sqlite_synchronous", "OPENXMS_ROLE": "role",
-        "OPENXMS_NODE_ID": "node_id",
-    }
-    for var, key in simple_env.items():
-        if env.get(var):
-            values[key] = env[var]
-    values.update({k: v for k, v in overrides.items() if v is not None})
+    layers = [(var, name, env[var]) for var, name in _ENV.items() if env.get(var)]
+    for name, value in overrides.items():
+        if name not in _PLACES:
+            raise ConfigError(f"command line: unknown setting {name!r}")
+        if value is not None:
+            layers.append((f"command line: {name}", name, value))
+    for source, name, value in layers:
+        table, key = _PLACES[name]
+        if not isinstance(doc.setdefault(table, {}), dict):
+            continue  # the conversion below names the file's bad table
+        doc[table][key] = _setting(source, name, value)
+        renamed.pop(f"{table}.{key}", None)
 
-    ids = [a.id for a in accounts]
-    if len(ids) != len(set(ids)):
-        raise ConfigError("an id is used by both a service plan and a project")
+    cf: ConfigFile = _convert(src, doc, ConfigFile, renamed=renamed)
+    _check_ids(src, cf)
     try:
-        settings = Settings(
-            host=str(values.get("host", Settings.host)),
-            port=int(values.get("port", Settings.port)),
-            data_dir=Path(values.get("data_dir", Settings.data_dir)),
-            database_url=values.get("database_url"),
-            accounts=tuple(accounts),
-            clock=str(values.get("clock", "system")),
-            oauth_token_ttl=int(values.get("oauth_token_ttl", 3600)),
-            max_body_bytes=int(values.get("max_body_bytes", Settings.max_body_bytes)),
-            sqlite_synchronous=str(values.get("sqlite_synchronous", "NORMAL")).upper(),
-            role=str(values.get("role", "all")),
-            node_id=values.get("node_id"),
-            simulator=dict(values.get("simulator", {})),
-            dry_run_per_recipient_default=bool(values.get("dry_run_per_recipient_default", False)),
-            callback_timeout=float(values.get("callback_timeout", 10.0)),
-            unknown_after_ms=int(values.get("unknown_after_ms", Settings.unknown_after_ms)),
-        )
-    except (TypeError, ValueError) as e:
-        raise ConfigError(f"bad setting: {e}") from None
-    if settings.clock not in ("system", "manual"):
-        raise ConfigError("clock must be 'system' or 'manual'")
-    if settings.role not in ("all", "api", "engine"):
-        raise ConfigError("role must be 'all', 'api' or 'engine'")
-    if settings.sqlite_synchronous not in ("OFF", "NORMAL", "FULL", "EXTRA"):
-        raise ConfigError("sqlite_synchronous must be OFF, NORMAL, FULL or EXTRA")
-    return settings
+        OutcomeRules.from_dict(cf.simulator)  # what the simulator will build from it at start-up
+    except RulesError as e:
+        raise ConfigError(f"{src}: unknown key 'simulator.{e.key}'" if e.unknown else
+                          f"{src}: simulator.{e.key}: {e.problem}") from None
+
+    env_accounts: list[Account] = []
+    seen: dict[str, str] = {}
+    for var, parse in (("OPENXMS_SERVICE_PLANS", parse_service_plans), ("OPENXMS_PROJECTS", parse_projects)):
+        for a in parse(env[var]) if env.get(var) else ():
+            if a.id in seen:
+                also = "" if seen[a.id] == var else f" (also in {seen[a.id]})"
+                raise ConfigError(f'{var}: duplicate id "{a.id}"{also}')
+            seen[a.id] = var
+            env_accounts.append(a)
+    accounts = _merge_accounts([*cf.service_plans, *cf.projects], env_accounts)
+    return Settings(**msgspec.structs.asdict(cf.server), oauth=cf.oauth, simulator=cf.simulator,
+                    accounts=tuple(accounts))

@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from openxms.connectors.outcomes import (BUILTIN_PROFILES, DEFAULT_RULES, Outcome, OutcomeRules, Profile, Rule)
+from openxms.connectors.outcomes import (BUILTIN_PROFILES, DEFAULT_RULES, Outcome, OutcomeRules, Profile, Rule,
+                                        RulesError)
 
 PLAIN = "12017777777"
 
@@ -178,43 +179,47 @@ def test_delay_ms_may_be_one_number():
     assert r.profiles["p"] == Profile("p", delay_ms=(250, 250))
 
 
-@pytest.mark.parametrize("bad,words", [
-    ({"default_profile": "nope"}, "default profile"),
-    ({"rules": [{"match": "*1", "profile": "nope"}]}, "unknown profile"),
-    ({"rules": [{"match": "*1", "status": "Happy"}]}, "unknown status"),
-    ({"rules": [{"match": "*1", "status": "delivered"}]}, "unknown status"),
-    ({"rules": [{"match": "re:("}]}, "bad regex"),
-    ({"rules": [{"status": "Failed"}]}, "match"),
-    ({"rules": [{"match": ""}]}, "non-empty"),
-    ({"rules": [{"match": 5}]}, "non-empty"),
-    ({"rules": [{"match": "*1", "delay_ms": -1}]}, "delay_ms"),
-    ({"rules": [{"match": "*1", "code": "x"}]}, "code"),
-    ({"rules": [{"match": "*1", "accept": "no"}]}, "accept"),
-    ({"rules": [{"match": "*1", "accept": False, "status": "Delivered"}]}, "Rejected"),
-    ({"rules": [{"match": "*1", "profile": "slow", "status": "Failed"}]}, "either"),
-    ({"rules": [{"match": "*1", "colour": "red"}]}, "unknown field"),
-    ({"rules": {"match": "*1"}}, "list"),
-    ({"rules": ["*1"]}, "match"),
-    ({"profiles": {"p": {"failure_probability": 1.5}}}, "between 0 and 1"),
-    ({"profiles": {"p": {"failure_probability": -0.1}}}, "between 0 and 1"),
-    ({"profiles": {"p": {"accept_probability": 2}}}, "between 0 and 1"),
-    ({"profiles": {"p": {"failure_probability": "0.5"}}}, "between 0 and 1"),
-    ({"profiles": {"p": {"delay_ms": [5, 1]}}}, "min <= max"),
-    ({"profiles": {"p": {"delay_ms": -5}}}, "min <= max"),
-    ({"profiles": {"p": {"delay_ms": [1, 2, 3]}}}, "delay_ms"),
-    ({"profiles": {"p": {"delay_ms": "soon"}}}, "delay_ms"),
-    ({"profiles": {"p": {"failure_status": "Sad"}}}, "unknown status"),
-    ({"profiles": {"p": {"failure_code": -1}}}, "failure_code"),
-    ({"profiles": {"p": {"receipt": "yes"}}}, "receipt"),
-    ({"profiles": {"p": {"colour": "red"}}}, "unknown field"),
-    ({"profiles": {"p": 3}}, "object"),
-    ({"profiles": [1]}, "object"),
-    ({"seed": "abc"}, "seed"),
-    ({"surprise": 1}, "surprise"),
+@pytest.mark.parametrize("bad,key,words", [
+    ({"default_profile": "nope"}, "default_profile", "default profile"),
+    ({"rules": [{"match": "*1", "profile": "nope"}]}, "rules[0].profile", "unknown profile"),
+    ({"rules": [{"match": "*1", "status": "Happy"}]}, "rules[0].status", "unknown status"),
+    ({"rules": [{"match": "*1", "status": "delivered"}]}, "rules[0].status", "unknown status"),
+    ({"rules": [{"match": "re:("}]}, "rules[0].match", "bad regex"),
+    ({"rules": [{"status": "Failed"}]}, "rules[0]", "match"),
+    ({"rules": [{"match": ""}]}, "rules[0].match", "non-empty"),
+    ({"rules": [{"match": 5}]}, "rules[0].match", "non-empty"),
+    ({"rules": [{"match": "*1", "delay_ms": -1}]}, "rules[0].delay_ms", "non-negative integer"),
+    ({"rules": [{"match": "*1", "code": "x"}]}, "rules[0].code", "non-negative integer"),
+    ({"rules": [{"match": "*1", "accept": "no"}]}, "rules[0].accept", "true or false"),
+    ({"rules": [{"match": "*1", "accept": False, "status": "Delivered"}]}, "rules[0].status", "Rejected"),
+    ({"rules": [{"match": "*1", "profile": "slow", "status": "Failed"}]}, "rules[0]", "either"),
+    ({"rules": [{"match": "*1", "colour": "red"}]}, "rules[0].colour", "unknown key"),
+    ({"rules": {"match": "*1"}}, "rules", "list"),
+    ({"rules": ["*1"]}, "rules[0]", "match"),
+    ({"profiles": {"p": {"failure_probability": 1.5}}}, "profiles.p.failure_probability", "between 0 and 1"),
+    ({"profiles": {"p": {"failure_probability": -0.1}}}, "profiles.p.failure_probability", "between 0 and 1"),
+    ({"profiles": {"p": {"accept_probability": 2}}}, "profiles.p.accept_probability", "between 0 and 1"),
+    ({"profiles": {"p": {"failure_probability": "0.5"}}}, "profiles.p.failure_probability", "between 0 and 1"),
+    ({"profiles": {"p": {"delay_ms": [5, 1]}}}, "profiles.p.delay_ms", "min <= max"),
+    ({"profiles": {"p": {"delay_ms": -5}}}, "profiles.p.delay_ms", "min <= max"),
+    ({"profiles": {"p": {"delay_ms": [1, 2, 3]}}}, "profiles.p.delay_ms", "number of ms"),
+    ({"profiles": {"p": {"delay_ms": "soon"}}}, "profiles.p.delay_ms", "number of ms"),
+    ({"profiles": {"p": {"failure_status": "Sad"}}}, "profiles.p.failure_status", "unknown status"),
+    ({"profiles": {"p": {"failure_code": -1}}}, "profiles.p.failure_code", "non-negative integer"),
+    ({"profiles": {"p": {"receipt": "yes"}}}, "profiles.p.receipt", "true or false"),
+    ({"profiles": {"p": {"colour": "red"}}}, "profiles.p.colour", "unknown key"),
+    ({"profiles": {"p": 3}}, "profiles.p", "object"),
+    ({"profiles": [1]}, "profiles", "object"),
+    ({"seed": "abc"}, "seed", "integer"),
+    ({"default_rules": "no"}, "default_rules", "true or false"),
+    ({"rules": [{"match": "*1"}, {"match": "*2", "code": -1}]}, "rules[1].code", "non-negative"),
+    ({"profiles": {"my profile": {"delay_ms": [5, 1]}}}, 'profiles."my profile".delay_ms', "min <= max"),
+    ({"surprise": 1}, "surprise", "unknown key 'surprise'"),
 ])
-def test_bad_rules_raise_value_error(bad, words):
-    with pytest.raises(ValueError, match=words):
+def test_bad_rules_raise_value_error_naming_the_key(bad, key, words):
+    with pytest.raises(RulesError, match=words) as e:
         OutcomeRules.from_dict(bad)
+    assert e.value.key == key and isinstance(e.value, ValueError)
 
 
 def test_bad_constructor_arguments_raise_value_error():

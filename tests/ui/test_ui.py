@@ -521,7 +521,7 @@ def test_page_in_headless_chromium(tmp_path, browser):
         b.wait("document.getElementById('rules-json').value.includes('magic_numbers')")
         b.js("document.getElementById('rules-json').value = '{\"bogus\": 1}';"
              "document.getElementById('rules-save').click()")
-        b.wait("document.getElementById('rules-error').textContent.includes('unknown simulator setting')")
+        b.wait("document.getElementById('rules-error').textContent.includes(\"unknown key 'bogus'\")")
         b.js("document.getElementById('rules-json').value = '{\"seed\": 7}';"
              "document.getElementById('rules-save').click()")
         b.wait("document.getElementById('rules-saved').textContent === 'Saved.'")

@@ -35,6 +35,7 @@ Built-in profiles:
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import asdict, dataclass, field, fields
 from fnmatch import translate
@@ -114,46 +115,68 @@ DEFAULT_RULES = (
 _FIXED = ("status", "code", "delay_ms", "accept", "receipt")
 _GLOB_CHARS = re.compile(r"[*?\[]")
 _NOT_DIGITS = re.compile(r"\D")
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+class RulesError(ValueError):
+    """A bad rules setting. `key` is where, as a path inside the rules document
+    (`profiles.slow.delay_ms`, `rules[2].status`), so the TOML loader can name the key
+    (`simulator.rules[2].status`) and `PUT /simulator/rules` can say which field is wrong."""
+
+    def __init__(self, key: str, problem: str, unknown: bool = False) -> None:
+        self.key, self.problem, self.unknown = key, problem, unknown
+        super().__init__(f"unknown key {key!r}" if unknown else f"{key}: {problem}" if key else problem)
 
 
 def _is_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
+def _name(key: Any) -> str:
+    """A profile name as a key path segment: quoted unless it is a bare TOML key."""
+    return key if isinstance(key, str) and _BARE_KEY.fullmatch(key) else json.dumps(str(key))
+
+
+def _check_unknown(where: str, d: dict[str, Any], known: Any) -> None:
+    for k in d:
+        if k not in known:
+            raise RulesError(f"{where}.{_name(k)}" if where else _name(k), "unknown key", unknown=True)
+
+
 def _check_status(where: str, status: Any) -> None:
     if status not in STATUSES:
-        raise ValueError(f"{where}: unknown status {status!r}; one of {', '.join(STATUSES)}")
+        raise RulesError(where, f"unknown status {status!r}; one of {', '.join(STATUSES)}")
 
 
 def _check_profile(key: str, p: Profile) -> Profile:
-    where = f"profile {key!r}"
+    where = f"profiles.{_name(key)}"
     d = p.delay_ms
     if not (isinstance(d, (tuple, list)) and len(d) == 2 and all(_is_int(x) for x in d)):
-        raise ValueError(f"{where}: delay_ms must be a number of ms or [min, max]")
+        raise RulesError(f"{where}.delay_ms", "must be a number of ms or [min, max]")
     if d[0] < 0 or d[1] < d[0]:
-        raise ValueError(f"{where}: delay_ms must be [min, max] with 0 <= min <= max")
+        raise RulesError(f"{where}.delay_ms", "must be [min, max] with 0 <= min <= max")
     for name in ("failure_probability", "accept_probability"):
         v = getattr(p, name)
         if not isinstance(v, (int, float)) or isinstance(v, bool) or not 0.0 <= v <= 1.0:
-            raise ValueError(f"{where}: {name} must be a number between 0 and 1")
-    _check_status(where, p.failure_status)
+            raise RulesError(f"{where}.{name}", "must be a number between 0 and 1")
+    _check_status(f"{where}.failure_status", p.failure_status)
     if not _is_int(p.failure_code) or p.failure_code < 0:
-        raise ValueError(f"{where}: failure_code must be a non-negative integer")
+        raise RulesError(f"{where}.failure_code", "must be a non-negative integer")
     for name in ("receipt", "throttle"):
         if not isinstance(getattr(p, name), bool):
-            raise ValueError(f"{where}: {name} must be true or false")
+            raise RulesError(f"{where}.{name}", "must be true or false")
     return p if p.name == key and isinstance(d, tuple) else Profile(**{**asdict(p), "name": key, "delay_ms": tuple(d)})
 
 
-def _matcher(match: Any) -> Callable[[str], Any]:
+def _matcher(where: str, match: Any) -> Callable[[str], Any]:
     """A fast test for one pattern: plain suffix/prefix/equality for the usual globs."""
     if not isinstance(match, str) or not match:
-        raise ValueError(f"rule match must be a non-empty pattern, not {match!r}")
+        raise RulesError(f"{where}.match", f"must be a non-empty pattern, not {match!r}")
     if match.startswith("re:"):
         try:
             return re.compile(match[3:]).fullmatch
         except re.error as e:
-            raise ValueError(f"rule {match!r}: bad regex: {e}") from None
+            raise RulesError(f"{where}.match", f"bad regex {match[3:]!r}: {e}") from None
     head, tail = match[:1], match[1:]
     if head == "*" and not _GLOB_CHARS.search(tail):
         return lambda s: s.endswith(tail)
@@ -164,20 +187,19 @@ def _matcher(match: Any) -> Callable[[str], Any]:
     return re.compile(translate(match)).match  # translate() anchors at the end itself
 
 
-def _fixed_outcome(r: Rule) -> Outcome:
-    where = f"rule {r.match!r}"
+def _fixed_outcome(where: str, r: Rule) -> Outcome:
     if r.status is not None:
-        _check_status(where, r.status)
+        _check_status(f"{where}.status", r.status)
     if r.code is not None and (not _is_int(r.code) or r.code < 0):
-        raise ValueError(f"{where}: code must be a non-negative integer")
+        raise RulesError(f"{where}.code", "must be a non-negative integer")
     if r.delay_ms is not None and (not _is_int(r.delay_ms) or r.delay_ms < 0):
-        raise ValueError(f"{where}: delay_ms must be a non-negative integer")
+        raise RulesError(f"{where}.delay_ms", "must be a non-negative integer")
     for name in ("accept", "receipt"):
         if getattr(r, name) not in (None, True, False):
-            raise ValueError(f"{where}: {name} must be true or false")
+            raise RulesError(f"{where}.{name}", "must be true or false")
     if r.accept is False:
         if r.status not in (None, "Rejected"):
-            raise ValueError(f"{where}: a message refused at submit (accept: false) can only be Rejected")
+            raise RulesError(f"{where}.status", "a message refused at submit (accept = false) can only be Rejected")
         return Outcome(False, "Rejected", C_INTERNAL_REJECT if r.code is None else r.code, 0, receipt=False)
     status = r.status or ("Unknown" if r.receipt is False else "Delivered")
     code = DEFAULT_CODES[status] if r.code is None else r.code
@@ -203,24 +225,26 @@ class OutcomeRules:
 
     def __post_init__(self) -> None:
         if not _is_int(self.seed):
-            raise ValueError(f"seed must be an integer, not {self.seed!r}")
+            raise RulesError("seed", f"must be an integer, not {self.seed!r}")
         self.rules = tuple(self.rules)
         self.profiles = {**BUILTIN_PROFILES, **{k: _check_profile(k, p) for k, p in self.profiles.items()}}
         if not isinstance(self.default_profile, str) or self.default_profile not in self.profiles:
-            raise ValueError(f"unknown default profile {self.default_profile!r}")
-        # (test, outcome if it involves no chance, profile): decided once, here
+            raise RulesError("default_profile", f"unknown default profile {self.default_profile!r}")
+        # (test, outcome if it involves no chance, profile): decided once, here. User rules
+        # come first, so a rule's index is its index in the `rules` list it was given in.
         self._compiled: list[tuple[Callable[[str], Any], Outcome | None, Profile | None]] = []
-        for r in self.rules:
+        for i, r in enumerate(self.rules):
+            where = f"rules[{i}]"
             if not isinstance(r, Rule):
-                raise ValueError(f"not a rule: {r!r}")
-            test = _matcher(r.match)
+                raise RulesError(where, f"not a rule: {r!r}")
+            test = _matcher(where, r.match)
             if r.profile is None:
-                self._compiled.append((test, _fixed_outcome(r), None))
+                self._compiled.append((test, _fixed_outcome(where, r), None))
                 continue
             if any(getattr(r, f) is not None for f in _FIXED):
-                raise ValueError(f"rule {r.match!r}: give either a profile or a fixed outcome, not both")
+                raise RulesError(where, "give either a profile or a fixed outcome, not both")
             if not isinstance(r.profile, str) or r.profile not in self.profiles:
-                raise ValueError(f"rule {r.match!r}: unknown profile {r.profile!r}")
+                raise RulesError(f"{where}.profile", f"unknown profile {r.profile!r}")
             p = self.profiles[r.profile]
             self._compiled.append((test, self._constant_outcome(p), p))
         self._default = self.profiles[self.default_profile]
@@ -268,25 +292,25 @@ class OutcomeRules:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "OutcomeRules":
         """From config (TOML `[simulator]`) or `PUT /simulator/rules`. User rules come before the
-        magic numbers unless `"default_rules": false`. `delay_ms` may be one number or [min, max]."""
+        magic numbers unless `"default_rules": false`. `delay_ms` may be one number or [min, max].
+        An unknown key or a bad value raises `RulesError` naming it."""
         if not isinstance(d, dict):
-            raise ValueError("simulator rules must be an object")
-        known = {"seed", "default_profile", "profiles", "rules", "default_rules",
-                 "builtin_profiles", "magic_numbers"}  # the last two are informational (to_dict)
-        unknown = set(d) - known
-        if unknown:
-            raise ValueError(f"unknown simulator setting(s): {', '.join(sorted(unknown))}")
+            raise RulesError("", "simulator rules must be an object")
+        # builtin_profiles and magic_numbers are informational (to_dict), accepted so that what
+        # GET /simulator/rules returns can be PUT back.
+        _check_unknown("", d, ("seed", "default_profile", "profiles", "rules", "default_rules",
+                               "builtin_profiles", "magic_numbers"))
+        if not isinstance(d.get("default_rules", True), bool):
+            raise RulesError("default_rules", "must be true or false")
         raw_profiles = d.get("profiles") or {}
         if not isinstance(raw_profiles, dict):
-            raise ValueError("profiles must be an object of name -> profile")
+            raise RulesError("profiles", "must be an object of name -> profile")
         profile_fields = {f.name for f in fields(Profile)} - {"name"}
         profiles = {}
         for name, p in raw_profiles.items():
             if not isinstance(p, dict):
-                raise ValueError(f"profile {name!r} must be an object")
-            bad = set(p) - profile_fields
-            if bad:
-                raise ValueError(f"profile {name!r}: unknown field(s) {', '.join(sorted(bad))}")
+                raise RulesError(f"profiles.{_name(name)}", "must be an object")
+            _check_unknown(f"profiles.{_name(name)}", p, profile_fields)
             p = dict(p)
             v = p.get("delay_ms")
             if _is_int(v):
@@ -296,15 +320,13 @@ class OutcomeRules:
             profiles[str(name)] = Profile(name=str(name), **p)
         raw_rules = d.get("rules") or []
         if not isinstance(raw_rules, list):
-            raise ValueError("rules must be a list")
+            raise RulesError("rules", "must be a list")
         rule_fields = {f.name for f in fields(Rule)}
         rules = []
-        for r in raw_rules:
+        for i, r in enumerate(raw_rules):
             if not isinstance(r, dict) or "match" not in r:
-                raise ValueError("each rule must be an object with a 'match' pattern")
-            bad = set(r) - rule_fields
-            if bad:
-                raise ValueError(f"rule {r['match']!r}: unknown field(s) {', '.join(sorted(bad))}")
+                raise RulesError(f"rules[{i}]", "each rule must be an object with a 'match' pattern")
+            _check_unknown(f"rules[{i}]", r, rule_fields)
             rules.append(Rule(**r))
         if d.get("default_rules", True):
             rules += DEFAULT_RULES

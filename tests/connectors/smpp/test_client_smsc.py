@@ -8,7 +8,8 @@ import time
 import pytest
 
 from openxms.connectors.smpp import pdu
-from openxms.connectors.smpp.client import SmppClient, SmppConfig
+from openxms.connectors.smpp.client import SmppClient
+from openxms.connectors.smpp.config import SmppConfig
 from openxms.connectors.smpp.parts import Addressing, References, build
 from openxms.connectors.smpp.smsc import Smsc, SmscOptions
 

@@ -18,7 +18,8 @@ import smpplib.consts
 import smpplib.smpp
 
 from openxms.connectors.smpp import pdu, receipts
-from openxms.connectors.smpp.client import SmppClient, SmppConfig
+from openxms.connectors.smpp.client import SmppClient
+from openxms.connectors.smpp.config import SmppConfig
 from openxms.connectors.smpp.parts import Addressing, References, build
 
 from .smsc_thread import Collect, SmscThread

@@ -24,62 +24,17 @@ import asyncio
 import logging
 import random
 import ssl
-from dataclasses import dataclass, fields
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Protocol
 
 from ...aio import wait_event
 from ...ratelimit import TokenBucket
 from . import pdu, receipts
+from .config import SmppConfig
 from .parts import InboundSms, Reassembler
 from .session import Session, SessionClosed
 
 log = logging.getLogger("openxms.smpp.client")
-
-
-@dataclass
-class SmppConfig:
-    host: str
-    port: int = 2775
-    system_id: str = ""
-    password: str = ""
-    system_type: str = ""
-    bind_mode: str = "transceiver"  # transceiver | transmitter_receiver
-    binds: int = 1
-    window: int = 10
-    throughput: float = 0.0  # submits per second, 0 = unlimited
-    enquire_link_interval: float = 30.0
-    response_timeout: float = 10.0
-    reconnect_min: float = 1.0
-    reconnect_max: float = 60.0
-    tls: bool = False
-    tls_verify: bool = True
-    source_ton: int | None = None
-    source_npi: int | None = None
-    dest_ton: int = 1
-    dest_npi: int = 1
-    concat: str = "udh8"  # udh8 | udh16 | sar
-    registered_delivery: int = 1
-    service_type: str = ""
-    receipt_wait: float = 259_200.0  # s a sent part's id is kept for its receipt (Sinch's longest expiry)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "SmppConfig":
-        names = {f.name for f in fields(cls)}
-        unknown = set(d) - names
-        if unknown:
-            raise ValueError(f"unknown smpp setting(s): {', '.join(sorted(unknown))}")
-        if not d.get("host"):
-            raise ValueError("smpp: host is required")
-        c = cls(**d)
-        if c.bind_mode not in ("transceiver", "transmitter_receiver"):
-            raise ValueError("smpp: bind_mode must be transceiver or transmitter_receiver")
-        if c.concat not in ("udh8", "udh16", "sar"):
-            raise ValueError("smpp: concat must be udh8, udh16 or sar")
-        if c.binds < 1 or c.window < 1:
-            raise ValueError("smpp: binds and window must be at least 1")
-        if c.receipt_wait <= 0:
-            raise ValueError("smpp: receipt_wait must be positive")
-        return c
 
 
 @dataclass

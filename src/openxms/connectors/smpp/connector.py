@@ -33,7 +33,8 @@ from ...store import smpp as idmap
 from ...store.db import Database, Tx
 from ..base import Accepted, Connector, Inbound, Outbound, Receipt as EngineReceipt, Refused, Sink
 from . import receipts
-from .client import SmppClient, SmppConfig
+from .client import SmppClient
+from .config import SmppConfig
 from .parts import Addressing, InboundSms, References, build
 
 log = logging.getLogger("openxms.smpp.connector")
