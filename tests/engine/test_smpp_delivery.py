@@ -93,11 +93,11 @@ def test_reply_over_smpp_carries_the_batch_client_reference(smpp):
 
 
 def test_sweep_forgets_old_part_ids_and_orphans_but_not_reports(smpp):
-    from openxms.connectors.smpp.connector import sweep
+    from openxms.connectors.smpp.connector import sweep, wall_ms
 
     b = smpp.send(plan="SM1", to=["+12017777777", "+12018888888"])
     smpp.wait_for(lambda: final(smpp, b["id"]))
-    db, now = smpp.ctx.db, smpp.ctx.clock.now_ms()
+    db, now = smpp.ctx.db, wall_ms()  # the id map runs on wall-clock time
     db.run_sync(lambda tx: tx.execute(
         "INSERT INTO smpp_orphans (account_id, message_key, state, err, done_at, received_at) VALUES "
         "('SM1', 'old', 'DELIVRD', 0, NULL, ?), ('SM1', 'new', 'DELIVRD', 0, NULL, ?)",

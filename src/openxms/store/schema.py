@@ -206,6 +206,31 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
         # (engine/callbacks.py). NULL on older rows: computed from the URL when claimed.
         "ALTER TABLE outbox ADD COLUMN target TEXT",
     ]),
+    ("smpp_parts_reused_ids", [
+        # An SMSC may hand out the same message id again after a restart: a part is no longer
+        # keyed by its id alone (store/smpp.py matches a receipt to the most plausible part).
+        """CREATE TABLE smpp_parts_v2 (
+            id {pk},
+            account_id TEXT NOT NULL,
+            message_key TEXT NOT NULL,
+            recipient_id BIGINT NOT NULL,
+            part INTEGER NOT NULL,
+            total INTEGER NOT NULL,
+            state TEXT,
+            err INTEGER,
+            done_at BIGINT,
+            submitted_at BIGINT NOT NULL
+        )""",
+        """INSERT INTO smpp_parts_v2 (account_id, message_key, recipient_id, part, total, state, err, done_at,
+               submitted_at)
+           SELECT account_id, message_key, recipient_id, part, total, state, err, done_at, submitted_at
+           FROM smpp_parts ORDER BY submitted_at""",
+        "DROP TABLE smpp_parts",
+        "ALTER TABLE smpp_parts_v2 RENAME TO smpp_parts",
+        "CREATE INDEX smpp_parts_key ON smpp_parts (account_id, message_key)",
+        "CREATE INDEX smpp_parts_recipient ON smpp_parts (recipient_id)",
+        "CREATE INDEX smpp_parts_submitted ON smpp_parts (account_id, submitted_at)",
+    ]),
 ]
 
 

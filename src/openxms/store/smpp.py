@@ -5,6 +5,11 @@ part was stored (`smpp_orphans`). The rules (id spellings, when a recipient is f
 
 Keys are normalised ids (`connectors/smpp/receipts.id_keys`). Lookups take every spelling of a
 receipt's id at once, in chunks of `CHUNK` (SQLite's bound-parameter limit is 999 on old builds).
+
+An SMSC may reuse message ids after a restart, so one key can stand for several parts: a new
+part never overwrites one still waiting for its receipt (the collision is counted), and a
+receipt goes to the waiting part whose submit time is closest to the receipt's `submit date`
+(newest first without one). Times here are wall-clock ms, like the SMSC's.
 """
 
 from __future__ import annotations
@@ -25,8 +30,11 @@ class Part(NamedTuple):
 
 
 class Stored(NamedTuple):
+    id: int  # the part row
     recipient_id: int
     total: int
+    waiting: bool  # no receipt yet
+    submitted_at: int
 
 
 class Orphan(NamedTuple):
@@ -44,32 +52,48 @@ class PartState(NamedTuple):
     done_at: int | None
 
 
-def store_parts(tx: Tx, account_id: str, parts: list[Part], now: int) -> None:
-    """Record accepted parts. An id seen again (an SMSC that restarted and reuses ids) takes the
-    new part: the old one can no longer get its receipt from that SMSC anyway."""
+def store_parts(tx: Tx, account_id: str, parts: list[Part], now: int) -> int:
+    """Record accepted parts; returns how many of their ids already stand for a part still
+    waiting for its receipt (an SMSC that reuses ids: both are kept)."""
+    keys = [p.message_key for p in parts]
+    collisions = 0
+    for chunk in chunks(sorted(set(keys)), CHUNK):
+        collisions += tx.scalar(f"SELECT count(*) FROM smpp_parts WHERE account_id = ? AND message_key IN "
+                                f"{tx.in_list(chunk)} AND state IS NULL", [account_id, *chunk], 0)
     tx.executemany(
         "INSERT INTO smpp_parts (account_id, message_key, recipient_id, part, total, submitted_at) "
-        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (account_id, message_key) DO UPDATE SET "
-        "recipient_id = excluded.recipient_id, part = excluded.part, total = excluded.total, state = NULL, "
-        "err = NULL, done_at = NULL, submitted_at = excluded.submitted_at",
-        [(account_id, p.message_key, p.recipient_id, p.part, p.total, now) for p in parts])
+        "VALUES (?, ?, ?, ?, ?, ?)", [(account_id, p.message_key, p.recipient_id, p.part, p.total, now) for p in parts])
+    return collisions
 
 
-def lookup(tx: Tx, account_id: str, keys: Iterable[str]) -> dict[str, Stored]:
-    """Stored parts by key (only the keys found)."""
-    found: dict[str, Stored] = {}
+def lookup(tx: Tx, account_id: str, keys: Iterable[str]) -> dict[str, list[Stored]]:
+    """Stored parts by key, newest first (only the keys found)."""
+    found: dict[str, list[Stored]] = {}
     for chunk in chunks(sorted(set(keys)), CHUNK):
-        for r in tx.all(f"SELECT message_key, recipient_id, total FROM smpp_parts WHERE account_id = ? "
-                        f"AND message_key IN {tx.in_list(chunk)}", [account_id, *chunk]):
-            found[r.message_key] = Stored(r.recipient_id, r.total)
+        for r in tx.all(f"SELECT id, message_key, recipient_id, total, state, submitted_at FROM smpp_parts "
+                        f"WHERE account_id = ? AND message_key IN {tx.in_list(chunk)} ORDER BY id DESC",
+                        [account_id, *chunk]):
+            found.setdefault(r.message_key, []).append(
+                Stored(r.id, r.recipient_id, r.total, r.state is None, r.submitted_at))
     return found
 
 
-def mark_done(tx: Tx, account_id: str, done: list[tuple[str, str, int, int]]) -> None:
-    """done: (key, state, err, done_at). A part already done keeps its first receipt."""
-    tx.executemany("UPDATE smpp_parts SET state = ?, err = ?, done_at = ? WHERE account_id = ? "
-                   "AND message_key = ? AND state IS NULL",
-                   [(state, err, at, account_id, key) for key, state, err, at in done])
+def best_match(candidates: list[Stored], submit_at: int | None) -> Stored:
+    """The part a receipt belongs to among parts sharing its id (newest first): a waiting one,
+    the closest in submit time when the receipt says when it was submitted, else the newest.
+    With none waiting, the newest (a repeated receipt; recording it again changes nothing)."""
+    waiting = [c for c in candidates if c.waiting]
+    if not waiting:
+        return candidates[0]
+    if submit_at is None:
+        return waiting[0]
+    return min(waiting, key=lambda c: abs(c.submitted_at - submit_at))  # ties: the first, i.e. newest
+
+
+def mark_done(tx: Tx, done: list[tuple[int, str, int, int]]) -> None:
+    """done: (part row id, state, err, done_at). A part already done keeps its first receipt."""
+    tx.executemany("UPDATE smpp_parts SET state = ?, err = ?, done_at = ? WHERE id = ? AND state IS NULL",
+                   [(state, err, at, pid) for pid, state, err, at in done])
 
 
 def parts_of(tx: Tx, recipient_ids: list[int]) -> dict[int, list[PartState]]:
@@ -100,6 +124,13 @@ def take_orphans(tx: Tx, account_id: str, keys: Iterable[str]) -> list[Orphan]:
         tx.executemany("DELETE FROM smpp_orphans WHERE account_id = ? AND message_key = ?",
                        [(account_id, o.message_key) for o in found])
     return found
+
+
+def waiting_before(tx: Tx, account_id: str, before: int) -> list[int]:
+    """Recipients with a part submitted before `before` still waiting for its receipt."""
+    return [r.recipient_id for r in tx.all(
+        "SELECT DISTINCT recipient_id FROM smpp_parts WHERE account_id = ? AND submitted_at < ? AND state IS NULL",
+        (account_id, before))]
 
 
 def sweep(tx: Tx, account_id: str, parts_before: int, orphans_before: int) -> tuple[int, int]:

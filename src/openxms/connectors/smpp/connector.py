@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+import time
 
 from ...clock import Clock
 from ...store import smpp as idmap
@@ -43,9 +44,23 @@ SWEEP_EVERY = 600.0
 ORPHAN_TTL_S = 3600
 
 
-def sweep(tx: Tx, account_id: str, now: int, receipt_wait_s: float) -> tuple[int, int]:
-    """Delete expired ids and stale orphans of one account; returns (parts, orphans) deleted."""
-    return idmap.sweep(tx, account_id, now - int(receipt_wait_s * 1000), now - ORPHAN_TTL_S * 1000)
+def wall_ms() -> int:
+    """The id map runs on wall-clock time, like the SMSC's timestamps it is compared with (the
+    engine clock may be manual)."""
+    return time.time_ns() // 1_000_000
+
+
+def sweep(tx: Tx, account_id: str, now: int, receipt_wait_s: float, sink: Sink | None = None,
+          status_now: int | None = None) -> tuple[int, int]:
+    """Forget ids older than `receipt_wait` and stale orphans of one account; returns (parts,
+    orphans) deleted. Recipients whose receipt never came by then end Unknown (401): the
+    carrier will not tell us any more (e.g. the SMSC restarted and lost it)."""
+    before = now - int(receipt_wait_s * 1000)
+    stuck = idmap.waiting_before(tx, account_id, before)
+    if stuck and sink is not None:
+        sink.apply_receipts(tx, [EngineReceipt(rid, "Unknown", 401) for rid in stuck],
+                            now if status_now is None else status_now)
+    return idmap.sweep(tx, account_id, before, now - ORPHAN_TTL_S * 1000)
 
 
 class SmppConnector(Connector):
@@ -70,6 +85,7 @@ class SmppConnector(Connector):
         # parts lost to a crash are sent again under new ids. So `submit` skips the orphan
         # lookup, the costliest part of storing ids, unless this moved while it was out.
         self._orphans_seen = 0
+        self.collisions = 0  # ids the SMSC reused while their first part still waited
         self._sweeper: asyncio.Task | None = None
 
     async def start(self, sink: Sink) -> None:
@@ -89,8 +105,8 @@ class SmppConnector(Connector):
     async def _sweep_loop(self) -> None:
         while True:
             try:
-                parts, orphans = await self.db.write(sweep, self.account_id, self.clock.now_ms(),
-                                                     self.config.receipt_wait)
+                parts, orphans = await self.db.write(sweep, self.account_id, wall_ms(), self.config.receipt_wait,
+                                                     self.sink, self.clock.now_ms())
                 if parts or orphans:
                     log.info("%s: forgot %d part ids past receipt_wait and %d stale orphan receipts",
                              self.account_id, parts, orphans)
@@ -136,23 +152,27 @@ class SmppConnector(Connector):
             rows += [idmap.Part(receipts.id_keys(r.message_id or "")[0], m.recipient_id, n, len(ps))
                      for n, r in enumerate(mine, 1)]
         if rows:
-            await self.db.write(self._store, rows, self.clock.now_ms(), orphans_before)
+            await self.db.write(self._store, rows, orphans_before)
         return out
 
-    def _store(self, tx: Tx, rows: list[idmap.Part], now: int, orphans_before: int) -> None:
-        idmap.store_parts(tx, self.account_id, rows, now)
+    def _store(self, tx: Tx, rows: list[idmap.Part], orphans_before: int) -> None:
+        collisions = idmap.store_parts(tx, self.account_id, rows, wall_ms())
+        if collisions:
+            self.collisions += collisions
+            log.warning("%s: the SMSC reused %d message ids of parts still waiting for a receipt (restarted?); "
+                        "receipts go to the part closest in submit time", self.account_id, collisions)
         if self._orphans_seen == orphans_before:
             return
         keys = {alt: p.message_key for p in rows for alt in receipts.id_keys(p.message_key)}
         matched = idmap.take_orphans(tx, self.account_id, keys)
         if matched:
-            by_key = {p.message_key: p for p in rows}
+            stored = idmap.lookup(tx, self.account_id, {keys[o.message_key] for o in matched})
             found = []
             for o in matched:
-                key = keys[o.message_key]
-                p = by_key[key]
-                found.append((key, receipts.Receipt(key, o.state, o.err or 0, o.done_at), p.recipient_id, p.total))
-            self._apply(tx, found, now)
+                part = idmap.best_match(stored[keys[o.message_key]], None)  # the newest: just stored
+                found.append((part.id, receipts.Receipt(o.message_key, o.state, o.err or 0, o.done_at),
+                              part.recipient_id, part.total))
+            self._apply(tx, found, self.clock.now_ms())
 
     # receipts ------------------------------------------------------------------------------
     def queue_receipt(self, r: receipts.Receipt) -> asyncio.Future | None:
@@ -190,23 +210,26 @@ class SmppConnector(Connector):
         stored = idmap.lookup(tx, self.account_id, (k for r in items for k in r.keys))
         matched, orphans = [], []
         for r in items:
-            key = next((k for k in r.keys if k in stored), None)
-            if key:
-                matched.append((key, r, *stored[key]))
+            candidates = [c for k in r.keys for c in stored.get(k, ())]
+            if candidates:
+                part = idmap.best_match(sorted(candidates, key=lambda c: -c.id), r.submit_at)
+                matched.append((part.id, r, part.recipient_id, part.total))
             else:
                 orphans.append(idmap.Orphan(r.keys[0], r.state, r.err, r.done_at))
         if orphans:
-            idmap.record_orphans(tx, self.account_id, orphans, now)
+            idmap.record_orphans(tx, self.account_id, orphans, wall_ms())
             self._orphans_seen += len(orphans)
         if matched:
             self._apply(tx, matched, now)
 
-    def _apply(self, tx: Tx, matched: list[tuple[str, receipts.Receipt, int, int]], now: int) -> None:
+    def _apply(self, tx: Tx, matched: list[tuple[int, receipts.Receipt, int, int]], now: int) -> None:
         """Mark parts done; recipients whose parts are all done get their final status.
 
-        `matched` is (key, receipt, recipient id, total parts). A one-part message is final
-        with its receipt; only multipart recipients need their other parts read back."""
-        idmap.mark_done(tx, self.account_id, [(k, r.state, r.err, r.done_at or now) for k, r, _, _ in matched])
+        `matched` is (part row id, receipt, recipient id, total parts). A one-part message is
+        final with its receipt; only multipart recipients need their other parts read back (a
+        part number counts as done when any copy of it is: a message sent again after a lost
+        response has two)."""
+        idmap.mark_done(tx, [(pid, r.state, r.err, r.done_at or now) for pid, r, _, _ in matched])
         finals = []
         for _, r, rid, total in matched:
             if total == 1:
@@ -214,7 +237,7 @@ class SmppConnector(Connector):
                 finals.append(EngineReceipt(rid, status, code, r.done_at or now))
         multipart = [rid for _, _, rid, total in matched if total > 1]
         for rid, parts in idmap.parts_of(tx, multipart).items():
-            done = [p for p in parts if p.state is not None]
+            done = list({p.part: p for p in parts if p.state is not None}.values())
             if len(done) < parts[0].total:
                 continue
             bad = next((p for p in done if p.state != "DELIVRD"), done[0])

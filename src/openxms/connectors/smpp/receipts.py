@@ -47,6 +47,7 @@ class Receipt:
     done_at: int | None  # ms since epoch (UTC), if given
     source: str = ""  # the handset (receipt's source_addr)
     destination: str = ""  # our sender
+    submit_at: int | None = None  # when the SMSC says the message was submitted (`submit date`), if given
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -141,7 +142,7 @@ def from_pdu(p: pdu.Pdu) -> Receipt | None:
     if not message_id:
         return None
     return Receipt(message_id, state, err, _date(fields.get("done date", "")), p.get("source_addr"),
-                   p.get("destination_addr"))
+                   p.get("destination_addr"), _date(fields.get("submit date", "")))
 
 
 def format_text(message_id: str, state: str, err: int, submit_ms: int, done_ms: int, text: str = "",

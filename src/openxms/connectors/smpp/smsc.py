@@ -204,9 +204,10 @@ class Smsc:
             self._deliver(sid, p) if sid == system_id else self.undelivered.append((sid, p))
 
     def _send_receipt(self, system_id: str, message_id: str, handset: str, our_number: str, state: str,
-                      err: int, text: str) -> None:
+                      err: int, text: str, submit_ms: int | None = None) -> None:
         now = int(time.time() * 1000)
-        body = receipts.format_text(message_id, state, err, now, now, text).encode("latin-1", "replace")
+        body = receipts.format_text(message_id, state, err, now if submit_ms is None else submit_ms, now,
+                                    text).encode("latin-1", "replace")
         p = pdu.Pdu(pdu.DELIVER_SM, fields={
             "source_addr_ton": 1, "source_addr_npi": 1, "source_addr": handset, "dest_addr_ton": 1,
             "dest_addr_npi": 1, "destination_addr": our_number, "esm_class": pdu.ESM_RECEIPT,
