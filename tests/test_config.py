@@ -123,6 +123,7 @@ node_id = "node-1"
 dry_run_per_recipient_default = true
 callback_timeout = 2.5
 unknown_after_ms = 60000
+max_batch_recipients = 5000
 
 [oauth]
 token_ttl = 60

@@ -100,11 +100,12 @@ def build(settings: Settings) -> tuple[Starlette, Context]:
         simulator = Simulator(db, clock, OutcomeRules.from_dict(settings.simulator or {}))
         engine = Engine(db, clock, accounts, node_id(settings), connectors(settings, db, clock, simulator),
                         inbounds.receive, unknown_after_ms=settings.unknown_after_ms,
-                        callback_timeout=settings.callback_timeout)
+                        callback_timeout=settings.callback_timeout,
+                        max_batch_recipients=settings.max_batch_recipients)
     wakeups: Wakeups = engine if engine is not None else NoEngine()
     ctx = Context(settings=settings, clock=clock, db=db, ids=ids, accounts=accounts,
                   auth=Auth(accounts, secret, clock, settings.oauth_token_ttl),
-                  batches=BatchService(db, clock, ids, accounts, wakeups), reports=ReportService(db),
+                  batches=BatchService(db, clock, ids, accounts, wakeups, settings.max_batch_recipients), reports=ReportService(db),
                   inbounds=inbounds, groups=GroupService(db, clock, ids), wakeups=wakeups,
                   simulator=simulator, engine=engine, dev_account=dev)
 

@@ -92,6 +92,7 @@ class Server(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     callback_timeout: Annotated[float, msgspec.Meta(gt=0)] = 10.0  # seconds per callback POST
     unknown_after_ms: Annotated[int, msgspec.Meta(ge=0)] = 3600 * 1000  # Dispatched this long after
     # expire_at with no receipt -> Unknown
+    max_batch_recipients: AtLeastOne = 1_000_000  # recipients of one batch once its groups are expanded
 
 
 class OAuth(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -50,7 +50,7 @@ class Engine:
     def __init__(self, db: Database, clock: Clock, accounts: Mapping[str, Account], node_id: str,
                  connector_for: Callable[[Account], Connector],
                  on_inbound: Callable[[Inbound], Awaitable[dict[str, Any]]], *,
-                 unknown_after_ms: int, callback_timeout: float) -> None:
+                 unknown_after_ms: int, callback_timeout: float, max_batch_recipients: int = 1_000_000) -> None:
         self.db = db
         self.clock = clock
         self.accounts = accounts
@@ -59,7 +59,7 @@ class Engine:
         self.on_inbound = on_inbound
         self.callbacks = CallbackSender(db, clock, accounts, node_id, callback_timeout)
         self.scheduler = Scheduler(db, clock, accounts, unknown_after_ms, self.queue_changed,
-                                   self.callbacks_changed)
+                                   self.callbacks_changed, max_batch_recipients)
         self.dispatchers: dict[str, Dispatcher] = {}
         self._dispatch_tasks: dict[str, asyncio.Task] = {}
         self._tasks: list[asyncio.Task] = []

@@ -22,18 +22,21 @@ from ..config import Account
 from ..sms import statuses as st
 from ..store import batches as batch_store, recipients as rstore
 from ..store.db import Database, Tx
-from . import status
+from . import expansion, status
 
 log = logging.getLogger("openxms.scheduler")
 POLL_MS = 1000
 
 
 def expand_due(tx: Tx, now: int, accounts: Mapping[str, Account]) -> list[str]:
-    """Expand every due batch; returns the accounts that got new work. A batch whose expiry
-    passed before it was ever due (the clock jumped) is aborted at once with 406."""
+    """Expand every due batch (large groups: the first step, `expansion.py`); returns the accounts
+    that got new work. A batch whose expiry passed before it was ever due (the clock jumped) is
+    aborted at once with 406."""
     woken: list[str] = []
     for row in batch_store.claim_due(tx, now):
-        rstore.expand(tx, row.id, row.account_id, batch_store.parsed_doc(row)["to"], now)
+        if not expansion.start(tx, row, batch_store.parsed_doc(row)["to"], now):
+            woken.append(row.account_id)  # its numbers are queued; the groups follow in chunks
+            continue
         batch_store.set_state(tx, row.id, "active")
         if row.expire_at <= now:
             queued = rstore.ids_in_status(tx, row.id, st.QUEUED)
@@ -62,7 +65,9 @@ def sweep_expired(tx: Tx, now: int, unknown_after_ms: int, accounts: Mapping[str
 
 class Scheduler:
     def __init__(self, db: Database, clock: Clock, accounts: Mapping[str, Account], unknown_after_ms: int,
-                 queue_changed: Callable[[str], None], callbacks_changed: Callable[[], None]) -> None:
+                 queue_changed: Callable[[str], None], callbacks_changed: Callable[[], None],
+                 max_batch_recipients: int = 1_000_000) -> None:
+        self.max_batch_recipients = max_batch_recipients
         self.db = db
         self.clock = clock
         self.accounts = accounts
@@ -85,6 +90,11 @@ class Scheduler:
                     self.queue_changed(a)
                 if accounts or await self.db.read(batch_store.any_due, now):
                     continue  # there may be more than one chunk due
+                grown = await self.db.write(expansion.step, now, self.accounts, self.max_batch_recipients)
+                if grown is not None:  # one chunk per unit of work: other writes go in between
+                    self.queue_changed(grown)
+                    self.callbacks_changed()
+                    continue
                 if await self.db.write(sweep_expired, now, self.unknown_after_ms, self.accounts):
                     self.callbacks_changed()
                 nxt = await self.db.read(batch_store.next_wake, self.unknown_after_ms)

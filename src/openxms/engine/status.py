@@ -72,7 +72,7 @@ def _callbacks(tx: Tx, todo: list[Change], batches: dict[str, batch_store.BatchR
     if summary:
         open_counts = rstore.count_open(tx, [b.id for b in summary])
         for b in summary:
-            if open_counts[b.id] == 0 and b.state not in ("scheduled", "canceled"):
+            if open_counts[b.id] == 0 and b.state not in ("scheduled", "canceled", "expanding"):
                 out += batch_report_callback(tx, b, accounts)
     outbox.enqueue(tx, out, now)
 

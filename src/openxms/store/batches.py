@@ -2,9 +2,9 @@
 recipients they expand into are in `recipients.py`; the rules that decide what to write are in
 `services/batches.py`.
 
-A batch moves through `state`: scheduled (waiting for `due_at`) -> active (recipients queued)
--> expired (past `expire_at`: nothing more is sent) -> closed (receipts no longer awaited);
-`canceled` is a scheduled batch cancelled before it was due.
+A batch moves through `state`: scheduled (waiting for `due_at`) -> [expanding (large groups
+being turned into recipients, a chunk at a time)] -> active (recipients queued) -> expired
+(past `expire_at`: nothing more is sent) -> closed (receipts no longer awaited).
 """
 
 from __future__ import annotations
@@ -154,6 +154,26 @@ def claim_due(tx: Tx, now: int, limit: int = 200) -> list[BatchRow]:
     lock = " FOR UPDATE SKIP LOCKED" if tx.dialect == "postgresql" else ""
     return [_row(r) for r in tx.all(f"SELECT {_COLUMNS} FROM batches WHERE state = 'scheduled' AND due_at <= ? "
                                     f"ORDER BY due_at, created_at, id LIMIT ?{lock}", (now, limit))]
+
+
+def claim_expanding(tx: Tx) -> tuple[BatchRow, str] | None:
+    """The oldest batch being expanded and its cursor (locked on PostgreSQL: one node at a time)."""
+    lock = " FOR UPDATE SKIP LOCKED" if tx.dialect == "postgresql" else ""
+    r = tx.one(f"SELECT {_COLUMNS}, expand_cursor FROM batches WHERE state = 'expanding' "
+               f"ORDER BY created_at, id LIMIT 1{lock}")
+    return None if r is None else (_row(r), r.expand_cursor)
+
+
+def set_expanding(tx: Tx, batch_id: str, cursor: str | None) -> None:
+    """Park the batch in 'expanding' at `cursor` (None: expansion done, the batch is active)."""
+    if cursor is None:
+        tx.execute("UPDATE batches SET state = 'active', expand_cursor = NULL WHERE id = ?", (batch_id,))
+    else:
+        tx.execute("UPDATE batches SET state = 'expanding', expand_cursor = ? WHERE id = ?", (cursor, batch_id))
+
+
+def any_expanding(tx: Tx) -> bool:
+    return tx.one("SELECT 1 FROM batches WHERE state = 'expanding' LIMIT 1") is not None
 
 
 def any_due(tx: Tx, now: int) -> bool:

@@ -22,11 +22,12 @@ def chunks(values: list, n: int = CHUNK):
         yield values[i:i + n]
 
 
-def group_members(tx: Tx, account_id: str, group_ids: list[str]) -> list[str]:
-    """Members of these groups and their child groups (deleted groups count as empty)."""
+def group_tree(tx: Tx, account_id: str, group_ids: list[str]) -> list[str]:
+    """These groups and their child groups, transitively, in breadth-first order; deleted ones
+    (and ones of another account) are left out."""
     seen: set[str] = set()
     pending = list(dict.fromkeys(group_ids))
-    members: list[str] = []
+    live: list[str] = []
     while pending:
         batch = [g for g in pending if g not in seen]
         seen.update(batch)
@@ -35,13 +36,35 @@ def group_members(tx: Tx, account_id: str, group_ids: list[str]) -> list[str]:
             break
         rows = tx.all(f"SELECT id, child_groups FROM groups WHERE account_id = ? AND id IN {tx.in_list(batch)}",
                       [account_id, *batch])
-        live = [r.id for r in rows]
-        for r in rows:
-            pending += [c for c in json.loads(r.child_groups or "[]") if c not in seen]
-        if live:
-            members += [r.msisdn for r in tx.all(
-                f"SELECT msisdn FROM group_members WHERE group_id IN {tx.in_list(live)} ORDER BY group_id, msisdn",
-                live)]
+        found = {r.id: r for r in rows}
+        for g in batch:
+            if g in found:
+                live.append(g)
+                pending += [c for c in json.loads(found[g].child_groups or "[]") if c not in seen]
+    return live
+
+
+def members_count(tx: Tx, group_ids: list[str]) -> int:
+    """Members of these groups, counted with repeats (an upper bound of the distinct numbers)."""
+    n = 0
+    for part in chunks(group_ids):
+        n += tx.scalar(f"SELECT count(*) FROM group_members WHERE group_id IN {tx.in_list(part)}", part, 0)
+    return n
+
+
+def members_page(tx: Tx, group_id: str, after: str, limit: int) -> list[str]:
+    """Up to `limit` members of one group after `after`, in number order (a resumable cursor)."""
+    return [r.msisdn for r in tx.all("SELECT msisdn FROM group_members WHERE group_id = ? AND msisdn > ? "
+                                     "ORDER BY msisdn LIMIT ?", (group_id, after, limit))]
+
+
+def group_members(tx: Tx, account_id: str, group_ids: list[str]) -> list[str]:
+    """Members of these groups and their child groups (deleted groups count as empty)."""
+    live = group_tree(tx, account_id, group_ids)
+    members: list[str] = []
+    for part in chunks(live):
+        members += [r.msisdn for r in tx.all(
+            f"SELECT msisdn FROM group_members WHERE group_id IN {tx.in_list(part)} ORDER BY group_id, msisdn", part)]
     return members
 
 

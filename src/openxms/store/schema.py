@@ -231,6 +231,12 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
         "CREATE INDEX smpp_parts_recipient ON smpp_parts (recipient_id)",
         "CREATE INDEX smpp_parts_submitted ON smpp_parts (account_id, submitted_at)",
     ]),
+    ("batches_expanding", [
+        # Where the expansion of a batch to large groups stands (engine/expansion.py): a batch
+        # in state 'expanding' gets its recipients in bounded chunks, one unit of work each.
+        "ALTER TABLE batches ADD COLUMN expand_cursor TEXT",
+        "CREATE INDEX batches_expanding ON batches (created_at, id) WHERE state = 'expanding'",
+    ]),
 ]
 
 
