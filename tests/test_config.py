@@ -124,6 +124,10 @@ dry_run_per_recipient_default = true
 callback_timeout = 2.5
 unknown_after_ms = 60000
 max_batch_recipients = 5000
+allowed_hosts = ["sim.example"]
+control_token = "ctl"
+insecure_control = true
+max_inflight_body_bytes = 1000000
 
 [oauth]
 token_ttl = 60

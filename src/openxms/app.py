@@ -22,6 +22,7 @@ from .connectors.simulator import Simulator
 from .engine.engine import Engine
 from .engine.wakeups import NoEngine, Wakeups
 from .http import app as http_app
+from .http.guard import Guard
 from .ids import IdFactory
 from .services.auth import Auth
 from .services.batches import BatchService
@@ -121,7 +122,10 @@ def build(settings: Settings) -> tuple[Starlette, Context]:
                 await engine.stop()
             await db.close()
 
-    return http_app.build(ctx, lifespan), ctx
+    guarded = Guard(http_app.build(ctx, lifespan), listen_host=settings.host, allowed_hosts=settings.allowed_hosts,
+                    control_token=settings.control_token, max_body_bytes=settings.max_body_bytes,
+                    max_inflight_body_bytes=settings.max_inflight_body_bytes)
+    return guarded, ctx  # type: ignore[return-value]
 
 
 def connectors(settings: Settings, db: Database, clock: Clock, simulator: Simulator):

@@ -28,9 +28,15 @@ def main() -> None:
               help="manual: time stands still until POST /clock/advance (for tests).")
 @click.option("--role", type=click.Choice(["all", "api", "engine"]), default=None,
               help="all (default): API and delivery engine in one process.")
+@click.option("--allowed-host", "allowed_hosts", multiple=True,
+              help="A Host name the control plane (/simulator, /clock, web UI) also answers; '*' for any.")
+@click.option("--insecure-control", is_flag=True, default=None,
+              help="Allow a non-loopback --host without OPENXMS_CONTROL_TOKEN (anyone who reaches the port "
+                   "can then drive the simulator and the clock).")
 @click.option("--log-level", default="info", show_default=True)
 @click.option("--access-log/--no-access-log", default=False, show_default=True)
-def serve(host, port, database, config_file, data_dir, clock, role, log_level, access_log) -> None:
+def serve(host, port, database, config_file, data_dir, clock, role, allowed_hosts, insecure_control, log_level,
+          access_log) -> None:
     """Run the API server (and the delivery engine)."""
     import uvicorn
 
@@ -39,7 +45,9 @@ def serve(host, port, database, config_file, data_dir, clock, role, log_level, a
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = config.load(config_file, host=host, port=port, database_url=database, data_dir=data_dir,
-                               clock=clock, role=role)
+                               clock=clock, role=role, allowed_hosts=tuple(allowed_hosts) or None,
+                               insecure_control=insecure_control)
+        _check_exposure(settings)
         app, ctx = build(settings)
     except config.ConfigError as e:
         raise click.ClickException(str(e)) from None
@@ -65,6 +73,20 @@ def serve(host, port, database, config_file, data_dir, clock, role, log_level, a
     Server(uvicorn.Config(app, host=s.host, port=s.port, log_level=log_level, access_log=access_log,
                           loop="uvloop", http="httptools", lifespan="on", timeout_graceful_shutdown=5,
                           proxy_headers=False, server_header=False)).run()
+
+
+def _check_exposure(s: config.Settings) -> None:
+    """The control plane has no authentication unless a control token is set: refuse to listen
+    beyond loopback without one, unless told to (docs/security.md)."""
+    if s.host in ("127.0.0.1", "localhost", "::1") or s.host.startswith("127."):
+        return
+    if s.control_token:
+        return
+    if not s.insecure_control:
+        raise config.ConfigError(f"--host {s.host} exposes /simulator and /clock to the network: set "
+                                 "OPENXMS_CONTROL_TOKEN (or control_token), or pass --insecure-control")
+    logging.getLogger("openxms").warning("listening on %s with an unauthenticated control plane "
+                                         "(--insecure-control)", s.host)
 
 
 def _smsc():

@@ -93,6 +93,11 @@ class Server(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     unknown_after_ms: Annotated[int, msgspec.Meta(ge=0)] = 3600 * 1000  # Dispatched this long after
     # expire_at with no receipt -> Unknown
     max_batch_recipients: AtLeastOne = 1_000_000  # recipients of one batch once its groups are expanded
+    # The control plane (/simulator, /clock, the web UI): see docs/security.md.
+    allowed_hosts: tuple[Text, ...] = ()  # Host names it answers besides loopback and `host` ("*": any)
+    control_token: Text | None = None  # when set: Bearer token required on its mutating calls
+    insecure_control: bool = False  # allow a non-loopback `host` without a control token
+    max_inflight_body_bytes: AtLeastOne = 64 * 1024 * 1024  # request bodies held at once, all requests
 
 
 class OAuth(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -145,7 +150,7 @@ _ENV = {
     "OPENXMS_HOST": "host", "OPENXMS_PORT": "port", "OPENXMS_CLOCK": "clock",
     "OPENXMS_OAUTH_TOKEN_TTL": "oauth_token_ttl", "OPENXMS_MAX_BODY_BYTES": "max_body_bytes",
     "OPENXMS_SQLITE_SYNCHRONOUS": "sqlite_synchronous", "OPENXMS_ROLE": "role",
-    "OPENXMS_NODE_ID": "node_id",
+    "OPENXMS_NODE_ID": "node_id", "OPENXMS_CONTROL_TOKEN": "control_token",
 }
 
 

@@ -76,6 +76,7 @@ def make_api(database_url: str, tmp_path, env=None, toml: str | None = None, **s
     if toml is not None:
         config_file = tmp_path / "openxms.toml"
         config_file.write_text(toml)
+    settings.setdefault("allowed_hosts", ("testserver",))  # Starlette's TestClient sends Host: testserver
     s = config.load(config_file, env={**ENV, **(env or {})}, database_url=database_url, clock="manual",
                     data_dir=str(tmp_path), **settings)
     app, ctx = build(s)

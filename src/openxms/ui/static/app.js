@@ -32,14 +32,27 @@ function el(tag, props = {}, ...children) {
 
 class ApiError extends Error {}
 
-async function api(path, { method = "GET", body } = {}) {
+// With OPENXMS_CONTROL_TOKEN set on the server, changes need the token: asked once, kept in
+// this browser (localStorage), sent as a Bearer token on every call that changes something.
+const TOKEN_KEY = "openxms.controlToken";
+
+async function api(path, { method = "GET", body } = {}, retried = false) {
   const init = { method, headers: { Accept: "application/json" } };
   if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = typeof body === "string" ? body : JSON.stringify(body);
   }
+  const token = localStorage.getItem(TOKEN_KEY);
+  if (token && method !== "GET") init.headers.Authorization = `Bearer ${token}`;
   let r;
   try { r = await fetch(path, init); } catch { throw new ApiError("the server is not reachable"); }
+  if (r.status === 401 && method !== "GET" && !retried) {
+    const given = window.prompt("This server needs its control token (OPENXMS_CONTROL_TOKEN) for changes:");
+    if (given) {
+      localStorage.setItem(TOKEN_KEY, given.trim());
+      return api(path, { method, body }, true);
+    }
+  }
   const text = await r.text();
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch { data = null; }
