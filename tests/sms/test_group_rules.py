@@ -1,7 +1,7 @@
 import pytest
 
 from openxms.sms import groups as g
-from openxms.sms.batches import InvalidRequest
+from openxms.errors import ConstraintViolation, InvalidFormat
 
 
 def enc(d):
@@ -25,13 +25,13 @@ def test_explicit_name_removal_still_works():
 
 
 def test_group_limits():
-    with pytest.raises(InvalidRequest):
+    with pytest.raises(ConstraintViolation):
         g.validate_group(enc({"name": "x" * 21}))
-    with pytest.raises(InvalidRequest):
+    with pytest.raises(InvalidFormat):
         g.validate_group(enc({"members": ["nope"]}))
-    with pytest.raises(InvalidRequest):
+    with pytest.raises(ConstraintViolation):
         g.validate_group(enc({"child_groups": [f"G{i:09d}" for i in range(11)]}))
-    with pytest.raises(InvalidRequest):
+    with pytest.raises(ConstraintViolation):
         g.validate_group(enc({"auto_update": {"to": "1201", "add": {"first_word": "two words"}}}))
     ok = g.validate_group(enc({"members": ["+1201", "1201"], "auto_update": {"to": "+15551231234",
                                                                              "add": {"first_word": "JOIN"}}}))

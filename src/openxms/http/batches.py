@@ -4,16 +4,23 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
+from ..services.batches import FeedbackRequest
+from ..sms.batches import BatchRequest, UpdateRequest
+from ..sms.objects import Batch, BatchList, DryRun
 from ..store.batches import ListFilter
 from .context import account, ctx
-from .responses import json_response, page_response, page_params, q_bool, q_int, q_list, q_numbers, \
-    q_senders, q_time, read_body
+from .responses import DATES, PAGE, json_response, page_params, q_bool, q_int, q_numbers, q_senders, q_time, raw, \
+    read_body
+from .spec import SMS, header, op, query, route
 
 DAY_MS = 24 * 3600 * 1000
 
 
+@op(SMS, "Send a batch", tag="batches", status=201, body=BatchRequest, response=Batch,
+    params=[header("Idempotency-Key", "repeat within 24 h with the same body returns the original batch "
+                                      "(200, `Idempotent-Replayed: true`); another body: 409")],
+    errors=[(403, "unknown group id in `to`"), (409, "Idempotency-Key reused with another body")])
 async def send(request: Request) -> Response:
     acc = account(request)
     c = ctx(request)
@@ -23,6 +30,9 @@ async def send(request: Request) -> Response:
                          None if created else {"Idempotent-Replayed": "true"})
 
 
+@op(SMS, "Dry run", tag="batches", body=BatchRequest, response=DryRun, errors=[403], params=[
+    query("per_recipient", "boolean", "include per-recipient details"),
+    query("number_of_recipients", "integer", "max per-recipient entries (default 100)", minimum=0, maximum=1000)])
 async def dry_run(request: Request) -> Response:
     acc = account(request)
     c = ctx(request)
@@ -32,6 +42,9 @@ async def dry_run(request: Request) -> Response:
     return json_response(await c.batches.dry_run(acc.id, raw, per_recipient, limit))
 
 
+@op(SMS, "List batches", tag="batches", response=BatchList, params=[
+    *PAGE, *DATES, query("from", description="comma-separated senders"),
+    query("to", description="comma-separated recipients"), query("client_reference")])
 async def list_batches(request: Request) -> Response:
     acc = account(request)
     c = ctx(request)
@@ -46,14 +59,16 @@ async def list_batches(request: Request) -> Response:
         client_reference=request.query_params.get("client_reference") or None,
     )
     count, docs = await c.batches.list(f, page, size)
-    return page_response("batches", count, page, docs)
+    return json_response(BatchList(count, page, len(docs), raw(docs)))
 
 
+@op(SMS, "Get a batch", tag="batches", response=Batch)
 async def get_batch(request: Request) -> Response:
     acc = account(request)
     return json_response(await ctx(request).batches.get(acc.id, request.path_params["batch_id"]))
 
 
+@op(SMS, "Update a batch", tag="batches", body=UpdateRequest, response=Batch, errors=[403])
 async def update_batch(request: Request) -> Response:
     acc = account(request)
     c = ctx(request)
@@ -61,6 +76,7 @@ async def update_batch(request: Request) -> Response:
     return json_response(await c.batches.update(acc.id, request.path_params["batch_id"], raw))
 
 
+@op(SMS, "Replace a batch", tag="batches", body=BatchRequest, response=Batch, errors=[403])
 async def replace_batch(request: Request) -> Response:
     acc = account(request)
     c = ctx(request)
@@ -68,11 +84,13 @@ async def replace_batch(request: Request) -> Response:
     return json_response(await c.batches.replace(acc.id, request.path_params["batch_id"], raw))
 
 
+@op(SMS, "Cancel a batch", tag="batches", response=Batch)
 async def cancel_batch(request: Request) -> Response:
     acc = account(request)
     return json_response(await ctx(request).batches.cancel(acc.id, request.path_params["batch_id"]))
 
 
+@op(SMS, "Delivery feedback", tag="batches", status=202, body=FeedbackRequest)
 async def delivery_feedback(request: Request) -> Response:
     acc = account(request)
     c = ctx(request)
@@ -82,12 +100,12 @@ async def delivery_feedback(request: Request) -> Response:
 
 
 routes = [
-    Route("/batches", send, methods=["POST"]),
-    Route("/batches", list_batches, methods=["GET"]),
-    Route("/batches/dry_run", dry_run, methods=["POST"]),
-    Route("/batches/{batch_id}", get_batch, methods=["GET"]),
-    Route("/batches/{batch_id}", update_batch, methods=["POST"]),
-    Route("/batches/{batch_id}", replace_batch, methods=["PUT"]),
-    Route("/batches/{batch_id}", cancel_batch, methods=["DELETE"]),
-    Route("/batches/{batch_id}/delivery_feedback", delivery_feedback, methods=["POST"]),
+    route("POST", "/batches", send),
+    route("GET", "/batches", list_batches),
+    route("POST", "/batches/dry_run", dry_run),
+    route("GET", "/batches/{batch_id}", get_batch),
+    route("POST", "/batches/{batch_id}", update_batch),
+    route("PUT", "/batches/{batch_id}", replace_batch),
+    route("DELETE", "/batches/{batch_id}", cancel_batch),
+    route("POST", "/batches/{batch_id}/delivery_feedback", delivery_feedback),
 ]

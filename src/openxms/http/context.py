@@ -12,6 +12,6 @@ def ctx(request: Request):
 
 
 def account(request: Request) -> Account:
-    """Authenticate the caller for the `{account}` path segment (plan id or project id)."""
+    """Authenticate the caller for the `{service_plan_id}` path segment (plan id or project id)."""
     c = request.app.state.ctx
-    return c.auth.check(request.path_params["account"], request.headers.get("authorization"))
+    return c.auth.check(request.path_params["service_plan_id"], request.headers.get("authorization"))

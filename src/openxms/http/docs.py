@@ -4,51 +4,58 @@ from __future__ import annotations
 
 import html
 import json
-from functools import lru_cache
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
-from starlette.routing import Route
 
 from .openapi import document
 from .responses import json_response
+from .spec import OPERATOR, op, route
 
 
-@lru_cache(maxsize=1)
-def _doc_bytes() -> bytes:
-    return json.dumps(document(), indent=1).encode()
+def _cached(request: Request, key: str, make) -> Any:
+    """Built once per app, from the app's own routes."""
+    cache = getattr(request.app.state, "openapi_cache", None)
+    if cache is None:
+        cache = request.app.state.openapi_cache = {}
+    if key not in cache:
+        cache[key] = make(request.app.routes)
+    return cache[key]
 
 
+@op(OPERATOR, "This document (OpenAPI 3.1)", response=dict[str, Any])
 async def openapi_json(request: Request) -> Response:
-    return json_response(_doc_bytes())
+    return json_response(_cached(request, "json", lambda routes: json.dumps(document(routes), indent=1).encode()))
 
 
 def _schema_name(content: dict | None) -> str:
     if not content:
         return ""
-    schema = content.get("application/json", content.get("application/x-www-form-urlencoded", {})).get("schema", {})
+    schema = next(iter(content.values()), {}).get("schema", {})
     if "$ref" in schema:
         name = schema["$ref"].rsplit("/", 1)[-1]
         return f'<a href="#schema-{name}">{name}</a>'
     return html.escape(schema.get("type", ""))
 
 
-@lru_cache(maxsize=1)
-def _page() -> str:
-    doc = document()
+def _page(routes) -> str:
+    doc = document(routes)
     out = [f"<h1>{html.escape(doc['info']['title'])}</h1><p>{html.escape(doc['info']['description'])}</p>",
            '<p>Machine-readable: <a href="/openapi.json">/openapi.json</a> (OpenAPI 3.1). '
            'Simulator: <a href="/">web UI</a>, <code>/simulator/...</code>; clock: <code>/clock</code>.</p>']
     for path, item in doc["paths"].items():
-        for method, op in item.items():
+        for method, o in item.items():
             params = "".join(
                 f"<li><code>{html.escape(p['name'])}</code> ({p['in']}{', required' if p.get('required') else ''})"
-                f" {html.escape(p.get('description', ''))}</li>" for p in op.get("parameters", []))
-            body = _schema_name(op.get("requestBody", {}).get("content"))
-            responses = "".join(f"<li>{code}: {html.escape(r.get('description', ''))} {_schema_name(r.get('content'))}</li>"
-                                for code, r in op["responses"].items())
-            out.append(f"<section><h3><span class=m>{method.upper()}</span> <code>{html.escape(path)}</code></h3>"
-                       f"<p>{html.escape(op['summary'])}</p>"
+                f" {html.escape(p.get('description', ''))}</li>" for p in o.get("parameters", []))
+            body = _schema_name(o.get("requestBody", {}).get("content"))
+            responses = "".join(f"<li>{code}: {html.escape(r.get('description', ''))} {_schema_name(r.get('content'))}"
+                                "</li>" for code, r in o["responses"].items())
+            tags = ", ".join(o.get("tags", []))
+            out.append(f"<section><h3><span class=m>{method.upper()}</span> <code>{html.escape(path)}</code>"
+                       f" <small>{html.escape(tags)}</small></h3><p>{html.escape(o['summary'])}</p>"
+                       + (f"<p>{html.escape(o['description'])}</p>" if o.get("description") else "")
                        + (f"<p>Body: {body}</p>" if body else "")
                        + (f"<ul>{params}</ul>" if params else "") + f"<p>Responses:</p><ul>{responses}</ul></section>")
     out.append("<h2>Schemas</h2>")
@@ -61,11 +68,12 @@ def _page() -> str:
             f"</head><body>{''.join(out)}</body></html>")
 
 
+@op(OPERATOR, "This document as a web page", response=str, response_media="text/html")
 async def docs_page(request: Request) -> Response:
-    return HTMLResponse(_page())
+    return HTMLResponse(_cached(request, "html", _page))
 
 
 routes = [
-    Route("/openapi.json", openapi_json, methods=["GET"]),
-    Route("/docs", docs_page, methods=["GET"]),
+    route("GET", "/openapi.json", openapi_json),
+    route("GET", "/docs", docs_page),
 ]

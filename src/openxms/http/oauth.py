@@ -4,30 +4,42 @@ from __future__ import annotations
 
 import base64
 import binascii
+from typing import Annotated
 from urllib.parse import parse_qs
 
+import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
-from ..services.auth import OAuthError
+from ..errors import OAuthError
+from ..sms.objects import Token
 from .context import ctx
 from .responses import json_response, read_body
+from .spec import OAUTH, op, route
 
 
+class TokenRequest(msgspec.Struct):
+    """The form (RFC 6749 section 4.4.2); the client may authenticate with HTTP Basic instead."""
+
+    grant_type: Annotated[str, msgspec.Meta(description="client_credentials")] | None = None
+    client_id: Annotated[str, msgspec.Meta(description="the access key id (or Basic user)")] | None = None
+    client_secret: Annotated[str, msgspec.Meta(description="the access key secret (or Basic password)")] | None = None
+
+
+@op(OAUTH, "OAuth2 client credentials token", body=TokenRequest, response=Token,
+    body_media="application/x-www-form-urlencoded")
 async def token(request: Request) -> Response:
     c = ctx(request)
     raw = await read_body(request, 64 * 1024)
-    form = {k: v[0] for k, v in parse_qs(raw.decode("utf-8", "replace")).items()}
-    key_id, key_secret = form.get("client_id"), form.get("client_secret")
+    form = msgspec.convert({k: v[0] for k, v in parse_qs(raw.decode("utf-8", "replace")).items()}, TokenRequest)
+    key_id, key_secret = form.client_id, form.client_secret
     scheme, _, cred = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "basic":
         try:
             key_id, _, key_secret = base64.b64decode(cred.strip()).decode().partition(":")
         except (binascii.Error, UnicodeDecodeError):
-            raise OAuthError(401, "invalid_client", "malformed Basic credentials") from None
-    result = c.auth.issue(key_id, key_secret, form.get("grant_type"))
-    return json_response(result, headers={"Cache-Control": "no-store"})
+            raise OAuthError("malformed Basic credentials", code="invalid_client", status=401) from None
+    return json_response(c.auth.issue(key_id, key_secret, form.grant_type), headers={"Cache-Control": "no-store"})
 
 
-routes = [Route("/oauth2/token", token, methods=["POST"])]
+routes = [route("POST", "/oauth2/token", token)]

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from ..services.reports import parse_codes, parse_statuses
+from ..sms.objects import BatchDeliveryReport, DeliveryReportList, RecipientDeliveryReport
 from ..store.reports import ReportFilter
 from .context import account, ctx
-from .responses import json_response, page_params, page_response, q_list, q_time
+from .responses import DATES, PAGE, json_response, page_params, q_list, q_time, raw
+from .spec import SMS, op, path, query, route
 
 DAY_MS = 24 * 3600 * 1000
+TAG = "delivery reports"
 
 
+@op(SMS, "Batch delivery report", tag=TAG, response=BatchDeliveryReport, params=[
+    query("type", description="summary | full"), query("status", description="comma list, any case"),
+    query("code", description="comma list of integers")])
 async def batch_report(request: Request) -> Response:
     acc = account(request)
     c = ctx(request)
@@ -23,12 +28,16 @@ async def batch_report(request: Request) -> Response:
                                                parse_codes(q_list(request, "code"))))
 
 
+@op(SMS, "Recipient delivery report", tag=TAG, response=RecipientDeliveryReport,
+    params=[path("recipient_msisdn", "the recipient's phone number, with or without `+`")])
 async def recipient_report(request: Request) -> Response:
     acc = account(request)
     return json_response(await ctx(request).reports.recipient(acc.id, request.path_params["batch_id"],
-                                                              request.path_params["recipient"]))
+                                                              request.path_params["recipient_msisdn"]))
 
 
+@op(SMS, "List recipient delivery reports", tag=TAG, response=DeliveryReportList, params=[
+    *PAGE, *DATES, query("status"), query("code"), query("client_reference")])
 async def list_reports(request: Request) -> Response:
     acc = account(request)
     c = ctx(request)
@@ -39,11 +48,11 @@ async def list_reports(request: Request) -> Response:
                      codes=parse_codes(q_list(request, "code")),
                      client_reference=request.query_params.get("client_reference") or None)
     count, docs = await c.reports.list(f, page, size)
-    return page_response("delivery_reports", count, page, docs)
+    return json_response(DeliveryReportList(count, page, len(docs), raw(docs)))
 
 
 routes = [
-    Route("/batches/{batch_id}/delivery_report", batch_report, methods=["GET"]),
-    Route("/batches/{batch_id}/delivery_report/{recipient:path}", recipient_report, methods=["GET"]),
-    Route("/delivery_reports", list_reports, methods=["GET"]),
+    route("GET", "/batches/{batch_id}/delivery_report", batch_report),
+    route("GET", "/batches/{batch_id}/delivery_report/{recipient_msisdn:path}", recipient_report),
+    route("GET", "/delivery_reports", list_reports),
 ]

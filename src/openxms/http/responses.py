@@ -1,4 +1,4 @@
-"""JSON in and out, Sinch-style errors, and the query-string quirks of the SDKs (spec §1.3)."""
+"""JSON in and out, and the query-string quirks of the SDKs (with the parameters' OpenAPI declarations)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ..errors import ConstraintViolation, InvalidFormat
 from ..sms import dates, msisdn
-from ..sms.batches import InvalidRequest
+from .spec import query
 
 _encode = msgspec.json.encode
 JSON = "application/json"
@@ -20,22 +21,16 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
     return Response(body, status_code=status, media_type=JSON, headers=headers)
 
 
-def error(status: int, code: str, text: str, headers: dict[str, str] | None = None) -> Response:
-    return json_response({"code": code, "text": text}, status, headers)
-
-
-def page_response(key: str, count: int, page: int, docs: list[str] | list[bytes]) -> Response:
-    """`{"count", "page", "page_size": <items in this page>, key: [...]}` (spec §8)."""
-    items = b",".join(d.encode() if isinstance(d, str) else d for d in docs)
-    body = b'{"count":%d,"page":%d,"page_size":%d,"%s":[%s]}' % (count, page, len(docs), key.encode(), items)
-    return Response(body, media_type=JSON)
+def raw(docs: list[str] | list[bytes]) -> list[msgspec.Raw]:
+    """Stored JSON documents, to be embedded in a response as they are."""
+    return [msgspec.Raw(d) for d in docs]
 
 
 async def read_body(request: Request, limit: int) -> bytes:
     """The request body, refusing more than `limit` bytes without reading it all."""
     length = request.headers.get("content-length")
     if length is not None and length.isdigit() and int(length) > limit:
-        raise InvalidRequest("syntax_constraint_violation", f"request body exceeds {limit} bytes")
+        raise ConstraintViolation(f"request body exceeds {limit} bytes")
     chunks, size = [], 0
     receive = request.receive
     while True:
@@ -45,7 +40,7 @@ async def read_body(request: Request, limit: int) -> bytes:
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
-            raise InvalidRequest("syntax_constraint_violation", f"request body exceeds {limit} bytes")
+            raise ConstraintViolation(f"request body exceeds {limit} bytes")
         chunks.append(chunk)
         if not message.get("more_body", False):
             break
@@ -61,10 +56,10 @@ def q_int(request: Request, name: str, default: int, lo: int, hi: int | None = N
     try:
         value = int(raw)
     except ValueError:
-        raise InvalidRequest("syntax_invalid_parameter_format", f"{name} must be an integer, got {raw!r}") from None
+        raise InvalidFormat(f"{name} must be an integer, got {raw!r}") from None
     if value < lo or (hi is not None and value > hi):
         span = f"between {lo} and {hi}" if hi is not None else f"at least {lo}"
-        raise InvalidRequest("syntax_constraint_violation", f"{name} must be {span}")
+        raise ConstraintViolation(f"{name} must be {span}")
     return value
 
 
@@ -78,7 +73,7 @@ def q_bool(request: Request, name: str, default: bool) -> bool:
         return True
     if low in ("false", "0", "no"):
         return False
-    raise InvalidRequest("syntax_invalid_parameter_format", f"{name} must be true or false, got {raw!r}")
+    raise InvalidFormat(f"{name} must be true or false, got {raw!r}")
 
 
 def q_time(request: Request, name: str) -> int | None:
@@ -88,7 +83,7 @@ def q_time(request: Request, name: str) -> int | None:
     try:
         return dates.parse(raw.replace(" ", "+") if "T" in raw and " " in raw[10:] else raw)
     except (ValueError, OverflowError):
-        raise InvalidRequest("syntax_invalid_parameter_format", f"{name} is not an ISO-8601 timestamp: {raw!r}") from None
+        raise InvalidFormat(f"{name} is not an ISO-8601 timestamp: {raw!r}") from None
 
 
 def q_list(request: Request, name: str) -> list[str]:
@@ -110,3 +105,9 @@ def q_senders(request: Request, name: str) -> list[str]:
 
 def page_params(request: Request) -> tuple[int, int]:
     return q_int(request, "page", 0, 0), q_int(request, "page_size", 30, 1, 100)
+
+
+PAGE = (query("page", "integer", "page number, from 0", minimum=0),
+        query("page_size", "integer", "items per page (default 30)", minimum=1, maximum=100))
+DATES = (query("start_date", description="ISO-8601, default now - 24 h", format="date-time"),
+         query("end_date", description="ISO-8601, exclusive", format="date-time"))

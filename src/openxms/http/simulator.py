@@ -5,22 +5,27 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+from typing import Any
 
 import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from ..store import handsets
 from ..connectors.base import Inbound
 from ..connectors.outcomes import OutcomeRules
+from ..errors import ApiError, Conflict, ConstraintViolation, InvalidFormat, InvalidJson
 from ..sms import dates, msisdn
-from ..sms.batches import InvalidRequest
+from ..sms.objects import InboundMessage
 from .context import ctx
 from .responses import json_response, q_int, read_body
+from .spec import SIMULATOR, op, query, route
 
 
 class Reply(msgspec.Struct):
+    """A message from a handset: `to` is one of the accounts' numbers; `service_plan_id` picks the
+    account when the number does not tell."""
+
     to: str
     body: str
     type: str = "mo_text"
@@ -30,34 +35,67 @@ class Reply(msgspec.Struct):
     operator_id: str | None = None
 
 
+class Received(InboundMessage, kw_only=True):
+    """The stored inbound message, and the account it went to."""
+
+    account_id: str
+
+
+# The handset and message objects come from the simulator connector as they are stored; the
+# document describes them as plain objects rather than keep a second field list here.
+class Handsets(msgspec.Struct):
+    handsets: list[dict[str, Any]]
+
+
+class HandsetMessages(msgspec.Struct):
+    msisdn: str
+    messages: list[dict[str, Any]]  # what the handset received
+    replies: list[InboundMessage]  # what it sent
+
+
+class Purged(msgspec.Struct):
+    deleted: int
+
+
+Rules = dict[str, Any]
+_NOT_RUNNING = (409, "the simulator is not running on this node")
+
+
 def _handset(request: Request) -> str:
     raw = request.path_params["msisdn"]
     n = msisdn.normalize(raw)
     if n is None:
-        raise InvalidRequest("syntax_invalid_parameter_format", f"{raw!r} is not a phone number")
+        raise InvalidFormat(f"{raw!r} is not a phone number")
     return n
 
 
 def _sim(request: Request):
     sim = ctx(request).simulator
     if sim is None:
-        raise InvalidRequest("syntax_constraint_violation", "the simulator is not running on this node", status=409)
+        raise Conflict(_NOT_RUNNING[1], code="syntax_constraint_violation")
     return sim
 
 
+@op(SIMULATOR, "List the handsets that received messages", response=Handsets)
 async def list_handsets(request: Request) -> Response:
-    return json_response({"handsets": await ctx(request).db.read(handsets.handsets)})
+    return json_response(Handsets(await ctx(request).db.read(handsets.handsets)))
 
 
+@op(SIMULATOR, "A handset's messages and replies", response=HandsetMessages, errors=[400],
+    params=[query("limit", "integer", "at most this many of each (default 100)", minimum=1, maximum=1000)])
 async def handset_messages(request: Request) -> Response:
     c = ctx(request)
     number = _handset(request)
     limit = q_int(request, "limit", 100, 1, 1000)
     mt = await c.db.read(handsets.messages, number, 0, limit)
     mo = await c.inbounds.by_handset(number, limit)
-    return json_response({"msisdn": number, "messages": mt, "replies": mo})
+    return json_response(HandsetMessages(number, mt, [msgspec.convert(d, InboundMessage) for d in mo]))
 
 
+@op(SIMULATOR, "Wait for a message to a handset", response=dict[str, Any], params=[
+    query("after", "integer", "a message id: wait for a newer one (default: any message)", minimum=0),
+    query("timeout", "integer", "seconds (default 10)", minimum=0, maximum=300)],
+    errors=[400, (408, "no message within the timeout"), _NOT_RUNNING])
 async def wait_message(request: Request) -> Response:
     """Long-poll until the handset has a message with id > `after` (default: any), or `timeout` s."""
     c = ctx(request)
@@ -82,7 +120,7 @@ async def wait_message(request: Request) -> Response:
                 return json_response(found[0])
             remaining = deadline - loop.time()
             if remaining <= 0:
-                return json_response({"code": "timeout", "text": f"no message for {number} within {timeout} s"}, 408)
+                raise ApiError(f"no message for {number} within {timeout} s", code="timeout", status=408)
             try:
                 await asyncio.wait_for(arrived.wait(), remaining)
             except asyncio.TimeoutError:
@@ -91,6 +129,7 @@ async def wait_message(request: Request) -> Response:
         sim.listeners.discard(listener)
 
 
+@op(SIMULATOR, "A handset sends a message", status=201, body=Reply, response=Received, errors=[400])
 async def reply(request: Request) -> Response:
     """A handset sends a message (MO) to one of the accounts' numbers."""
     c = ctx(request)
@@ -98,43 +137,46 @@ async def reply(request: Request) -> Response:
     try:
         r = msgspec.json.decode(await read_body(request, 64 * 1024), type=Reply)
     except (msgspec.ValidationError, msgspec.DecodeError) as e:
-        raise InvalidRequest("syntax_invalid_json", f"invalid reply: {e}") from None
+        raise InvalidJson(f"invalid reply: {e}") from None
     if r.type not in ("mo_text", "mo_binary"):
-        raise InvalidRequest("syntax_invalid_parameter_format", "type must be mo_text or mo_binary")
+        raise InvalidFormat("type must be mo_text or mo_binary")
     if r.type == "mo_binary":
         try:
             base64.b64decode(r.body, validate=True)
             bytes.fromhex(r.udh or "")
         except (binascii.Error, ValueError):
-            raise InvalidRequest("syntax_invalid_parameter_format", "binary body must be base64 and udh hex") from None
+            raise InvalidFormat("binary body must be base64 and udh hex") from None
     elif len(r.body) > 2000:
-        raise InvalidRequest("syntax_constraint_violation", "body is longer than 2000 characters")
+        raise ConstraintViolation("body is longer than 2000 characters")
     if not r.to.strip():
-        raise InvalidRequest("syntax_constraint_violation", "to is required")
+        raise ConstraintViolation("to is required")
     sent_at = None
     if r.sent_at:
         try:
             sent_at = dates.parse(r.sent_at)
         except ValueError:
-            raise InvalidRequest("syntax_invalid_parameter_format", "sent_at is not ISO-8601") from None
+            raise InvalidFormat("sent_at is not ISO-8601") from None
     doc = await c.receive_inbound(Inbound(sender=number, recipient=r.to, body=r.body, type=r.type, udh=r.udh,
                                          sent_at=sent_at, operator_id=r.operator_id, account_id=r.service_plan_id))
     if c.simulator is not None:
         c.simulator.announce({"event": "replies", "msisdns": [number]})
-    return json_response(doc, 201)
+    return json_response(msgspec.convert(doc, Received), 201)
 
 
+@op(SIMULATOR, "Forget handset messages (all, or one handset's)", response=Purged, errors=[400])
 async def purge(request: Request) -> Response:
     c = ctx(request)
     number = _handset(request) if "msisdn" in request.path_params else None
     n = await c.db.write(handsets.purge, number)
-    return json_response({"deleted": n})
+    return json_response(Purged(n))
 
 
+@op(SIMULATOR, "The outcome rules", response=Rules, errors=[_NOT_RUNNING])
 async def get_rules(request: Request) -> Response:
     return json_response(_sim(request).rules.to_dict())
 
 
+@op(SIMULATOR, "Replace the outcome rules", body=Rules, response=Rules, errors=[400, _NOT_RUNNING])
 async def put_rules(request: Request) -> Response:
     sim = _sim(request)
     try:
@@ -143,19 +185,19 @@ async def put_rules(request: Request) -> Response:
             raise ValueError("rules must be a JSON object")
         sim.rules = OutcomeRules.from_dict(data)
     except msgspec.DecodeError as e:
-        raise InvalidRequest("syntax_invalid_json", str(e)) from None
+        raise InvalidJson(str(e)) from None
     except (ValueError, TypeError, KeyError) as e:
-        raise InvalidRequest("syntax_constraint_violation", f"invalid rules: {e}") from None
+        raise ConstraintViolation(f"invalid rules: {e}") from None
     return json_response(sim.rules.to_dict())
 
 
 routes = [
-    Route("/simulator/handsets", list_handsets, methods=["GET"]),
-    Route("/simulator/handsets", purge, methods=["DELETE"]),
-    Route("/simulator/handsets/{msisdn}", purge, methods=["DELETE"]),
-    Route("/simulator/handsets/{msisdn}/messages", handset_messages, methods=["GET"]),
-    Route("/simulator/handsets/{msisdn}/messages", reply, methods=["POST"]),
-    Route("/simulator/handsets/{msisdn}/messages/wait", wait_message, methods=["GET"]),
-    Route("/simulator/rules", get_rules, methods=["GET"]),
-    Route("/simulator/rules", put_rules, methods=["PUT"]),
+    route("GET", "/handsets", list_handsets),
+    route("DELETE", "/handsets", purge),
+    route("DELETE", "/handsets/{msisdn}", purge),
+    route("GET", "/handsets/{msisdn}/messages", handset_messages),
+    route("POST", "/handsets/{msisdn}/messages", reply),
+    route("GET", "/handsets/{msisdn}/messages/wait", wait_message),
+    route("GET", "/rules", get_rules),
+    route("PUT", "/rules", put_rules),
 ]

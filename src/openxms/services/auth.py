@@ -15,18 +15,11 @@ import jwt
 
 from ..clock import Clock
 from ..config import Account
-from .errors import ApiError, Unauthorized
+from ..errors import OAuthError, Unauthorized
+from ..sms.objects import Token
 
 _EXPIRED = {"WWW-Authenticate": 'Bearer error="invalid_token", error_description="Jwt expired"'}
 _INVALID = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
-
-
-class OAuthError(ApiError):
-    """Rendered as an OAuth2 error body (`error`, `error_description`), not Sinch's."""
-
-    def __init__(self, status: int, error: str, description: str) -> None:
-        super().__init__(description, error)
-        self.status = status
 
 
 class Auth:
@@ -61,14 +54,14 @@ class Auth:
             raise Unauthorized("access token expired", code="unauthorized", headers=_EXPIRED)
         return account
 
-    def issue(self, key_id: str | None, key_secret: str | None, grant_type: str | None) -> dict:
+    def issue(self, key_id: str | None, key_secret: str | None, grant_type: str | None) -> Token:
         """`POST /oauth2/token` with client credentials."""
         if grant_type != "client_credentials":
-            raise OAuthError(400, "unsupported_grant_type", "grant_type must be client_credentials")
+            raise OAuthError("grant_type must be client_credentials", code="unsupported_grant_type")
         account = self._keys.get(key_id or "")
         if account is None or not hmac.compare_digest((key_secret or "").encode(), (account.key_secret or "").encode()):
-            raise OAuthError(401, "invalid_client", "Bad credentials")
+            raise OAuthError("Bad credentials", code="invalid_client", status=401)
         now = self.clock.now_ms() // 1000
         token = jwt.encode({"iss": "openxms", "aud": "openxms", "sub": key_id, "project_id": account.id,
                             "iat": now, "exp": now + self.ttl}, self.secret, algorithm="HS256")
-        return {"access_token": token, "expires_in": self.ttl, "scope": "", "token_type": "bearer"}
+        return Token(access_token=token, expires_in=self.ttl, scope="", token_type="bearer")

@@ -19,13 +19,13 @@ from ..clock import Clock
 from ..config import Account
 from ..engine import expansion, status
 from ..engine.wakeups import Wakeups
+from ..errors import Conflict, ConstraintViolation, Forbidden, InvalidFormat, InvalidJson, NotFound
 from ..ids import IdFactory
 from ..sms import batches as rules, msisdn, statuses as st
-from ..sms.batches import InvalidRequest
 from ..sms.messages import Template
+from ..sms.objects import DryRun, DryRunRecipient
 from ..store import batches as store, groups as group_store, recipients as rstore
 from ..store.db import Database, Tx
-from .errors import Conflict, NotFound
 
 _encode = msgspec.json.encode
 
@@ -54,12 +54,12 @@ def _check_groups(tx: Tx, account_id: str, targets: list[str]) -> None:
     found = group_store.existing(tx, account_id, groups)
     missing = [g for g in groups if g not in found]
     if missing:
-        raise InvalidRequest("unknown_group", f"unknown group id: {missing[0]}", status=403)
+        raise Forbidden(f"unknown group id: {missing[0]}", code="unknown_group")
 
 
 def _check_size(tx: Tx, account_id: str, targets: list[str], max_recipients: int) -> None:
     if any(not t.isdigit() for t in targets) and expansion.estimate(tx, account_id, targets) > max_recipients:
-        raise rules.constraint(f"the groups of this batch hold more than {max_recipients} recipients "
+        raise ConstraintViolation(f"the groups of this batch hold more than {max_recipients} recipients "
                                "(max_batch_recipients)")
 
 
@@ -78,7 +78,7 @@ class BatchService:
         key = None
         if idempotency_key is not None:
             if not idempotency_key.strip() or len(idempotency_key) > 255:
-                raise rules.constraint("Idempotency-Key must be 1 to 255 characters")
+                raise ConstraintViolation("Idempotency-Key must be 1 to 255 characters")
             key = (idempotency_key, hashlib.sha256(raw).hexdigest())
         created, doc = await self.db.write(self._create, row, b.to, key, self.max_recipients)
         if created and row.state == "active":
@@ -94,8 +94,8 @@ class BatchService:
             found = store.idempotent_lookup(tx, row.account_id, key[0], row.created_at)
             if found is not None:
                 if found[0] != key[1]:
-                    raise Conflict("idempotency_key_reused",
-                                   "this Idempotency-Key was used with a different request body in the last 24 h")
+                    raise Conflict("this Idempotency-Key was used with a different request body in the last 24 h",
+                                   code="idempotency_key_reused")
                 doc = store.get_doc(tx, row.account_id, found[1])
                 if doc is not None:
                     return False, doc
@@ -109,7 +109,7 @@ class BatchService:
         return True, row.doc
 
     # dry run ----------------------------------------------------------------------
-    async def dry_run(self, account_id: str, raw: bytes, per_recipient: bool, limit: int) -> dict[str, Any]:
+    async def dry_run(self, account_id: str, raw: bytes, per_recipient: bool, limit: int) -> DryRun:
         now = self.clock.now_ms()
         b = rules.validate(rules.decode_batch(raw), now)
         recipients = await self.db.read(self._resolve_checked, account_id, b.to)
@@ -120,12 +120,8 @@ class BatchService:
             out = tpl.render(r, lenient=True)
             messages += out.parts
             if per_recipient and len(details) < limit:
-                details.append({"recipient": r, "body": out.body, "number_of_parts": out.parts,
-                                "encoding": out.encoding})
-        result: dict[str, Any] = {"number_of_recipients": len(recipients), "number_of_messages": messages}
-        if per_recipient:
-            result["per_recipient"] = details
-        return result
+                details.append(DryRunRecipient(r, out.body, out.parts, out.encoding))
+        return DryRun(len(recipients), messages, details if per_recipient else None)
 
     @staticmethod
     def _resolve_checked(tx: Tx, account_id: str, targets: list[str]) -> list[str]:
@@ -155,7 +151,7 @@ class BatchService:
         old = store.get(tx, account_id, batch_id, for_update=True)
         if old is None:
             raise NotFound(f"batch {batch_id} not found")
-        new = rules.apply_update(rules.from_doc(json.loads(old.doc), old.expire_explicit), upd, now)
+        new = rules.apply_update(rules.from_doc(rules.decode_doc(old.doc), old.expire_explicit), upd, now)
         _check_groups(tx, account_id, new.to)
         row = _row(old.id, account_id, new, old.created_at, now, now, old.canceled)
         row.report_sent = old.report_sent
@@ -196,15 +192,13 @@ class BatchService:
             raise NotFound(f"batch {batch_id} not found")
         if row.canceled:
             return row.doc
-        doc = json.loads(row.doc)
-        doc["canceled"] = True
-        doc["modified_at"] = rules.dates.format(now)
+        doc = msgspec.structs.replace(rules.decode_doc(row.doc), canceled=True, modified_at=rules.dates.format(now))
         row.canceled, row.modified_at, row.doc = True, now, _encode(doc).decode()
         if row.state == "scheduled":
             # Expand now so the delivery report shows every recipient as Cancelled (407);
             # Sinch's docs describe an empty report here (docs/delivery.md says why). Large
             # groups are expanded in chunks, each chunk cancelled as it lands.
-            row.state = "active" if expansion.start(tx, row, json.loads(row.doc)["to"], now) else "expanding"
+            row.state = "active" if expansion.start(tx, row, doc.to, now) else "expanding"
         store.save(tx, row)
         ids = rstore.undispatched_ids(tx, row.id)
         status.apply(tx, [status.Change(i, st.CANCELLED, st.C_CANCELLED) for i in ids], now, accounts)
@@ -215,12 +209,12 @@ class BatchService:
         try:
             req = _feedback_decoder.decode(raw or b"{}")
         except (msgspec.ValidationError, msgspec.DecodeError) as e:
-            raise InvalidRequest("syntax_invalid_json", f"invalid delivery feedback: {e}") from None
+            raise InvalidJson(f"invalid delivery feedback: {e}") from None
         if req.recipients is None:
-            raise rules.constraint("recipients is required")
+            raise ConstraintViolation("recipients is required")
         targets, bad = msisdn.normalize_targets(req.recipients) if req.recipients else ([], [])
         if bad or any(not t.isdigit() for t in targets):
-            raise rules.bad_format(f"recipients must be phone numbers, got {(bad or targets)[0]!r}")
+            raise InvalidFormat(f"recipients must be phone numbers, got {(bad or targets)[0]!r}")
         await self.db.write(self._feedback, account_id, batch_id, targets, self.clock.now_ms(), self.accounts)
         self.wakeups.callbacks_changed()
 
@@ -231,9 +225,9 @@ class BatchService:
         if row is None:
             raise NotFound(f"batch {batch_id} not found")
         if not row.feedback_enabled:
-            raise rules.constraint("delivery feedback is not enabled for this batch (feedback_enabled)")
+            raise ConstraintViolation("delivery feedback is not enabled for this batch (feedback_enabled)")
         if not targets and any(not t.isdigit() for t in json.loads(row.doc)["to"]):
-            raise rules.constraint("a batch sent to a group needs at least one recipient in delivery feedback")
+            raise ConstraintViolation("a batch sent to a group needs at least one recipient in delivery feedback")
         ids = rstore.ids_in_status(tx, batch_id, st.DISPATCHED, msisdns=targets or None)
         status.apply(tx, [status.Change(i, st.DELIVERED, st.C_DELIVERED, operator_status_at=now) for i in ids],
                      now, accounts)

@@ -6,24 +6,27 @@ so a member added before `send_at` receives the batch and a deleted group counts
 
 from __future__ import annotations
 
-from typing import Any
-
 from ..clock import Clock
+from ..errors import ConstraintViolation, Forbidden, NotFound
 from ..ids import IdFactory
 from ..sms import groups as rules
-from ..sms.batches import InvalidRequest
+from ..sms.objects import Group
 from ..store import groups as store
 from ..store.db import Database, Tx
-from .errors import NotFound
 
 
-def _unknown(group_id: str) -> InvalidRequest:
-    return InvalidRequest("unknown_group", f"unknown group id: {group_id}", status=403)
+def _unknown(group_id: str) -> Forbidden:
+    return Forbidden(f"unknown group id: {group_id}", code="unknown_group")
+
+
+def _object(row: store.GroupRow, size: int) -> Group:
+    return rules.to_object(row.id, row.name, size, row.created_at, row.modified_at, row.child_groups,
+                           row.auto_update)
 
 
 def _check_children(tx: Tx, account_id: str, children: list[str], self_id: str | None = None) -> None:
     if self_id is not None and self_id in children:
-        raise rules.constraint("a group cannot be its own child group")
+        raise ConstraintViolation("a group cannot be its own child group")
     found = store.existing(tx, account_id, children)
     for c in children:
         if c not in found:
@@ -32,44 +35,44 @@ def _check_children(tx: Tx, account_id: str, children: list[str], self_id: str |
 
 def _check_name(tx: Tx, account_id: str, name: str | None, self_id: str | None = None) -> None:
     if name is not None and store.name_taken(tx, account_id, name, self_id):
-        raise InvalidRequest("conflict_group_name", f"a group named {name!r} already exists", status=403)
+        raise Forbidden(f"a group named {name!r} already exists", code="conflict_group_name")
 
 
 class GroupService:
     def __init__(self, db: Database, clock: Clock, ids: IdFactory) -> None:
         self.db, self.clock, self.ids = db, clock, ids
 
-    async def create(self, account_id: str, raw: bytes) -> dict[str, Any]:
+    async def create(self, account_id: str, raw: bytes) -> Group:
         g = rules.validate_group(raw)
         return await self.db.write(self._create, account_id, self.ids.new(), g, self.clock.now_ms())
 
     @staticmethod
-    def _create(tx: Tx, account_id: str, group_id: str, g: rules.NewGroup, now: int) -> dict[str, Any]:
+    def _create(tx: Tx, account_id: str, group_id: str, g: rules.NewGroup, now: int) -> Group:
         _check_children(tx, account_id, g.child_groups)
         _check_name(tx, account_id, g.name)
         row = store.GroupRow(group_id, account_id, g.name, now, now, g.child_groups, g.auto_update)
         store.save(tx, row, insert=True)
         store.add_members(tx, group_id, g.members)
-        return row.doc(len(g.members))
+        return _object(row, len(g.members))
 
-    async def get(self, account_id: str, group_id: str) -> dict[str, Any]:
+    async def get(self, account_id: str, group_id: str) -> Group:
         return await self.db.read(self._get, account_id, group_id)
 
     @staticmethod
-    def _get(tx: Tx, account_id: str, group_id: str) -> dict[str, Any]:
+    def _get(tx: Tx, account_id: str, group_id: str) -> Group:
         row = store.get(tx, account_id, group_id)
         if row is None:
             raise NotFound(f"group {group_id} not found")
-        return row.doc(store.size(tx, group_id))
+        return _object(row, store.size(tx, group_id))
 
-    async def list(self, account_id: str, page: int, size: int) -> tuple[int, list[dict[str, Any]]]:
+    async def list(self, account_id: str, page: int, size: int) -> tuple[int, list[Group]]:
         return await self.db.read(self._list, account_id, page, size)
 
     @staticmethod
-    def _list(tx: Tx, account_id: str, page: int, size: int) -> tuple[int, list[dict[str, Any]]]:
+    def _list(tx: Tx, account_id: str, page: int, size: int) -> tuple[int, list[Group]]:
         count, rows = store.list_page(tx, account_id, page, size)
         sizes = store.sizes(tx, [r.id for r in rows])
-        return count, [r.doc(sizes[r.id]) for r in rows]
+        return count, [_object(r, sizes[r.id]) for r in rows]
 
     async def members(self, account_id: str, group_id: str) -> list[str]:
         return await self.db.read(self._members, account_id, group_id)
@@ -80,12 +83,12 @@ class GroupService:
             raise NotFound(f"group {group_id} not found")
         return store.members(tx, group_id)
 
-    async def update(self, account_id: str, group_id: str, raw: bytes) -> dict[str, Any]:
+    async def update(self, account_id: str, group_id: str, raw: bytes) -> Group:
         u = rules.validate_update(raw)
         return await self.db.write(self._update, account_id, group_id, u, self.clock.now_ms())
 
     @staticmethod
-    def _update(tx: Tx, account_id: str, group_id: str, u: rules.Update, now: int) -> dict[str, Any]:
+    def _update(tx: Tx, account_id: str, group_id: str, u: rules.Update, now: int) -> Group:
         row = store.get(tx, account_id, group_id, for_update=True)
         if row is None:
             raise NotFound(f"group {group_id} not found")
@@ -107,14 +110,14 @@ class GroupService:
         store.remove_members(tx, group_id, list(dict.fromkeys(removes)))
         row.modified_at = now
         store.save(tx, row, insert=False)
-        return row.doc(store.size(tx, group_id))
+        return _object(row, store.size(tx, group_id))
 
-    async def replace(self, account_id: str, group_id: str, raw: bytes) -> dict[str, Any]:
+    async def replace(self, account_id: str, group_id: str, raw: bytes) -> Group:
         g = rules.validate_group(raw)
         return await self.db.write(self._replace, account_id, group_id, g, self.clock.now_ms())
 
     @staticmethod
-    def _replace(tx: Tx, account_id: str, group_id: str, g: rules.NewGroup, now: int) -> dict[str, Any]:
+    def _replace(tx: Tx, account_id: str, group_id: str, g: rules.NewGroup, now: int) -> Group:
         row = store.get(tx, account_id, group_id, for_update=True)
         if row is None:
             raise NotFound(f"group {group_id} not found")
@@ -124,7 +127,7 @@ class GroupService:
         store.save(tx, row, insert=False)
         store.clear_members(tx, group_id)
         store.add_members(tx, group_id, g.members)
-        return row.doc(len(g.members))
+        return _object(row, len(g.members))
 
     async def delete(self, account_id: str, group_id: str) -> None:
         await self.db.write(self._delete, account_id, group_id)

@@ -11,12 +11,12 @@ import msgspec
 from ..clock import Clock
 from ..config import Account
 from ..connectors.base import Inbound
+from ..errors import ConstraintViolation, InvalidFormat, NotFound
 from ..ids import IdFactory
 from ..sms import dates, msisdn as numbers
-from ..sms.batches import InvalidRequest
+from ..sms.objects import InboundMessage
 from ..store import inbounds as store, outbox, replies
 from ..store.db import Database, Tx
-from .errors import NotFound
 
 # Called inside the MO transaction: (tx, account_id, sender, recipient, body, now) — used by groups.
 MoHook = Callable[[Tx, str, str, str, str, int], None]
@@ -30,7 +30,7 @@ def resolve_account(tx: Tx, accounts: Mapping[str, Account], mo: Inbound) -> tup
     route = replies.last(tx, mo.sender, mo.recipient)
     if mo.account_id:
         if mo.account_id not in accounts:
-            raise InvalidRequest("syntax_invalid_parameter_format", f"unknown service plan {mo.account_id!r}")
+            raise InvalidFormat(f"unknown service plan {mo.account_id!r}")
         account_id = mo.account_id
     else:
         owners = [a.id for a in accounts.values() if mo.recipient in a.numbers]
@@ -41,8 +41,7 @@ def resolve_account(tx: Tx, accounts: Mapping[str, Account], mo: Inbound) -> tup
         elif len(accounts) == 1:
             account_id = next(iter(accounts))
         else:
-            raise InvalidRequest("syntax_constraint_violation",
-                                 f"cannot tell which service plan number {mo.recipient!r} belongs to; name one")
+            raise ConstraintViolation(f"cannot tell which service plan number {mo.recipient!r} belongs to; name one")
     ref = route.client_reference if route is not None and route.account_id == account_id else None
     return account_id, ref
 
@@ -54,7 +53,7 @@ class InboundService:
         self.hooks: list[MoHook] = list(hooks or [])  # run inside the MO's transaction
 
     async def receive(self, mo: Inbound) -> dict[str, Any]:
-        """Store an MO; returns its Sinch object."""
+        """Store an MO; returns its Sinch object as a dict, plus the `account_id` it went to."""
         sender = numbers.normalize(mo.sender) or mo.sender
         recipient = numbers.normalize_sender(mo.recipient)
         mo = Inbound(sender=sender, recipient=recipient, body=mo.body, type=mo.type, udh=mo.udh,
@@ -63,18 +62,12 @@ class InboundService:
 
     def _receive(self, tx: Tx, mo: Inbound, inbound_id: str, now: int) -> dict[str, Any]:
         account_id, ref = resolve_account(tx, self.accounts, mo)
-        doc: dict[str, Any] = {"type": mo.type, "id": inbound_id, "from": mo.sender, "to": mo.recipient,
-                               "body": mo.body}
-        if mo.type == "mo_binary":
-            doc["udh"] = mo.udh or ""
-        doc["received_at"] = dates.format(now)
-        if mo.sent_at is not None:
-            doc["sent_at"] = dates.format(mo.sent_at)
-        if mo.operator_id:
-            doc["operator_id"] = mo.operator_id
-        if ref is not None:
-            doc["client_reference"] = ref
-        raw = msgspec.json.encode(doc).decode()
+        message = InboundMessage(
+            type=mo.type, id=inbound_id, from_=mo.sender, to=mo.recipient, body=mo.body,
+            udh=(mo.udh or "") if mo.type == "mo_binary" else None, received_at=dates.format(now),
+            sent_at=dates.format(mo.sent_at) if mo.sent_at is not None else None,
+            operator_id=mo.operator_id or None, client_reference=ref)
+        raw = msgspec.json.encode(message).decode()
         store.insert(tx, inbound_id, account_id, mo.recipient, mo.sender, now, ref, raw)
         account = self.accounts[account_id]
         if account.mo_callback_url:
@@ -82,8 +75,7 @@ class InboundService:
         if mo.type == "mo_text":
             for hook in self.hooks:
                 hook(tx, account_id, mo.sender, mo.recipient, mo.body, now)
-        doc["account_id"] = account_id
-        return doc
+        return {**msgspec.to_builtins(message), "account_id": account_id}
 
     async def get(self, account_id: str, inbound_id: str) -> str:
         doc = await self.db.read(store.get_doc, account_id, inbound_id)

@@ -16,25 +16,15 @@ from typing import Any
 
 import msgspec
 
-from . import msisdn
-from .batches import InvalidRequest, bad_format, constraint
+from ..errors import ConstraintViolation, InvalidFormat, InvalidJson
+from . import dates, msisdn, objects
+from .objects import AutoUpdate
 
 MAX_NAME = 20
 MAX_MEMBERS = 10_000
 MAX_CHILDREN = 10
 _WORD = re.compile(r"\w{1,15}")
 UPDATE_KEYS = ("add", "remove", "name", "add_from_group", "remove_from_group", "auto_update")
-
-
-class Keyword(msgspec.Struct, omit_defaults=True):
-    first_word: str
-    second_word: str | None = None
-
-
-class AutoUpdate(msgspec.Struct, omit_defaults=True):
-    to: str
-    add: Keyword | None = None
-    remove: Keyword | None = None
 
 
 class GroupRequest(msgspec.Struct, omit_defaults=True):
@@ -57,14 +47,14 @@ def _decode(raw: bytes, kind: type) -> Any:
     try:
         return msgspec.json.decode(raw or b"{}", type=kind)
     except msgspec.ValidationError as e:
-        raise InvalidRequest("syntax_invalid_json", f"request does not conform to the schema: {e}") from None
+        raise InvalidJson(f"request does not conform to the schema: {e}") from None
     except msgspec.DecodeError as e:
-        raise InvalidRequest("syntax_invalid_json", f"request body is not valid JSON: {e}") from None
+        raise InvalidJson(f"request body is not valid JSON: {e}") from None
 
 
 def _name(name: str | None) -> str | None:
     if name is not None and not 1 <= len(name) <= MAX_NAME:
-        raise constraint(f"name must be 1 to {MAX_NAME} characters")
+        raise ConstraintViolation(f"name must be 1 to {MAX_NAME} characters")
     return name
 
 
@@ -73,7 +63,7 @@ def _numbers(values: list[str], what: str) -> list[str]:
     for v in values:
         n = msisdn.normalize(v)
         if n is None:
-            raise bad_format(f"{what} contains an invalid phone number: {v!r}")
+            raise InvalidFormat(f"{what} contains an invalid phone number: {v!r}")
         out.append(n)
     return list(dict.fromkeys(out))
 
@@ -84,7 +74,7 @@ def auto_update_doc(a: AutoUpdate | None) -> dict | None:
         return None
     to = msisdn.normalize_sender(a.to)
     if not to:
-        raise constraint("auto_update.to is required")
+        raise ConstraintViolation("auto_update.to is required")
     out: dict[str, Any] = {"to": to}
     for key in ("add", "remove"):
         kw = getattr(a, key)
@@ -92,7 +82,7 @@ def auto_update_doc(a: AutoUpdate | None) -> dict | None:
             continue
         for word in (kw.first_word, kw.second_word):
             if word is not None and not _WORD.fullmatch(word):
-                raise constraint(f"auto_update.{key} keywords must be single words of at most 15 characters")
+                raise ConstraintViolation(f"auto_update.{key} keywords must be single words of at most 15 characters")
         out[key] = msgspec.structs.asdict(kw)
         if kw.second_word is None:
             out[key].pop("second_word")
@@ -112,10 +102,10 @@ def validate_group(raw: bytes) -> NewGroup:
     g = _decode(raw, GroupRequest)
     members = _numbers(g.members or [], "members")
     if len(members) > MAX_MEMBERS:
-        raise constraint(f"a group can have at most {MAX_MEMBERS} members")
+        raise ConstraintViolation(f"a group can have at most {MAX_MEMBERS} members")
     children = list(dict.fromkeys(g.child_groups or []))
     if len(children) > MAX_CHILDREN:
-        raise constraint(f"at most {MAX_CHILDREN} child groups")
+        raise ConstraintViolation(f"at most {MAX_CHILDREN} child groups")
     return NewGroup(_name(g.name), members, children, auto_update_doc(g.auto_update))
 
 
@@ -147,7 +137,7 @@ def validate_update(raw: bytes) -> Update:
         set_name = False
     add, remove = _numbers(u.add or [], "add"), _numbers(u.remove or [], "remove")
     if len(add) > MAX_MEMBERS or len(remove) > MAX_MEMBERS:
-        raise constraint(f"add and remove take at most {MAX_MEMBERS} numbers")
+        raise ConstraintViolation(f"add and remove take at most {MAX_MEMBERS} numbers")
     return Update(add, remove, set_name, _name(u.name), u.add_from_group, u.remove_from_group,
                   auto_update_doc(u.auto_update))
 
@@ -165,3 +155,11 @@ def keyword_action(auto_update: dict, text: str) -> str | None:
             continue
         return action
     return None
+
+
+def to_object(group_id: str, name: str | None, size: int, created_at: int, modified_at: int,
+              child_groups: list[str], auto_update: dict | None) -> objects.Group:
+    """The group object returned by every group endpoint (`auto_update` as `auto_update_doc` made it)."""
+    return objects.Group(id=group_id, name=name, size=size, created_at=dates.format(created_at),
+                         modified_at=dates.format(modified_at), child_groups=child_groups,
+                         auto_update=None if auto_update is None else msgspec.convert(auto_update, AutoUpdate))
