@@ -70,8 +70,9 @@ def test_url_length():
 
 def test_ulids():
     assert f.is_ulid("01E3S8B6YCMRNR0GGM94H80ACX") and f.is_ulid("01e3s8b6ycmrnr0ggm94h80acx")
-    for bad in ("", "01E3S8B6YCMRNR0GGM94H80AC", "01E3S8B6YCMRNR0GGM94H80ACXX", "01E3S8B6YCMRNR0GGM94H80ACU",
-                "81E3S8B6YCMRNR0GGM94H80ACX", 5):
+    assert f.is_ulid("01K0CON0000000000000000000") and f.is_ulid("01W4FFL35P4NC4K35SMSGROUP1")
+    for bad in ("", "01E3S8B6YCMRNR0GGM94H80AC", "01E3S8B6YCMRNR0GGM94H80ACXX", "01E3S8B6YCMRNR0GGM94H80AC-",
+                "01E3S8B6YCMRNR0GGM94H80AC\n", 5):
         assert not f.is_ulid(bad)
     with pytest.raises(InvalidRequest, match="app_id is required"):
         f.check_ulid("", "app_id")
