@@ -20,7 +20,8 @@ from msgspec import UNSET, UnsetType
 
 from ..errors import InvalidRequest
 from . import fields as f
-from .types import Channel, ChannelIntegrationStatus, ConversationMetadataReportView, ProcessingMode, RetentionPolicyType
+from .types import (Channel, ChannelIntegrationStatus, ConversationMetadataReportView, ProcessingMode,
+                    RetentionPolicyType)
 
 # The credential object each channel takes (the SDK's own mapping, sinch 2.3.0
 # `conversation/models/v1/internal/mappers/app_mappers.py`); LINE takes either of two.
@@ -32,6 +33,7 @@ CREDENTIAL_KEYS: dict[str, tuple[str, ...]] = {
     "WECHAT": ("wechat_credentials",), "APPLEBC": ("applebc_credentials",),
     "LINE": ("line_credentials", "line_enterprise_credentials"),
 }
+_ALL_CREDENTIAL_KEYS = tuple(dict.fromkeys(k for keys in CREDENTIAL_KEYS.values() for k in keys))
 _OPAQUE = frozenset(k for keys in CREDENTIAL_KEYS.values() for k in keys) - {"static_bearer"}
 _CREDENTIAL_READ_ONLY = ("state", "channel_known_id")
 READ_ONLY = ("id", "rate_limits", "queue_stats")
@@ -178,8 +180,6 @@ def _check_credential(c: ChannelCredential, where: str) -> None:
     f.check_length(c.callback_secret, MAX_CALLBACK_SECRET, f"{where}.callback_secret")
     f.check_range(c.credential_ordinal_number, 0, 255, f"{where}.credential_ordinal_number")
 
-
-_ALL_CREDENTIAL_KEYS = tuple(dict.fromkeys(k for keys in CREDENTIAL_KEYS.values() for k in keys))
 
 
 def _with_states(app: App, active_channels: Collection[str]) -> App:
