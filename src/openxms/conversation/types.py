@@ -36,6 +36,22 @@ WebhookTrigger = Literal[
     "SMART_CONVERSATION", "MESSAGE_INBOUND_SMART_CONVERSATION_REDACTION", "RECORD_NOTIFICATION", "MESSAGE_SUBMIT"]
 TRIGGERS: tuple[str, ...] = WebhookTrigger.__args__  # type: ignore[attr-defined]
 
+# Resources (apps, contacts, webhooks, conversations) and batches.
+WebhookTargetType = Literal["HTTP", "DISMISS"]
+ConversationMetadataReportView = Literal["NONE", "FULL"]
+RetentionPolicyType = Literal["MESSAGE_EXPIRE_POLICY", "CONVERSATION_EXPIRE_POLICY", "PERSIST_RETENTION_POLICY"]
+ChannelIntegrationStatus = Literal["PENDING", "ACTIVE", "FAILING"]
+MetadataUpdateStrategy = Literal["REPLACE", "MERGE_PATCH"]
+MessageContentType = Literal["CONTENT_UNKNOWN", "CONTENT_MARKETING", "CONTENT_NOTIFICATION"]
+MessagesSource = Literal["CONVERSATION_SOURCE", "DISPATCH_SOURCE"]
+BatchStatus = Literal["SCHEDULED", "READY", "PROCESSED", "CANCELLED"]
+ContactLanguage = Literal[
+    "AF", "SQ", "AR", "AZ", "BN", "BG", "CA", "ZH", "ZH_CN", "ZH_HK", "ZH_TW", "HR", "CS", "DA", "NL", "EN", "EN_GB",
+    "EN_US", "ET", "FIL", "FI", "FR", "DE", "EL", "GU", "HA", "HE", "HI", "HU", "ID", "GA", "IT", "JA", "KN", "KK",
+    "KO", "LO", "LV", "LT", "MK", "MS", "ML", "MR", "NB", "FA", "PL", "PT", "PT_BR", "PT_PT", "PA", "RO", "RU", "SR",
+    "SK", "SL", "ES", "ES_AR", "ES_ES", "ES_MX", "SW", "SV", "TA", "TE", "TH", "TR", "UK", "UR", "UZ", "VI", "ZU"]
+LANGUAGES: tuple[str, ...] = ContactLanguage.__args__  # type: ignore[attr-defined]
+
 # Channel properties the SMS channel understands (values are always strings).
 SMS_PROPERTIES = ("SMS_SENDER", "SMS_FLASH_MESSAGE", "SMS_MAX_NUMBER_OF_MESSAGE_PARTS")
 

@@ -1,0 +1,370 @@
+"""The Conversation Batch API's rules: the send request, scheduling, metadata, status, cancel.
+
+Sinch's Batch API (https://developers.sinch.com/docs/conversation/api-reference/batch-api)
+sends one AppMessage to 1..1000 recipients with per-recipient `${name}` parameters. A
+request is checked here in full before it is accepted (a 400 names the field); problems that
+belong to one recipient at processing time (an unknown contact, a channel that cannot carry
+the content) are that recipient's FAILED receipt instead, as for `messages:send`.
+
+`send_after` may lie at most 7 days ahead; a time less than a minute ahead (or past) is kept
+to the second, a later one is moved up to the next five-minute mark, and the response
+carries the effective time. A batch with no (or a past) `send_after` runs at once and cannot
+be cancelled; cancelling always answers 200 because it runs asynchronously, so the cancel
+body parser never fails.
+
+The AppMessage and Recipient rules belong to `messages.py`. `decode_batch` takes them as
+parameters, `check_message(raw)` and `check_recipient(raw)` on the decoded JSON (raising
+InvalidRequest); by default they convert to `messages.AppMessage`/`Recipient` and call
+`validate_app_message`/`validate_recipient`. The recipient's form (contact_id xor
+identified_by) is checked here as well, since the processing-mode check relies on it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import msgspec
+from msgspec import UNSET, UnsetType
+
+from ..errors import InvalidRequest
+from ..sms import dates
+from . import fields as f
+from .types import CHANNELS, Channel, MessageContentType, MessageQueue, MetadataUpdateStrategy, ProcessingStrategy
+
+MAX_RECIPIENTS = 1000
+MAX_CORRELATION_ID = 128
+MAX_CHANNEL_PROPERTY = 1024
+# messages:send limits, applied to each recipient's merged (and serialised) metadata.
+MAX_MESSAGE_METADATA = 1024
+MAX_CONVERSATION_METADATA = 2048
+MAX_AHEAD_MS = 7 * 24 * 3600 * 1000
+KEEP_EXACT_MS = 60_000
+FIVE_MINUTES_MS = 300_000
+TTL_SECONDS = (3, 315_576_000_000)
+BATCH_ID_KEY = "_batch_id"
+_TTL = re.compile(r"[0-9]+s")
+_ID_PLACEHOLDER = "0" * 26  # a batch id's length, to size metadata before the id exists
+_OPAQUE = ("message_metadata", "conversation_metadata")
+
+Check = Callable[[Any], object]
+
+
+class RecipientAndParam(msgspec.Struct):
+    recipient: dict[str, Any]
+    parameters: dict[str, str] = {}
+    message_metadata: dict[str, Any] = {}
+    conversation_metadata: dict[str, Any] = {}
+
+
+class _Wire(msgspec.Struct):
+    app_id: str
+    message: dict[str, Any]
+    recipient_and_params: list[RecipientAndParam]
+    processing_strategy: ProcessingStrategy = "DEFAULT"
+    batch_metadata: dict[str, str] = {}
+    message_metadata: dict[str, Any] = {}
+    conversation_metadata: dict[str, Any] = {}
+    send_after: str | UnsetType = UNSET  # nulls are dropped before decoding, so UNSET is "absent"
+    channel_priority_order: list[Channel] = []
+    ttl: str | UnsetType = UNSET
+    channel_properties: dict[str, str] = {}
+    correlation_id: str = ""
+    callback_url: str = ""
+    # messages:send fields not documented for batches: accepted and passed on to each message.
+    queue: MessageQueue | UnsetType = UNSET
+    message_content_type: MessageContentType | UnsetType = UNSET
+    conversation_metadata_update_strategy: MetadataUpdateStrategy | UnsetType = UNSET
+
+
+class BatchRequest(msgspec.Struct, kw_only=True):
+    """A checked batch, storable as JSON. Times are epoch milliseconds."""
+
+    app_id: str
+    message: dict[str, Any]
+    recipient_and_params: list[RecipientAndParam]
+    processing_strategy: ProcessingStrategy = "DEFAULT"
+    batch_metadata: dict[str, str] = {}
+    message_metadata: dict[str, Any] = {}
+    conversation_metadata: dict[str, Any] = {}
+    requested_send_after: int | None = None
+    send_after: int | None = None  # the effective schedule; None = now
+    channel_priority_order: list[Channel] = []
+    ttl_seconds: int | None = None
+    channel_properties: dict[str, str] = {}
+    correlation_id: str = ""
+    callback_url: str = ""
+    queue: MessageQueue | None = None
+    message_content_type: MessageContentType | None = None
+    conversation_metadata_update_strategy: MetadataUpdateStrategy | None = None
+
+
+def _default_check_message(raw: Any) -> object:
+    from .messages import AppMessage, validate_app_message
+
+    msg = f.convert(raw, AppMessage, "message")
+    validate_app_message(msg)
+    return msg
+
+
+def _default_check_recipient(raw: Any) -> object:
+    from .messages import Recipient, validate_recipient
+
+    r = f.convert(raw, Recipient, "recipient")
+    validate_recipient(r)
+    return r
+
+
+def decode_batch(raw: bytes, now_ms: int, *, check_message: Check | None = None,
+                 check_recipient: Check | None = None) -> BatchRequest:
+    """`POST /v1/projects/{project_id}/messages` body, checked; every problem is a 400."""
+    data = f.decode_object(raw)
+    for name in ("app_id", "message", "recipient_and_params"):
+        if data.get(name) is None:
+            raise InvalidRequest(f"{name} is required")
+    rps = data["recipient_and_params"]
+    if isinstance(rps, list):
+        if not rps:
+            raise InvalidRequest("recipient_and_params must contain at least one recipient")
+        if len(rps) > MAX_RECIPIENTS:
+            raise InvalidRequest(f"recipient_and_params holds {len(rps)} recipients; at most {MAX_RECIPIENTS}")
+    w = f.convert(f.strip_nulls(data, _OPAQUE), _Wire)
+    f.check_ulid(w.app_id, "app_id")
+    (check_message or _default_check_message)(w.message)
+    check_recipient = check_recipient or _default_check_recipient
+    for i, rp in enumerate(w.recipient_and_params):
+        try:
+            _check_recipient_shape(rp.recipient)
+            check_recipient(rp.recipient)
+        except InvalidRequest as e:
+            raise InvalidRequest(f"recipient_and_params[{i}]: {e.text}") from None
+    requested = None
+    if isinstance(w.send_after, str):
+        try:
+            requested = dates.parse(w.send_after)
+        except ValueError:
+            raise InvalidRequest(f"send_after is not an RFC 3339 date-time: {w.send_after!r}") from None
+    ttl = parse_ttl(w.ttl if isinstance(w.ttl, str) else None)
+    for key, value in w.channel_properties.items():
+        f.check_length(value, MAX_CHANNEL_PROPERTY, f"channel_properties.{key}")
+    f.check_length(w.correlation_id, MAX_CORRELATION_ID, "correlation_id")
+    if w.callback_url:
+        f.check_url(w.callback_url, "callback_url")
+    for i, rp in enumerate(w.recipient_and_params):
+        _check_metadata_sizes(w, rp, i)
+    kept = {k: getattr(w, k) for k in w.__struct_fields__ if k not in ("send_after", "ttl")}
+    kept = {k: None if v is UNSET else v for k, v in kept.items()}
+    return BatchRequest(**kept, requested_send_after=requested,
+                        send_after=effective_send_after(requested, now_ms), ttl_seconds=ttl)
+
+
+def _check_recipient_shape(recipient: dict[str, Any]) -> None:
+    """The recipient's form, which the processing-mode check relies on: exactly one of
+    `contact_id` and `identified_by`, the latter with at least one known channel identity."""
+    forms = [k for k in ("contact_id", "identified_by") if k in recipient]
+    if len(forms) != 1:
+        raise InvalidRequest("recipient must have exactly one of contact_id and identified_by")
+    if forms[0] == "contact_id":
+        if not isinstance(recipient["contact_id"], str) or not recipient["contact_id"].strip():
+            raise InvalidRequest("recipient.contact_id must be a non-empty string")
+        return
+    ids = recipient["identified_by"].get("channel_identities") if isinstance(recipient["identified_by"], dict) else None
+    if not isinstance(ids, list) or not ids:
+        raise InvalidRequest("recipient.identified_by.channel_identities must contain at least one identity")
+    for j, ci in enumerate(ids):
+        where = f"recipient.identified_by.channel_identities[{j}]"
+        if not isinstance(ci, dict):
+            raise InvalidRequest(f"{where} must be an object")
+        if ci.get("channel") not in CHANNELS:
+            raise InvalidRequest(f"{where}.channel: invalid value {ci.get('channel')!r}")
+        if not isinstance(ci.get("identity"), str) or not ci["identity"].strip():
+            raise InvalidRequest(f"{where}.identity is required")
+
+
+def _check_metadata_sizes(w: _Wire, rp: RecipientAndParam, i: int) -> None:
+    for name, limit in (("message_metadata", MAX_MESSAGE_METADATA),
+                        ("conversation_metadata", MAX_CONVERSATION_METADATA)):
+        merged = merge_metadata(getattr(w, name), getattr(rp, name), _ID_PLACEHOLDER)
+        size = len(msgspec.json.encode(merged).decode())
+        if size > limit:
+            raise InvalidRequest(f"recipient_and_params[{i}]: {name} merged with the batch's is {size} "
+                                 f"characters as JSON; at most {limit}")
+
+
+def parse_ttl(value: str | None) -> int | None:
+    """`"<seconds>s"`, 3 to 315,576,000,000 seconds (the messages:send `ttl`)."""
+    if value is None:
+        return None
+    if not _TTL.fullmatch(value):
+        raise InvalidRequest(f"ttl must look like \"30s\", got {value!r}")
+    seconds = int(value[:-1])
+    f.check_range(seconds, *TTL_SECONDS, "ttl (seconds)")
+    return seconds
+
+
+def check_against_app(batch: BatchRequest, app_channels: list[str], app_processing_mode: str) -> str:
+    """The checks that need the sending app; returns the effective processing mode. Every
+    `channel_priority_order` channel must be configured on the app, and DISPATCH (the app's
+    mode, or forced by DISPATCH_ONLY) stores no contacts, so recipients must be identities."""
+    for i, ch in enumerate(batch.channel_priority_order):
+        if ch not in app_channels:
+            raise InvalidRequest(f"channel_priority_order[{i}]: channel {ch} is not configured on app {batch.app_id}")
+    mode = "DISPATCH" if batch.processing_strategy == "DISPATCH_ONLY" else app_processing_mode
+    if mode == "DISPATCH":
+        for i, rp in enumerate(batch.recipient_and_params):
+            if "contact_id" in rp.recipient:
+                raise InvalidRequest(f"recipient_and_params[{i}].recipient: contact_id cannot be used in "
+                                     "DISPATCH processing mode; use identified_by")
+    return mode
+
+
+def effective_send_after(requested_ms: int | None, now_ms: int) -> int | None:
+    """When a batch asked for `requested_ms` runs: None (now) without one; a 400 beyond 7 days
+    (checked on the requested value); truncated to the second when under a minute ahead (or
+    past); otherwise the ceiling to a five-minute mark, which leaves a value on a mark alone."""
+    if requested_ms is None:
+        return None
+    if requested_ms > now_ms + MAX_AHEAD_MS:
+        raise InvalidRequest("send_after must be at most 7 days from now")
+    if requested_ms - now_ms < KEEP_EXACT_MS:
+        return requested_ms - requested_ms % 1000
+    return -(-requested_ms // FIVE_MINUTES_MS) * FIVE_MINUTES_MS
+
+
+def format_time(ms: int) -> str:
+    """`2026-03-01T12:05:00Z` (second precision)."""
+    return dates.format(ms - ms % 1000)[:19] + "Z"
+
+
+def response(batch_id: str, batch: BatchRequest, accepted_ms: int) -> dict[str, str]:
+    """The send's 200 body: the effective `send_after`, or the acceptance time for an
+    immediate batch (clients deserialise it as non-nullable)."""
+    when = batch.send_after if batch.send_after is not None else accepted_ms
+    return {"batch_id": batch_id, "send_after": format_time(when)}
+
+
+def merge_metadata(top: Mapping[str, Any] | None, per_recipient: Mapping[str, Any] | None,
+                   batch_id: str) -> dict[str, Any]:
+    """Shallow merge, the recipient's keys winning, `_batch_id` always ours."""
+    return {**(top or {}), **(per_recipient or {}), BATCH_ID_KEY: batch_id}
+
+
+class Generated(msgspec.Struct, frozen=True):
+    """One recipient's message, as `messages:send` would have been asked for it."""
+
+    index: int
+    recipient: dict[str, Any]
+    message: dict[str, Any]
+    message_metadata: str  # JSON text: receipts carry it as their `metadata`
+    conversation_metadata: dict[str, Any]
+
+
+def generated_messages(batch: BatchRequest, batch_id: str, *,
+                       substitute: Callable[[Any, Mapping[str, str]], Any] | None = None) -> Iterator[Generated]:
+    """The fan-out: each recipient's message with its parameters substituted and its metadata
+    merged (no substitution in metadata, properties or callback_url)."""
+    if substitute is None:
+        from .params import substitute
+    for i, rp in enumerate(batch.recipient_and_params):
+        msg_md = merge_metadata(batch.message_metadata, rp.message_metadata, batch_id)
+        yield Generated(index=i, recipient=rp.recipient, message=substitute(batch.message, rp.parameters),
+                        message_metadata=msgspec.json.encode(msg_md).decode(),
+                        conversation_metadata=merge_metadata(batch.conversation_metadata,
+                                                             rp.conversation_metadata, batch_id))
+
+
+# --- status ---------------------------------------------------------------------------------
+
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "SCHEDULED": frozenset({"READY", "CANCELLED"}),
+    "READY": frozenset({"PROCESSED"}),
+    "PROCESSED": frozenset(),
+    "CANCELLED": frozenset(),
+}
+
+
+class InvalidTransition(ValueError):
+    pass
+
+
+def initial_status(send_after_ms: int | None, now_ms: int) -> str:
+    """SCHEDULED while the effective send_after is in the future, else READY."""
+    return "SCHEDULED" if send_after_ms is not None and send_after_ms > now_ms else "READY"
+
+
+def can_transition(current: str, new: str) -> bool:
+    return new in TRANSITIONS.get(current, frozenset())
+
+
+def transition(current: str, new: str) -> str:
+    """`new` if the lifecycle allows `current -> new`, else InvalidTransition."""
+    if not can_transition(current, new):
+        raise InvalidTransition(f"a {current} batch cannot become {new}")
+    return new
+
+
+def cancellable(status: str, send_after_ms: int | None, now_ms: int) -> bool:
+    """Only a SCHEDULED batch whose time has not come can be cancelled."""
+    return status == "SCHEDULED" and send_after_ms is not None and send_after_ms > now_ms
+
+
+def status_object(batch_id: str, batch_metadata: Mapping[str, str], status: str, send_after_ms: int) -> dict[str, Any]:
+    """`GET .../messages/{batch_id}`: note Sinch's spelling `meta_data`."""
+    return {"batch_id": batch_id, "meta_data": dict(batch_metadata), "status": status,
+            "send_after": format_time(send_after_ms)}
+
+
+def metadata_query(params: Mapping[str, str]) -> tuple[str, str]:
+    """`GET .../messages?metadataKey=&metadataValue=` (both required; snake_case accepted)."""
+    key = params.get("metadataKey", params.get("metadata_key"))
+    value = params.get("metadataValue", params.get("metadata_value"))
+    if not key:
+        raise InvalidRequest("metadataKey is required")
+    if value is None:
+        raise InvalidRequest("metadataValue is required")
+    return key, value
+
+
+# --- cancel ---------------------------------------------------------------------------------
+
+class CancelSelector(msgspec.Struct, frozen=True):
+    """Which batches a cancel names: one id, or every batch whose metadata has key == value."""
+
+    batch_id: str | None = None
+    key: str | None = None
+    value: str | None = None
+
+    def matches(self, batch_id: str, batch_metadata: Mapping[str, str]) -> bool:
+        if self.batch_id is not None:
+            return batch_id == self.batch_id
+        return self.key is not None and batch_metadata.get(self.key) == self.value
+
+
+def parse_cancel(raw: bytes | None, params: Mapping[str, str] | None = None) -> CancelSelector | None:
+    """`DELETE .../messages`: `{"batch_id"}`, or a metadata pair as `metadata_key`/`metadata_value`
+    or `metadataKey`/`metadataValue` (body or query), or `{"batch_metadata": {K: V}}` with one
+    pair. The field names for cancel-by-metadata are not published, hence the leniency. None
+    (nothing to cancel) for anything else; this never raises. A batch id wins over metadata."""
+    try:
+        body = msgspec.json.decode(raw) if raw and raw.strip() else {}
+    except (msgspec.DecodeError, TypeError):
+        body = {}
+    if not isinstance(body, dict):
+        body = {}
+    params = params or {}
+    for source in (body, params):
+        bid = source.get("batch_id")
+        if isinstance(bid, str) and bid.strip():
+            return CancelSelector(batch_id=bid.strip())
+    for source in (body, params):
+        for k_name, v_name in (("metadata_key", "metadata_value"), ("metadataKey", "metadataValue")):
+            key, value = source.get(k_name), source.get(v_name)
+            if isinstance(key, str) and key and isinstance(value, str):
+                return CancelSelector(key=key, value=value)
+    md = body.get("batch_metadata")
+    if isinstance(md, dict) and len(md) == 1:
+        (key, value), = md.items()
+        if key and isinstance(value, str):
+            return CancelSelector(key=key, value=value)
+    return None
