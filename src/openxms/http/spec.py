@@ -40,6 +40,25 @@ class OAuth2Error(Struct):
     error_description: str
 
 
+class ConversationErrorBody(Struct):
+    code: int  # the HTTP status
+    message: str
+    status: str  # the gRPC code name: INVALID_ARGUMENT, UNAUTHENTICATED, PERMISSION_DENIED, ...
+    details: list[dict[str, Any]]
+
+
+class ConversationError(Struct):
+    """A Conversation API error body (`runtimeError`)."""
+
+    error: ConversationErrorBody
+
+
+def conversation_error(exc: ApiError) -> ConversationError:
+    from ..conversation.errors import grpc_status
+
+    return ConversationError(ConversationErrorBody(exc.status, exc.text, grpc_status(exc.status), []))
+
+
 def sinch_sms_error(exc: ApiError) -> Error:
     return Error(exc.code, exc.text)
 
@@ -69,7 +88,13 @@ SMS = Api("sms", "/xms/v1/{service_plan_id}", Error, sinch_sms_error, ({"bearer"
 OAUTH = Api("oauth2", "", OAuth2Error, oauth2_error, ({"basic": []},), (400, 401))
 OPERATOR = Api("operator", "", Error, sinch_sms_error)
 SIMULATOR = Api("simulator", "/simulator", Error, sinch_sms_error)
-APIS = (SMS, OAUTH, OPERATOR, SIMULATOR)
+CONVERSATION = Api("conversation", "/v1/projects/{project_id}", ConversationError, conversation_error,
+                   ({"bearer": []}, {"basic": []}), (400, 401, 403, 404))
+# Sinch serves the Batch API on its own host, with paths that collide with the Conversation
+# API's (GET /messages/{id}); here it lives under a prefix on the same port.
+CONVERSATION_BATCH = Api("conversationbatch", "/conversationbatch/v1/projects/{project_id}", ConversationError,
+                         conversation_error, ({"bearer": []},), (400, 401, 403, 404))
+APIS = (SMS, OAUTH, OPERATOR, SIMULATOR, CONVERSATION, CONVERSATION_BATCH)
 DEFAULT = OPERATOR  # paths that belong to no API (unknown paths outside every prefix)
 
 

@@ -1,21 +1,28 @@
-"""Who is calling: service plan API tokens and project OAuth2 access tokens (spec §1.2).
+"""Who is calling: service plan API tokens and project OAuth2 access tokens
+(https://developers.sinch.com/docs/sms/api-reference/authentication/).
 
 Access tokens are JWTs (HS256, signed with a secret kept in the database so every node and
-every restart accepts them) carrying `exp`: the Node SDK refreshes 60 s before `exp`; the
-Python SDK refreshes only when a request gets 401 with `WWW-Authenticate` containing
-`expired`, which is what an expired token gets here.
+every restart accepts them) carrying `exp` and the access key they were issued to (`sub`):
+a key removed from the configuration takes its tokens with it. The Node SDK refreshes 60 s
+before `exp`; the Python SDK refreshes only when a request gets 401 with `WWW-Authenticate`
+containing `expired`, which is what an expired token gets here.
+
+The Conversation API (`project()`) also takes HTTP Basic `key_id:key_secret`, and tells a
+valid credential for another project (403 PERMISSION_DENIED) from a bad one (401).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hmac
-from typing import Mapping
+from typing import Any, Mapping
 
 import jwt
 
 from ..clock import Clock
 from ..config import Account
-from ..errors import OAuthError, Unauthorized
+from ..errors import Forbidden, OAuthError, Unauthorized
 from ..sms.objects import Token
 
 _EXPIRED = {"WWW-Authenticate": 'Bearer error="invalid_token", error_description="Jwt expired"'}
@@ -43,15 +50,48 @@ class Auth:
             if account.token and hmac.compare_digest(credential.encode(), account.token.encode()):
                 return account
             raise Unauthorized("invalid credentials", headers=_INVALID)
-        try:
-            claims = jwt.decode(credential, self.secret, algorithms=["HS256"], options={"verify_exp": False, "verify_iat": False, "verify_nbf": False},
-                                audience="openxms")
-        except jwt.PyJWTError:
-            raise Unauthorized("invalid access token", headers=_INVALID) from None
+        claims = self._claims(credential)
         if claims.get("project_id") != account.id:
             raise Unauthorized("access token is not valid for this project", headers=_INVALID)
+        return account
+
+    def _claims(self, token: str) -> dict[str, Any]:
+        """A valid, unexpired token's claims, issued to a key that still exists; else Unauthorized."""
+        try:
+            claims = jwt.decode(token, self.secret, algorithms=["HS256"], audience="openxms",
+                                options={"verify_exp": False, "verify_iat": False, "verify_nbf": False})
+        except jwt.PyJWTError:
+            raise Unauthorized("invalid access token", headers=_INVALID) from None
+        key = self._keys.get(claims.get("sub") or "")
+        if key is None or key.id != claims.get("project_id"):
+            raise Unauthorized("the access key of this token no longer exists", headers=_INVALID)
         if claims.get("exp", 0) * 1000 <= self.clock.now_ms():
             raise Unauthorized("access token expired", code="unauthorized", headers=_EXPIRED)
+        return claims
+
+    def project(self, project_id: str, authorization: str | None) -> Account:
+        """The project behind `/v1/projects/{project_id}/...`: a Bearer access token, or Basic
+        key_id:key_secret. Unauthorized when the credential is bad, Forbidden when it is good
+        but for another project."""
+        scheme, _, credential = (authorization or "").partition(" ")
+        scheme, credential = scheme.lower(), credential.strip()
+        if scheme == "bearer" and credential:
+            owner = self._claims(credential)["project_id"]
+        elif scheme == "basic" and credential:
+            try:
+                key_id, _, secret = base64.b64decode(credential, validate=True).decode().partition(":")
+            except (binascii.Error, UnicodeDecodeError):
+                raise Unauthorized("malformed Basic credentials", headers=_INVALID) from None
+            key = self._keys.get(key_id)
+            if key is None or not hmac.compare_digest(secret.encode(), (key.key_secret or "").encode()):
+                raise Unauthorized("invalid credentials", headers={"WWW-Authenticate": "Basic"})
+            owner = key.id
+        else:
+            raise Unauthorized("missing credentials: Bearer access token or Basic key_id:key_secret",
+                               headers={"WWW-Authenticate": "Bearer"})
+        account = self.accounts.get(project_id)
+        if owner != project_id or account is None:
+            raise Forbidden(f"these credentials do not give access to project {project_id}", code="permission_denied")
         return account
 
     def issue(self, key_id: str | None, key_secret: str | None, grant_type: str | None) -> Token:

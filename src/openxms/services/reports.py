@@ -42,7 +42,7 @@ class ReportService:
     @staticmethod
     def _batch(tx: Tx, account_id: str, batch_id: str, full: bool, statuses, codes) -> BatchDeliveryReport:
         b = batch_store.get_many(tx, [batch_id], with_doc=False).get(batch_id)
-        if b is None or b.account_id != account_id:
+        if b is None or b.account_id != account_id or b.origin != "sms":
             raise NotFound(f"batch {batch_id} not found")
         total, groups = rstore.batch_statuses(tx, batch_id, statuses, codes, with_recipients=full)
         return reports.batch_delivery_report(b.id, b.type, total, groups, b.client_reference, full)
@@ -54,7 +54,7 @@ class ReportService:
     @staticmethod
     def _recipient(tx: Tx, account_id: str, batch_id: str, number: str) -> RecipientDeliveryReport:
         b = batch_store.get_many(tx, [batch_id], with_doc=False).get(batch_id)
-        if b is None or b.account_id != account_id:
+        if b is None or b.account_id != account_id or b.origin != "sms":
             raise NotFound(f"batch {batch_id} not found")
         r = rstore.one(tx, batch_id, number)
         if r is None:

@@ -36,16 +36,18 @@ class BatchRow:
     feedback_enabled: bool
     report_sent: bool
     doc: str
+    origin: str = "sms"  # "conversation": carries one Conversation message; not shown by the SMS API
 
 
 _COLUMNS = ("id, account_id, type, sender, client_reference, created_at, modified_at, due_at, expire_at, "
-            "expire_explicit, canceled, state, delivery_report, callback_url, feedback_enabled, report_sent, doc")
+            "expire_explicit, canceled, state, delivery_report, callback_url, feedback_enabled, report_sent, doc, "
+            "origin")
 
 
 def _row(r: Any) -> BatchRow:
     return BatchRow(r.id, r.account_id, r.type, r.sender, r.client_reference, r.created_at, r.modified_at,
                     r.due_at, r.expire_at, bool(r.expire_explicit), bool(r.canceled), r.state, r.delivery_report,
-                    r.callback_url, bool(r.feedback_enabled), bool(r.report_sent), r.doc)
+                    r.callback_url, bool(r.feedback_enabled), bool(r.report_sent), r.doc, r.origin)
 
 
 _DOCS: OrderedDict[tuple[str, int], dict[str, Any]] = OrderedDict()
@@ -65,28 +67,30 @@ def parsed_doc(b: BatchRow) -> dict[str, Any]:
 
 def insert(tx: Tx, b: BatchRow) -> None:
     tx.execute(
-        f"INSERT INTO batches ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        f"INSERT INTO batches ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         (b.id, b.account_id, b.type, b.sender, b.client_reference, b.created_at, b.modified_at, b.due_at,
          b.expire_at, int(b.expire_explicit), int(b.canceled), b.state, b.delivery_report, b.callback_url,
-         int(b.feedback_enabled), int(b.report_sent), b.doc),
+         int(b.feedback_enabled), int(b.report_sent), b.doc, b.origin),
     )
 
 
 def get(tx: Tx, account_id: str, batch_id: str, *, for_update: bool = False) -> BatchRow | None:
     lock = " FOR UPDATE" if for_update and tx.dialect == "postgresql" else ""
-    r = tx.one(f"SELECT {_COLUMNS} FROM batches WHERE id = ? AND account_id = ?{lock}", (batch_id, account_id))
+    r = tx.one(f"SELECT {_COLUMNS} FROM batches WHERE id = ? AND account_id = ? AND origin = 'sms'{lock}",
+               (batch_id, account_id))
     return None if r is None else _row(r)
 
 
 def get_doc(tx: Tx, account_id: str, batch_id: str) -> str | None:
-    return tx.scalar("SELECT doc FROM batches WHERE id = ? AND account_id = ?", (batch_id, account_id))
+    return tx.scalar("SELECT doc FROM batches WHERE id = ? AND account_id = ? AND origin = 'sms'",
+                     (batch_id, account_id))
 
 
 def get_many(tx: Tx, batch_ids: list[str], *, with_doc: bool = True) -> dict[str, BatchRow]:
     """Several batches by id; `with_doc=False` skips the (large) document, leaving it ''."""
     if not batch_ids:
         return {}
-    cols = _COLUMNS if with_doc else _COLUMNS.replace(", doc", ", '' AS doc")
+    cols = _COLUMNS if with_doc else _COLUMNS.replace(", doc,", ", '' AS doc,")
     rows = tx.all(f"SELECT {cols} FROM batches WHERE id IN {tx.in_list(batch_ids)}", batch_ids)
     return {r.id: _row(r) for r in rows}
 
@@ -114,7 +118,7 @@ class ListFilter:
 
 
 def _where(tx: Tx, f: ListFilter) -> tuple[str, list]:
-    sql = ["account_id = ? AND created_at >= ?"]
+    sql = ["account_id = ? AND created_at >= ? AND origin = 'sms'"]
     args: list = [f.account_id, f.start]
     if f.end is not None:
         sql.append("created_at < ?")

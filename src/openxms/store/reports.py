@@ -87,7 +87,8 @@ def list_reports(tx: Tx, f: ReportFilter, page: int, size: int) -> tuple[int, li
     where, args = _filters(tx, f.statuses, f.codes)
     if not f.statuses or all(s in st.FINAL for s in f.statuses):
         where += " AND r.final = 1"  # "finished" reports, unless the filter asks for others
-    sql = " FROM recipients r JOIN batches b ON b.id = r.batch_id WHERE r.account_id = ? AND r.status_at >= ?"
+    sql = (" FROM recipients r JOIN batches b ON b.id = r.batch_id WHERE r.account_id = ? AND r.status_at >= ? "
+           "AND b.origin = 'sms'")
     params: list = [f.account_id, f.start]
     if f.end is not None:
         sql += " AND r.status_at < ?"

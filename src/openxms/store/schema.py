@@ -237,6 +237,108 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
         "ALTER TABLE batches ADD COLUMN expand_cursor TEXT",
         "CREATE INDEX batches_expanding ON batches (created_at, id) WHERE state = 'expanding'",
     ]),
+    ("conversation", [
+        # The Sinch Conversation API (store/conversation/). Objects are served from `doc`
+        # (their JSON); the columns beside it are what queries filter on.
+        """CREATE TABLE conv_apps (
+            id TEXT PRIMARY KEY,
+            project_id TEXT NOT NULL,
+            plan_id TEXT,
+            created_at BIGINT NOT NULL,
+            doc TEXT NOT NULL
+        )""",
+        "CREATE INDEX conv_apps_project ON conv_apps (project_id, created_at, id)",
+        "CREATE INDEX conv_apps_plan ON conv_apps (plan_id)",
+        """CREATE TABLE conv_contacts (
+            id TEXT PRIMARY KEY,
+            project_id TEXT NOT NULL,
+            external_id TEXT,
+            created_at BIGINT NOT NULL,
+            doc TEXT NOT NULL
+        )""",
+        "CREATE INDEX conv_contacts_project ON conv_contacts (project_id, id)",
+        "CREATE INDEX conv_contacts_external ON conv_contacts (project_id, external_id)",
+        # (channel, identity) -> contact: how a recipient or an inbound message finds its contact.
+        """CREATE TABLE conv_identities (
+            project_id TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            identity TEXT NOT NULL,
+            contact_id TEXT NOT NULL,
+            PRIMARY KEY (project_id, channel, identity)
+        )""",
+        "CREATE INDEX conv_identities_contact ON conv_identities (contact_id)",
+        """CREATE TABLE conv_webhooks (
+            id TEXT PRIMARY KEY,
+            project_id TEXT NOT NULL,
+            app_id TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            doc TEXT NOT NULL
+        )""",
+        "CREATE INDEX conv_webhooks_app ON conv_webhooks (app_id, created_at, id)",
+        """CREATE TABLE conv_conversations (
+            id TEXT PRIMARY KEY,
+            project_id TEXT NOT NULL,
+            app_id TEXT NOT NULL,
+            contact_id TEXT NOT NULL,
+            active INTEGER NOT NULL,
+            created_at BIGINT NOT NULL,
+            last_received BIGINT NOT NULL DEFAULT 0,
+            doc TEXT NOT NULL
+        )""",
+        "CREATE INDEX conv_conversations_app ON conv_conversations (app_id, contact_id, active)",
+        "CREATE INDEX conv_conversations_project ON conv_conversations (project_id, created_at, id)",
+        # One row per Conversation message, either way. An outbound SMS one points at the
+        # recipient row that carries it through the engine (recipient_id).
+        """CREATE TABLE conv_messages (
+            id TEXT PRIMARY KEY,
+            project_id TEXT NOT NULL,
+            app_id TEXT NOT NULL,
+            direction TEXT NOT NULL,
+            conversation_id TEXT NOT NULL DEFAULT '',
+            contact_id TEXT NOT NULL DEFAULT '',
+            channel TEXT NOT NULL,
+            identity TEXT NOT NULL,
+            sender_id TEXT NOT NULL DEFAULT '',
+            accept_time BIGINT NOT NULL,
+            recipient_id BIGINT,
+            batch_id TEXT,
+            status TEXT,
+            metadata TEXT NOT NULL DEFAULT '',
+            conversation_metadata TEXT,
+            correlation_id TEXT NOT NULL DEFAULT '',
+            callback_url TEXT,
+            processing_mode TEXT NOT NULL,
+            doc TEXT NOT NULL
+        )""",
+        "CREATE INDEX conv_messages_project ON conv_messages (project_id, accept_time, id)",
+        "CREATE UNIQUE INDEX conv_messages_recipient ON conv_messages (recipient_id) WHERE recipient_id IS NOT NULL",
+        "CREATE INDEX conv_messages_conversation ON conv_messages (conversation_id, accept_time)",
+        """CREATE TABLE conv_batches (
+            id TEXT PRIMARY KEY,
+            project_id TEXT NOT NULL,
+            app_id TEXT NOT NULL,
+            status TEXT NOT NULL,
+            send_after BIGINT NOT NULL,
+            created_at BIGINT NOT NULL,
+            metadata TEXT NOT NULL,
+            request TEXT NOT NULL
+        )""",
+        "CREATE INDEX conv_batches_due ON conv_batches (send_after, created_at, id) "
+        "WHERE status IN ('SCHEDULED', 'READY')",
+        """CREATE TABLE conv_batch_metadata (
+            project_id TEXT NOT NULL,
+            key TEXT NOT NULL,
+            value TEXT NOT NULL,
+            batch_id TEXT NOT NULL
+        )""",
+        "CREATE INDEX conv_batch_metadata_kv ON conv_batch_metadata (project_id, key, value)",
+        # A Conversation message on SMS travels as a one-recipient batch of its app's plan
+        # (the queue, rate, connectors and receipts are the SMS engine's); origin tells the
+        # SMS API to leave those batches out.
+        "ALTER TABLE batches ADD COLUMN origin TEXT NOT NULL DEFAULT 'sms'",
+        # Callbacks of the Conversation API are signed with their webhook's secret, not the plan's.
+        "ALTER TABLE outbox ADD COLUMN secret TEXT",
+    ]),
 ]
 
 
