@@ -31,11 +31,20 @@ def target_of(url: str) -> str:
 
 
 def enqueue(tx: Tx, rows: list[tuple[str, str, str, str]], now: int) -> None:
-    """rows: (account_id, kind, url, payload JSON)."""
+    """rows: (account_id, kind, url, payload JSON); signed with the account's webhook secret."""
     if rows:
         tx.executemany(
             "INSERT INTO outbox (account_id, kind, url, target, payload, created_at, next_attempt_at) "
             "VALUES (?,?,?,?,?,?,?)", [(a, k, u, target_of(u), p, now, now) for a, k, u, p in rows])
+
+
+def enqueue_signed(tx: Tx, rows: list[tuple[str, str, str, str, str | None]], now: int) -> None:
+    """rows: (account_id, kind, url, payload JSON, secret): signed with that secret (None: unsigned),
+    as Conversation API callbacks are with their webhook's."""
+    if rows:
+        tx.executemany(
+            "INSERT INTO outbox (account_id, kind, url, target, payload, secret, created_at, next_attempt_at) "
+            "VALUES (?,?,?,?,?,?,?,?)", [(a, k, u, target_of(u), p, sec or "", now, now) for a, k, u, p, sec in rows])
 
 
 class Due(NamedTuple):
@@ -46,6 +55,7 @@ class Due(NamedTuple):
     attempts: int
     first_failure_at: int | None
     target: str
+    secret: str | None = None  # None: sign with the account's secret; "": unsigned; else this one
 
 
 def _not_busy(tx: Tx, busy: list[str]) -> tuple[str, list[str]]:
@@ -81,11 +91,11 @@ def claim(tx: Tx, node: str, now: int, limit: int, visibility_ms: int, per_targe
                 break
     out: list[Due] = []
     for part in chunks(sorted(chosen)):
-        out += [Due(r.id, r.account_id, r.url, r.payload, r.attempts, r.first_failure_at, r.target or target_of(r.url))
-                for r in tx.all(
+        out += [Due(r.id, r.account_id, r.url, r.payload, r.attempts, r.first_failure_at, r.target or target_of(r.url),
+                    r.secret) for r in tx.all(
                     f"UPDATE outbox SET state = 'sending', claimed_by = ?, next_attempt_at = ? WHERE id IN "
                     f"{tx.in_list(part)} AND state IN ('pending', 'sending') AND next_attempt_at <= ? "
-                    "RETURNING id, account_id, url, payload, attempts, first_failure_at, target",
+                    "RETURNING id, account_id, url, payload, attempts, first_failure_at, target, secret",
                     [node, now + visibility_ms, *part, now])]
     return sorted(out, key=lambda d: d.id)
 
