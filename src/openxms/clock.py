@@ -16,6 +16,9 @@ import time
 
 from .aio import wait_event
 
+# Far enough for any test, near enough that every stored time still formats (year < 9999).
+MAX_MS = 253_370_678_400_000  # 9998-12-31T00:00:00Z
+
 
 class Clock:
     """Wall-clock time, with waits that can be cut short by an event."""
@@ -54,6 +57,8 @@ class ManualClock(Clock):
         """Move to `ms`. Safe from any thread: sleepers are woken on their own event loop."""
         if ms < self._now:
             raise ValueError("the clock cannot go backwards")
+        if ms > MAX_MS:
+            raise ValueError("the clock cannot go past the year 9998 (times must stay printable)")
         self._now = ms
         moved, self._moved = self._moved, None
         if moved is not None:
@@ -70,6 +75,8 @@ class ManualClock(Clock):
     def advance(self, ms: int) -> int:
         if ms < 0:
             raise ValueError("the clock cannot go backwards")
+        if ms > MAX_MS - self._now:
+            raise ValueError("the clock cannot go past the year 9998 (times must stay printable)")
         self.set(self._now + ms)
         return self._now
 

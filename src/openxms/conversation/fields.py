@@ -21,7 +21,6 @@ import copy
 import re
 from collections.abc import Collection, Mapping
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 import msgspec
 
@@ -106,15 +105,16 @@ def check_ulid(value: str, field: str) -> None:
 
 def check_url(value: str, field: str, limit: int | None = None) -> None:
     """An absolute http(s) URL with a host."""
+    from ..sms.batches import callback_url  # the one URL check: the parser that will send to it
+
     if limit is not None:
         check_length(value, limit, field)
-    try:
-        parts = urlsplit(value)
-        host, _ = parts.hostname, parts.port  # .port raises on a bad port
-    except ValueError:
-        raise InvalidRequest(f"{field} is not a valid URL: {value!r}") from None
-    if parts.scheme.lower() not in ("http", "https") or not host or any(c.isspace() for c in value):
+    if any(c.isspace() for c in value):
         raise InvalidRequest(f"{field} must be an http or https URL, got {value!r}")
+    try:
+        callback_url(value, field)
+    except InvalidRequest as e:
+        raise InvalidRequest(e.text) from None
 
 
 def snake_case(path: str) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
@@ -27,9 +29,10 @@ class Health(msgspec.Struct):
     status: str
 
 
-class Ready(msgspec.Struct):
-    status: str
+class Ready(msgspec.Struct, omit_defaults=True):
+    status: str  # "ready" | "not ready"
     database: str
+    engine: dict[str, Any] | None = None  # each engine loop's state, restarts, accounts dispatched here
 
 
 class ClockState(msgspec.Struct):
@@ -43,11 +46,17 @@ async def health(request: Request) -> Response:
     return json_response(Health("ok"))
 
 
-@op(OPERATOR, "Readiness (the database answers)", response=Ready, errors=[(500, "the database does not answer")])
+@op(OPERATOR, "Readiness: the database answers and every engine loop runs", response=Ready,
+    errors=[(503, "not ready: an engine loop is being restarted (the body says which)"),
+            (500, "the database does not answer")])
 async def ready(request: Request) -> Response:
     c = ctx(request)
     await c.db.read(meta.ping)
-    return json_response(Ready("ready", c.db.dialect))
+    if c.engine is None:
+        return json_response(Ready("ready", c.db.dialect))
+    health = c.engine.health()
+    ok = health["ready"]
+    return json_response(Ready("ready" if ok else "not ready", c.db.dialect, health), 200 if ok else 503)
 
 
 @op(OPERATOR, "The server's business clock", response=ClockState)
@@ -73,7 +82,7 @@ async def advance(request: Request) -> Response:
             c.clock.set(dates.parse(body.to))
         else:
             c.clock.advance(body.ms if body.ms is not None else int((body.seconds or 0) * 1000))
-    except ValueError as e:
+    except (ValueError, OverflowError) as e:  # OverflowError: seconds = Infinity
         raise ConstraintViolation(str(e)) from None
     c.wakeups.schedule_changed()
     return await clock(request)

@@ -76,6 +76,11 @@ class Guard:
             await self.app(scope, receive, send)
             return
         path, method = scope["path"], scope["method"]
+        if "\x00" in path or b"%00" in scope.get("query_string", b""):
+            # PostgreSQL text cannot hold NUL, and no id or filter needs one (bodies: read_body)
+            await _answer(send, path, 400, "syntax_invalid_parameter_format",
+                          "the path or query contains a NUL character, which is not allowed")
+            return
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", ()) if k in _READ}
         if is_control(path):
             refusal = self._control(method, headers)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..errors import ConstraintViolation, InvalidFormat
+from ..errors import ConstraintViolation, InvalidFormat, InvalidJson
 from ..sms import dates, msisdn
 from .spec import query
 
@@ -44,12 +45,34 @@ async def read_body(request: Request, limit: int) -> bytes:
         chunks.append(chunk)
         if not message.get("more_body", False):
             break
-    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    check_text(body)
+    return body
+
+
+# A JSON string can carry U+0000 only as the escape \u0000 (a raw NUL byte is not JSON): an odd
+# number of backslashes before "u0000" is that escape, an even number is a literal backslash.
+_NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000", re.I)
+
+
+def check_text(body: bytes) -> None:
+    """Every request body is UTF-8 and carries no NUL character: PostgreSQL text cannot hold NUL,
+    and no SMS, number or reference needs one, so it is refused here for every API and store
+    alike (400) rather than failing deep in a write."""
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise InvalidJson(f"request body is not valid UTF-8 (byte {e.start})") from None
+    if b"u0000" in body.lower() and _NUL_ESCAPE.search(body):
+        raise InvalidFormat("the request contains a NUL character (\\u0000), which is not allowed")
 
 
 # query parameters -------------------------------------------------------------------
 
-def q_int(request: Request, name: str, default: int, lo: int, hi: int | None = None) -> int:
+INT_MAX = 2**31 - 1  # no query integer we take needs more; bigger ones overflow the databases
+
+
+def q_int(request: Request, name: str, default: int, lo: int, hi: int = INT_MAX) -> int:
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return default
@@ -57,9 +80,8 @@ def q_int(request: Request, name: str, default: int, lo: int, hi: int | None = N
         value = int(raw)
     except ValueError:
         raise InvalidFormat(f"{name} must be an integer, got {raw!r}") from None
-    if value < lo or (hi is not None and value > hi):
-        span = f"between {lo} and {hi}" if hi is not None else f"at least {lo}"
-        raise ConstraintViolation(f"{name} must be {span}")
+    if not lo <= value <= hi:
+        raise ConstraintViolation(f"{name} must be between {lo} and {hi}")
     return value
 
 
@@ -78,8 +100,10 @@ def q_bool(request: Request, name: str, default: bool) -> bool:
 
 def q_time(request: Request, name: str) -> int | None:
     raw = request.query_params.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return None
+    if not raw.strip():
+        raise InvalidFormat(f"{name} is empty: give an ISO-8601 timestamp or leave it out")
     try:
         return dates.parse(raw.replace(" ", "+") if "T" in raw and " " in raw[10:] else raw)
     except (ValueError, OverflowError):
@@ -87,7 +111,9 @@ def q_time(request: Request, name: str) -> int | None:
 
 
 def q_list(request: Request, name: str) -> list[str]:
-    return msisdn.split_query_list(request.query_params.get(name))
+    """A list filter, comma-separated (`status=A,B`) or repeated (`status=A&status=B`, what the
+    older Python SDK sends), or both."""
+    return [v for raw in request.query_params.getlist(name) for v in msisdn.split_query_list(raw)]
 
 
 def q_numbers(request: Request, name: str) -> list[str]:

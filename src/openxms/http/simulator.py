@@ -179,8 +179,11 @@ async def get_rules(request: Request) -> Response:
 @op(SIMULATOR, "Replace the outcome rules", body=Rules, response=Rules, errors=[400, _NOT_RUNNING])
 async def put_rules(request: Request) -> Response:
     sim = _sim(request)
+    raw = await read_body(request, 256 * 1024)
+    if json_depth(raw) > MAX_RULES_DEPTH:
+        raise ConstraintViolation(f"rules are nested deeper than {MAX_RULES_DEPTH} levels")
     try:
-        data = msgspec.json.decode(await read_body(request, 256 * 1024))
+        data = msgspec.json.decode(raw)
         if not isinstance(data, dict):
             raise ValueError("rules must be a JSON object")
         sim.rules = OutcomeRules.from_dict(data)
@@ -189,6 +192,31 @@ async def put_rules(request: Request) -> Response:
     except (ValueError, TypeError, KeyError) as e:
         raise ConstraintViolation(f"invalid rules: {e}") from None
     return json_response(sim.rules.to_dict())
+
+
+MAX_RULES_DEPTH = 16  # rules are a few levels deep; a deeper document is an attack on the decoder
+
+
+def json_depth(raw: bytes) -> int:
+    """How deep arrays and objects nest in a JSON text (strings skipped), without decoding it."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for b in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif b == 0x5C:  # backslash
+                escaped = True
+            elif b == 0x22:
+                in_string = False
+        elif b == 0x22:
+            in_string = True
+        elif b in (0x5B, 0x7B):
+            depth += 1
+            deepest = max(deepest, depth)
+        elif b in (0x5D, 0x7D):
+            depth -= 1
+    return deepest
 
 
 routes = [

@@ -24,9 +24,12 @@ def parse_statuses(values: list[str]) -> list[str] | None:
 
 def parse_codes(values: list[str]) -> list[int] | None:
     try:
-        return [int(v) for v in values] or None
+        codes = [int(v) for v in values]
     except ValueError:
         raise InvalidFormat("code must be a comma-separated list of integers") from None
+    if any(not 0 <= c <= 2**31 - 1 for c in codes):
+        raise InvalidFormat("code must be between 0 and 2147483647")
+    return codes or None
 
 
 class ReportService:

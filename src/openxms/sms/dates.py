@@ -12,11 +12,15 @@ from datetime import datetime, timedelta, timezone
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MS = timedelta(milliseconds=1)
+# The times we accept and store: formatting them must always work (year 1 to 9999, UTC).
+MIN_MS = (datetime(1, 1, 2, tzinfo=timezone.utc) - _EPOCH) // _MS
+MAX_MS = (datetime(9999, 12, 31, tzinfo=timezone.utc) - _EPOCH) // _MS
 _BASIC = re.compile(r"(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})?(\d{2})?)?T?Z?")
 
 
 def parse(value: str) -> int:
-    """Milliseconds since the epoch; ValueError if `value` is not an ISO-8601 time."""
+    """Milliseconds since the epoch; ValueError if `value` is not an ISO-8601 time, or one
+    outside the years 1 to 9999 once in UTC."""
     if not isinstance(value, str) or not value.strip():
         raise ValueError("empty timestamp")
     s = value.strip()
@@ -32,7 +36,10 @@ def parse(value: str) -> int:
         dt = datetime(y, mo, d, h, mi, sec, tzinfo=timezone.utc)
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=timezone.utc)
-    return (dt - _EPOCH) // _MS
+    ms = (dt - _EPOCH) // _MS  # aware datetimes subtract in UTC: no overflow at the year's edges
+    if not MIN_MS <= ms <= MAX_MS:
+        raise ValueError(f"{value!r} is out of range (years 1 to 9999 in UTC)")
+    return ms
 
 
 _SECONDS: dict[int, str] = {}  # formatting is on the hot path; "now" repeats within a second

@@ -44,8 +44,11 @@ class GroupUpdate(msgspec.Struct, omit_defaults=True):
 
 
 def _decode(raw: bytes, kind: type) -> Any:
+    if not raw.strip():
+        # An empty body is not an empty group: a PUT without one would wipe the group.
+        raise InvalidJson("a JSON body is required (an object; {} for an empty group)")
     try:
-        return msgspec.json.decode(raw or b"{}", type=kind)
+        return msgspec.json.decode(raw, type=kind)
     except msgspec.ValidationError as e:
         raise InvalidJson(f"request does not conform to the schema: {e}") from None
     except msgspec.DecodeError as e:
@@ -123,7 +126,7 @@ class Update:
 def validate_update(raw: bytes) -> Update:
     u = _decode(raw, GroupUpdate)
     try:
-        present = msgspec.json.decode(raw or b"{}")
+        present = msgspec.json.decode(raw)
     except msgspec.DecodeError:  # pragma: no cover - already decoded above
         present = {}
     keys = set(present) if isinstance(present, dict) else set()
