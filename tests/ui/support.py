@@ -7,6 +7,7 @@ buffers whole bodies, and a browser needs a real socket to talk to.
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from contextlib import contextmanager
@@ -17,7 +18,6 @@ import httpx
 import uvicorn
 
 from openxms.ui import routes as ui
-from .._ports import free_port
 from ..http.conftest import make_api
 
 STATIC = Path(ui.__file__).parent / "static"
@@ -61,19 +61,25 @@ class Server(uvicorn.Server):
 @contextmanager
 def live_server(tmp_path, **settings):
     app, ctx = make_api(sqlite(tmp_path), tmp_path, **settings)
-    config = uvicorn.Config(app, host="127.0.0.1", port=free_port(), lifespan="on", log_level="warning",
-                            loop="asyncio", http="httptools", timeout_graceful_shutdown=10)
+    # Bind the port here and hand the socket over: picking a free port and binding it later
+    # leaves a window in which a parallel test run can take it.
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(app, lifespan="on", log_level="warning", loop="asyncio", http="httptools",
+                            timeout_graceful_shutdown=10)
     server = Server(config)
     server.ctx = ctx
-    thread = threading.Thread(target=server.run, name="ui-test-server", daemon=True)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="ui-test-server", daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
     while not server.started:
         assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
         time.sleep(0.02)
     try:
-        yield Live(f"http://127.0.0.1:{config.port}", ctx)
+        yield Live(f"http://127.0.0.1:{port}", ctx)
     finally:
         server.should_exit = True
         thread.join(20)
+        sock.close()
         assert not thread.is_alive(), "the server did not stop"
