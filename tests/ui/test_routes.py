@@ -1,0 +1,60 @@
+"""The UI's static routes: the page, its script and style, their headers (CSP, cache, type),
+nothing else under /ui/, and the files themselves (offline, never parsing API data as HTML)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from starlette.testclient import TestClient
+
+from ..http.conftest import Api, make_api
+from .support import STATIC, sqlite
+
+
+@pytest.fixture
+def api(tmp_path):
+    app, ctx = make_api(sqlite(tmp_path), tmp_path)
+    with TestClient(app) as client:
+        yield Api(client, ctx)
+
+def test_page_references_its_script_and_style(api):
+    r = api.client.get("/")
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "text/html; charset=utf-8"
+    assert '<script src="/ui/app.js"' in r.text and 'href="/ui/app.css"' in r.text
+    assert "max-age=" in r.headers["cache-control"]
+    csp = r.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "default-src 'none'" in csp
+
+
+@pytest.mark.parametrize("path,ctype", [("/ui/app.js", "text/javascript; charset=utf-8"),
+                                        ("/ui/app.css", "text/css; charset=utf-8")])
+def test_assets_served_with_their_types_and_a_short_cache(api, path, ctype):
+    r = api.client.get(path)
+    assert r.status_code == 200 and r.headers["content-type"] == ctype
+    assert r.content == (STATIC / path.rsplit("/", 1)[1]).read_bytes()
+    assert re.fullmatch(r"public, max-age=\d{1,3}", r.headers["cache-control"])
+    assert r.headers["x-content-type-options"] == "nosniff"
+    head = api.client.head(path)
+    assert head.status_code == 200 and head.content == b""
+
+
+@pytest.mark.parametrize("path", ["/ui/other.js", "/ui/../routes.py", "/ui/index.html", "/ui/"])
+def test_nothing_else_is_served_under_ui(api, path):
+    assert api.client.get(path).status_code == 404
+
+
+def test_page_is_self_contained_and_never_parses_api_data_as_html():
+    html = (STATIC / "index.html").read_text()
+    js = (STATIC / "app.js").read_text()
+    css = (STATIC / "app.css").read_text()
+    for text in (html, js, css):  # offline: no CDN, no web fonts, no remote anything
+        assert not re.search(r"(src|href)=\"(https?:)?//", text)
+        assert "@import" not in text and "url(http" not in text
+    for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"):
+        assert sink not in js, sink
+    # every element the script looks up exists on the page
+    ids = set(re.findall(r'\bid="([^"]+)"', html))
+    wanted = set(re.findall(r'\$\("([^"]+)"\)', js))
+    assert wanted and wanted <= ids, wanted - ids
