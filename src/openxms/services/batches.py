@@ -68,12 +68,16 @@ class BatchService:
                  wakeups: Wakeups, max_recipients: int = 1_000_000) -> None:
         self.db, self.clock, self.ids, self.accounts, self.wakeups = db, clock, ids, accounts, wakeups
         self.max_recipients = max_recipients  # per batch, groups expanded (engine/expansion.py)
+        # A number configured on a plan (its `numbers`) is that plan's: replies to it are routed
+        # to it, so no other plan may send from it (it would capture the replies).
+        self.owners = {n: a.id for a in accounts.values() for n in a.numbers}
 
     # send -------------------------------------------------------------------------
     async def create(self, account_id: str, raw: bytes, idempotency_key: str | None = None) -> tuple[bool, str]:
         """(created?, batch doc). A repeated idempotency key returns the original batch."""
         now = self.clock.now_ms()
         b = rules.validate(rules.decode_batch(raw), now)
+        self._check_sender(account_id, b.sender)
         row = _row(self.ids.new(), account_id, b, now, now, now)
         key = None
         if idempotency_key is not None:
@@ -139,8 +143,15 @@ class BatchService:
         return await self.db.read(store.list_page, f, page, size)
 
     # change -----------------------------------------------------------------------
+    def _check_sender(self, account_id: str, sender: str | None) -> None:
+        owner = self.owners.get(sender or "")
+        if owner is not None and owner != account_id:
+            raise ConstraintViolation(f"from {sender} is a number of another service plan")
+
     async def update(self, account_id: str, batch_id: str, raw: bytes) -> str:
         upd = rules.decode_update(raw)
+        if upd.from_ is not None:
+            self._check_sender(account_id, msisdn.normalize_sender(upd.from_))
         doc = await self.db.write(self._update, account_id, batch_id, upd, self.clock.now_ms())
         self.wakeups.queue_changed(account_id)
         self.wakeups.schedule_changed()
@@ -162,6 +173,7 @@ class BatchService:
     async def replace(self, account_id: str, batch_id: str, raw: bytes) -> str:
         now = self.clock.now_ms()
         b = rules.validate(rules.decode_batch(raw), now)
+        self._check_sender(account_id, b.sender)
         doc = await self.db.write(self._replace, account_id, batch_id, b, now)
         self.wakeups.queue_changed(account_id)
         self.wakeups.schedule_changed()
