@@ -132,6 +132,10 @@ max_inflight_body_bytes = 1000000
 [oauth]
 token_ttl = 60
 
+[callbacks]
+allow = ["10.1.2.3/32"]
+deny = ["10.0.0.0/8", "169.254.0.0/16"]
+
 [[service_plans]]
 id = "SP1"
 token = "TOKEN1"
@@ -141,6 +145,7 @@ mo_callback_url = "https://example.com/mo"
 webhook_secret = "s3cret"
 numbers = ["12025550100", "12025550101"]
 max_parts = 6
+api_rate = 25.0
 connector = "smpp"
 
 [service_plans.smpp]
@@ -190,11 +195,11 @@ def test_a_full_file_round_trips(tmp_path):
     # The settings, written back in the file's shape, are the file: every key was read, none lost.
     def plain(x):  # tuples become lists, paths strings, like a parsed file
         return msgspec.json.decode(msgspec.json.encode(x, enc_hook=str))
-    server = {k: v for k, v in plain(s).items() if k not in ("accounts", "oauth", "simulator")}
+    server = {k: v for k, v in plain(s).items() if k not in ("accounts", "oauth", "callbacks", "simulator")}
     server["database"] = server.pop("database_url")
     accounts = [{k: v for k, v in plain(a).items() if k != "kind" and v is not None}
                 for a in s.accounts]  # TOML has no null: an unset key is absent
-    again = {"server": server, "oauth": plain(s.oauth), "simulator": s.simulator,
+    again = {"server": server, "oauth": plain(s.oauth), "callbacks": plain(s.callbacks), "simulator": s.simulator,
              "service_plans": accounts[:1], "projects": accounts[1:]}
     assert again == tomllib.loads(FULL)
     assert (s.oauth_token_ttl, s.database) == (60, "postgresql://openxms@db/openxms")

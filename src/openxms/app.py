@@ -19,6 +19,7 @@ from .config import Account, Settings
 from .connectors.base import Connector, Inbound
 from .connectors.outcomes import OutcomeRules
 from .connectors.simulator import Simulator
+from .engine.callbacks import TargetPolicy
 from .engine.engine import Engine
 from .engine.wakeups import NoEngine, Wakeups
 from .http import app as http_app
@@ -102,7 +103,8 @@ def build(settings: Settings) -> tuple[Starlette, Context]:
         engine = Engine(db, clock, accounts, node_id(settings), connectors(settings, db, clock, simulator),
                         inbounds.receive, unknown_after_ms=settings.unknown_after_ms,
                         callback_timeout=settings.callback_timeout,
-                        max_batch_recipients=settings.max_batch_recipients)
+                        max_batch_recipients=settings.max_batch_recipients,
+                        callback_policy=TargetPolicy(settings.callbacks.allow, settings.callbacks.deny))
     wakeups: Wakeups = engine if engine is not None else NoEngine()
     ctx = Context(settings=settings, clock=clock, db=db, ids=ids, accounts=accounts,
                   auth=Auth(accounts, secret, clock, settings.oauth_token_ttl),

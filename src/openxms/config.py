@@ -21,6 +21,7 @@ source and the key (`openxms.toml: server.port: expected an integer, got "eighty
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
@@ -33,7 +34,7 @@ import msgspec
 from .connectors.outcomes import OutcomeRules, RulesError
 from .connectors.smpp.config import SmppConfig
 
-__all__ = ["DEFAULT_RATE", "Account", "ConfigError", "ConfigFile", "OAuth", "Server", "Settings", "load",
+__all__ = ["DEFAULT_RATE", "Account", "Callbacks", "ConfigError", "ConfigFile", "OAuth", "Server", "Settings", "load",
            "parse_projects", "parse_service_plans"]
 
 DEFAULT_RATE = 100.0  # messages (recipients) per second per account, like a modest Sinch plan
@@ -63,6 +64,7 @@ class Account(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     connector: Literal["simulator", "smpp"] = "simulator"
     smpp: SmppConfig | None = None  # SMPP connection settings (docs/smpp.md)
     max_parts: AtLeastOne | None = None  # account default for max_number_of_message_parts
+    api_rate: Annotated[float, msgspec.Meta(gt=0)] | None = None  # API requests per second; over it: 429
 
     def __post_init__(self) -> None:
         if self.kind == "plan" and not self.token:
@@ -100,6 +102,21 @@ class Server(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     max_inflight_body_bytes: AtLeastOne = 64 * 1024 * 1024  # request bodies held at once, all requests
 
 
+class Callbacks(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """`[callbacks]`: where callbacks may go (CIDR lists, e.g. deny link-local and metadata
+    addresses). A target whose address is in `deny` and not in `allow` is refused."""
+
+    allow: tuple[Text, ...] = ()
+    deny: tuple[Text, ...] = ()
+
+    def __post_init__(self) -> None:
+        for net in (*self.allow, *self.deny):
+            try:
+                ipaddress.ip_network(net, strict=False)
+            except ValueError:
+                raise ValueError(f"{net!r} is not an IP network (CIDR)") from None
+
+
 class OAuth(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """`[oauth]`."""
 
@@ -111,6 +128,7 @@ class ConfigFile(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
     server: Server = Server()
     oauth: OAuth = OAuth()
+    callbacks: Callbacks = Callbacks()
     simulator: dict[str, Any] = {}  # outcome rules, checked by OutcomeRules.from_dict (docs/simulator.md)
     service_plans: tuple[Account, ...] = ()
     projects: tuple[Account, ...] = ()
@@ -121,6 +139,7 @@ class Settings(Server, frozen=True, forbid_unknown_fields=True):
 
     accounts: tuple[Account, ...] = ()
     oauth: OAuth = OAuth()
+    callbacks: Callbacks = Callbacks()
     simulator: dict[str, Any] = {}  # outcome rules, see connectors/outcomes.py
 
     @property
@@ -390,5 +409,5 @@ def load(config_file: str | os.PathLike | None = None, env: dict[str, str] | Non
             seen[a.id] = var
             env_accounts.append(a)
     accounts = _merge_accounts([*cf.service_plans, *cf.projects], env_accounts)
-    return Settings(**msgspec.structs.asdict(cf.server), oauth=cf.oauth, simulator=cf.simulator,
-                    accounts=tuple(accounts))
+    return Settings(**msgspec.structs.asdict(cf.server), oauth=cf.oauth, callbacks=cf.callbacks,
+                    simulator=cf.simulator, accounts=tuple(accounts))

@@ -113,3 +113,41 @@ def test_a_trickling_receiver_delays_nobody_else(faults):
         assert all("no complete response within 1 s" in (err or "") for _, err in slow_rows), slow_rows
     finally:
         slow.close()
+
+
+@pytest.fixture
+def policed(database_url, tmp_path):
+    with Receiver() as rx:
+        toml = '[callbacks]\ndeny = ["127.0.0.0/8", "169.254.0.0/16"]\nallow = ["127.0.0.1/32"]\n' + plans_toml(rx.url)
+        app, ctx = make_api(database_url, tmp_path, env={"OPENXMS_SERVICE_PLANS": "SP1:TOKEN1:0"}, toml=toml)
+        with TestClient(app) as client:
+            api = Api(client, ctx)
+            api.rx = rx
+            yield api
+
+
+def test_the_callbacks_policy_refuses_denied_networks(policed):
+    api = policed
+    port = api.rx.url.rsplit(":", 1)[1]
+    denied = [f"http://127.0.0.3:{port}/dr", f"http://[::ffff:127.0.0.4]:{port}/x",
+              "http://169.254.169.254/latest/meta-data"]
+    _enqueue(api, denied)
+    states = api.wait_for(lambda: (s := _states(api, attempted=True)) and len(s) == 3 and s)
+    assert all(state == "failed" and "denied by the callbacks policy" in err for state, err in states.values()), states
+    assert api.rx.requests == []
+    # an allowed exception inside a denied network goes through
+    _enqueue(api, [api.rx.url + "/ok"])
+    api.wait_for(lambda: len(api.rx.requests) == 1)
+
+
+def test_callback_urls_are_redacted_in_logs(faults, caplog):
+    api = faults
+    caplog.set_level("DEBUG")
+    host = api.rx.url.split("//", 1)[1]
+    api.rx.statuses = [404]  # a failure that is logged with its URL
+    _enqueue(api, [f"http://alice:s3cr3t-pw@{host}/cb?api_key=K3Y-VALUE&x=1"])
+    api.wait_for(lambda: len(api.rx.requests) == 1)
+    api.wait_for(lambda: any("callback" in r.getMessage() and "failed" in r.getMessage() for r in caplog.records))
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert "s3cr3t-pw" not in text and "K3Y-VALUE" not in text and "alice" not in text, text
+    assert "api_key=***" in text

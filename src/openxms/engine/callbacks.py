@@ -25,7 +25,9 @@ import base64
 import hashlib
 import hmac
 import logging
+import ipaddress
 import secrets
+import socket
 from typing import Mapping
 from urllib.parse import urlsplit
 
@@ -91,6 +93,39 @@ def redact(url: str) -> str:
     return f"{u.scheme}://{host}{port}{u.path}" + (f"?{query}" if query else "")
 
 
+class TargetPolicy:
+    """The operator's `[callbacks]` allow/deny CIDR lists (default: everything allowed; it is
+    self-hosted). A target is refused when an address its host resolves to is in a `deny`
+    network and in no `allow` network. The check resolves the name itself, just before the
+    POST: a name that resolves differently a moment later (DNS rebinding) is not caught, which
+    is what a network-level egress rule is for."""
+
+    def __init__(self, allow: tuple[str, ...] = (), deny: tuple[str, ...] = ()) -> None:
+        self.allow = [ipaddress.ip_network(n, strict=False) for n in allow]
+        self.deny = [ipaddress.ip_network(n, strict=False) for n in deny]
+
+    async def refusal(self, url: str) -> str | None:
+        """Why `url` may not be posted to, or None."""
+        if not self.deny:
+            return None
+        u = httpx.URL(url)
+        try:
+            addresses = [ipaddress.ip_address(u.host)]
+        except ValueError:
+            try:
+                infos = await asyncio.get_running_loop().getaddrinfo(u.host, u.port or 80, type=socket.SOCK_STREAM)
+            except OSError:
+                return None  # unresolvable: the POST fails (and is retried) like any network error
+            addresses = [ipaddress.ip_address(i[4][0]) for i in infos]
+        for a in addresses:
+            if isinstance(a, ipaddress.IPv6Address) and a.ipv4_mapped is not None:
+                a = a.ipv4_mapped  # ::ffff:127.0.0.1 is 127.0.0.1 on the wire
+            net = next((n for n in self.deny if a in n), None)
+            if net is not None and not any(a in n for n in self.allow):
+                return f"{u.host} ({a}) is in {net}, denied by the callbacks policy"
+        return None
+
+
 # Errors that no retry can cure: the URL cannot be sent to at all.
 _PERMANENT = (httpx.InvalidURL, httpx.UnsupportedProtocol, ValueError, UnicodeError)
 
@@ -103,7 +138,9 @@ class CallbackSender:
     callback only."""
 
     def __init__(self, db: Database, clock: Clock, accounts: Mapping[str, Account], node_id: str,
-                 timeout: float, concurrency: int = 64, per_target: int = 8) -> None:
+                 timeout: float, concurrency: int = 64, per_target: int = 8,
+                 policy: TargetPolicy | None = None) -> None:
+        self.policy = policy or TargetPolicy()
         self.db = db
         self.clock = clock
         self.accounts = accounts
@@ -206,6 +243,9 @@ class CallbackSender:
         code: int | None = None
         err: str | None = None
         retry = True
+        refused = await self.policy.refusal(row.url)
+        if refused is not None:
+            return outcome(row, None, refused, self.clock.now_ms(), retry=False)
         try:
             async with asyncio.timeout(self.timeout):
                 resp = await client.post(row.url, content=body, headers=self.headers(row.account_id, body, row.secret))

@@ -19,7 +19,7 @@ from ..connectors.base import Connector, Inbound, Receipt
 from ..store import leases, queue
 from ..store.db import Database, Tx
 from . import status
-from .callbacks import CallbackSender
+from .callbacks import CallbackSender, TargetPolicy
 from .dispatcher import Dispatcher
 from .scheduler import Scheduler
 
@@ -50,14 +50,15 @@ class Engine:
     def __init__(self, db: Database, clock: Clock, accounts: Mapping[str, Account], node_id: str,
                  connector_for: Callable[[Account], Connector],
                  on_inbound: Callable[[Inbound], Awaitable[dict[str, Any]]], *,
-                 unknown_after_ms: int, callback_timeout: float, max_batch_recipients: int = 1_000_000) -> None:
+                 unknown_after_ms: int, callback_timeout: float, max_batch_recipients: int = 1_000_000,
+                 callback_policy: TargetPolicy | None = None) -> None:
         self.db = db
         self.clock = clock
         self.accounts = accounts
         self.node_id = node_id
         self.connector_for = connector_for
         self.on_inbound = on_inbound
-        self.callbacks = CallbackSender(db, clock, accounts, node_id, callback_timeout)
+        self.callbacks = CallbackSender(db, clock, accounts, node_id, callback_timeout, policy=callback_policy)
         self.scheduler = Scheduler(db, clock, accounts, unknown_after_ms, self.queue_changed,
                                    self.callbacks_changed, max_batch_recipients)
         self.dispatchers: dict[str, Dispatcher] = {}

@@ -16,14 +16,24 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import math
+import time
+from collections import OrderedDict, deque
 from typing import Any, Mapping
 
 import jwt
 
 from ..clock import Clock
 from ..config import Account
-from ..errors import Forbidden, OAuthError, Unauthorized
+from ..errors import ApiError, Forbidden, OAuthError, Unauthorized
+from ..ratelimit import TokenBucket
 from ..sms.objects import Token
+
+# Failed token requests per access key id: this many within the window, then 429 until the
+# oldest failure leaves the window (brute force of a key secret is throttled; wall-clock time).
+LOGIN_FAILURES = 5
+LOGIN_WINDOW_S = 60.0
+_TRACKED_KEYS = 10_000  # failure histories kept at most (unknown key ids count too)
 
 _EXPIRED = {"WWW-Authenticate": 'Bearer error="invalid_token", error_description="Jwt expired"'}
 _INVALID = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
@@ -36,6 +46,18 @@ class Auth:
         self.clock = clock
         self.ttl = ttl
         self._keys = {a.key_id: a for a in accounts.values() if a.kind == "project"}
+        self._failures: OrderedDict[str, deque[float]] = OrderedDict()
+        self._buckets = {a.id: TokenBucket(a.api_rate, burst=max(1.0, a.api_rate)) for a in accounts.values()
+                         if a.api_rate}
+
+    def _limit(self, account: Account) -> Account:
+        """The account's optional API rate (`api_rate` requests/s): 429 with Retry-After over it."""
+        bucket = self._buckets.get(account.id)
+        if bucket is not None and not bucket.take(1):
+            raise ApiError(f"more than {account.api_rate:g} requests per second for {account.id}",
+                           code="too_many_requests", status=429,
+                           headers={"Retry-After": str(max(1, math.ceil(bucket.wait_time())))})
+        return account
 
     def check(self, account_id: str, authorization: str | None) -> Account:
         """The account behind `/xms/v1/{account_id}/...`, or Unauthorized."""
@@ -48,12 +70,12 @@ class Auth:
             raise Unauthorized("invalid credentials", headers=_INVALID)
         if account.kind == "plan":
             if account.token and hmac.compare_digest(credential.encode(), account.token.encode()):
-                return account
+                return self._limit(account)
             raise Unauthorized("invalid credentials", headers=_INVALID)
         claims = self._claims(credential)
         if claims.get("project_id") != account.id:
             raise Unauthorized("access token is not valid for this project", headers=_INVALID)
-        return account
+        return self._limit(account)
 
     def _claims(self, token: str) -> dict[str, Any]:
         """A valid, unexpired token's claims, issued to a key that still exists; else Unauthorized."""
@@ -92,14 +114,36 @@ class Auth:
         account = self.accounts.get(project_id)
         if owner != project_id or account is None:
             raise Forbidden(f"these credentials do not give access to project {project_id}", code="permission_denied")
-        return account
+        return self._limit(account)
+
+    def _throttle(self, key: str) -> None:
+        history = self._failures.get(key)
+        if not history:
+            return
+        now = time.monotonic()
+        while history and history[0] <= now - LOGIN_WINDOW_S:
+            history.popleft()
+        if len(history) >= LOGIN_FAILURES:
+            wait = max(1, math.ceil(history[0] + LOGIN_WINDOW_S - now))
+            raise OAuthError(f"too many failed attempts for this key; retry in {wait} s", code="slow_down",
+                             status=429, headers={"Retry-After": str(wait)})
+
+    def _failed(self, key: str) -> None:
+        history = self._failures.pop(key, None) or deque(maxlen=LOGIN_FAILURES)
+        history.append(time.monotonic())
+        self._failures[key] = history  # most recent last
+        while len(self._failures) > _TRACKED_KEYS:
+            self._failures.popitem(last=False)
 
     def issue(self, key_id: str | None, key_secret: str | None, grant_type: str | None) -> Token:
         """`POST /oauth2/token` with client credentials."""
         if grant_type != "client_credentials":
             raise OAuthError("grant_type must be client_credentials", code="unsupported_grant_type")
-        account = self._keys.get(key_id or "")
+        key = key_id or ""
+        self._throttle(key)
+        account = self._keys.get(key)
         if account is None or not hmac.compare_digest((key_secret or "").encode(), (account.key_secret or "").encode()):
+            self._failed(key)
             raise OAuthError("Bad credentials", code="invalid_client", status=401)
         now = self.clock.now_ms() // 1000
         token = jwt.encode({"iss": "openxms", "aud": "openxms", "sub": key_id, "project_id": account.id,
