@@ -58,3 +58,15 @@ def test_placeholder_syntax():
 def test_placeholders():
     assert placeholders({"a": ["${x} ${y}", {"${key}": "${z}"}], "b": 1, "c": "${x}"}) == {"x", "y", "z"}
     assert placeholders("none here") == set()
+
+
+def test_deep_trees_do_not_exhaust_the_stack():
+    depth = 5000
+    tree = "${a}"
+    for i in range(depth):
+        tree = [tree] if i % 2 else {"k": tree}
+    out = substitute(tree, {"a": "A"})
+    for i in reversed(range(depth)):
+        out = out[0] if i % 2 else out["k"]
+    assert out == "A"
+    assert placeholders(tree) == {"a"}

@@ -23,7 +23,8 @@ PLACEHOLDER = re.compile(r"\$\{([^{}]+)\}")
 
 def substitute(tree: Any, parameters: Mapping[str, str] | None, *, keep_unknown: bool = True) -> Any:
     """A deep copy of the JSON-like `tree` (dicts, lists, scalars) with `${name}` replaced by
-    `parameters[name]` in every string value. `keep_unknown=False` replaces unknown names by ""."""
+    `parameters[name]` in every string value. `keep_unknown=False` replaces unknown names by "".
+    Iterative, so no nesting depth the JSON decoder accepts can exhaust the stack."""
     params = parameters or {}
 
     def one(match: re.Match) -> str:
@@ -32,32 +33,41 @@ def substitute(tree: Any, parameters: Mapping[str, str] | None, *, keep_unknown:
             return match.group(0) if keep_unknown else ""
         return value
 
-    def walk(node: Any) -> Any:
+    def copy(node: Any) -> Any:
         if isinstance(node, str):
             return PLACEHOLDER.sub(one, node) if "${" in node else node
         if isinstance(node, dict):
-            return {k: walk(v) for k, v in node.items()}
-        if isinstance(node, (list, tuple)):
-            return [walk(v) for v in node]
-        return node
+            new: Any = {}
+        elif isinstance(node, (list, tuple)):
+            new = []
+        else:
+            return node
+        pending.append((node, new))
+        return new
 
-    return walk(tree)
+    pending: list[tuple[Any, Any]] = []
+    root = copy(tree)
+    while pending:
+        src, dst = pending.pop()
+        if isinstance(src, dict):
+            for k, v in src.items():
+                dst[k] = copy(v)
+        else:
+            dst.extend(copy(v) for v in src)
+    return root
 
 
 def placeholders(tree: Any) -> set[str]:
     """The names of every `${name}` in the string values of `tree`."""
     found: set[str] = set()
-
-    def walk(node: Any) -> None:
+    pending = [tree]
+    while pending:
+        node = pending.pop()
         if isinstance(node, str):
             if "${" in node:
                 found.update(PLACEHOLDER.findall(node))
         elif isinstance(node, dict):
-            for v in node.values():
-                walk(v)
+            pending.extend(node.values())
         elif isinstance(node, (list, tuple)):
-            for v in node:
-                walk(v)
-
-    walk(tree)
+            pending.extend(node)
     return found
