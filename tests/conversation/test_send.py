@@ -256,3 +256,15 @@ def test_python_sdk_bodies_decode(sdk):
     assert [c.postback_data for c in card.message.card_message.choices] == ["y", None]
     assert choice.message.choice_message.choices[1].call_message.phone_number == "+4670"
     assert location.message.location_message.coordinates.latitude == 55.6
+
+
+@pytest.mark.parametrize("depth", [600, 5000])
+def test_deep_nesting_is_a_400(depth):
+    nested = "[" * depth + "]" * depth
+    raw = json.dumps(BODY)[:-1] + f', "unknown": {nested}}}'
+    bad("nested too deeply|not valid JSON", raw=raw.encode())
+    raw = json.dumps({**BODY, "conversation_metadata": {}})[:-3] + f'{{"k": {nested}}}}}'
+    try:  # free JSON, walked by nothing recursive: accepted while the decoder takes it
+        assert send.decode_send(raw.encode()).conversation_metadata["k"]
+    except InvalidRequest as e:
+        assert "nested too deeply" in e.text or "not valid JSON" in e.text or "characters as JSON" in e.text

@@ -97,6 +97,15 @@ def decode_send(raw: bytes | str) -> SendMessageRequest:
     """The `messages:send` body, checked; every problem is an InvalidRequest (400) naming the
     field. Explicit nulls are absent fields, except inside `conversation_metadata` (free JSON,
     where a null is a value, e.g. for a MERGE_PATCH)."""
+    try:
+        return _decode_send(raw)
+    except RecursionError:
+        # The decoder takes nesting up to about Python's recursion limit; the recursive walks
+        # after it (null stripping, conversion) need more frames per level.
+        raise InvalidRequest("request body is nested too deeply") from None
+
+
+def _decode_send(raw: bytes | str) -> SendMessageRequest:
     data = f.decode_object(raw)
     for name in ("app_id", "recipient", "message"):
         if data.get(name) is None:
