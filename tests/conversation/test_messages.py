@@ -46,7 +46,8 @@ VALID = {
                                 "filename_override": "report.pdf"}},
     "location": {"location_message": {"title": "Office", "label": "Main entrance",
                                       "coordinates": {"latitude": 55.610479, "longitude": 13.002873}}},
-    "location_int_coordinates": {"location_message": {"title": "Null Island", "coordinates": {"latitude": 0, "longitude": 0}}},
+    "location_int_coordinates": {"location_message": {"title": "Null Island",
+                                                      "coordinates": {"latitude": 0, "longitude": 0}}},
     "choice": {"choice_message": {"text_message": {"text": "Pick"}, "choices": ALL_CHOICES,
                                   "message_properties": {"whatsapp_footer": "f"}}},
     "choice_postback_any": {"choice_message": {"choices": [{**TEXT, "postback_data": {"any": ["json", 1]}},
@@ -65,17 +66,19 @@ VALID = {
                                                 "item_price": 9.5, "currency": "EUR"}}]}],
         "message_properties": {"catalog_id": "cat-1"}}},
     "contact_info": {"contact_info_message": {
-        "name": {"full_name": "Ann Smith", "first_name": "Ann"}, "phone_numbers": [{"phone_number": "+4670", "type": "WORK"}],
+        "name": {"full_name": "Ann Smith", "first_name": "Ann"},
+        "phone_numbers": [{"phone_number": "+4670", "type": "WORK"}],
         "email_addresses": [{"email_address": "ann@example.com"}], "urls": [{"url": "https://ann.example"}],
         "addresses": [{"city": "Malmo", "country_code": "SE"}], "organization": {"company": "Acme"},
         "birthday": "1990-02-28"}},
     "template_omni": {"template_message": {"omni_template": {"template_id": "t1", "version": "latest",
                                                              "language_code": "en_US", "parameters": {"n": "1"}}}},
-    "template_channel": {"template_message": {"channel_template": {"SMS": {"template_id": "t1"},
-                                                                   "WHATSAPP": {"template_id": "wa", "language_code": "en"}}}},
+    "template_channel": {"template_message": {"channel_template": {
+        "SMS": {"template_id": "t1"}, "WHATSAPP": {"template_id": "wa", "language_code": "en"}}}},
     "common_props": {"text_message": {"text": "Hi"}, "explicit_channel_message": {"SMS": "raw", "WHATSAPP": "{}"},
-                     "explicit_channel_omni_message": {"SMS": {"text_message": {"text": "sms"}},
-                                                       "RCS": {"template_reference": {"template_id": "t", "version": "1"}}},
+                     "explicit_channel_omni_message": {
+                         "SMS": {"text_message": {"text": "sms"}},
+                         "RCS": {"template_reference": {"template_id": "t", "version": "1"}}},
                      "channel_specific_message": {"WHATSAPP": {"message_type": "FLOWS", "message": {"flow_id": "1"}}},
                      "agent": {"display_name": "Bot", "type": "BOT", "picture_url": "https://x/p.png"},
                      "reply_to": {"message_id": "01K0MSG0000000000000000000"}},
@@ -143,10 +146,12 @@ def test_explicit_nulls_and_unknown_fields_are_accepted():
     ({"carousel_message": {}}, r"carousel_message\.cards is required"),
     ({"carousel_message": {"cards": []}}, r"carousel_message\.cards must contain at least 1 item"),
     ({"carousel_message": {"cards": [CARD] * 11}}, r"carousel_message\.cards holds 11 items; at most 10"),
-    ({"carousel_message": {"cards": [CARD], "choices": [TEXT] * 4}}, r"carousel_message\.choices holds 4 items; at most 3"),
+    ({"carousel_message": {"cards": [CARD], "choices": [TEXT] * 4}},
+     r"carousel_message\.choices holds 4 items; at most 3"),
     ({"carousel_message": {"cards": [CARD], "choices": [{**TEXT, "display_mode": "PERSISTENT"}]}},
      r"carousel_message\.choices\[0\]\.display_mode is not allowed"),
-    ({"carousel_message": {"cards": [CARD, {"choices": [{}]}]}}, r"carousel_message\.cards\[1\]\.choices\[0\]: exactly one"),
+    ({"carousel_message": {"cards": [CARD, {"choices": [{}]}]}},
+     r"carousel_message\.cards\[1\]\.choices\[0\]: exactly one"),
     ({"list_message": {"sections": [{"items": [{"choice": {"title": "a"}}]}]}}, r"list_message\.title is required"),
     ({"list_message": {"title": "L", "sections": []}}, r"list_message\.sections must contain at least 1 item"),
     ({"list_message": {"title": "L", "sections": [{"items": []}]}}, r"sections\[0\]\.items must contain at least 1"),
@@ -165,7 +170,8 @@ def test_explicit_nulls_and_unknown_fields_are_accepted():
     ({"list_message": {"title": "L", "sections": [{"items": [{"choice": {"title": ""}}]}]}},
      r"items\[0\]\.choice\.title is required"),
     ({"contact_info_message": {"name": {"full_name": "A"}}}, r"contact_info_message\.phone_numbers is required"),
-    ({"contact_info_message": {"name": {"full_name": "A"}, "phone_numbers": []}}, r"phone_numbers must contain at least 1"),
+    ({"contact_info_message": {"name": {"full_name": "A"}, "phone_numbers": []}},
+     r"phone_numbers must contain at least 1"),
     ({"contact_info_message": {"name": {"full_name": ""}, "phone_numbers": [{"phone_number": "1"}]}},
      r"contact_info_message\.name\.full_name is required"),
     ({"contact_info_message": {"name": {"full_name": "A"}, "phone_numbers": [{"phone_number": "1"}],
@@ -175,14 +181,17 @@ def test_explicit_nulls_and_unknown_fields_are_accepted():
     ({"contact_info_message": {"name": {"full_name": "A"}, "phone_numbers": [{"phone_number": "1"}],
                                "birthday": "1990-02-30"}}, "birthday must be a date as YYYY-MM-DD"),
     ({"template_message": {}}, r"template_message: at least one of channel_template and omni_template is required"),
-    ({"template_message": {"omni_template": {"template_id": "t"}}}, r"template_message\.omni_template\.version is required"),
-    ({"template_message": {"omni_template": {"version": "1"}}}, r"template_message\.omni_template\.template_id is required"),
+    ({"template_message": {"omni_template": {"template_id": "t"}}},
+     r"template_message\.omni_template\.version is required"),
+    ({"template_message": {"omni_template": {"version": "1"}}},
+     r"template_message\.omni_template\.template_id is required"),
     ({"template_message": {"channel_template": {"SMS": {"template_id": ""}}}},
      r"template_message\.channel_template\.SMS\.template_id is required"),
     ({"template_message": {"channel_template": {"FAX": {"template_id": "t"}}}},
      r"template_message\.channel_template: unknown channel 'FAX'"),
     ({**TEXT, "explicit_channel_message": {"sms": "x"}}, r"explicit_channel_message: unknown channel 'sms'"),
-    ({**TEXT, "explicit_channel_message": {"SMS": {"body": "x"}}}, r"explicit_channel_message\[\.\.\.\]: expected `str`, got `object`"),
+    ({**TEXT, "explicit_channel_message": {"SMS": {"body": "x"}}},
+     r"explicit_channel_message\[\.\.\.\]: expected `str`, got `object`"),
     ({**TEXT, "explicit_channel_omni_message": {"FAX": TEXT}}, r"explicit_channel_omni_message: unknown channel 'FAX'"),
     ({**TEXT, "explicit_channel_omni_message": {"SMS": {}}},
      r"explicit_channel_omni_message\.SMS: exactly one message type is required \(text_message, media_message, "
@@ -218,7 +227,8 @@ def test_where_prefixes_every_path():
 def test_message_type():
     assert m.message_type(check(VALID["card"])) == "card_message"
     assert m.message_type(m.AppMessage()) is None
-    assert m.message_type(m.OmniMessageOverride(template_reference=m.TemplateReference("t", "1"))) == "template_reference"
+    override = m.OmniMessageOverride(template_reference=m.TemplateReference("t", "1"))
+    assert m.message_type(override) == "template_reference"
 
 
 # --- Recipient ---------------------------------------------------------------------------------
@@ -254,7 +264,8 @@ def test_valid_recipients():
     ({"identified_by": {"channel_identities": []}}, r"channel_identities must contain at least 1 item"),
     (ids(*[("SMS", str(i)) for i in range(21)]), r"channel_identities holds 21 items; at most 20"),
     (ids(*[("SMS", str(i)) for i in range(1001)]), r"channel_identities holds 1001 items; at most 20"),
-    (ids(("SMS", "1"), ("FAX", "2")), r"^recipient\.identified_by\.channel_identities\[1\]\.channel: unknown channel 'FAX'$"),
+    (ids(("SMS", "1"), ("FAX", "2")),
+     r"^recipient\.identified_by\.channel_identities\[1\]\.channel: unknown channel 'FAX'$"),
     (ids(("sms", "1")), r"unknown channel 'sms'"),
     (ids(("SMS", "")), r"channel_identities\[0\]\.identity is required"),
     ({"identified_by": {"channel_identities": [{"channel": "SMS"}]}}, r"channel_identities\[0\]\.identity is required"),

@@ -46,7 +46,8 @@ def test_text():
 def test_media():
     assert sms({"media_message": {"url": "https://example.com/a.pdf"}}) == "https://example.com/a.pdf"
     assert sms({"media_message": {"url": "https://example.com/a.pdf", "filename_override": "report.pdf",
-                                  "thumbnail_url": "https://example.com/t.png"}}) == "report.pdf: https://example.com/a.pdf"
+                                  "thumbnail_url": "https://example.com/t.png"}}) == \
+        "report.pdf: https://example.com/a.pdf"
 
 
 def test_location():
@@ -61,7 +62,8 @@ def test_location():
     (90, -180, "https://maps.google.com/?q=90,-180"),
 ])
 def test_map_link_numbers(lat, long, link):
-    assert sms({"location_message": {"title": "X", "coordinates": {"latitude": lat, "longitude": long}}}) == f"X\n{link}"
+    raw = {"location_message": {"title": "X", "coordinates": {"latitude": lat, "longitude": long}}}
+    assert sms(raw) == f"X\n{link}"
 
 
 def test_choice():
@@ -73,9 +75,11 @@ def test_choice():
 def test_card():
     card = {"title": "Sign up", "description": "Weekly deals", "media_message": {"url": "https://example.com/a.png"},
             "choices": CHOICES[:2]}
-    assert sms({"card_message": card}) == "Sign up\nWeekly deals\nhttps://example.com/a.png\nYes\nSite: https://example.com"
+    assert sms({"card_message": card}) == \
+        "Sign up\nWeekly deals\nhttps://example.com/a.png\nYes\nSite: https://example.com"
     assert sms({"card_message": {"description": "Only this"}}) == "Only this"
-    assert sms({"card_message": {"title": "T", "media_message": {"url": "u", "filename_override": "f.png"}}}) == "T\nf.png: u"
+    named = {"card_message": {"title": "T", "media_message": {"url": "u", "filename_override": "f.png"}}}
+    assert sms(named) == "T\nf.png: u"
 
 
 def test_carousel():
@@ -102,7 +106,8 @@ def test_list():
                                    {"product": {"id": "p2", "marketplace": "FACEBOOK"}}]}],
         "message_properties": {"catalog_id": "c"}}}
     assert sms(products) == "Products\n\nSet\np1\np2"
-    assert sms(raw, lists=False) == Reason("UNSUPPORTED_OPERATION", "list messages are not supported on the SMS channel")
+    assert sms(raw, lists=False) == Reason("UNSUPPORTED_OPERATION",
+                                           "list messages are not supported on the SMS channel")
 
 
 def test_contact_info():
@@ -112,7 +117,8 @@ def test_contact_info():
                                     "email_addresses": [{"email_address": "ann@example.com"}],
                                     "organization": {"company": "Acme"}}}
     assert sms(raw) == "Ann Smith\n+46701234567\n+46707654321\nann@example.com"
-    assert sms({"contact_info_message": {"name": {"full_name": "Bo"}, "phone_numbers": [{"phone_number": "1"}]}}) == "Bo\n1"
+    minimal = {"contact_info_message": {"name": {"full_name": "Bo"}, "phone_numbers": [{"phone_number": "1"}]}}
+    assert sms(minimal) == "Bo\n1"
 
 
 # --- precedence --------------------------------------------------------------------------------
@@ -125,7 +131,8 @@ def test_explicit_channel_message_wins_over_the_type():
 
 
 @pytest.mark.parametrize("payload, text", [
-    ('{"body": "B"}', "B"), ('  {"body": "B"}', "B"), ('{"body": 5}', '{"body": 5}'), ('{"text": "x"}', '{"text": "x"}'),
+    ('{"body": "B"}', "B"), ('  {"body": "B"}', "B"), ('{"body": 5}', '{"body": 5}'),
+    ('{"text": "x"}', '{"text": "x"}'),
     ('{"body": "B"', '{"body": "B"'), ('["body"]', '["body"]'), ("plain", "plain"), ('"body"', '"body"'),
 ])
 def test_explicit_body(payload, text):
@@ -260,4 +267,5 @@ def test_no_template_store():
 
 
 def test_extra_template_parameters_are_fine():
-    assert sms(omni("welcome", "1", "en_US", name="G", code="3", unused="x"), Store(STORE)) == "Welcome G, your code is 3"
+    raw = omni("welcome", "1", "en_US", name="G", code="3", unused="x")
+    assert sms(raw, Store(STORE)) == "Welcome G, your code is 3"

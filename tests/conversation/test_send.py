@@ -42,7 +42,8 @@ def test_minimal_body_and_defaults():
 def test_every_field():
     r = decode(callback_url="https://hooks.example/cb", channel_priority_order=["SMS", "WHATSAPP"],
                channel_properties={"SMS_SENDER": " Acme ", "SMS_FLASH_MESSAGE": "false",
-                                   "SMS_MAX_NUMBER_OF_MESSAGE_PARTS": "3", "MESSENGER_NOTIFICATION_TYPE": "SILENT_PUSH"},
+                                   "SMS_MAX_NUMBER_OF_MESSAGE_PARTS": "3",
+                                   "MESSENGER_NOTIFICATION_TYPE": "SILENT_PUSH"},
                message_metadata="order-42", conversation_metadata={"k": "v", "n": None, "deep": {"a": [1]}},
                queue="HIGH_PRIORITY", ttl="86400s", processing_strategy="DISPATCH_ONLY", correlation_id="corr-9",
                conversation_metadata_update_strategy="MERGE_PATCH", message_content_type="CONTENT_MARKETING",

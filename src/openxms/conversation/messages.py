@@ -43,8 +43,8 @@ MAX_CAROUSEL_CHOICES = 3
 MAX_CHANNEL_IDENTITIES = 20
 
 
-class _S(msgspec.Struct, omit_defaults=True):  # encoded, a message is the JSON the client sent
-    pass
+class _S(msgspec.Struct, omit_defaults=True):
+    """omit_defaults: encoded again, a message is the JSON the client sent (less unknown fields)."""
 
 
 class TextMessage(_S):

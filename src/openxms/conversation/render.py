@@ -3,8 +3,9 @@
 Sinch says which types the SMS channel carries natively (text, media, location) and which it
 "converts into plaintext" (choice, card, carousel), but shows the plaintext only as pictures
 (https://developers.sinch.com/docs/conversation/channel-support/sms/message-support). The
-layouts below are therefore ours. Lines are joined with "\\n"; an empty or absent field
-leaves no line.
+layouts below are therefore ours. `a / b` means a line each; lines are joined with "\\n"
+and an empty or absent field leaves no line. Batch `${name}` parameters are substituted
+before (`params.substitute`), so they show in the text.
 
 Which content: `explicit_channel_omni_message["SMS"]`, else `explicit_channel_message["SMS"]`
 (the channel's native payload: when it is a JSON object with a string `body`, the shape of

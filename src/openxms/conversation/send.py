@@ -190,7 +190,8 @@ def check_against_app(req: SendMessageRequest, app_channels: Collection[str],
     description), so they are refused rather than dropped."""
     for i, channel in enumerate(req.channel_priority_order):
         if channel not in app_channels:
-            raise InvalidRequest(f"channel_priority_order[{i}]: channel {channel} is not configured on app {req.app_id}")
+            raise InvalidRequest(f"channel_priority_order[{i}]: channel {channel} is not configured "
+                                 f"on app {req.app_id}")
     mode: ProcessingMode = "DISPATCH" if req.processing_strategy == "DISPATCH_ONLY" else app_processing_mode
     if mode == "DISPATCH" and req.recipient.contact_id is not None:
         raise InvalidRequest("recipient.contact_id cannot be used in DISPATCH processing mode; use identified_by")
