@@ -28,6 +28,8 @@ ReasonCode = Literal[
     "TEMPLATE_NON_EXISTING_LANGUAGE_OR_VERSION", "DELIVERY_TIMED_OUT", "DELIVERY_REJECTED_DUE_TO_POLICY",
     "CONTACT_NOT_FOUND", "BAD_REQUEST", "UNKNOWN_APP", "NO_CHANNEL_IDENTITY_FOR_CONTACT", "CHANNEL_REJECT",
     "NO_PERMISSION", "NO_PROFILE_AVAILABLE", "UNSUPPORTED_OPERATION"]
+REASON_CODES: tuple[str, ...] = ReasonCode.__args__  # type: ignore[attr-defined]
+ReasonSubCode = Literal["UNSPECIFIED_SUB_CODE", "ATTACHMENT_REJECTED", "MEDIA_TYPE_UNDETERMINED", "INACTIVE_SENDER"]
 
 WebhookTrigger = Literal[
     "MESSAGE_DELIVERY", "EVENT_DELIVERY", "MESSAGE_INBOUND", "EVENT_INBOUND", "CONVERSATION_START",
@@ -56,7 +58,25 @@ LANGUAGES: tuple[str, ...] = ContactLanguage.__args__  # type: ignore[attr-defin
 SMS_PROPERTIES = ("SMS_SENDER", "SMS_FLASH_MESSAGE", "SMS_MAX_NUMBER_OF_MESSAGE_PARTS")
 
 
+# AppMessage enumerations.
+CardHeight = Literal["UNSPECIFIED_HEIGHT", "SHORT", "MEDIUM", "TALL"]
+DisplayMode = Literal["DISPLAY_MODE_UNSPECIFIED", "PERSISTENT"]
+AgentType = Literal["UNKNOWN_AGENT_TYPE", "HUMAN", "BOT"]
+ChannelSpecificMessageType = Literal["FLOWS", "ORDER_DETAILS", "ORDER_STATUS", "COMMERCE", "CAROUSEL_COMMERCE",
+                                     "NOTIFICATION_MESSAGE_TEMPLATE"]
+
+
 class ChannelIdentity(msgspec.Struct, omit_defaults=True):
     channel: Channel
     identity: str
     app_id: str = ""
+
+
+class Reason(msgspec.Struct, frozen=True):
+    """Why a message FAILED (or is SWITCHING_CHANNEL): the `reason` of a delivery receipt.
+    `sub_code` is always sent, as in Sinch's own receipt fixtures; `channel_code` (WhatsApp
+    only) never is."""
+
+    code: ReasonCode
+    description: str = ""
+    sub_code: ReasonSubCode = "UNSPECIFIED_SUB_CODE"
