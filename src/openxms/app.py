@@ -27,6 +27,7 @@ from .http.guard import Guard
 from .ids import IdFactory
 from .services.auth import Auth
 from .services.batches import BatchService
+from .services.conversation.messages import MessageService
 from .services.groups import GroupService, auto_update_hook
 from .services.inbounds import InboundService
 from .services.reports import ReportService
@@ -50,6 +51,7 @@ class Context:
     reports: ReportService
     inbounds: InboundService
     groups: GroupService
+    conversation_messages: MessageService
     wakeups: Wakeups
     simulator: Simulator | None = None
     engine: Engine | None = None
@@ -110,6 +112,7 @@ def build(settings: Settings) -> tuple[Starlette, Context]:
                   auth=Auth(accounts, secret, clock, settings.oauth_token_ttl),
                   batches=BatchService(db, clock, ids, accounts, wakeups, settings.max_batch_recipients), reports=ReportService(db),
                   inbounds=inbounds, groups=GroupService(db, clock, ids), wakeups=wakeups,
+                  conversation_messages=MessageService(db, clock, ids, accounts, wakeups),
                   simulator=simulator, engine=engine, dev_account=dev)
 
     @asynccontextmanager

@@ -24,6 +24,7 @@ from ..config import Account
 from ..sms import reports, statuses as st
 from ..store import batches as batch_store, outbox, recipients as rstore, reports as report_store
 from ..store.db import Tx
+from . import conversation
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,9 @@ def apply(tx: Tx, changes: list[Change], now: int, accounts: Mapping[str, Accoun
     wanted = {b.id for b in batches.values() if b.delivery_report != "none" and _url(b, accounts)}
     if wanted:
         _callbacks(tx, todo, batches, wanted, now, accounts)
+    carried = [c for c in todo if batches[current[c.recipient_id].batch_id].origin == "conversation"]
+    if carried:  # Conversation messages on SMS: their receipts (engine/conversation.py)
+        conversation.on_changes(tx, carried, now)
     return [c.recipient_id for c in todo]
 
 

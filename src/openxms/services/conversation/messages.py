@@ -1,0 +1,233 @@
+"""Conversation messages: `messages:send` on the SMS channel, and reading them back.
+
+A send is checked at request time (400s: `conversation/send.py`), then resolved inside one
+write: the app of the project (404), its service plan, the recipient's SMS identity (a contact
+in CONVERSATION mode, or the identities given), the rendered SMS text. What belongs to the
+one recipient (an unknown contact, no SMS identity, a template that does not render) is not a
+request error: the message is stored and a FAILED receipt queued at once, as Sinch does.
+Otherwise the message is queued on its plan as one SMS (`store/conversation/messages.py`);
+the engine reports what happens to it (`engine/conversation.py`).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Mapping
+
+import msgspec
+
+from ...clock import Clock
+from ...config import Account
+from ...conversation import receipts
+from ...conversation.contacts import Contact, ContactIdentity
+from ...conversation.conversations import Conversation
+from ...conversation.messages import AppMessage, Recipient
+from ...conversation.render import Templates, render_sms
+from ...conversation.send import SendMessageRequest, check_against_app, decode_send
+from ...conversation.types import Reason
+from ...engine import conversation as events
+from ...engine.wakeups import Wakeups
+from ...errors import InvalidRequest, NotFound
+from ...ids import IdFactory
+from ...sms import dates, msisdn
+from ...store.conversation import messages as store, routing
+from ...store.db import Database, Tx
+
+DEFAULT_TTL_MS = 3 * 24 * 3600 * 1000  # no ttl: the SMS API's longest validity (3 days)
+
+
+def app_channels(doc: Mapping[str, Any]) -> list[str]:
+    return [c["channel"] for c in doc.get("channel_credentials") or () if c.get("channel")]
+
+
+class Resolved(msgspec.Struct):
+    """One message, decided: where it goes, or why it cannot."""
+
+    message_id: str
+    project_id: str
+    app_id: str
+    plan_id: str | None
+    mode: str
+    identity: str  # SMS identity (digits), or what we were given
+    contact_id: str = ""
+    conversation_id: str = ""
+    text: str | None = None
+    reason: Reason | None = None
+
+
+class MessageService:
+    def __init__(self, db: Database, clock: Clock, ids: IdFactory, accounts: Mapping[str, Account],
+                 wakeups: Wakeups, templates: Templates | None = None) -> None:
+        self.db, self.clock, self.ids, self.accounts, self.wakeups = db, clock, ids, accounts, wakeups
+        self.templates = templates
+        self.owners = {n: a.id for a in accounts.values() for n in a.numbers}
+
+    async def send(self, project_id: str, raw: bytes) -> dict[str, str]:
+        req = decode_send(raw)
+        now = self.clock.now_ms()
+        if req.sms.sender is not None:
+            req = msgspec.structs.replace(req, sms=msgspec.structs.replace(
+                req.sms, sender=msisdn.normalize_sender(req.sms.sender)))
+        message_id = self.ids.new()
+        plan = await self.db.write(self._send, project_id, req, message_id, now)
+        if plan is not None:
+            self.wakeups.queue_changed(plan)
+        self.wakeups.callbacks_changed()
+        return {"message_id": message_id, "accepted_time": dates.format(now)}
+
+    def _send(self, tx: Tx, project_id: str, req: SendMessageRequest, message_id: str, now: int) -> str | None:
+        app = routing.app(tx, project_id, req.app_id)
+        if app is None:
+            raise NotFound(f"app {req.app_id} not found in project {project_id}")
+        mode = check_against_app(req, app_channels(app.doc), app.doc.get("processing_mode") or "DISPATCH")
+        sender = req.sms.sender
+        if sender is not None and self.owners.get(sender, app.plan_id) != app.plan_id:
+            raise InvalidRequest(f"channel_properties.SMS_SENDER {sender} is a number of another service plan")
+        r = self.resolve(tx, app, req, req.recipient, req.message, message_id, mode, now)
+        self.store(tx, [(r, req)], now, {app.id: app})
+        return r.plan_id if r.reason is None else None
+
+    # the steps, shared with the batch API's fan-out ---------------------------------------
+    def resolve(self, tx: Tx, app: routing.AppRow, req: Any, recipient: Recipient, message: AppMessage,
+                message_id: str, mode: str, now: int) -> Resolved:
+        """Where one message goes, or the Reason it fails (never an exception)."""
+        r = Resolved(message_id, app.project_id, app.id, app.plan_id, mode, "")
+        identity, contact_id, reason = self._identity(tx, app, req, recipient)
+        r.identity, r.contact_id = identity, contact_id
+        if reason is None and app.plan_id is None:
+            reason = Reason("CHANNEL_CONFIGURATION_MISSING", "the app has no SMS channel credential")
+        if reason is None:
+            rendered = render_sms(message, self.templates)
+            if isinstance(rendered, Reason):
+                reason = rendered
+            else:
+                r.text = rendered
+        if mode == "CONVERSATION" and reason is None:
+            r.contact_id, r.conversation_id = self._conversation(tx, app, identity, contact_id, req, now)
+        r.reason = reason
+        return r
+
+    def _identity(self, tx: Tx, app: routing.AppRow, req: Any, recipient: Recipient) -> tuple[str, str, Reason | None]:
+        channels = app_channels(app.doc)
+        if recipient.contact_id is not None:
+            contact = routing.contact(tx, app.project_id, recipient.contact_id)
+            if contact is None:
+                return "", recipient.contact_id, Reason("CONTACT_NOT_FOUND", f"no contact {recipient.contact_id}")
+            identities = contact.get("channel_identities") or []
+            order = list(req.channel_priority_order or contact.get("channel_priority") or channels)
+            contact_id = recipient.contact_id
+        else:
+            assert recipient.identified_by is not None
+            identities = [{"channel": i.channel, "identity": i.identity}
+                          for i in recipient.identified_by.channel_identities]
+            order = list(req.channel_priority_order or dict.fromkeys(i["channel"] for i in identities))
+            contact_id = ""
+        order += [c for c in channels if c not in order]
+        for channel in order:
+            if channel != "SMS":
+                continue  # no adapter for other channels: the next candidate is tried
+            found = next((i for i in identities if i["channel"] == "SMS"), None)
+            if found is None:
+                break
+            if "SMS" not in channels:
+                return found["identity"], contact_id, Reason("CHANNEL_CONFIGURATION_MISSING",
+                                                             "the app has no SMS channel")
+            number = msisdn.normalize(found["identity"])
+            if number is None:
+                return found["identity"], contact_id, Reason("RECIPIENT_INVALID_CHANNEL_IDENTITY",
+                                                             f"{found['identity']!r} is not a phone number")
+            return number, contact_id, None
+        if contact_id:
+            return "", contact_id, Reason("NO_CHANNEL_IDENTITY_FOR_CONTACT", "the contact has no SMS identity")
+        if any(i["channel"] == "SMS" for i in identities):
+            return "", contact_id, Reason("CHANNEL_CONFIGURATION_MISSING", "the app has no SMS channel")
+        return "", contact_id, Reason("NO_CHANNELS_LEFT", "no channel openxms can deliver on (SMS) was given")
+
+    def _conversation(self, tx: Tx, app: routing.AppRow, identity: str, contact_id: str, req: Any,
+                      now: int) -> tuple[str, str]:
+        """CONVERSATION mode: the contact (made for an unknown identity) and its active
+        conversation with the app (made if there is none); the send's conversation metadata
+        replaces the conversation's."""
+        if not contact_id:
+            contact_id = routing.contact_of(tx, app.project_id, "SMS", identity) or ""
+            if not contact_id:
+                contact_id = self.ids.new()
+                contact = Contact(id=contact_id, channel_identities=[ContactIdentity("SMS", identity)],
+                                  channel_priority=["SMS"])
+                routing.add_contact(tx, app.project_id, contact_id, msgspec.to_builtins(contact), now)
+        conv = routing.active_conversation(tx, app.id, contact_id)
+        metadata = getattr(req, "conversation_metadata", None)
+        if conv is None:
+            cid = self.ids.new()
+            doc = msgspec.to_builtins(Conversation(id=cid, app_id=app.id, contact_id=contact_id, active=True,
+                                                   active_channel="SMS", metadata_json=metadata or {},
+                                                   correlation_id=getattr(req, "correlation_id", "") or ""))
+            routing.add_conversation(tx, app.project_id, cid, app.id, contact_id, doc, now)
+            return contact_id, cid
+        if metadata is not None:
+            doc = {**conv.doc, "metadata_json": metadata}
+            routing.save_conversation(tx, conv.id, doc)
+        return contact_id, conv.id
+
+    def store(self, tx: Tx, items: list[tuple[Resolved, Any]], now: int, apps: Mapping[str, routing.AppRow]) -> None:
+        """Store the messages; queue the SMS of the sendable ones (in order), a FAILED receipt
+        for the others."""
+        carriers = []
+        rows = []
+        for r, req in items:
+            if r.reason is None and r.plan_id is not None and r.text is not None:
+                ttl = getattr(req, "ttl_seconds", None)
+                carriers.append(store.Carrier(r.message_id, r.plan_id, r.identity, req.sms.sender, r.text,
+                                              bool(req.sms.flash), req.sms.max_parts,
+                                              now + (ttl * 1000 if ttl else DEFAULT_TTL_MS)))
+        recipient_ids = store.queue_sms(tx, carriers, now)
+        hooks = routing.webhooks(tx, {r.app_id for r, _ in items if r.reason is not None})
+        for r, req in items:
+            message = req.message if isinstance(req.message, AppMessage) else msgspec.convert(req.message, AppMessage)
+            conv_md = getattr(req, "conversation_metadata", None)
+            rows.append(store.Message(
+                r.message_id, r.project_id, r.app_id, "TO_CONTACT", r.conversation_id, r.contact_id, "SMS",
+                r.identity, "", now, recipient_ids.get(r.message_id), getattr(req, "batch_id", None),
+                "FAILED" if r.reason is not None else None, req.message_metadata or "",
+                None if conv_md is None else json.dumps(conv_md), req.correlation_id or "",
+                req.callback_url or None, r.mode, json.dumps({"app_message": msgspec.to_builtins(message)})))
+            if r.reason is not None:
+                to = events.targets(hooks.get(r.app_id, ()), "MESSAGE_DELIVERY", req.callback_url or None,
+                                    apps[r.app_id].doc)
+                if to:
+                    payload = receipts.delivery_event(
+                        app_id=r.app_id, project_id=r.project_id, message_id=r.message_id, status="FAILED",
+                        reason=r.reason, channel_identity={"channel": "SMS", "identity": r.identity},
+                        accepted_ms=now, event_ms=now, conversation_id=r.conversation_id, contact_id=r.contact_id,
+                        metadata=req.message_metadata or "", processing_mode=r.mode,  # type: ignore[arg-type]
+                        correlation_id=req.correlation_id or "")
+                    events.enqueue(tx, r.project_id, payload, to, now)
+        store.insert(tx, rows)
+
+    # reading ------------------------------------------------------------------------------
+    async def get(self, project_id: str, message_id: str) -> dict[str, Any]:
+        m = await self.db.read(store.get, project_id, message_id)
+        if m is None:
+            raise NotFound(f"message {message_id} not found")
+        return to_object(m)
+
+    async def delete(self, project_id: str, message_id: str) -> None:
+        if not await self.db.write(store.delete, project_id, message_id):
+            raise NotFound(f"message {message_id} not found")
+
+    async def list(self, f: store.ListFilter, size: int, before: tuple[int, str] | None
+                   ) -> tuple[list[dict[str, Any]], tuple[int, str] | None]:
+        rows = await self.db.read(store.list_page, f, size + 1, before)
+        more = len(rows) > size
+        rows = rows[:size]
+        return [to_object(m) for m in rows], ((rows[-1].accept_time, rows[-1].id) if more and rows else None)
+
+
+def to_object(m: store.Message) -> dict[str, Any]:
+    """The ConversationMessage object (every documented field; "" when empty)."""
+    content = json.loads(m.doc)
+    return {"id": m.id, "direction": m.direction, **content,
+            "channel_identity": {"channel": m.channel, "identity": m.identity, "app_id": ""},
+            "conversation_id": m.conversation_id, "contact_id": m.contact_id, "metadata": m.metadata,
+            "accept_time": dates.format(m.accept_time), "sender_id": m.sender_id,
+            "processing_mode": m.processing_mode, "injected": False}

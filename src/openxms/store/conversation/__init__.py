@@ -1,0 +1,1 @@
+"""The Sinch Conversation API's store layer."""

@@ -1,0 +1,151 @@
+"""Conversation messages (`conv_messages`), and the SMS that carries an outbound one.
+
+An outbound message on the SMS channel travels as a one-recipient batch of its app's service
+plan (`batches.origin = 'conversation'`, id = the message id): the plan's FIFO queue, rate,
+connectors, expiry and receipts are the SMS engine's. `recipient_id` ties the message to the
+recipient row that carries it, so a status change of that row finds its message.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Iterable, NamedTuple
+
+from ..db import Tx
+from ..recipients import chunks
+
+_COLS = ("id, project_id, app_id, direction, conversation_id, contact_id, channel, identity, sender_id, accept_time, "
+         "recipient_id, batch_id, status, metadata, conversation_metadata, correlation_id, callback_url, "
+         "processing_mode, doc")
+
+
+class Message(NamedTuple):
+    id: str
+    project_id: str
+    app_id: str
+    direction: str  # TO_CONTACT | TO_APP
+    conversation_id: str
+    contact_id: str
+    channel: str
+    identity: str
+    sender_id: str  # MO: the number the contact wrote to
+    accept_time: int
+    recipient_id: int | None  # the SMS recipient row carrying an outbound message
+    batch_id: str | None  # the Conversation batch it came from
+    status: str | None  # the last delivery status reported
+    metadata: str  # the send's message_metadata (a string)
+    conversation_metadata: str | None  # JSON object as sent (a batch's includes _batch_id)
+    correlation_id: str
+    callback_url: str | None
+    processing_mode: str
+    doc: str  # {"app_message": ...} or {"contact_message": ...}
+
+
+def _row(r: Any) -> Message:
+    return Message(*r)
+
+
+def insert(tx: Tx, messages: list[Message]) -> None:
+    if messages:
+        tx.executemany(f"INSERT INTO conv_messages ({_COLS}) VALUES ({','.join('?' * 19)})", messages)
+
+
+def get(tx: Tx, project_id: str, message_id: str) -> Message | None:
+    r = tx.one(f"SELECT {_COLS} FROM conv_messages WHERE id = ? AND project_id = ?", (message_id, project_id))
+    return None if r is None else _row(r)
+
+
+def delete(tx: Tx, project_id: str, message_id: str) -> bool:
+    tx.execute("DELETE FROM conv_messages WHERE id = ? AND project_id = ?", (message_id, project_id))
+    return tx.rowcount > 0
+
+
+def by_recipients(tx: Tx, recipient_ids: Iterable[int]) -> dict[int, Message]:
+    """The messages carried by these SMS recipient rows (rows of plain SMS batches are absent)."""
+    out: dict[int, Message] = {}
+    for part in chunks(sorted(set(recipient_ids))):
+        for r in tx.all(f"SELECT {_COLS} FROM conv_messages WHERE recipient_id IN {tx.in_list(part)}", part):
+            out[r.recipient_id] = _row(r)
+    return out
+
+
+def set_status(tx: Tx, updates: list[tuple[str, str]]) -> None:
+    """updates: (message id, delivery status)."""
+    if updates:
+        tx.executemany("UPDATE conv_messages SET status = ? WHERE id = ?", [(s, i) for i, s in updates])
+
+
+class ListFilter(NamedTuple):
+    project_id: str
+    app_id: str | None = None
+    conversation_id: str | None = None
+    contact_id: str | None = None
+    identity: str | None = None
+    channel: str | None = None
+    direction: str | None = None
+    start: int | None = None  # accept_time >= start
+    end: int | None = None  # accept_time < end
+
+
+def list_page(tx: Tx, f: ListFilter, limit: int, before: tuple[int, str] | None) -> list[Message]:
+    """Newest first (accept_time, then id, descending), after the cursor `before` (the last
+    item of the previous page): keyset paging, stable while messages keep arriving."""
+    sql = [f"SELECT {_COLS} FROM conv_messages WHERE project_id = ?"]
+    args: list[Any] = [f.project_id]
+    for column in ("app_id", "conversation_id", "contact_id", "identity", "channel", "direction"):
+        value = getattr(f, column)
+        if value is not None:
+            sql.append(f"AND {column} = ?")
+            args.append(value)
+    if f.start is not None:
+        sql.append("AND accept_time >= ?")
+        args.append(f.start)
+    if f.end is not None:
+        sql.append("AND accept_time < ?")
+        args.append(f.end)
+    if before is not None:
+        sql.append("AND (accept_time < ? OR (accept_time = ? AND id < ?))")
+        args += [before[0], before[0], before[1]]
+    sql.append("ORDER BY accept_time DESC, id DESC LIMIT ?")
+    return [_row(r) for r in tx.all(" ".join(sql), [*args, limit])]
+
+
+# The SMS that carries an outbound message ------------------------------------------------
+
+class Carrier(NamedTuple):
+    message_id: str
+    plan_id: str
+    msisdn: str
+    sender: str | None  # None: the plan's default number
+    text: str
+    flash: bool
+    max_parts: int | None
+    expire_at: int
+
+
+def queue_sms(tx: Tx, carriers: list[Carrier], now: int) -> dict[str, int]:
+    """Queue one SMS per carrier, in order (the plan's FIFO); returns message id -> recipient row."""
+    if not carriers:
+        return {}
+    rows = []
+    for c in carriers:
+        doc: dict[str, Any] = {"id": c.message_id, "to": [c.msisdn], "body": c.text, "type": "mt_text",
+                               "delivery_report": "none", "flash_message": c.flash}
+        if c.sender is not None:
+            doc["from"] = c.sender
+        if c.max_parts is not None:
+            doc["max_number_of_message_parts"] = c.max_parts
+        rows.append((c.message_id, c.plan_id, "mt_text", c.sender, now, now, now, c.expire_at, "active", "none",
+                     json.dumps(doc, separators=(",", ":"))))
+    tx.executemany(
+        "INSERT INTO batches (id, account_id, type, sender, client_reference, created_at, modified_at, due_at, "
+        "expire_at, expire_explicit, canceled, state, delivery_report, callback_url, feedback_enabled, report_sent, "
+        "doc, origin) VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?, 1, 0, ?, ?, NULL, 0, 0, ?, 'conversation')", rows)
+    tx.executemany(
+        "INSERT INTO recipients (batch_id, account_id, msisdn, status, code, created_at, status_at) "
+        "VALUES (?, ?, ?, 'Queued', 400, ?, ?)", [(c.message_id, c.plan_id, c.msisdn, now, now) for c in carriers])
+    ids: dict[str, int] = {}
+    for part in chunks([c.message_id for c in carriers]):
+        for r in tx.all(f"SELECT id, batch_id FROM recipients WHERE batch_id IN {tx.in_list(part)}", part):
+            ids[r.batch_id] = r.id
+    return ids
