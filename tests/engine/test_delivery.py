@@ -260,6 +260,9 @@ def test_no_receipt_becomes_unknown_after_expiry(engine_api):
     b = api.send(plan="CB1", to=["+12010000005"], delivery_report="summary")  # "dead": never a receipt
     api.wait_for(lambda: api.statuses(b["id"], "CB1") == {"Dispatched": 1})
     api.advance(3 * 24 * 3600)  # expired: the dispatched message stays Dispatched for a grace period
+    # once the scheduler has swept the expiry (the batch row says so), the recipient is still Dispatched
+    api.wait_for(lambda: api.ctx.db.run_sync(
+        lambda tx: tx.scalar("SELECT state FROM batches WHERE id = ?", (b["id"],))) in ("expired", "closed"))
     assert api.statuses(b["id"], "CB1") == {"Dispatched": 1}
     api.advance(3600)
     api.wait_for(lambda: api.statuses(b["id"], "CB1") == {"Unknown": 1})
