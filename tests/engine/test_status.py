@@ -12,7 +12,7 @@ from openxms.config import Account
 from openxms.engine import status
 from openxms.engine.status import Change
 from openxms.sms import statuses as st
-from openxms.store import recipients as rstore
+from openxms.store import batches as batch_store, recipients as rstore
 
 from ..store.rows import NOW, add_batch, migrated, recipient
 
@@ -125,7 +125,7 @@ def test_the_batch_report_is_queued_once_when_the_last_recipient_becomes_final(d
 
     assert len(db.run_sync(add_and_finish)) == 1
     assert [r.kind for r in db.run_sync(outbox)] == [B]
-    b = db.run_sync(lambda tx: status.batch_store.get_many(tx, ["b1"])["b1"])
+    b = db.run_sync(lambda tx: batch_store.get_many(tx, ["b1"])["b1"])
     assert db.run_sync(status.batch_report_callback, b, ACCOUNTS) == []
 
 
