@@ -164,23 +164,36 @@ def test_callbacks_per_recipient_and_summary(engine_api):
         parser.parse_event(raw)
 
 
+def outbox_row(api):
+    """The one callback in the outbox, as the sender last left it (read from the database)."""
+    rows = api.ctx.db.run_sync(lambda tx: tx.all(
+        "SELECT state, attempts, first_failure_at, next_attempt_at, last_status FROM outbox ORDER BY id"))
+    assert len(rows) == 1, rows
+    return tuple(rows[0])
+
+
+def settled(api, attempts):
+    """Wait until the sender has recorded attempt number `attempts` (it settles after the post)."""
+    return api.wait_for(lambda: (row := outbox_row(api))[1] == attempts and row[0] != "sending" and row)
+
+
 @pytest.mark.parametrize("engine_api", [{"statuses": [500, 503], "secret": "KayakingTheSwell"}], indirect=True)
 def test_callback_retries_on_5xx_with_sinch_schedule_and_signature(engine_api):
     api = engine_api
+    t0 = api.ctx.clock.now_ms()  # the manual clock stands still: the first failure is at t0
     api.send(plan="CB1", delivery_report="summary")
     api.wait_for(lambda: len(api.rx.requests) == 1)
-    import time
-
-    api.advance(4.9)
-    time.sleep(0.3)  # room for a wrong, early retry to happen
+    # retry 1 is due 5 s after the first failure; the sender only takes rows already due
+    # (tests/store/test_outbox.py), so this row is what keeps it from retrying early
+    assert settled(api, 1) == ("pending", 1, t0, t0 + 5_000, 500)
     assert len(api.rx.requests) == 1
-    api.advance(0.1)  # retry 1: 5 s after the first failure
+    api.advance(5)
     api.wait_for(lambda: len(api.rx.requests) == 2)
-    api.advance(4.9)
-    time.sleep(0.3)
-    assert len(api.rx.requests) == 2
-    api.advance(0.1)  # retry 2: 10 s after the first failure (not 10 s after retry 1)
+    # retry 2: 10 s after the first failure (not 10 s after retry 1)
+    assert settled(api, 2) == ("pending", 2, t0, t0 + 10_000, 503)
+    api.advance(5)
     api.wait_for(lambda: len(api.rx.requests) == 3)
+    assert settled(api, 3) == ("done", 3, t0, t0 + 10_000, 200)
     assert [r["status"] for r in api.rx.requests] == [500, 503, 200]
     from sinch.domains.sms.sinch_events.v1.sms_sinch_event import SmsSinchEvent
 
@@ -192,12 +205,12 @@ def test_callback_retries_on_5xx_with_sinch_schedule_and_signature(engine_api):
 @pytest.mark.parametrize("engine_api", [{"statuses": [404]}], indirect=True)
 def test_callback_4xx_is_not_retried(engine_api):
     api = engine_api
+    t0 = api.ctx.clock.now_ms()
     api.send(plan="CB1", delivery_report="summary")
     api.wait_for(lambda: len(api.rx.requests) == 1)
+    assert settled(api, 1) == ("failed", 1, t0, t0, 404)  # given up: no retry time, never claimed again
     api.advance(100_000)
-    import time
-
-    time.sleep(0.3)
+    assert outbox_row(api) == ("failed", 1, t0, t0, 404)
     assert len(api.rx.requests) == 1
 
 
@@ -247,6 +260,9 @@ def test_no_receipt_becomes_unknown_after_expiry(engine_api):
     b = api.send(plan="CB1", to=["+12010000005"], delivery_report="summary")  # "dead": never a receipt
     api.wait_for(lambda: api.statuses(b["id"], "CB1") == {"Dispatched": 1})
     api.advance(3 * 24 * 3600)  # expired: the dispatched message stays Dispatched for a grace period
+    # once the scheduler has swept the expiry (the batch row says so), the recipient is still Dispatched
+    api.wait_for(lambda: api.ctx.db.run_sync(
+        lambda tx: tx.scalar("SELECT state FROM batches WHERE id = ?", (b["id"],))) in ("expired", "closed"))
     assert api.statuses(b["id"], "CB1") == {"Dispatched": 1}
     api.advance(3600)
     api.wait_for(lambda: api.statuses(b["id"], "CB1") == {"Unknown": 1})

@@ -145,12 +145,29 @@ def test_enquire_link_both_ways_and_clean_unbind():
     async def main():
         smsc, client, _ = await pair(enquire_link_interval=0.05)
         assert await client.wait_bound(2)
-        await asyncio.sleep(0.3)
+        assert smsc.stats["enquire_links"] == 0
+        await wait_until(lambda: smsc.stats["enquire_links"] >= 3)  # an idle bind: the client keeps it alive
         s = next(iter(smsc.sessions))
         resp = await s.request(pdu.Pdu(pdu.ENQUIRE_LINK), 1)  # the SMSC asks too
         assert resp.command_id == pdu.ENQUIRE_LINK | pdu.RESP
         await client.stop()
         await wait_until(lambda: not smsc.sessions)
+        assert smsc.stats["unbinds"] == 1 and smsc.stats["binds"] == 1  # unbound, not dropped and rebound
+        await smsc.stop()
+    run(main())
+
+
+def test_a_busy_bind_sends_no_enquire_link():
+    """SMPP 3.4 section 4.11: enquire_link checks an idle link; traffic already proves it alive."""
+    async def main():
+        smsc, client, _ = await pair(enquire_link_interval=0.4)
+        assert await client.wait_bound(2)
+        for i in range(16):  # a submit every 50 ms for 0.8 s: never idle for half the interval
+            assert (await client.submit(messages(1, start=i)))[0].status == 0
+            await asyncio.sleep(0.05)
+        assert smsc.stats["enquire_links"] == 0
+        await wait_until(lambda: smsc.stats["enquire_links"] >= 1)  # idle now
+        await client.stop()
         await smsc.stop()
     run(main())
 
@@ -209,8 +226,8 @@ def test_smsc_sends_unacknowledged_receipts_again_after_rebind():
         s2 = await bind(smsc.port, lambda p: second.append(p) or pdu.response(p, message_id=""))
         await wait_until(lambda: second)
         assert second[0].tlvs[pdu.TLV_RECEIPTED_MESSAGE_ID].rstrip(b"\0").decode() == resp.get("message_id")
-        await asyncio.sleep(0.1)
-        assert len(second) == 1 and smsc.stats["redelivered"] == 1 and not smsc.undelivered  # answered: done
+        await wait_until(lambda: smsc.stats["acked"] == 1)  # answered: the SMSC is done with it
+        assert len(second) == 1 and smsc.stats["redelivered"] == 1 and not smsc.undelivered
         s2.close()
         await smsc.stop()
     run(main())

@@ -50,7 +50,8 @@ class Smsc:
         self.refs = References()
         self.undelivered: list[tuple[str, pdu.Pdu]] = []  # receipts/MO waiting for a receiver bind
         self.stats = {"binds": 0, "bind_failures": 0, "submits": 0, "receipts": 0, "mo": 0, "throttled": 0,
-                      "drops": 0, "max_inflight": 0, "redelivered": 0, "acked": 0}
+                      "drops": 0, "max_inflight": 0, "redelivered": 0, "acked": 0, "enquire_links": 0,
+                      "unbinds": 0}
         self.received: list[pdu.Pdu] = []  # every accepted submit_sm, for tests
         self._inflight = 0
 
@@ -83,8 +84,10 @@ class Smsc:
         if cid in (pdu.BIND_TRANSMITTER, pdu.BIND_RECEIVER, pdu.BIND_TRANSCEIVER):
             return self._bind(s, p)
         if cid == pdu.ENQUIRE_LINK:
+            self.stats["enquire_links"] += 1
             return pdu.response(p)
         if cid == pdu.UNBIND:
+            self.stats["unbinds"] += 1
             return pdu.response(p)
         if cid == pdu.SUBMIT_SM:
             return self._submit(s, p)
