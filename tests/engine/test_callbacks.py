@@ -30,7 +30,7 @@ def test_retry_schedule_doubles_from_five_seconds_after_the_first_failure():
 
 
 def due(attempts=0, first_failure_at=None):
-    return outbox.Due(7, "A", "http://example.test/cb", "{}", attempts, first_failure_at)
+    return outbox.Due(7, "A", "http://example.test/cb", "{}", attempts, first_failure_at, "http://example.test")
 
 
 @pytest.mark.parametrize("code", [200, 201, 202, 204, 299])
@@ -87,7 +87,7 @@ BODY = json.dumps({"type": "delivery_report_sms", "batch_id": "01ABC", "statuses
 
 def test_signed_headers_pass_the_sinch_sdk_validator(tmp_path):
     clock = ManualClock(T0 + 999)
-    s = sender(tmp_path, {"A": Account(id="A", webhook_secret=SECRET)}, clock)
+    s = sender(tmp_path, {"A": Account(id="A", token="t", webhook_secret=SECRET)}, clock)
     headers = s.headers("A", BODY)
     assert headers["X-Sinch-Webhook-Signature-Timestamp"] == str(T0 // 1000)  # seconds, from the one clock
     assert headers["X-Sinch-Webhook-Signature-Algorithm"] == "HmacSHA256"
@@ -114,6 +114,6 @@ def test_sign_is_hmac_sha256_over_body_nonce_timestamp():
 
 
 def test_no_secret_no_signature(tmp_path):
-    s = sender(tmp_path, {"A": Account(id="A")})
+    s = sender(tmp_path, {"A": Account(id="A", token="t")})
     assert s.headers("A", BODY) == {"Content-Type": "application/json"}
     assert s.headers("gone", BODY) == {"Content-Type": "application/json"}  # an account no longer configured

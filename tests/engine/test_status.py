@@ -16,7 +16,8 @@ from openxms.store import batches as batch_store, recipients as rstore
 
 from ..store.rows import NOW, add_batch, migrated, recipient
 
-ACCOUNTS = {"A": Account(id="A", callback_url="http://account.example/dr"), "BARE": Account(id="BARE")}
+ACCOUNTS = {"A": Account(id="A", token="t", callback_url="http://account.example/dr"),
+            "BARE": Account(id="BARE", token="t")}
 R, B = "recipient_delivery_report", "delivery_report"
 M1, M2 = "12010000001", "12010000002"
 

@@ -20,7 +20,7 @@ def db(database_url):
 
 
 def claim(db, node, now, limit=10, visibility=120_000):
-    return [r.id for r in db.run_sync(outbox.claim, node, now, limit, visibility)]
+    return [r.id for r in db.run_sync(outbox.claim, node, now, limit, visibility, 1000, {})]
 
 
 def row(db, rid):

@@ -122,14 +122,10 @@ class Engine:
         await _cancel_until_done(stops, max(0.5, end - loop.time() - 0.5), cancel_first=False)
         try:
             async with asyncio.timeout(max(0.2, end - loop.time())):
-                await self.db.write(self._release_all)
+                await self.db.write(_release, list(self.dispatchers), self.node_id)
         except Exception:  # noqa: BLE001 - shutting down: an unreleased lease expires by itself
             pass
         self.dispatchers.clear()
-
-    def _release_all(self, tx: Tx) -> None:
-        for account_id in self.dispatchers:
-            leases.release(tx, lease_name(account_id), self.node_id)
 
     async def _leases(self) -> None:
         """Hold the dispatch lease of every account we can; start/stop dispatchers accordingly."""
@@ -201,6 +197,11 @@ class Engine:
         result = await self.on_inbound(message)
         self.callbacks.wake()
         return result
+
+
+def _release(tx: Tx, account_ids: list[str], node_id: str) -> None:
+    for account_id in account_ids:
+        leases.release(tx, lease_name(account_id), node_id)
 
 
 async def _cancel_until_done(tasks: list[asyncio.Future], timeout: float, cancel_first: bool = True) -> None:
