@@ -27,6 +27,7 @@ from .http.guard import Guard
 from .ids import IdFactory
 from .services.auth import Auth
 from .services.batches import BatchService
+from .services.conversation.inbound import ConversationInbound
 from .services.conversation.messages import MessageService
 from .services.groups import GroupService, auto_update_hook
 from .services.inbounds import InboundService
@@ -98,7 +99,7 @@ def build(settings: Settings) -> tuple[Starlette, Context]:
     clock: Clock = ManualClock() if settings.clock == "manual" else Clock()
     accounts = {a.id: a for a in settings.accounts}
     ids = IdFactory(clock)
-    inbounds = InboundService(db, clock, ids, accounts, hooks=[auto_update_hook])
+    inbounds = InboundService(db, clock, ids, accounts, hooks=[auto_update_hook, ConversationInbound(ids)])
     simulator = engine = None
     if settings.role in ("all", "engine"):
         simulator = Simulator(db, clock, OutcomeRules.from_dict(settings.simulator or {}))

@@ -115,3 +115,40 @@ def test_errors_are_conversation_shaped(conv):
     two = {"app_id": APP, "recipient": recipient(), "message": {"text_message": {"text": "x"},
                                                                "media_message": {"url": "https://x.example/a.png"}}}
     assert conv.client.post(url("/messages:send"), json=two, headers=BASIC).status_code == 400
+
+
+def test_a_reply_is_message_inbound_with_the_conversation_metadata(conv):
+    add_webhook(conv.ctx, "01K0WH00000000000000000002", APP, conv.rx.url + "/mo", ["MESSAGE_INBOUND"])
+    r = send(conv, {"app_id": APP, "recipient": recipient(), "message": {"text_message": {"text": "Shall we?"}},
+                    "conversation_metadata": {"order": "42"}, "correlation_id": "corr-9",
+                    "channel_properties": {"SMS_SENDER": "+12025550100"}})
+    conv.wait_for(lambda: "DELIVERED" in deliveries(conv, r["message_id"]))
+    reply = conv.client.post("/simulator/handsets/+12017777777/messages", json={"to": "+12025550100", "body": "YES"})
+    assert reply.status_code == 201, reply.text
+    inbound = conv.wait_for(lambda: [b for b in conv.rx.bodies() if "message" in b])[0]
+    m = inbound["message"]
+    assert m["contact_message"] == {"text_message": {"text": "YES"}} and m["direction"] == "TO_APP"
+    assert m["channel_identity"]["identity"] == "12017777777" and m["sender_id"] == "12025550100"
+    assert inbound["message_metadata"] == '{"order":"42"}' and inbound["correlation_id"] == "corr-9"
+    from sinch.domains.conversation.sinch_events.v1.conversation_sinch_event import ConversationSinchEvent
+
+    event = ConversationSinchEvent("x").parse_event(next(q["raw"] for q in conv.rx.requests if q["path"] == "/mo"))
+    assert type(event).__name__ == "MessageInboundEvent"
+    lst = conv.client.get(url("/messages?direction=TO_APP"), headers=BASIC).json()["messages"]
+    assert [x["contact_message"] for x in lst] == [{"text_message": {"text": "YES"}}]
+
+
+def test_conversation_mode_keeps_one_conversation_per_contact(conv):
+    app2 = "01K0APP0000000000000000002"
+    add_app(conv.ctx, app2, mode="CONVERSATION")
+    body = {"app_id": app2, "recipient": recipient("+12017777779"), "message": {"text_message": {"text": "a"}},
+            "channel_properties": {"SMS_SENDER": "+12025550100"}}
+    first, second = send(conv, body), send(conv, body)
+    m1 = conv.client.get(url(f"/messages/{first['message_id']}"), headers=BASIC).json()
+    m2 = conv.client.get(url(f"/messages/{second['message_id']}"), headers=BASIC).json()
+    assert m1["contact_id"] and m1["conversation_id"] and m1["processing_mode"] == "CONVERSATION"
+    assert (m1["contact_id"], m1["conversation_id"]) == (m2["contact_id"], m2["conversation_id"])
+    # the contact can now be addressed by id
+    third = send(conv, {**body, "recipient": {"contact_id": m1["contact_id"]}})
+    m3 = conv.client.get(url(f"/messages/{third['message_id']}"), headers=BASIC).json()
+    assert m3["conversation_id"] == m1["conversation_id"] and m3["channel_identity"]["identity"] == "12017777779"
