@@ -28,7 +28,8 @@ from .ids import IdFactory
 from .services.auth import Auth
 from .services.batches import BatchService
 from .services.conversation.inbound import ConversationInbound
-from .services.conversation.messages import MessageService
+from .services.conversation.batches import BatchService as ConversationBatches, FanOut
+from .services.conversation.messages import MessageService, Messaging
 from .services.groups import GroupService, auto_update_hook
 from .services.inbounds import InboundService
 from .services.reports import ReportService
@@ -53,6 +54,7 @@ class Context:
     inbounds: InboundService
     groups: GroupService
     conversation_messages: MessageService
+    conversation_batches: ConversationBatches
     wakeups: Wakeups
     simulator: Simulator | None = None
     engine: Engine | None = None
@@ -100,6 +102,7 @@ def build(settings: Settings) -> tuple[Starlette, Context]:
     accounts = {a.id: a for a in settings.accounts}
     ids = IdFactory(clock)
     inbounds = InboundService(db, clock, ids, accounts, hooks=[auto_update_hook, ConversationInbound(ids)])
+    messaging = Messaging(ids, accounts)
     simulator = engine = None
     if settings.role in ("all", "engine"):
         simulator = Simulator(db, clock, OutcomeRules.from_dict(settings.simulator or {}))
@@ -107,13 +110,15 @@ def build(settings: Settings) -> tuple[Starlette, Context]:
                         inbounds.receive, unknown_after_ms=settings.unknown_after_ms,
                         callback_timeout=settings.callback_timeout,
                         max_batch_recipients=settings.max_batch_recipients,
-                        callback_policy=TargetPolicy(settings.callbacks.allow, settings.callbacks.deny))
+                        callback_policy=TargetPolicy(settings.callbacks.allow, settings.callbacks.deny),
+                        due_work=[FanOut(ids, messaging)])
     wakeups: Wakeups = engine if engine is not None else NoEngine()
     ctx = Context(settings=settings, clock=clock, db=db, ids=ids, accounts=accounts,
                   auth=Auth(accounts, secret, clock, settings.oauth_token_ttl),
                   batches=BatchService(db, clock, ids, accounts, wakeups, settings.max_batch_recipients), reports=ReportService(db),
                   inbounds=inbounds, groups=GroupService(db, clock, ids), wakeups=wakeups,
-                  conversation_messages=MessageService(db, clock, ids, accounts, wakeups),
+                  conversation_messages=MessageService(db, clock, messaging, wakeups),
+                  conversation_batches=ConversationBatches(db, clock, ids, wakeups),
                   simulator=simulator, engine=engine, dev_account=dev)
 
     @asynccontextmanager

@@ -9,6 +9,7 @@ table-driven (two Crockford characters per 10 bits): ids are made on every send,
 from __future__ import annotations
 
 import os
+import threading
 
 from .clock import Clock
 
@@ -31,12 +32,14 @@ class IdFactory:
         self.clock = clock
         self._last_ms = -1
         self._last_rand = 0
+        self._lock = threading.Lock()  # ids are also made in the writer thread (Conversation fan-out)
 
     def new(self) -> str:
-        ms = self.clock.now_ms()
-        if ms <= self._last_ms and self._last_rand < _RANDOM_MAX:
-            ms, rand = self._last_ms, self._last_rand + 1
-        else:
-            rand = int.from_bytes(os.urandom(10), "big") >> 1  # headroom for increments
-        self._last_ms, self._last_rand = ms, rand
+        with self._lock:
+            ms = self.clock.now_ms()
+            if ms <= self._last_ms and self._last_rand < _RANDOM_MAX:
+                ms, rand = self._last_ms, self._last_rand + 1
+            else:
+                rand = int.from_bytes(os.urandom(10), "big") >> 1  # headroom for increments
+            self._last_ms, self._last_rand = ms, rand
         return encode((ms << 80) | rand)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Awaitable, Callable, Mapping
+from typing import Any, Awaitable, Callable, Mapping, Sequence
 
 from ..clock import Clock
 from ..config import Account
@@ -21,7 +21,7 @@ from ..store.db import Database, Tx
 from . import status
 from .callbacks import CallbackSender, TargetPolicy
 from .dispatcher import Dispatcher
-from .scheduler import Scheduler
+from .scheduler import DueWork, Scheduler
 
 log = logging.getLogger("openxms.engine")
 LEASE_RENEW_S = 3.0
@@ -51,7 +51,7 @@ class Engine:
                  connector_for: Callable[[Account], Connector],
                  on_inbound: Callable[[Inbound], Awaitable[dict[str, Any]]], *,
                  unknown_after_ms: int, callback_timeout: float, max_batch_recipients: int = 1_000_000,
-                 callback_policy: TargetPolicy | None = None) -> None:
+                 callback_policy: TargetPolicy | None = None, due_work: Sequence[DueWork] = ()) -> None:
         self.db = db
         self.clock = clock
         self.accounts = accounts
@@ -60,7 +60,7 @@ class Engine:
         self.on_inbound = on_inbound
         self.callbacks = CallbackSender(db, clock, accounts, node_id, callback_timeout, policy=callback_policy)
         self.scheduler = Scheduler(db, clock, accounts, unknown_after_ms, self.queue_changed,
-                                   self.callbacks_changed, max_batch_recipients)
+                                   self.callbacks_changed, max_batch_recipients, due_work)
         self.dispatchers: dict[str, Dispatcher] = {}
         self._dispatch_tasks: dict[str, asyncio.Task] = {}
         self._tasks: list[asyncio.Task] = []

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Callable, Mapping
+from typing import Callable, Mapping, Protocol, Sequence
 
 from ..clock import Clock
 from ..config import Account
@@ -63,11 +63,23 @@ def sweep_expired(tx: Tx, now: int, unknown_after_ms: int, accounts: Mapping[str
     return changed
 
 
+class DueWork(Protocol):
+    """More time-driven work the scheduler runs (the Conversation Batch API's fan-out): `run`
+    does at most one bounded unit in the write transaction it is given and returns the
+    accounts that got queued messages (None: nothing was due); `next_due` says when to look
+    again."""
+
+    def run(self, tx: Tx, now: int) -> list[str] | None: ...
+
+    def next_due(self, tx: Tx) -> int | None: ...
+
+
 class Scheduler:
     def __init__(self, db: Database, clock: Clock, accounts: Mapping[str, Account], unknown_after_ms: int,
                  queue_changed: Callable[[str], None], callbacks_changed: Callable[[], None],
-                 max_batch_recipients: int = 1_000_000) -> None:
+                 max_batch_recipients: int = 1_000_000, due_work: Sequence[DueWork] = ()) -> None:
         self.max_batch_recipients = max_batch_recipients
+        self.due_work = tuple(due_work)
         self.db = db
         self.clock = clock
         self.accounts = accounts
@@ -95,9 +107,23 @@ class Scheduler:
                     self.queue_changed(grown)
                     self.callbacks_changed()
                     continue
+                did = False
+                for work in self.due_work:
+                    woken = await self.db.write(work.run, now)
+                    if woken is not None:
+                        did = True
+                        for a in woken:
+                            self.queue_changed(a)
+                        self.callbacks_changed()
+                if did:
+                    continue
                 if await self.db.write(sweep_expired, now, self.unknown_after_ms, self.accounts):
                     self.callbacks_changed()
                 nxt = await self.db.read(batch_store.next_wake, self.unknown_after_ms)
+                for work in self.due_work:
+                    t = await self.db.read(work.next_due)
+                    if t is not None:
+                        nxt = t if nxt is None else min(nxt, t)
             except Exception:  # noqa: BLE001 - keep scheduling; the error is logged
                 log.exception("scheduler pass failed")
                 nxt = None

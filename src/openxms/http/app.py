@@ -14,7 +14,7 @@ from starlette.responses import Response
 from ..errors import ApiError
 from ..ui import routes as ui
 from . import batches, control, docs, groups, inbounds, oauth, reports, simulator, spec
-from .conversation import messages as conversation_messages
+from .conversation import batches as conversation_batches, messages as conversation_messages
 from .responses import json_response
 
 log = logging.getLogger("openxms.http")
@@ -45,7 +45,7 @@ def build(context: Any, lifespan=None) -> Starlette:
         # Flat routes (no Mount): one routing layer less on every API request; each route
         # carries its API's prefix already (spec.route).
         *batches.routes, *reports.routes, *groups.routes, *inbounds.routes,
-        *conversation_messages.routes,
+        *conversation_messages.routes, *conversation_batches.routes,
         *control.routes,
         *simulator.routes,
         *ui.routes,

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ...conversation import query as q
-from ...conversation.send import SendMessageRequest
+from ...conversation import send as rules
 from ...errors import InvalidRequest
 from ...store.conversation.messages import ListFilter
 from ..context import ctx, project
@@ -17,6 +17,10 @@ from ..responses import json_response, read_body
 from ..spec import CONVERSATION, op, query, route
 
 PAGE = (10, 1000)  # default and largest page_size of ListMessages
+
+
+class SendMessageRequest(rules._Wire):
+    """The body of messages:send (for the API document)."""
 
 
 class SendMessageResponse(msgspec.Struct):

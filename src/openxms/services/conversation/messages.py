@@ -55,39 +55,19 @@ class Resolved(msgspec.Struct):
     reason: Reason | None = None
 
 
-class MessageService:
-    def __init__(self, db: Database, clock: Clock, ids: IdFactory, accounts: Mapping[str, Account],
-                 wakeups: Wakeups, templates: Templates | None = None) -> None:
-        self.db, self.clock, self.ids, self.accounts, self.wakeups = db, clock, ids, accounts, wakeups
+class Messaging:
+    """The steps of sending, inside a write transaction: shared by `messages:send` and the
+    Batch API's fan-out (which runs in the engine's scheduler)."""
+
+    def __init__(self, ids: IdFactory, accounts: Mapping[str, Account], templates: Templates | None = None) -> None:
+        self.ids = ids
         self.templates = templates
-        self.owners = {n: a.id for a in accounts.values() for n in a.numbers}
+        self.owners = {n: a.id for a in accounts.values() for n in a.numbers}  # configured numbers' plans
 
-    async def send(self, project_id: str, raw: bytes) -> dict[str, str]:
-        req = decode_send(raw)
-        now = self.clock.now_ms()
-        if req.sms.sender is not None:
-            req = msgspec.structs.replace(req, sms=msgspec.structs.replace(
-                req.sms, sender=msisdn.normalize_sender(req.sms.sender)))
-        message_id = self.ids.new()
-        plan = await self.db.write(self._send, project_id, req, message_id, now)
-        if plan is not None:
-            self.wakeups.queue_changed(plan)
-        self.wakeups.callbacks_changed()
-        return {"message_id": message_id, "accepted_time": dates.format(now)}
-
-    def _send(self, tx: Tx, project_id: str, req: SendMessageRequest, message_id: str, now: int) -> str | None:
-        app = routing.app(tx, project_id, req.app_id)
-        if app is None:
-            raise NotFound(f"app {req.app_id} not found in project {project_id}")
-        mode = check_against_app(req, app_channels(app.doc), app.doc.get("processing_mode") or "DISPATCH")
-        sender = req.sms.sender
+    def check_sender(self, app: routing.AppRow, sender: str | None) -> None:
         if sender is not None and self.owners.get(sender, app.plan_id) != app.plan_id:
             raise InvalidRequest(f"channel_properties.SMS_SENDER {sender} is a number of another service plan")
-        r = self.resolve(tx, app, req, req.recipient, req.message, message_id, mode, now)
-        self.store(tx, [(r, req)], now, {app.id: app})
-        return r.plan_id if r.reason is None else None
 
-    # the steps, shared with the batch API's fan-out ---------------------------------------
     def resolve(self, tx: Tx, app: routing.AppRow, req: Any, recipient: Recipient, message: AppMessage,
                 message_id: str, mode: str, now: int) -> Resolved:
         """Where one message goes, or the Reason it fails (never an exception)."""
@@ -204,6 +184,35 @@ class MessageService:
                     events.enqueue(tx, r.project_id, payload, to, now)
         store.insert(tx, rows)
 
+class MessageService:
+    """`messages:send`, get, list, delete."""
+
+    def __init__(self, db: Database, clock: Clock, messaging: Messaging, wakeups: Wakeups) -> None:
+        self.db, self.clock, self.messaging, self.wakeups = db, clock, messaging, wakeups
+
+    async def send(self, project_id: str, raw: bytes) -> dict[str, str]:
+        req = decode_send(raw)
+        now = self.clock.now_ms()
+        if req.sms.sender is not None:
+            req = msgspec.structs.replace(req, sms=msgspec.structs.replace(
+                req.sms, sender=msisdn.normalize_sender(req.sms.sender)))
+        message_id = self.messaging.ids.new()
+        plan = await self.db.write(self._send, project_id, req, message_id, now)
+        if plan is not None:
+            self.wakeups.queue_changed(plan)
+        self.wakeups.callbacks_changed()
+        return {"message_id": message_id, "accepted_time": dates.format(now)}
+
+    def _send(self, tx: Tx, project_id: str, req: SendMessageRequest, message_id: str, now: int) -> str | None:
+        app = routing.app(tx, project_id, req.app_id)
+        if app is None:
+            raise NotFound(f"app {req.app_id} not found in project {project_id}")
+        mode = check_against_app(req, app_channels(app.doc), app.doc.get("processing_mode") or "DISPATCH")
+        self.messaging.check_sender(app, req.sms.sender)
+        r = self.messaging.resolve(tx, app, req, req.recipient, req.message, message_id, mode, now)
+        self.messaging.store(tx, [(r, req)], now, {app.id: app})
+        return r.plan_id if r.reason is None else None
+
     # reading ------------------------------------------------------------------------------
     async def get(self, project_id: str, message_id: str) -> dict[str, Any]:
         m = await self.db.read(store.get, project_id, message_id)
@@ -221,6 +230,7 @@ class MessageService:
         more = len(rows) > size
         rows = rows[:size]
         return [to_object(m) for m in rows], ((rows[-1].accept_time, rows[-1].id) if more and rows else None)
+
 
 
 def to_object(m: store.Message) -> dict[str, Any]:

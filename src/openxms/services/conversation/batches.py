@@ -1,0 +1,128 @@
+"""The Conversation Batch API: one message to 1..1000 recipients, per-recipient parameters and
+metadata, `send_after` scheduling, cancel, status (rules: `conversation/batches.py`).
+
+Accepting stores the checked request (one row, plus its metadata for lookups) and answers at
+once; the fan-out happens in the engine's scheduler (`fan_out`, given to it at start-up): when
+a batch is due, each recipient becomes an ordinary Conversation message (its own id, receipts
+and replies), all of one batch in one transaction, in recipient order, on the app's plan
+queue. A kill -9 during fan-out leaves the batch due and nothing of it queued, so it is fanned
+out exactly once after the restart. The batch goes SCHEDULED -> READY -> PROCESSED in that
+transaction (READY is what an immediate batch shows until then), or SCHEDULED -> CANCELLED.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import msgspec
+
+from ...clock import Clock
+from ...conversation import batches as rules
+from ...conversation.messages import AppMessage, Recipient
+from ...conversation.send import SmsProperties, channel_properties
+from ...engine.wakeups import Wakeups
+from ...errors import NotFound
+from ...ids import IdFactory
+from ...store.conversation import batches as store, routing
+from ...store.db import Database, Tx
+from .messages import Messaging, app_channels
+
+_request = msgspec.json.Decoder(rules.BatchRequest)
+
+
+class Item(msgspec.Struct):
+    """One generated message, shaped like a `messages:send` request for MessageService."""
+
+    message: AppMessage
+    recipient: Recipient
+    sms: SmsProperties
+    message_metadata: str
+    conversation_metadata: dict[str, Any] | None
+    correlation_id: str
+    callback_url: str
+    channel_priority_order: list[str]
+    ttl_seconds: int | None
+    batch_id: str
+
+
+class BatchService:
+    """Send, status, status by metadata, cancel."""
+
+    def __init__(self, db: Database, clock: Clock, ids: IdFactory, wakeups: Wakeups) -> None:
+        self.db, self.clock, self.ids, self.wakeups = db, clock, ids, wakeups
+
+    async def send(self, project_id: str, raw: bytes) -> dict[str, str]:
+        now = self.clock.now_ms()
+        batch = rules.decode_batch(raw, now)
+        channel_properties(batch.channel_properties)  # the SMS properties' values, as messages:send checks them
+        batch_id = self.ids.new()
+        await self.db.write(self._send, project_id, batch, batch_id, now)
+        self.wakeups.schedule_changed()
+        return rules.response(batch_id, batch, now)
+
+    @staticmethod
+    def _send(tx: Tx, project_id: str, batch: rules.BatchRequest, batch_id: str, now: int) -> None:
+        app = routing.app(tx, project_id, batch.app_id)
+        if app is None:
+            raise NotFound(f"app {batch.app_id} not found in project {project_id}")
+        rules.check_against_app(batch, app_channels(app.doc), app.doc.get("processing_mode") or "DISPATCH")
+        when = batch.send_after if batch.send_after is not None else now - now % 1000
+        store.insert(tx, store.BatchRow(batch_id, project_id, app.id, rules.initial_status(batch.send_after, now),
+                                        when, now, dict(batch.batch_metadata), msgspec.json.encode(batch).decode()))
+
+    async def get(self, project_id: str, batch_id: str) -> dict[str, Any]:
+        b = await self.db.read(store.get, project_id, batch_id)
+        if b is None:
+            raise NotFound(f"batch {batch_id} not found")
+        return rules.status_object(b.id, b.metadata, b.status, b.send_after)
+
+    async def by_metadata(self, project_id: str, params: Mapping[str, str]) -> list[dict[str, Any]]:
+        key, value = rules.metadata_query(params)
+        rows = await self.db.read(store.by_metadata, project_id, key, value)
+        return [rules.status_object(b.id, b.metadata, b.status, b.send_after) for b in rows]
+
+    async def cancel(self, project_id: str, raw: bytes, params: Mapping[str, str]) -> None:
+        """Always succeeds (Sinch cancels asynchronously and answers 200 whatever happens)."""
+        selector = rules.parse_cancel(raw, params)
+        if selector is None:
+            return
+        await self.db.write(store.cancel, project_id, self.clock.now_ms(), selector.batch_id, selector.key,
+                            selector.value)
+
+class FanOut:
+    """The scheduler's part (engine/scheduler.py `due_work`): due batches become messages."""
+
+    def __init__(self, ids: IdFactory, messaging: Messaging) -> None:
+        self.ids, self.messages = ids, messaging
+
+    def run(self, tx: Tx, now: int) -> list[str] | None:
+        """Fan out the oldest due batch; None when none is due, else the plans that got messages."""
+        b = store.claim_due(tx, now)
+        if b is None:
+            return None
+        batch = _request.decode(b.request)
+        app = routing.app(tx, b.project_id, b.app_id)
+        if app is None:  # the app was deleted meanwhile: nothing to send through
+            store.set_status(tx, b.id, "PROCESSED")
+            return []
+        mode = "DISPATCH" if batch.processing_strategy == "DISPATCH_ONLY" else (
+            app.doc.get("processing_mode") or "DISPATCH")
+        sms = channel_properties(batch.channel_properties)
+        items = []
+        for g in rules.generated_messages(batch, b.id):
+            item = Item(message=msgspec.convert(g.message, AppMessage), recipient=msgspec.convert(g.recipient, Recipient),
+                        sms=sms, message_metadata=g.message_metadata, conversation_metadata=g.conversation_metadata,
+                        correlation_id=batch.correlation_id, callback_url=batch.callback_url,
+                        channel_priority_order=list(batch.channel_priority_order), ttl_seconds=batch.ttl_seconds,
+                        batch_id=b.id)
+            resolved = self.messages.resolve(tx, app, item, item.recipient, item.message, self.ids.new(), mode, now)
+            items.append((resolved, item))
+        self.messages.store(tx, items, now, {app.id: app})
+        if b.status == "SCHEDULED":
+            rules.transition("SCHEDULED", "READY")
+        store.set_status(tx, b.id, rules.transition("READY", "PROCESSED"))
+        return [app.plan_id] if app.plan_id and any(r.reason is None for r, _ in items) else []
+
+    @staticmethod
+    def next_due(tx: Tx) -> int | None:
+        return store.next_due(tx)
