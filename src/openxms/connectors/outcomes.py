@@ -8,7 +8,8 @@ matches get the default profile. Randomness is a hash of (seed, msisdn, key), no
 so a message gets the same outcome on every run, in any order, on any worker.
 
 Default magic numbers (user-facing), by the last four digits; codes from Sinch's SMPP error
-table (sinch/docs sms-smpp-error-specification.md) and spec §4.2:
+table (https://developers.sinch.com/docs/sms/smpp/error-codes) and the REST status codes
+(https://developers.sinch.com/docs/sms/api-reference/status-codes/):
 
     0001  Failed, code 153 (HLR: absent subscriber)
     0002  Expired, code 201 (MSC: absent subscriber, IMSI detached - away past the validity period)
@@ -44,7 +45,7 @@ from typing import Any, Callable
 STATUSES = ("Delivered", "Failed", "Expired", "Rejected", "Deleted", "Unknown")
 SMPP_STATE = {"Delivered": "DELIVRD", "Failed": "UNDELIV", "Expired": "EXPIRED", "Rejected": "REJECTD",
               "Deleted": "DELETED", "Unknown": "UNKNOWN"}
-C_INTERNAL_REJECT = 408  # spec §4.2: "SMSC rejected"
+C_INTERNAL_REJECT = 408  # Sinch status codes: "Internal reject" (the SMSC refused it)
 C_DISPATCHED = 401  # what the engine reports with Unknown when no receipt ever came
 C_THROTTLED = 0x58  # SMPP ESME_RTHROTTLED
 # The code a fixed rule gets when it names only a status.

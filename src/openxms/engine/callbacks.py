@@ -1,4 +1,5 @@
-"""Delivering the callback outbox with Sinch's retry schedule (spec §7, peers §4.4).
+"""Delivering the callback outbox with Sinch's retry schedule (Sinch's webhooks documentation,
+https://developers.sinch.com/docs/sms/api-reference/sms/tag/Webhooks/).
 
 - 2xx: done. 5xx, 429 and network errors: retried. Other 4xx: given up at once (Sinch does
   not retry them).

@@ -1,7 +1,8 @@
 """Per account: take queued recipients in FIFO order at the account's rate, render, hand them
 to the connector, record what happened.
 
-Pre-flight failures never reach the connector (spec §4.6): cancelled batch -> 407 Cancelled,
+Pre-flight failures never reach the connector (Sinch's codes 405-411,
+https://developers.sinch.com/docs/sms/api-reference/status-codes/): cancelled batch -> 407 Cancelled,
 past `expire_at` -> 406 Aborted, unmatched parameter -> 405 Aborted, more parts than
 `max_number_of_message_parts` -> 411 Aborted, no originator -> 410 Aborted.
 

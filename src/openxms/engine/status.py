@@ -2,7 +2,7 @@
 
 `apply()` runs inside the caller's write transaction, so a status and the callbacks it
 triggers are committed together or not at all (the outbox). The rules, by the batch's
-`delivery_report` (spec §7):
+`delivery_report` (https://developers.sinch.com/docs/sms/api-reference/sms/tag/Webhooks/):
 
 - `per_recipient`: a recipient report for every change (Dispatched and final ones);
 - `per_recipient_final`: a recipient report when the recipient reaches a final status;

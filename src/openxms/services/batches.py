@@ -3,7 +3,7 @@
 Each write is one unit of work on the writer thread, so checks and writes are atomic
 (an idempotency key, the group-existence check and the insert commit together).
 Cancel, update and replace act only on recipients not yet dispatched; what has left keeps
-its status (spec §3.9).
+its status (Sinch: "only batches not yet sent can be cancelled"; what was sent is not recalled).
 """
 
 from __future__ import annotations

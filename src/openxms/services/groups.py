@@ -1,4 +1,4 @@
-"""Groups (spec §5): create, read, update, replace, delete, members, MO keyword auto-update.
+"""Groups (https://developers.sinch.com/docs/sms/api-reference/sms/groups/): create, read, update, replace, delete, members, MO keyword auto-update.
 
 Batches keep group ids in `to` and resolve them when they become due (store/recipients.py),
 so a member added before `send_at` receives the batch and a deleted group counts as empty.
@@ -140,7 +140,7 @@ class GroupService:
 
 
 def auto_update_hook(tx: Tx, account_id: str, sender: str, recipient: str, body: str, now: int) -> None:
-    """Inside the MO transaction: keywords to a group's number add or remove the sender (§5.9)."""
+    """Inside the MO transaction: keywords to a group's number add or remove the sender (`auto_update`)."""
     for g in store.auto_update_targets(tx, account_id, recipient):
         action = rules.keyword_action(g.auto_update or {}, body)
         if action == "add":

@@ -1,5 +1,6 @@
 """Inbound (MO) messages: stored, pushed to the account's MO callback URL, and fed to groups'
-auto-update keywords, all in one transaction (spec §6, §5.9)."""
+auto-update keywords, all in one transaction (Sinch Inbounds and Groups,
+https://developers.sinch.com/docs/sms/api-reference/sms/inbounds/)."""
 
 from __future__ import annotations
 

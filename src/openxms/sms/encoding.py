@@ -2,7 +2,7 @@
 where it is cut.
 
 Shared by the dry run, the dispatcher (`max_number_of_message_parts`, code 411) and the SMPP
-connector. The spec (§9.2) calls a plain `ceil(units / 153)` the "safe default" for the dry
+connector. A plain `ceil(units / 153)` is the usual estimate for the dry
 run, but a real SMSC never splits a GSM escape pair (an extension character is 2 septets) or
 a UTF-16 surrogate pair (most emoji are 2 units), which can push a text into one more part
 than ceil() says. We deliberately define `count_parts(text)` as `len(split(text))`, so the

@@ -1,4 +1,4 @@
-"""Group requests (spec §5): decoding and validation, no I/O.
+"""Group requests (https://developers.sinch.com/docs/sms/api-reference/sms/groups/): decoding and validation, no I/O.
 
 The update rule for `name` (documented in docs/groups.md): the Python SDK 2.3.x sends every
 field it was not given as `null` (`{"add": [...], "name": null, "remove": null, ...}`), which

@@ -1,4 +1,4 @@
-"""`${name}` substitution (spec §3.11).
+"""`${name}` substitution (https://developers.sinch.com/docs/sms/resources/message-info/message-parameterization/).
 
 Lookup order per placeholder: the recipient's MSISDN (keys are matched after normalisation,
 so `+12017777777` matches recipient `12017777777`), then `default`. A placeholder whose key is

@@ -1,7 +1,9 @@
-"""Delivery statuses and codes (spec §4), in one table.
+"""Delivery statuses and codes (https://developers.sinch.com/docs/sms/api-reference/status-codes/),
+in one table.
 
 Sinch's status set has two intermediate states (Queued 400, Dispatched 401) and final ones.
-Where sources disagree we follow the spec's recommendation: code 407 is `Cancelled`.
+Where Sinch's pages disagree (407 is listed under Aborted in one, Cancelled in another), 407
+is `Cancelled`, the status a cancelled recipient shows.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ C_PARTS_LIMIT = 411
 C_UNPROVISIONED_REGION = 412
 C_BLOCKED = 413
 
-# The status each pre-flight / engine code comes with (spec §4.2; 413-418 by the spec's suggestion).
+# The status each pre-flight / engine code comes with (Sinch's status-codes page; 413-418, which
+# it names without a status, get the status their meaning implies).
 STATUS_OF_CODE = {
     400: QUEUED, 401: DISPATCHED, 402: ABORTED, 403: ABORTED, 404: ABORTED, 405: ABORTED,
     406: ABORTED, 407: CANCELLED, 408: ABORTED, 410: ABORTED, 411: ABORTED, 412: ABORTED,
