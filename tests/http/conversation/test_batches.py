@@ -139,3 +139,13 @@ def test_auth_and_projects(conv):
     other = "/conversationbatch/v1/projects/PROJ2/messages"
     assert conv.client.get(f"{other}/{r['batch_id']}", headers=conv.bearer).status_code == 403
     assert conv.client.get(f"{B}/01NOPE0000000000000000000A", headers=conv.bearer).status_code == 404
+
+
+def test_a_reply_to_a_batch_message_carries_its_batch_id(conv):
+    add_webhook(conv.ctx, "01K0WH00000000000000000002", APP, conv.rx.url + "/mo", ["MESSAGE_INBOUND"])
+    r = post(conv, batch(conversation_metadata={"campaign": "spring"}))
+    conv.wait_for(lambda: texts(conv, "+12017770011"))
+    reply = conv.client.post("/simulator/handsets/+12017770011/messages", json={"to": "+12025550100", "body": "STOP"})
+    assert reply.status_code == 201, reply.text
+    inbound = conv.wait_for(lambda: [b for b in conv.rx.bodies() if "message" in b])[0]
+    assert json.loads(inbound["message_metadata"]) == {"campaign": "spring", "_batch_id": r["batch_id"]}
