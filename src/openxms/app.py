@@ -118,7 +118,7 @@ def build(settings: Settings) -> tuple[Starlette, Context]:
                   batches=BatchService(db, clock, ids, accounts, wakeups, settings.max_batch_recipients), reports=ReportService(db),
                   inbounds=inbounds, groups=GroupService(db, clock, ids), wakeups=wakeups,
                   conversation_messages=MessageService(db, clock, messaging, wakeups),
-                  conversation_batches=ConversationBatches(db, clock, ids, wakeups),
+                  conversation_batches=ConversationBatches(db, clock, ids, messaging, wakeups),
                   simulator=simulator, engine=engine, dev_account=dev)
 
     @asynccontextmanager

@@ -144,8 +144,30 @@ def test_auth_and_projects(conv):
 def test_a_reply_to_a_batch_message_carries_its_batch_id(conv):
     add_webhook(conv.ctx, "01K0WH00000000000000000002", APP, conv.rx.url + "/mo", ["MESSAGE_INBOUND"])
     r = post(conv, batch(conversation_metadata={"campaign": "spring"}))
-    conv.wait_for(lambda: texts(conv, "+12017770011"))
+    conv.wait_for(lambda: any(b.get("message_delivery_report", {}).get("status") == "DELIVERED"
+                              for b in conv.rx.bodies()))  # dispatched: the reply route is recorded
     reply = conv.client.post("/simulator/handsets/+12017770011/messages", json={"to": "+12025550100", "body": "STOP"})
     assert reply.status_code == 201, reply.text
     inbound = conv.wait_for(lambda: [b for b in conv.rx.bodies() if "message" in b])[0]
     assert json.loads(inbound["message_metadata"]) == {"campaign": "spring", "_batch_id": r["batch_id"]}
+
+
+def test_a_batch_that_cannot_be_fanned_out_does_not_wedge_the_others(conv):
+    bad = post(conv, batch(send_after=_at(conv, 600_000)))
+    conv.ctx.db.run_sync(lambda tx: tx.execute("UPDATE conv_batches SET request = '{\"broken\": 1}' WHERE id = ?",
+                                               (bad["batch_id"],)))
+    conv.advance(1000)  # past its five-minute mark
+    good = post(conv, batch())
+    conv.wait_for(lambda: status_of(conv, good["batch_id"])["status"] == "PROCESSED")
+    conv.wait_for(lambda: status_of(conv, bad["batch_id"])["status"] == "PROCESSED")
+
+
+def test_a_sender_of_another_plan_is_refused(database_url, tmp_path):
+    toml = '[[service_plans]]\nid = "SP2"\ntoken = "TOKEN2"\nnumbers = ["+12025550177"]\n'
+    app, ctx = make_api(database_url, tmp_path, toml=toml)
+    with TestClient(app) as client:
+        add_app(ctx, APP)
+        token = client.post("/oauth2/token", data={"grant_type": "client_credentials"}, headers=BASIC).json()
+        r = client.post(B, json=batch(channel_properties={"SMS_SENDER": "+12025550177"}),
+                        headers={"Authorization": f"Bearer {token['access_token']}"})
+        assert r.status_code == 400 and "another service plan" in r.json()["error"]["message"], r.text

@@ -12,6 +12,7 @@ transaction (READY is what an immediate batch shows until then), or SCHEDULED ->
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Mapping
 
 import msgspec
@@ -23,10 +24,12 @@ from ...conversation.send import SmsProperties, channel_properties
 from ...engine.wakeups import Wakeups
 from ...errors import NotFound
 from ...ids import IdFactory
+from ...sms import msisdn
 from ...store.conversation import batches as store, routing
 from ...store.db import Database, Tx
 from .messages import Messaging, app_channels
 
+log = logging.getLogger("openxms.conversation.batches")
 _request = msgspec.json.Decoder(rules.BatchRequest)
 
 
@@ -48,8 +51,8 @@ class Item(msgspec.Struct):
 class BatchService:
     """Send, status, status by metadata, cancel."""
 
-    def __init__(self, db: Database, clock: Clock, ids: IdFactory, wakeups: Wakeups) -> None:
-        self.db, self.clock, self.ids, self.wakeups = db, clock, ids, wakeups
+    def __init__(self, db: Database, clock: Clock, ids: IdFactory, messaging: Messaging, wakeups: Wakeups) -> None:
+        self.db, self.clock, self.ids, self.messaging, self.wakeups = db, clock, ids, messaging, wakeups
 
     async def send(self, project_id: str, raw: bytes) -> dict[str, str]:
         now = self.clock.now_ms()
@@ -60,11 +63,12 @@ class BatchService:
         self.wakeups.schedule_changed()
         return rules.response(batch_id, batch, now)
 
-    @staticmethod
-    def _send(tx: Tx, project_id: str, batch: rules.BatchRequest, batch_id: str, now: int) -> None:
+    def _send(self, tx: Tx, project_id: str, batch: rules.BatchRequest, batch_id: str, now: int) -> None:
         app = routing.app(tx, project_id, batch.app_id)
         if app is None:
             raise NotFound(f"app {batch.app_id} not found in project {project_id}")
+        sender = channel_properties(batch.channel_properties).sender
+        self.messaging.check_sender(app, msisdn.normalize_sender(sender) if sender else None)
         rules.check_against_app(batch, app_channels(app.doc), app.doc.get("processing_mode") or "DISPATCH")
         when = batch.send_after if batch.send_after is not None else now - now % 1000
         store.insert(tx, store.BatchRow(batch_id, project_id, app.id, rules.initial_status(batch.send_after, now),
@@ -100,14 +104,30 @@ class FanOut:
         b = store.claim_due(tx, now)
         if b is None:
             return None
-        batch = _request.decode(b.request)
         app = routing.app(tx, b.project_id, b.app_id)
         if app is None:  # the app was deleted meanwhile: nothing to send through
             store.set_status(tx, b.id, "PROCESSED")
             return []
+        # One bad stored batch must not wedge the scheduler: its fan-out runs in a savepoint, and
+        # if it fails the batch ends PROCESSED with nothing sent (logged), the others go on.
+        tx.execute("SAVEPOINT fan_out")
+        try:
+            plans = self._fan_out(tx, b, _request.decode(b.request), app, now)
+        except Exception:  # noqa: BLE001
+            log.exception("fanning out batch %s failed; it is marked PROCESSED with nothing sent", b.id)
+            tx.execute("ROLLBACK TO SAVEPOINT fan_out")
+            plans = []
+        tx.execute("RELEASE SAVEPOINT fan_out")
+        store.set_status(tx, b.id, rules.transition("READY", "PROCESSED"))
+        return plans
+
+    def _fan_out(self, tx: Tx, b: store.BatchRow, batch: rules.BatchRequest, app: routing.AppRow,
+                 now: int) -> list[str]:
         mode = "DISPATCH" if batch.processing_strategy == "DISPATCH_ONLY" else (
             app.doc.get("processing_mode") or "DISPATCH")
         sms = channel_properties(batch.channel_properties)
+        if sms.sender is not None:
+            sms = msgspec.structs.replace(sms, sender=msisdn.normalize_sender(sms.sender))
         items = []
         for g in rules.generated_messages(batch, b.id):
             item = Item(message=msgspec.convert(g.message, AppMessage), recipient=msgspec.convert(g.recipient, Recipient),
@@ -118,9 +138,6 @@ class FanOut:
             resolved = self.messages.resolve(tx, app, item, item.recipient, item.message, self.ids.new(), mode, now)
             items.append((resolved, item))
         self.messages.store(tx, items, now, {app.id: app})
-        if b.status == "SCHEDULED":
-            rules.transition("SCHEDULED", "READY")
-        store.set_status(tx, b.id, rules.transition("READY", "PROCESSED"))
         return [app.plan_id] if app.plan_id and any(r.reason is None for r, _ in items) else []
 
     @staticmethod

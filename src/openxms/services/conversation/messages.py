@@ -157,7 +157,8 @@ class Messaging:
         for r, req in items:
             if r.reason is None and r.plan_id is not None and r.text is not None:
                 ttl = getattr(req, "ttl_seconds", None)
-                carriers.append(store.Carrier(r.message_id, r.plan_id, r.identity, req.sms.sender, r.text,
+                sender = msisdn.normalize_sender(req.sms.sender) if req.sms.sender is not None else None
+                carriers.append(store.Carrier(r.message_id, r.plan_id, r.identity, sender, r.text,
                                               bool(req.sms.flash), req.sms.max_parts,
                                               now + (ttl * 1000 if ttl else DEFAULT_TTL_MS)))
         recipient_ids = store.queue_sms(tx, carriers, now)
