@@ -12,7 +12,8 @@ from openxms.http.spec import Error, OAuth2Error, openapi_path
 from openxms.sms import objects as o
 
 # Served, but not part of the API: the simulator's web page, its assets and its event stream.
-UNDOCUMENTED = {("GET", "/"), ("GET", "/ui/app.js"), ("GET", "/ui/app.css"), ("GET", "/simulator/events")}
+UNDOCUMENTED = {("GET", "/"), ("GET", "/ui/app.js"), ("GET", "/ui/conv.js"), ("GET", "/ui/app.css"),
+                ("GET", "/simulator/events")}
 
 
 def strict(raw: bytes, t):

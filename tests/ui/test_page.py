@@ -192,3 +192,127 @@ def test_page_in_headless_chromium(tmp_path, page):
         # and no failed request but the two the test made fail
         assert page.failed == [("POST", "/simulator/handsets/12017777778/messages", 400),
                                ("PUT", "/simulator/rules", 400)], page.failed
+
+
+APP = "01K0APP0000000000000000001"
+
+
+def send(s, number: str, message: dict) -> str:
+    """messages:send from APP to a handset; returns the message id."""
+    from ..http.conversation.support import BASIC
+
+    r = httpx.post(s.url + "/v1/projects/PROJ1/messages:send", headers=BASIC, json={
+        "app_id": APP, "message": message, "channel_properties": {"SMS_SENDER": "12025550100"},
+        "recipient": {"identified_by": {"channel_identities": [{"channel": "SMS", "identity": number}]}}})
+    assert r.status_code == 200, r.text
+    return r.json()["message_id"]
+
+
+def test_conversation_messages_and_batches_in_headless_chromium(tmp_path, page):
+    from playwright.sync_api import expect
+
+    from ..http.conversation.support import BASIC, add_app
+
+    expect.set_options(timeout=TIMEOUT_MS)
+    pg = page.page
+    with live_server(tmp_path) as s:
+        add_app(s.ctx, APP)
+        pg.goto(s.url + "/")
+        expect(pg.locator("#live")).to_have_attribute("data-state", "live")
+        expect(pg.locator("#conv-messages-empty")).to_be_visible()
+        expect(pg.locator("#conv-batches-empty")).to_be_visible()
+
+        # messages:send: the message shows in the panel, rendered for SMS, with its receipts
+        message_id = send(s, "+12017771111", {"card_message": {"title": "Offer", "description": "20% <b>off</b>"}})
+        rows = pg.locator("#conv-messages .conv-msg")
+        expect(rows).to_have_count(1)
+        expect(rows.first.locator(".body")).to_have_text("Offer\n20% <b>off</b>")
+        expect(pg.locator("#conv-messages b")).to_have_count(0)  # text stays text
+        expect(rows.first.locator(".badge.status")).to_have_text("DELIVERED")
+        expect(rows.first.locator(".meta")).to_contain_text(APP)
+        expect(rows.first.locator(".meta")).to_contain_text(message_id)
+
+        # its handset, opened from the panel: the SMS is badged with the app and the status
+        rows.first.locator("button.handset-ref").click()
+        assert pg.evaluate("location.hash") == "#12017771111"
+        bubble = pg.locator("#thread .msg.mt")
+        expect(bubble).to_have_count(1)
+        expect(bubble.locator(".badge.conv-app")).to_have_text(f"Conversation · {APP}")
+        expect(bubble.locator(".badge.conv-status")).to_have_text("DELIVERED")
+        expect(bubble.locator(".meta")).to_contain_text(f"message {message_id}")
+
+        # the handset answers: a TO_APP message of the app
+        pg.locator("#reply-body").fill("YES")
+        pg.locator("#reply button[type=submit]").click()
+        expect(rows).to_have_count(2)
+        expect(rows.first).to_have_class(re.compile(r"\bin\b"))
+        expect(rows.first.locator(".body")).to_have_text("YES")
+        expect(rows.first.locator(".dir")).to_have_text("From")
+
+        # a plain SMS on the same handset has no Conversation badge
+        s.send(to="+12017771111", body="plain")
+        expect(bubble).to_have_count(2)
+        expect(pg.locator("#thread .badge.conv-app")).to_have_count(1)
+
+        # a small batch: its status, the counts of its messages, and (opened) its recipients
+        token = httpx.post(s.url + "/oauth2/token", data={"grant_type": "client_credentials"}, headers=BASIC).json()
+        b = httpx.post(s.url + "/conversationbatch/v1/projects/PROJ1/messages",
+                       headers={"Authorization": f"Bearer {token['access_token']}"}, json={
+            "app_id": APP, "message": {"text_message": {"text": "Hi ${name}"}},
+            "channel_properties": {"SMS_SENDER": "12025550100"}, "batch_metadata": {"campaign": "spring"},
+            "recipient_and_params": [
+                {"recipient": {"identified_by": {"channel_identities": [{"channel": "SMS", "identity": n}]}},
+                 "parameters": {"name": name}} for n, name in (("+12017772222", "Ann"), ("+12010000001", "Bo"))]})
+        assert b.status_code == 200, b.text
+        batch_id = b.json()["batch_id"]
+        batch = pg.locator("#conv-batches .conv-batch")
+        expect(batch).to_have_count(1)
+        toggle = batch.locator(".conv-batch-toggle")
+        expect(toggle.locator(".badge.status")).to_have_text("PROCESSED")
+        expect(toggle).to_contain_text("2 recipients")
+        expect(batch.locator(".badges .badge")).to_have_text(["DELIVERED 1", "FAILED 1"])
+        expect(batch.locator(".meta")).to_contain_text("campaign=spring")
+        expect(batch.locator(".meta")).to_contain_text(batch_id)
+        expect(toggle).to_have_attribute("aria-expanded", "false")
+        toggle.focus()  # by keyboard
+        pg.keyboard.press("Enter")
+        expect(toggle).to_have_attribute("aria-expanded", "true")
+        recipients = pg.locator(f"#conv-batch-{batch_id} .conv-recipient")
+        expect(recipients.locator(".handset-ref")).to_have_text(["+12017772222", "+12010000001"])
+        expect(recipients.locator(".body")).to_have_text(["Hi Ann", "Hi Bo"])
+        expect(recipients.locator(".badge.status")).to_have_text(["DELIVERED", "FAILED"])
+        # the batch's messages are among the messages, too
+        expect(rows).to_have_count(4)
+        # a live re-render of the panel keeps the keyboard focus where it was
+        pg.evaluate("document.activeElement.dataset.marked = 'yes'")
+        send(s, "+12017773333", {"text_message": {"text": "another"}})
+        expect(rows).to_have_count(5)
+        assert pg.evaluate("document.activeElement.dataset.marked") is None  # a new element...
+        expect(toggle).to_be_focused()  # ...for the same batch
+        pg.keyboard.press("Enter")
+        expect(toggle).to_have_attribute("aria-expanded", "false")
+        expect(pg.locator(f"#conv-batch-{batch_id}")).to_be_hidden()
+
+        # only the open handset's
+        only = pg.get_by_label("Only the open handset")
+        only.check()
+        expect(rows).to_have_count(2)  # the card and the reply of +12017771111
+        pg.locator("#handsets .handset[data-msisdn='12017772222']").click()
+        expect(rows).to_have_count(1)
+        expect(rows.first.locator(".body")).to_have_text("Hi Ann")
+        expect(pg.locator("#thread .badge.conv-status")).to_have_text(["DELIVERED"])
+        only.uncheck()
+        expect(rows).to_have_count(5)
+
+        # 375 px wide: everything stacks, nothing scrolls sideways, the panel is there
+        pg.set_viewport_size({"width": 375, "height": 800})
+        expect(pg.locator("#conv")).to_be_visible()
+        wait_until(lambda: pg.evaluate("document.documentElement.scrollWidth") <= 375)
+        pg.locator("#conv-batches .conv-batch-toggle").click()
+        expect(recipients).to_have_count(2)
+        assert pg.evaluate("document.documentElement.scrollWidth") <= 375
+        box = pg.locator("#conv").bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 375
+
+        assert page.errors == [], page.errors
+        assert page.failed == [], page.failed

@@ -23,12 +23,15 @@ def test_page_references_its_script_and_style(api):
     assert r.status_code == 200
     assert r.headers["content-type"] == "text/html; charset=utf-8"
     assert '<script src="/ui/app.js"' in r.text and 'href="/ui/app.css"' in r.text
+    # conv.js defines what app.js calls once the page has started: it must come first
+    assert r.text.index('<script src="/ui/conv.js"') < r.text.index('<script src="/ui/app.js"')
     assert "max-age=" in r.headers["cache-control"]
     csp = r.headers["content-security-policy"]
     assert "script-src 'self'" in csp and "default-src 'none'" in csp
 
 
 @pytest.mark.parametrize("path,ctype", [("/ui/app.js", "text/javascript; charset=utf-8"),
+                                        ("/ui/conv.js", "text/javascript; charset=utf-8"),
                                         ("/ui/app.css", "text/css; charset=utf-8")])
 def test_assets_served_with_their_types_and_a_short_cache(api, path, ctype):
     r = api.client.get(path)
@@ -47,7 +50,7 @@ def test_nothing_else_is_served_under_ui(api, path):
 
 def test_page_is_self_contained_and_never_parses_api_data_as_html():
     html = (STATIC / "index.html").read_text()
-    js = (STATIC / "app.js").read_text()
+    js = (STATIC / "app.js").read_text() + (STATIC / "conv.js").read_text()
     css = (STATIC / "app.css").read_text()
     for text in (html, js, css):  # offline: no CDN, no web fonts, no remote anything
         assert not re.search(r"(src|href)=\"(https?:)?//", text)

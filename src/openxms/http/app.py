@@ -13,7 +13,7 @@ from starlette.responses import Response
 
 from ..errors import ApiError
 from ..ui import routes as ui
-from . import batches, control, docs, groups, inbounds, oauth, reports, simulator, spec
+from . import batches, control, docs, groups, inbounds, oauth, reports, simulator, simulator_conversation, spec
 from .conversation import batches as conversation_batches, messages as conversation_messages
 from .responses import json_response
 
@@ -47,7 +47,7 @@ def build(context: Any, lifespan=None) -> Starlette:
         *batches.routes, *reports.routes, *groups.routes, *inbounds.routes,
         *conversation_messages.routes, *conversation_batches.routes,
         *control.routes,
-        *simulator.routes,
+        *simulator.routes, *simulator_conversation.routes,
         *ui.routes,
     ]
     app = Starlette(

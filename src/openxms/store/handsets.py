@@ -1,6 +1,10 @@
 """The simulator's virtual handsets (`sim_messages`): what each handset received, the outcome
 the simulator decided for it, and when its receipt is due. Written by the simulator connector
 (`connectors/simulator.py`), read by the `/simulator` API and the web UI.
+
+A message that carries a Conversation API message says so (`conversation`: its app, id, last
+delivery status and batch): the Conversation message points at the SMS recipient row that
+carries it (`conv_messages.recipient_id`, unique).
 """
 
 from __future__ import annotations
@@ -11,7 +15,9 @@ from ..sms import dates
 from .db import Tx
 
 _COLS = ("s.id, s.msisdn, s.sender, s.type, s.body, s.udh, s.encoding, s.parts, s.flash, s.received_at, "
-         "s.batch_id, s.account_id, s.outcome_status, s.outcome_code, r.status, r.code")
+         "s.batch_id, s.account_id, s.outcome_status, s.outcome_code, r.status, r.code, c.id AS conv_id, "
+         "c.project_id AS conv_project_id, c.app_id AS conv_app_id, c.status AS conv_status, "
+         "c.batch_id AS conv_batch_id")
 
 
 class Landed(NamedTuple):
@@ -74,7 +80,10 @@ def _msg(r: Any) -> dict[str, Any]:
             "encoding": r.encoding, "parts": r.parts, "flash": bool(r.flash), "received_at": dates.format(r.received_at),
             "batch_id": r.batch_id, "service_plan_id": r.account_id,
             "outcome": {"status": r.outcome_status, "code": r.outcome_code},
-            "status": r.status or r.outcome_status, "code": r.code if r.code is not None else r.outcome_code}
+            "status": r.status or r.outcome_status, "code": r.code if r.code is not None else r.outcome_code,
+            "conversation": None if r.conv_id is None else {
+                "message_id": r.conv_id, "project_id": r.conv_project_id, "app_id": r.conv_app_id,
+                "status": r.conv_status, "batch_id": r.conv_batch_id}}
 
 
 def handsets(tx: Tx, limit: int = 500) -> list[dict[str, Any]]:
@@ -84,7 +93,8 @@ def handsets(tx: Tx, limit: int = 500) -> list[dict[str, Any]]:
 
 
 def messages(tx: Tx, msisdn: str | None, after_id: int = 0, limit: int = 100) -> list[dict[str, Any]]:
-    sql = f"SELECT {_COLS} FROM sim_messages s LEFT JOIN recipients r ON r.id = s.recipient_id WHERE s.id > ?"
+    sql = (f"SELECT {_COLS} FROM sim_messages s LEFT JOIN recipients r ON r.id = s.recipient_id "
+           "LEFT JOIN conv_messages c ON c.recipient_id = s.recipient_id WHERE s.id > ?")
     args: list = [after_id]
     if msisdn:
         sql += " AND s.msisdn = ?"

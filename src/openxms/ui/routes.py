@@ -1,4 +1,4 @@
-"""The simulator's web UI: one static page, its script and style, and a live event stream.
+"""The simulator's web UI: one static page, its scripts and style, and a live event stream.
 
 `GET /simulator/events` is Server-Sent Events: every simulator event (messages landed on
 handsets, receipts, replies) as a JSON `data:` line, and a `: ping` comment every 15 s so
@@ -156,6 +156,7 @@ routes = [
     Route("/", _static("index.html", "text/html; charset=utf-8",
                        {"Content-Security-Policy": CSP, "Referrer-Policy": "no-referrer"}), methods=["GET"]),
     Route("/ui/app.js", _static("app.js", "text/javascript; charset=utf-8"), methods=["GET"]),
+    Route("/ui/conv.js", _static("conv.js", "text/javascript; charset=utf-8"), methods=["GET"]),
     Route("/ui/app.css", _static("app.css", "text/css; charset=utf-8"), methods=["GET"]),
     Route("/simulator/events", events, methods=["GET"]),
 ]

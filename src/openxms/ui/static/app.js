@@ -149,6 +149,7 @@ function select(msisdn, { push = true } = {}) {
   if (push && location.hash !== "#" + msisdn) history.replaceState(null, "", "#" + msisdn);
   renderHandsets();
   loadThread();
+  if ($("conv-only").checked) loadConversation();
 }
 
 // -- conversation -------------------------------------------------------------------------
@@ -194,14 +195,16 @@ function mtBubble(m) {
                  text: `${status} · ${m.code ?? "–"}` }),
     m.outcome && m.outcome.status && m.outcome.status !== status
       ? el("span", { class: "badge planned", title: "What the outcome rules decided for this message",
-                     text: `will be ${m.outcome.status} · ${m.outcome.code}` }) : null);
+                     text: `will be ${m.outcome.status} · ${m.outcome.code}` }) : null,
+    ...convBadges(m));
   const body = m.type === "mt_binary" ? binaryBody(m.body, m.udh)
     : m.type === "mt_media" ? mediaBody(m.body) : el("div", { class: "body", text: m.body });
   const meta = el("div", { class: "meta" },
     timeEl(m.received_at),
-    el("span", {}, "batch ", el("code", { class: "batch", text: m.batch_id || "–" })),
+    ...(convMeta(m) || [el("span", {}, "batch ", el("code", { class: "batch", text: m.batch_id || "–" }))]),
     m.service_plan_id ? el("span", { text: `plan ${m.service_plan_id}` }) : null);
-  return el("li", { class: "msg mt", "aria-label": `From ${m.from || "unknown sender"}` },
+  const via = m.conversation ? `, Conversation app ${m.conversation.app_id}` : "";
+  return el("li", { class: `msg mt${m.conversation ? " conv" : ""}`, "aria-label": `From ${m.from || "unknown sender"}${via}` },
     el("div", { class: "who", text: m.from || "(no sender)" }), body, badges, meta);
 }
 
@@ -384,6 +387,8 @@ async function saveRules() {
 
 const pending = { handsets: false, thread: false, timer: null };
 
+// Every event also re-reads the Conversation panel: a Conversation message on SMS lands, gets
+// its receipts and its replies through the same events as any other SMS.
 function refreshSoon({ handsets = true, thread = true } = {}) {  // coalesce bursts into one refresh
   pending.handsets ||= handsets;
   pending.thread ||= thread;
@@ -391,7 +396,7 @@ function refreshSoon({ handsets = true, thread = true } = {}) {  // coalesce bur
   pending.timer = setTimeout(async () => {
     const { handsets: h, thread: t } = pending;
     Object.assign(pending, { handsets: false, thread: false, timer: null });
-    await Promise.all([h ? loadHandsets() : null, t && state.selected ? loadThread() : null]);
+    await Promise.all([h ? loadHandsets() : null, t && state.selected ? loadThread() : null, loadConversation()]);
   }, 150);
 }
 
@@ -465,10 +470,12 @@ function init() {
   $("rules-reload").addEventListener("click", loadRules);
   $("rules-save").addEventListener("click", saveRules);
   window.addEventListener("hashchange", fromHash);
+  convInit();
 
   fromHash();
   loadClock();
   loadHandsets();
+  loadConversation();
   listen();
   setInterval(renderClock, 1000);
   setInterval(loadClock, 10000);  // another tab may move a manual clock
