@@ -339,6 +339,10 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
         # Callbacks of the Conversation API are signed with their webhook's secret, not the plan's.
         "ALTER TABLE outbox ADD COLUMN secret TEXT",
     ]),
+    ("conv_messages_batch", [
+        # A Conversation batch's messages (its recipients' statuses, in the UI and the API).
+        "CREATE INDEX conv_messages_batch ON conv_messages (batch_id) WHERE batch_id IS NOT NULL",
+    ]),
 ]
 
 
