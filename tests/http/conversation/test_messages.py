@@ -152,3 +152,40 @@ def test_conversation_mode_keeps_one_conversation_per_contact(conv):
     third = send(conv, {**body, "recipient": {"contact_id": m1["contact_id"]}})
     m3 = conv.client.get(url(f"/messages/{third['message_id']}"), headers=BASIC).json()
     assert m3["conversation_id"] == m1["conversation_id"] and m3["channel_identity"]["identity"] == "12017777779"
+
+
+@pytest.mark.parametrize("change", [
+    {"recipient": {"identified_by": {"channel_identities": [{"channel": "SMS", "identity": f"+1201555{i:04d}"}
+                                                            for i in range(1001)]}}},
+    {"ttl": "10 minutes"},
+    {"ttl": "1s"},
+    {"recipient": {"identified_by": {"channel_identities": [{"channel": "CARRIER_PIGEON", "identity": "x"}]}}},
+    {"recipient": {}},
+    {"message": {}},
+    {"app_id": None},
+    {"channel_priority_order": ["WHATSAPP"]},
+    {"channel_properties": {"SMS_FLASH_MESSAGE": "maybe"}},
+    {"message_metadata": "x" * 1025},
+    {"correlation_id": "x" * 129},
+])
+def test_bad_sends_are_400_invalid_argument(conv, change):
+    body = {"app_id": APP, "recipient": recipient(), "message": {"text_message": {"text": "x"}}, **change}
+    body = {k: v for k, v in body.items() if v is not None}
+    r = conv.client.post(url("/messages:send"), json=body, headers=BASIC)
+    assert r.status_code == 400 and r.json()["error"]["status"] == "INVALID_ARGUMENT", r.text
+
+
+def test_a_foreign_projects_message_is_invisible(database_url, tmp_path):
+    import base64
+
+    app, ctx = make_api(database_url, tmp_path, env={"OPENXMS_PROJECTS": "PROJ1:KEY1:SECRET1,PROJ2:KEY2:SECRET2"})
+    with TestClient(app) as client:
+        add_app(ctx, APP)
+        body = {"app_id": APP, "recipient": recipient(), "message": {"text_message": {"text": "x"}}}
+        r = client.post(url("/messages:send"), json=body, headers=BASIC).json()
+        other = {"Authorization": "Basic " + base64.b64encode(b"KEY2:SECRET2").decode()}
+        assert client.get(url(f"/messages/{r['message_id']}", project="PROJ2"), headers=other).status_code == 404
+        assert client.get(url("/messages", project="PROJ2"), headers=other).json()["messages"] == []
+        assert client.delete(url(f"/messages/{r['message_id']}", project="PROJ2"), headers=other).status_code == 404
+        assert client.post(url("/messages:send", project="PROJ2"), json=body, headers=other).status_code == 404
+        assert client.get(url(f"/messages/{r['message_id']}"), headers=BASIC).status_code == 200
