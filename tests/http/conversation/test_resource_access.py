@@ -102,3 +102,25 @@ def test_bearer_and_basic_are_both_accepted(conv):
 def test_unknown_paths_and_methods_get_the_conversation_error_body(conv):
     assert conv.err("GET", "/gadgets", 404)
     assert conv.err("PUT", "/apps", 405)
+
+
+@pytest.mark.parametrize("levels", [33, 900, 100_000])
+def test_bodies_nested_too_deeply_are_400_on_every_route(conv, levels):
+    app = conv.app()["id"]
+    contact = conv.contact()["id"]
+    ids = {"app": app, "contact": contact, "contact2": contact, "webhook": conv.webhook(app)["id"],
+           "conv": conv.conversation(app, contact)["id"]}
+    deep = b'{"metadata_json": ' + b'{"a": ' * levels + b"1" + b"}" * levels + b"}"
+    for method, path, body in ROUTES:
+        if body is not None:
+            assert "nested deeper than 32" in conv.err(method, fill(path, ids), 400, content=deep), path
+
+
+def test_free_json_may_nest_up_to_32_levels(conv):
+    app, contact = conv.app()["id"], conv.contact()["id"]
+    nested = 1
+    for _ in range(31):
+        nested = {"a": nested}
+    c = conv.conversation(app, contact, metadata_json=nested)
+    u = conv.ok("PATCH", f"/conversations/{c['id']}?metadata_update_strategy=MERGE_PATCH", {"metadata_json": nested})
+    assert u["metadata_json"] == nested

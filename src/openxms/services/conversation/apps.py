@@ -7,12 +7,17 @@ Sinch's own "create an SMS app" example
 token proves the caller may send through the plan. The binding is stored beside the app
 (`conv_apps.plan_id`): it is what the message path routes on. Credentials of other channels are
 kept as given; nothing is delivered on them.
+
+Also here, for every resource service: `request_body`, the one gate a request body passes
+before the recursive rules of `conversation/` (null stripping, conversion, update masks, merge
+patches) walk it.
 """
 
 from __future__ import annotations
 
 import hmac
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 import msgspec
 
@@ -25,6 +30,35 @@ from ...errors import InvalidRequest, NotFound
 from ...ids import IdFactory
 from ...store.conversation import apps as store
 from ...store.db import Database, Tx
+
+
+# JSON nesting a request body may have. No Conversation object nests beyond a few levels; free
+# JSON (`metadata_json`) gets room. The JSON decoder itself accepts about Python's recursion
+# limit (1000), and the recursive walks after it need several frames per level.
+MAX_DEPTH = 32
+
+
+def request_body(raw: bytes) -> dict[str, Any]:
+    """The body as a JSON object (400 if it is not one), nested at most MAX_DEPTH levels (400)."""
+    try:
+        body = f.decode_object(raw)
+    except RecursionError:
+        body = None
+    if body is None or _depth(body) > MAX_DEPTH:
+        raise InvalidRequest(f"request body is nested deeper than {MAX_DEPTH} levels")
+    return body
+
+
+def _depth(value: Any) -> int:
+    """How deep arrays and objects nest in a decoded JSON value (iteratively: any depth)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack and deepest <= MAX_DEPTH:
+        v, depth = stack.pop()
+        children = v.values() if isinstance(v, dict) else v if isinstance(v, list) else None
+        if children is not None:
+            deepest = max(deepest, depth)
+            stack.extend((c, depth + 1) for c in children)
+    return deepest
 
 
 def _object(row: store.AppRow) -> App:
@@ -76,6 +110,7 @@ class AppService:
         self.plans = {a.id: a for a in accounts.values() if a.kind == "plan"}
 
     async def create(self, project_id: str, raw: bytes) -> App:
+        request_body(raw)
         app = new_app(decode_app_create(raw), self.ids.new())
         plan_id = bound_plan(app, self.plans)
         row = store.AppRow(app.id, project_id, plan_id, self.clock.now_ms(), _doc(app))
@@ -89,7 +124,7 @@ class AppService:
         return _object(await self.db.read(get_app, project_id, app_id))
 
     async def update(self, project_id: str, app_id: str, raw: bytes, update_mask: list[str] | None) -> App:
-        body = f.decode_object(raw)
+        body = request_body(raw)
         return await self.db.write(self._update, project_id, app_id, body, update_mask)
 
     def _update(self, tx: Tx, project_id: str, app_id: str, body: dict, update_mask: list[str] | None) -> App:

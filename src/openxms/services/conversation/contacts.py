@@ -31,7 +31,7 @@ from ...ids import IdFactory
 from ...store.conversation import contacts as store
 from ...store.conversation import conversations as conversation_store
 from ...store.db import Database, Tx
-from .apps import get_app
+from .apps import get_app, request_body
 
 # Channels Sinch serves profiles for (GetChannelProfileRequest.channel in the reference).
 PROFILE_CHANNELS = ("MESSENGER", "INSTAGRAM", "VIBER", "LINE")
@@ -90,6 +90,7 @@ class ContactService:
         self.db, self.clock, self.ids = db, clock, ids
 
     async def create(self, project_id: str, raw: bytes) -> Contact:
+        request_body(raw)
         contact = new_contact(decode_contact_create(raw), self.ids.new())
         await self.db.write(self._create, project_id, contact, self.clock.now_ms())
         return contact
@@ -115,7 +116,7 @@ class ContactService:
         return _object(await self.db.read(_get, project_id, contact_id))
 
     async def update(self, project_id: str, contact_id: str, raw: bytes, update_mask: list[str] | None) -> Contact:
-        body = f.decode_object(raw)
+        body = request_body(raw)
         return await self.db.write(self._update, project_id, contact_id, body, update_mask)
 
     @staticmethod
@@ -135,7 +136,7 @@ class ContactService:
         store.delete(tx, project_id, contact_id)
 
     async def merge(self, project_id: str, destination_id: str, raw: bytes) -> Contact:
-        req = f.convert(f.strip_nulls(f.decode_object(raw)), MergeContactRequest)
+        req = f.convert(f.strip_nulls(request_body(raw)), MergeContactRequest)
         if not req.source_id.strip():
             raise InvalidRequest("source_id is required")
         if req.source_id == destination_id:
@@ -170,7 +171,7 @@ class ContactService:
         return [], ""  # an identity has one contact at most (module docstring)
 
     async def channel_profile(self, project_id: str, raw: bytes) -> ChannelProfile:
-        data = f.strip_nulls(f.decode_object(raw))
+        data = f.strip_nulls(request_body(raw))
         for name in ("app_id", "recipient", "channel"):
             if data.get(name) in (None, "", {}):
                 raise InvalidRequest(f"{name} is required")

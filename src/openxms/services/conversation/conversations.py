@@ -18,7 +18,6 @@ from typing import Any, Mapping
 import msgspec
 
 from ...clock import Clock
-from ...conversation import fields as f
 from ...conversation import query as q
 from ...conversation.conversations import (EPOCH, Conversation, apply_conversation_update,
                                            decode_conversation_create, new_conversation)
@@ -29,7 +28,7 @@ from ...sms import dates
 from ...store.conversation import contacts as contact_store
 from ...store.conversation import conversations as store
 from ...store.db import Database, Tx
-from .apps import get_app
+from .apps import get_app, request_body
 from .messages import to_object as message_object
 
 _ORDERS = ("DESC", "ASC")
@@ -68,6 +67,7 @@ class ConversationService:
         self.db, self.clock, self.ids = db, clock, ids
 
     async def create(self, project_id: str, raw: bytes) -> Conversation:
+        request_body(raw)
         conversation = new_conversation(decode_conversation_create(raw), self.ids.new())
         await self.db.write(self._create, project_id, conversation, self.clock.now_ms())
         return conversation
@@ -120,7 +120,7 @@ class ConversationService:
 
     async def update(self, project_id: str, conversation_id: str, raw: bytes, update_mask: list[str] | None,
                      strategy: str) -> Conversation:
-        body = f.decode_object(raw)
+        body = request_body(raw)
         return await self.db.write(self._update, project_id, conversation_id, body, update_mask, strategy)
 
     @staticmethod

@@ -14,14 +14,13 @@ from typing import Any
 import msgspec
 
 from ...clock import Clock
-from ...conversation import fields as f
 from ...conversation.webhooks import (MAX_WEBHOOKS_PER_APP, Webhook, apply_webhook_update, decode_webhook_create,
                                       new_webhook)
 from ...errors import InvalidRequest, NotFound
 from ...ids import IdFactory
 from ...store.conversation import webhooks as store
 from ...store.db import Database, Tx
-from .apps import get_app
+from .apps import get_app, request_body
 
 
 def _object(row: store.WebhookRow) -> Webhook:
@@ -44,6 +43,7 @@ class WebhookService:
         self.db, self.clock, self.ids = db, clock, ids
 
     async def create(self, project_id: str, raw: bytes) -> Webhook:
+        request_body(raw)
         webhook = new_webhook(decode_webhook_create(raw), self.ids.new())
         await self.db.write(self._create, project_id, webhook, self.clock.now_ms())
         return webhook
@@ -68,7 +68,7 @@ class WebhookService:
         return _object(await self.db.read(_get, project_id, webhook_id))
 
     async def update(self, project_id: str, webhook_id: str, raw: bytes, update_mask: list[str] | None) -> Webhook:
-        body = f.decode_object(raw)
+        body = request_body(raw)
         return await self.db.write(self._update, project_id, webhook_id, body, update_mask)
 
     @staticmethod
