@@ -176,3 +176,16 @@ def test_last_received_is_the_newest_inbound_message(conv, pair):
     got = conv.wait_for(lambda: (c := conv.ok("GET", f"/conversations/{cid}"))["last_received"] != "1970-01-01T00:00:00Z"
                         and c)
     assert got["last_received"].endswith("Z") and got["active"] is True
+
+
+def test_a_forged_page_token_is_400_not_an_overflow(conv, pair):
+    from openxms.conversation import query as q
+    from openxms.store.conversation.conversations import ConversationQuery
+
+    app_id, _ = pair
+    scope = repr(ConversationQuery("PROJ1", app_id, None, False, None))
+    assert "page_token" in conv.err("GET", f"/conversations?app_id={app_id}&page_token="
+                                           f"{q.encode_page_token(10**30, scope)}", 400)
+    recent = f"recent|{ConversationQuery('PROJ1', app_id, None, False)!r}|DESC"
+    assert "page_token" in conv.err("GET", f"/conversations:recent?app_id={app_id}&page_token="
+                                           f"{q.encode_page_token(2**40, recent)}", 400)

@@ -32,6 +32,14 @@ from .apps import get_app, request_body
 from .messages import to_object as message_object
 
 _ORDERS = ("DESC", "ASC")
+MAX_OFFSET = 2**31 - 1  # a forged token must not overflow the databases' OFFSET
+
+
+def _offset(token: str | None, scope: str) -> int:
+    offset = q.decode_offset(token, scope)
+    if offset > MAX_OFFSET:
+        raise InvalidRequest("page_token is not valid")
+    return offset
 
 
 def _object(row: store.ConversationRow) -> Conversation:
@@ -92,7 +100,7 @@ class ConversationService:
         """(page, next_page_token, total_size)."""
         size = q.page_size(page_size, q.CONVERSATIONS_PAGE)
         scope = repr(query)
-        offset = q.decode_offset(page_token, scope)
+        offset = _offset(page_token, scope)
         total, rows = await self.db.read(store.list_page, query, offset, size)
         return [_object(r) for r in rows], q.next_offset_token(offset, len(rows), size, scope, total), total
 
@@ -108,7 +116,7 @@ class ConversationService:
         order = q.parse_enum((params.get("order") or "").upper() or None, _ORDERS, "order", "DESC")
         size = q.page_size(params.get("page_size"), q.RECENT_CONVERSATIONS_PAGE)
         scope = f"recent|{query!r}|{order}"
-        offset = q.decode_offset(params.get("page_token"), scope)
+        offset = _offset(params.get("page_token"), scope)
         total, rows, last = await self.db.read(self._recent, query, order == "DESC", offset, size)
         items = [(_object(r), message_object(last[r.id]) if r.id in last else None) for r in rows]
         return items, q.next_offset_token(offset, len(rows), size, scope, total), total
