@@ -19,6 +19,7 @@ class Recorder:
 
     def __init__(self, client) -> None:
         self.calls: list[tuple[str, str, object]] = []
+        self.schemes: list[str] = []  # the Authorization scheme of each call
         client.configuration.transport.http_session.hooks["response"].append(self._record)
 
     def _record(self, response, *args, **kwargs) -> None:
@@ -30,6 +31,7 @@ class Recorder:
         except ValueError:
             pass  # the token request's form body
         self.calls.append((req.method, parts.path + (f"?{parts.query}" if parts.query else ""), body))
+        self.schemes.append(req.headers.get("Authorization", "").partition(" ")[0])
 
     def last(self) -> tuple[str, str, object]:
         return self.calls[-1]
@@ -138,7 +140,9 @@ def test_contacts_lifecycle_and_paging_with_the_sdk(server):
         contacts.get(contact_id=c.id)
     with pytest.raises(ConversationException, match="ALREADY_EXISTS"):
         contacts.create(channel_identities=[{"channel": "SMS", "identity": "+46701234569"}], language="SV")
-    assert rec.api()[0][1] == f"{P}/contacts"  # Bearer from /oauth2/token, fetched once before
+    # one token (Basic key:secret), then Bearer on every call
+    assert [c[1] for c in rec.calls].count("/oauth2/token") == 1 and rec.calls[0][1] == "/oauth2/token"
+    assert rec.schemes[0] == "Basic" and set(rec.schemes[1:]) == {"Bearer"}
 
 
 def test_the_sdk_refreshes_an_expired_token(manual_server):
