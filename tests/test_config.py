@@ -181,6 +181,13 @@ rate = 0.0
 numbers = ["447700900000"]
 connector = "simulator"
 
+[[conversation_apps]]
+id = "01K0APP0000000000000000001"
+project = "PROJ1"
+plan = "SP1"
+display_name = "Shop"
+processing_mode = "CONVERSATION"
+
 [simulator]
 seed = 42
 default_profile = "mostly_ok"
@@ -195,12 +202,13 @@ def test_a_full_file_round_trips(tmp_path):
     # The settings, written back in the file's shape, are the file: every key was read, none lost.
     def plain(x):  # tuples become lists, paths strings, like a parsed file
         return msgspec.json.decode(msgspec.json.encode(x, enc_hook=str))
-    server = {k: v for k, v in plain(s).items() if k not in ("accounts", "oauth", "callbacks", "simulator")}
+    server = {k: v for k, v in plain(s).items()
+              if k not in ("accounts", "oauth", "callbacks", "simulator", "conversation_apps")}
     server["database"] = server.pop("database_url")
     accounts = [{k: v for k, v in plain(a).items() if k != "kind" and v is not None}
                 for a in s.accounts]  # TOML has no null: an unset key is absent
     again = {"server": server, "oauth": plain(s.oauth), "callbacks": plain(s.callbacks), "simulator": s.simulator,
-             "service_plans": accounts[:1], "projects": accounts[1:]}
+             "service_plans": accounts[:1], "projects": accounts[1:], "conversation_apps": plain(s.conversation_apps)}
     assert again == tomllib.loads(FULL)
     assert (s.oauth_token_ttl, s.database) == (60, "postgresql://openxms@db/openxms")
     assert isinstance(s.account("SP1").smpp, SmppConfig) and s.account("PROJ1").kind == "project"
@@ -312,6 +320,8 @@ def test_the_documented_examples_load(tmp_path):
     assert set(doc["oauth"]) == {f.name for f in msgspec.structs.fields(config.OAuth)}
     assert set(doc["service_plans"][0]) | set(doc["projects"][0]) | {"kind", "smpp"} == {
         f.name for f in msgspec.structs.fields(config.Account)}
+    assert set(doc["conversation_apps"][0]) == {f.name for f in msgspec.structs.fields(config.ConversationApp)}
+    assert s.conversation_apps[0].plan == "SP1"
     smpp = re.search(r"```toml\n(.*?)```", (DOCS / "smpp.md").read_text(), re.S)[1]
     documented = set(re.findall(r"^(\w+) = ", smpp.split("[service_plans.smpp]")[1], re.M))
     assert documented == {f.name for f in msgspec.structs.fields(SmppConfig)}

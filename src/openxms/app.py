@@ -27,9 +27,13 @@ from .http.guard import Guard
 from .ids import IdFactory
 from .services.auth import Auth
 from .services.batches import BatchService
+from .services.conversation.apps import AppService as ConversationApps, provision as provision_apps
+from .services.conversation.contacts import ContactService as ConversationContacts
+from .services.conversation.conversations import ConversationService as ConversationConversations
 from .services.conversation.inbound import ConversationInbound
 from .services.conversation.batches import BatchService as ConversationBatches, FanOut
 from .services.conversation.messages import MessageService, Messaging
+from .services.conversation.webhooks import WebhookService as ConversationWebhooks
 from .services.groups import GroupService, auto_update_hook
 from .services.inbounds import InboundService
 from .services.reports import ReportService
@@ -55,6 +59,10 @@ class Context:
     groups: GroupService
     conversation_messages: MessageService
     conversation_batches: ConversationBatches
+    conversation_apps: ConversationApps
+    conversation_contacts: ConversationContacts
+    conversation_webhooks: ConversationWebhooks
+    conversation_conversations: ConversationConversations
     wakeups: Wakeups
     simulator: Simulator | None = None
     engine: Engine | None = None
@@ -75,8 +83,9 @@ def _dev_plan(tx) -> str:
         {"id": "dev" + secrets.token_hex(6), "token": secrets.token_hex(16)}))
 
 
-def prepare(settings: Settings) -> tuple[Settings, Database, str, Account | None]:
-    """Synchronous start-up: migrate, make the dev plan and OAuth secret if needed."""
+def prepare(settings: Settings, now_ms: int) -> tuple[Settings, Database, str, Account | None]:
+    """Synchronous start-up: migrate, make the dev plan and OAuth secret if needed, bring the
+    configured Conversation apps into the database."""
     db = Database(settings.database, sqlite_synchronous=settings.sqlite_synchronous)
     applied = schema.migrate(db)
     if applied:
@@ -87,6 +96,8 @@ def prepare(settings: Settings) -> tuple[Settings, Database, str, Account | None
         d = json.loads(db.run_sync(_dev_plan))
         dev = Account(id=d["id"], kind="plan", token=d["token"])
         settings = msgspec.structs.replace(settings, accounts=(dev,))
+    if settings.conversation_apps:
+        db.run_sync(provision_apps, settings.conversation_apps, {a.id: a for a in settings.accounts}, now_ms)
     return settings, db, secret, dev
 
 
@@ -97,8 +108,8 @@ def node_id(settings: Settings) -> str:
 
 
 def build(settings: Settings) -> tuple[Starlette, Context]:
-    settings, db, secret, dev = prepare(settings)
     clock: Clock = ManualClock() if settings.clock == "manual" else Clock()
+    settings, db, secret, dev = prepare(settings, clock.now_ms())
     accounts = {a.id: a for a in settings.accounts}
     ids = IdFactory(clock)
     inbounds = InboundService(db, clock, ids, accounts, hooks=[auto_update_hook, ConversationInbound(ids)])
@@ -119,6 +130,10 @@ def build(settings: Settings) -> tuple[Starlette, Context]:
                   inbounds=inbounds, groups=GroupService(db, clock, ids), wakeups=wakeups,
                   conversation_messages=MessageService(db, clock, messaging, wakeups),
                   conversation_batches=ConversationBatches(db, clock, ids, messaging, wakeups),
+                  conversation_apps=ConversationApps(db, clock, ids, accounts),
+                  conversation_contacts=ConversationContacts(db, clock, ids),
+                  conversation_webhooks=ConversationWebhooks(db, clock, ids),
+                  conversation_conversations=ConversationConversations(db, clock, ids),
                   simulator=simulator, engine=engine, dev_account=dev)
 
     @asynccontextmanager

@@ -7,13 +7,15 @@ environment variables behaving exactly like this:
     OPENXMS_SERVICE_PLANS="SP1:TOKEN1,SP2:TOKEN2:50"   plan id : API token [: rate msg/s]
     OPENXMS_PROJECTS="PROJ1:KEYID1:SECRET1"             project id : key id : key secret
     OPENXMS_DATABASE_URL=postgresql://... | sqlite:///path | /path/file.sqlite3
+    OPENXMS_CONVERSATION_APPS="APPID:PROJ1:SP1"         Conversation app id : project : service plan
 
 Projects (OAuth2 client credentials) own batches exactly like service plans do; both are
 "accounts" below, told apart by how they authenticate.
 
 Every setting is declared once, below, with its type, range and default: `Server` is the
 `[server]` table and, inherited, the attributes of the same names on `Settings`; `OAuth` is
-`[oauth]`; `Account` a `[[service_plans]]` or `[[projects]]` entry; `ConfigFile` the whole file.
+`[oauth]`; `Account` a `[[service_plans]]` or `[[projects]]` entry; `ConversationApp` a
+`[[conversation_apps]]` entry; `ConfigFile` the whole file.
 `load` merges the sources into one dict of the file's shape and `msgspec.convert` checks all
 of it, so an unknown key or a bad value anywhere is a `ConfigError` of one line naming the
 source and the key (`openxms.toml: server.port: expected an integer, got "eighty"`).
@@ -34,8 +36,8 @@ import msgspec
 from .connectors.outcomes import OutcomeRules, RulesError
 from .connectors.smpp.config import SmppConfig
 
-__all__ = ["DEFAULT_RATE", "Account", "Callbacks", "ConfigError", "ConfigFile", "OAuth", "Server", "Settings", "load",
-           "parse_projects", "parse_service_plans"]
+__all__ = ["DEFAULT_RATE", "Account", "Callbacks", "ConfigError", "ConfigFile", "ConversationApp", "OAuth", "Server",
+           "Settings", "load", "parse_conversation_apps", "parse_projects", "parse_service_plans"]
 
 DEFAULT_RATE = 100.0  # messages (recipients) per second per account, like a modest Sinch plan
 
@@ -117,6 +119,26 @@ class Callbacks(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
                 raise ValueError(f"{net!r} is not an IP network (CIDR)") from None
 
 
+# Conversation API ids are ULIDs; Sinch answers 400 to an app_id that is not ULID-shaped, and
+# so do we (conversation/fields.py), so a configured app must have such an id to be usable.
+_APP_ID = re.compile(r"[0-9A-Za-z]{26}")
+
+
+class ConversationApp(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A `[[conversation_apps]]` entry: a Conversation API app whose SMS channel is a service
+    plan, made (or brought up to date) in the database at start-up."""
+
+    id: Text  # 26 letters or digits, like Sinch's app ids (ULIDs)
+    project: Text  # the id of a [[projects]] entry: the app's owner
+    plan: Text  # the id of a [[service_plans]] entry: the app's SMS channel
+    display_name: Text | None = None  # default: the id (on creation; kept afterwards)
+    processing_mode: Literal["CONVERSATION", "DISPATCH"] | None = None  # default DISPATCH, like Sinch's
+
+    def __post_init__(self) -> None:
+        if not _APP_ID.fullmatch(self.id):
+            raise ValueError(f"an app id is 26 letters or digits (a ULID), got {self.id!r}")
+
+
 class OAuth(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """`[oauth]`."""
 
@@ -132,12 +154,14 @@ class ConfigFile(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     simulator: dict[str, Any] = {}  # outcome rules, checked by OutcomeRules.from_dict (docs/simulator.md)
     service_plans: tuple[Account, ...] = ()
     projects: tuple[Account, ...] = ()
+    conversation_apps: tuple[ConversationApp, ...] = ()
 
 
 class Settings(Server, frozen=True, forbid_unknown_fields=True):
     """Everything the server reads: the `[server]` settings plus these."""
 
     accounts: tuple[Account, ...] = ()
+    conversation_apps: tuple[ConversationApp, ...] = ()
     oauth: OAuth = OAuth()
     callbacks: Callbacks = Callbacks()
     simulator: dict[str, Any] = {}  # outcome rules, see connectors/outcomes.py
@@ -313,6 +337,51 @@ def parse_projects(value: str) -> list[Account]:
     return projects
 
 
+def parse_conversation_apps(value: str) -> list[ConversationApp]:
+    """`APPID:PROJ1:SP1,...` -> Conversation apps (id : project : service plan)."""
+    apps = []
+    for item in filter(None, (s.strip() for s in value.split(","))):
+        parts = item.split(":")
+        if len(parts) != 3 or not all(parts):
+            raise ConfigError(f"OPENXMS_CONVERSATION_APPS: expected APP_ID:PROJECT:PLAN, got {item!r}")
+        apps.append(_convert(f"OPENXMS_CONVERSATION_APPS: {parts[0]}",
+                             {"id": parts[0], "project": parts[1], "plan": parts[2]}, ConversationApp))
+    return apps
+
+
+def _conversation_apps(src: str, cf: ConfigFile, env: dict[str, str],
+                       accounts: list[Account]) -> tuple[ConversationApp, ...]:
+    """The file's apps with the environment's merged in (an id in both keeps the file's other
+    keys and takes the environment's project and plan); each must name a configured project
+    and service plan."""
+    where: dict[str, str] = {}
+    by_id: dict[str, ConversationApp] = {}
+    for i, a in enumerate(cf.conversation_apps):
+        if a.id in by_id:
+            raise ConfigError(f'{src}: duplicate id "{a.id}" ({where[a.id]} and conversation_apps[{i}])')
+        by_id[a.id], where[a.id] = a, f"conversation_apps[{i}]"
+    var = "OPENXMS_CONVERSATION_APPS"
+    seen: set[str] = set()
+    for a in parse_conversation_apps(env[var]) if env.get(var) else ():
+        if a.id in seen:
+            raise ConfigError(f'{var}: duplicate id "{a.id}"')
+        seen.add(a.id)
+        old = by_id.get(a.id)
+        by_id[a.id] = a if old is None else msgspec.structs.replace(old, project=a.project, plan=a.plan)
+        where[a.id] = f"{var}: {a.id}"
+    kinds = {a.id: a.kind for a in accounts}
+    for a in by_id.values():
+        here = where[a.id]
+        file_key = not here.startswith(var)
+        if kinds.get(a.project) != "project":
+            key = f"{src}: {here}.project" if file_key else here
+            raise ConfigError(f'{key}: no project "{a.project}" is configured')
+        if kinds.get(a.plan) != "plan":
+            key = f"{src}: {here}.plan" if file_key else here
+            raise ConfigError(f'{key}: no service plan "{a.plan}" is configured')
+    return tuple(by_id.values())
+
+
 def _merge_accounts(base: list[Account], extra: list[Account]) -> list[Account]:
     """Environment accounts override credentials (and rate) of same-id TOML accounts."""
     by_id = {a.id: a for a in base}
@@ -409,5 +478,6 @@ def load(config_file: str | os.PathLike | None = None, env: dict[str, str] | Non
             seen[a.id] = var
             env_accounts.append(a)
     accounts = _merge_accounts([*cf.service_plans, *cf.projects], env_accounts)
+    apps = _conversation_apps(src, cf, env, accounts)
     return Settings(**msgspec.structs.asdict(cf.server), oauth=cf.oauth, callbacks=cf.callbacks,
-                    simulator=cf.simulator, accounts=tuple(accounts))
+                    simulator=cf.simulator, accounts=tuple(accounts), conversation_apps=apps)

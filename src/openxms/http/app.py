@@ -14,7 +14,9 @@ from starlette.responses import Response
 from ..errors import ApiError
 from ..ui import routes as ui
 from . import batches, control, docs, groups, inbounds, oauth, reports, simulator, simulator_conversation, spec
-from .conversation import batches as conversation_batches, messages as conversation_messages
+from .conversation import apps as conversation_apps, batches as conversation_batches, \
+    contacts as conversation_contacts, conversations as conversation_conversations, \
+    messages as conversation_messages, webhooks as conversation_webhooks
 from .responses import json_response
 
 log = logging.getLogger("openxms.http")
@@ -46,6 +48,8 @@ def build(context: Any, lifespan=None) -> Starlette:
         # carries its API's prefix already (spec.route).
         *batches.routes, *reports.routes, *groups.routes, *inbounds.routes,
         *conversation_messages.routes, *conversation_batches.routes,
+        *conversation_apps.routes, *conversation_webhooks.routes, *conversation_contacts.routes,
+        *conversation_conversations.routes,
         *control.routes,
         *simulator.routes, *simulator_conversation.routes,
         *ui.routes,

@@ -50,7 +50,8 @@ def host_name(raw: str) -> str:
 def error_body(path: str, status: int, code: str, text: str) -> bytes:
     """The error in the format of the API `path` belongs to."""
     if path.startswith(("/v1/", "/conversationbatch/")):
-        names = {401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 415: "INVALID_ARGUMENT", 503: "UNAVAILABLE"}
+        names = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 415: "INVALID_ARGUMENT",
+                 503: "UNAVAILABLE"}
         return json.dumps({"error": {"code": status, "message": text, "status": names.get(status, "UNKNOWN"),
                                      "details": []}}).encode()
     return json.dumps({"code": code, "text": text}).encode()
