@@ -3,9 +3,10 @@ bound to in `plan_id` (what the message path routes on), newest last."""
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any, Iterable, NamedTuple
 
 from ..db import Tx
+from ..recipients import chunks
 
 
 class AppRow(NamedTuple):
@@ -40,6 +41,20 @@ def list_all(tx: Tx, project_id: str) -> list[AppRow]:
     """The project's apps in creation order (Sinch's ListApps has no paging)."""
     return [_row(r) for r in tx.all(f"SELECT {_COLS} FROM conv_apps WHERE project_id = ? ORDER BY created_at, id",
                                     (project_id,))]
+
+
+def by_ids(tx: Tx, app_ids: Iterable[str]) -> dict[str, AppRow]:
+    out: dict[str, AppRow] = {}
+    for part in chunks(sorted(set(app_ids))):
+        out.update((r.id, _row(r)) for r in tx.all(f"SELECT {_COLS} FROM conv_apps WHERE id IN {tx.in_list(part)}",
+                                                    part))
+    return out
+
+
+def of_plan(tx: Tx, plan_id: str) -> list[AppRow]:
+    """Apps whose SMS channel is this service plan, oldest first."""
+    return [_row(r) for r in tx.all(f"SELECT {_COLS} FROM conv_apps WHERE plan_id = ? ORDER BY created_at, id",
+                                    (plan_id,))]
 
 
 def insert(tx: Tx, app: AppRow) -> None:

@@ -65,6 +65,11 @@ def update(tx: Tx, conversation_id: str, active: bool, doc: str, contact_id: str
                    (int(active), doc, contact_id, conversation_id))
 
 
+def received(tx: Tx, conversation_id: str, at: int) -> None:
+    """An inbound message arrived in the conversation."""
+    tx.execute("UPDATE conv_conversations SET last_received = ? WHERE id = ?", (at, conversation_id))
+
+
 def delete(tx: Tx, project_id: str, conversation_id: str) -> bool:
     """The conversation and its messages."""
     tx.execute("DELETE FROM conv_messages WHERE conversation_id = ? AND project_id = ?",
