@@ -68,3 +68,43 @@ def test_app_contact_and_webhook_with_the_node_sdk(server):
     # RequestFailedError carries the status and the raw body
     assert r["missing"]["status"] == 404 and json.loads(r["missing"]["data"])["error"]["status"] == "NOT_FOUND"
     assert r["after"]["apps"] == []
+
+
+def _node(script: str, env: dict, stdin: str | None = None) -> dict:
+    p = subprocess.run(["node", script], cwd=NODE_DIR, env={**os.environ, **env}, input=stdin, capture_output=True,
+                       text=True, timeout=120)
+    assert p.returncode == 0, p.stdout + p.stderr
+    [line] = [x for x in p.stdout.splitlines() if x.startswith("RESULT ")]
+    return json.loads(line[len("RESULT "):])
+
+
+def test_node_sdk_sends_and_validates_the_signed_receipts(server):
+    """messages.send and a Conversation batch through the Node SDK's own client; the receipts
+    that come back pass its ConversationCallbackWebhooks."""
+    import time
+
+    from ..engine.receiver import Receiver
+
+    sdk_installed()
+    with Receiver() as rx:
+        env = {"OPENXMS_URL": server.url, "PROJECT_ID": PROJECT, "KEY_ID": KEY_ID, "KEY_SECRET": KEY_SECRET,
+               "PLAN_ID": PLAN, "PLAN_TOKEN": TOKEN, "RECEIVER_URL": rx.url + "/conv", "WEBHOOK_SECRET": "node-s3cret"}
+        r = _node("conversation_messaging.js", env)
+        assert r["message_id"] and r["batch_id"] and r["send_after"]
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            done = [b for b in rx.bodies() if b.get("message_delivery_report", {}).get("status") == "DELIVERED"]
+            if len(done) == 2:
+                break
+            time.sleep(0.05)
+        assert len(done) == 2, rx.bodies()
+        ids = {d["message_delivery_report"]["message_id"] for d in done}
+        assert r["message_id"] in ids
+        batch_receipt = next(d for d in done if d["message_delivery_report"]["message_id"] != r["message_id"])
+        assert json.loads(batch_receipt["message_delivery_report"]["metadata"])["_batch_id"] == r["batch_id"]
+        received = [{"headers": {k.lower(): v for k, v in q["headers"].items()}, "body": q["raw"].decode()}
+                    for q in rx.requests]
+        checked = _node("validate_callbacks.js", env, json.dumps(received))
+        assert checked and all(c["valid"] and c["trigger"] == "MESSAGE_DELIVERY" for c in checked), checked
+        received[0]["body"] += " "
+        assert _node("validate_callbacks.js", env, json.dumps(received[:1]))[0]["valid"] is False
