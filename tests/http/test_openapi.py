@@ -130,7 +130,8 @@ def test_what_the_guard_and_the_parsers_enforce_is_documented(api):
     assert handset["schema"]["pattern"] == msisdn.PATTERN
     assert api.client.get("/simulator/handsets/0/messages").status_code == 400
     assert api.client.get("/simulator/handsets/+1 (201) 555-0100/messages").status_code == 200
-    conv_list = {p["name"]: p["schema"] for p in doc["paths"]["/v1/projects/{project_id}/messages"]["get"]["parameters"]}
+    conv_list = {p["name"]: p["schema"]
+                 for p in doc["paths"]["/v1/projects/{project_id}/messages"]["get"]["parameters"]}
     assert conv_list["start_time"]["format"] == conv_list["end_time"]["format"] == "date-time"
     form = doc["components"]["schemas"]["TokenForm"]
     assert form["required"] == ["grant_type"] and form["properties"]["grant_type"]["enum"] == ["client_credentials"]
