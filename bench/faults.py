@@ -84,8 +84,8 @@ def kill9(args) -> None:
         s.stop()
     lost = (n - rows) + unsent
     verdict(lost == dup == stuck == wrong == 0,
-            f"kill9 {kind}: {n} messages, killed with {at_kill} at the handsets ({claimed} claimed and not yet "
-            f"sent, {inflight} Dispatched awaiting receipt); after restart all final in {took:.1f} s, "
+            f"kill9 {kind}: {n} messages, killed with {at_kill} at the handsets ({claimed} claimed with no status "
+            f"recorded yet, {inflight} Dispatched awaiting receipt); after restart all final in {took:.1f} s, "
             f"{again} claimed again; lost {lost} / duplicated {dup} / stuck {stuck} / wrong {wrong}")
 
 
