@@ -70,9 +70,118 @@ def serve(host, port, database, config_file, data_dir, clock, role, allowed_host
             close_streams(ctx)  # open UI event streams would otherwise hold shutdown for 5 s
             await super().shutdown(sockets)
 
-    Server(uvicorn.Config(app, host=s.host, port=s.port, log_level=log_level, access_log=access_log,
-                          loop="uvloop", http="httptools", lifespan="on", timeout_graceful_shutdown=5,
-                          proxy_headers=False, server_header=False)).run()
+    Server(server_config(app, s.host, s.port, log_level, access_log)).run()
+
+
+def server_config(app, host: str, port: int, log_level: str = "info", access_log: bool = False):
+    """uvicorn's settings: httptools, with the request-reading bounds of `BoundedHttpTools`."""
+    import uvicorn
+
+    return uvicorn.Config(app, host=host, port=port, log_level=log_level, access_log=access_log, loop="uvloop",
+                          http=bounded_http_tools(), lifespan="on", timeout_graceful_shutdown=5,
+                          proxy_headers=False, server_header=False)
+
+
+def bounded_http_tools(head_timeout: float = 10.0, body_timeout: float = 20.0, body_min_rate: float = 500.0,
+                       max_head_bytes: int = 64 * 1024):
+    """uvicorn's httptools protocol with limits on reading a request, which it has none of.
+
+    uvicorn arms its only timer (`timeout_keep_alive`) after a response; a connection that sends
+    nothing, or a request head or body one byte at a time, is held for ever, and a head is
+    buffered however long it grows (200 MB of one header took the process from 48 to 306 MB;
+    docs/reliability.md). The remedy is Apache's mod_reqtimeout
+    (https://httpd.apache.org/docs/2.4/mod/mod_reqtimeout.html): the head must be complete
+    `head_timeout` s after the connection opened (or, on a kept-alive connection, after the
+    next request's first byte; the idle time in between is uvicorn's keep-alive timeout), and
+    the body must arrive within `body_timeout` s plus 1 s per `body_min_rate` bytes received,
+    so a slow but steady upload passes and a drip does not. A late head is answered 408, an
+    oversized one 431 (RFC 6585, section 5), and the connection closed. Not chosen:
+    `limit_concurrency` (idle connections count against it, so it turns a slowloris into 503s
+    for everyone) and `h11_max_incomplete_event_size` (h11 only, and sizes are not time)."""
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    class BoundedHttpTools(HttpToolsProtocol):
+        HEAD_TIMEOUT, BODY_TIMEOUT, BODY_MIN_RATE, MAX_HEAD = head_timeout, body_timeout, body_min_rate, max_head_bytes
+
+        def connection_made(self, transport) -> None:
+            self._timer = None
+            self._in_head, self._head_bytes, self._body_bytes, self._body_start = True, 0, 0, 0.0
+            super().connection_made(transport)
+            self._arm(self.HEAD_TIMEOUT, self._head_late)
+
+        def _arm(self, delay: float, fn) -> None:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer = self.loop.call_later(delay, fn)
+
+        def _disarm(self) -> None:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+
+        def connection_lost(self, exc) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+        def data_received(self, data: bytes) -> None:
+            was_in_head = self._in_head
+            super().data_received(data)
+            if was_in_head and self._in_head and self.parser is not None and not self.transport.is_closing():
+                self._head_bytes += len(data)  # chunks wholly inside one head: what httptools buffers
+                if self._head_bytes > self.MAX_HEAD:
+                    self._refuse(431, "Request Header Fields Too Large", "the request head is too large")
+
+        def on_message_begin(self) -> None:
+            super().on_message_begin()
+            self._in_head, self._head_bytes = True, 0
+            if self._timer is None:  # a kept-alive connection's next request: from its first byte
+                self._arm(self.HEAD_TIMEOUT, self._head_late)
+
+        def on_headers_complete(self) -> None:
+            self._in_head, self._body_bytes, self._body_start = False, 0, self.loop.time()
+            self._arm(self.BODY_TIMEOUT, self._body_late)
+            super().on_headers_complete()
+
+        def on_body(self, body: bytes) -> None:
+            self._body_bytes += len(body)
+            super().on_body(body)
+
+        def on_message_complete(self) -> None:
+            self._disarm()
+            super().on_message_complete()
+
+        def _head_late(self) -> None:
+            self._timer = None
+            if self.cycle is not None and not self.cycle.response_complete:
+                self.cycle.keep_alive = False  # a pipelined head behind a running request: close after it
+            else:
+                self._refuse(408, "Request Timeout", "the request head did not arrive in time")
+
+        def _body_late(self) -> None:
+            self._timer = None
+            due = self._body_start + self.BODY_TIMEOUT + self._body_bytes / self.BODY_MIN_RATE
+            if self.loop.time() < due:
+                self._arm(due - self.loop.time(), self._body_late)
+                return
+            cycle = self.cycle
+            if cycle is None or cycle.response_started:
+                self.transport.close()
+                return
+            # The app is waiting for the rest of the body: it now gets http.disconnect and whatever
+            # it answers is dropped; the client gets the 408.
+            cycle.disconnected = True
+            cycle.message_event.set()
+            self._refuse(408, "Request Timeout", "the request body did not arrive in time")
+
+        def _refuse(self, status: int, reason: str, text: str) -> None:
+            self._disarm()
+            body = b'{"code":"request_timeout","text":"%s"}' % text.encode() if status == 408 else \
+                b'{"code":"request_too_large","text":"%s"}' % text.encode()
+            self.transport.write(b"HTTP/1.1 %d %s\r\ncontent-type: application/json\r\ncontent-length: %d\r\n"
+                                 b"connection: close\r\n\r\n%s" % (status, reason.encode(), len(body), body))
+            self.transport.close()
+
+    return BoundedHttpTools
 
 
 def _check_exposure(s: config.Settings) -> None:

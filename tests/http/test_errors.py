@@ -28,6 +28,24 @@ def test_router_errors_are_sinch_shaped(api):
                                                  "error_description": "grant_type must be client_credentials"}
 
 
+def test_a_405_lists_every_method_of_the_path(api):
+    # each method is its own route; the answer must still name all of them (RFC 9110 section 15.5.6)
+    batch = api.send()
+    r = api.client.patch(api.url(f"/batches/{batch['id']}"), headers=api.h(), json={})
+    assert r.status_code == 405
+    assert {m.strip() for m in r.headers["allow"].split(",")} == {"GET", "HEAD", "POST", "PUT", "DELETE"}
+    r = api.client.options(api.url("/groups"), headers=api.h())
+    assert {m.strip() for m in r.headers["allow"].split(",")} == {"GET", "HEAD", "POST"}
+
+
+def test_a_method_the_control_plane_lacks_is_a_405_not_a_415(api):
+    # no Content-Type: a route would get the guard's 415; a method with no route is the router's 405
+    r = api.client.put("/clock")
+    assert r.status_code == 405 and r.json()["code"] == "method_not_allowed"
+    assert {m.strip() for m in r.headers["allow"].split(",")} == {"GET", "HEAD"}
+    assert api.client.post("/clock/advance").status_code == 415  # a real route still needs JSON
+
+
 def _request(path: str, route=None) -> Request:
     scope = {"type": "http", "method": "GET", "path": path, "raw_path": path.encode(), "query_string": b"",
              "headers": [], "scheme": "http", "server": ("127.0.0.1", 80)}

@@ -9,7 +9,7 @@ from openxms.http import openapi as oa
 from openxms.http.control import ClockState
 from openxms.http.simulator import HandsetMessages, Received
 from openxms.http.spec import Error, OAuth2Error, openapi_path
-from openxms.sms import objects as o
+from openxms.sms import msisdn, objects as o
 
 # Served, but not part of the API: the simulator's web page, its assets and its event stream.
 UNDOCUMENTED = {("GET", "/"), ("GET", "/ui/app.js"), ("GET", "/ui/conv.js"), ("GET", "/ui/app.css"),
@@ -74,7 +74,7 @@ def test_documented_parameters_and_statuses(api):
     doc = oa.document(api.client.app.routes)
     send = doc["paths"]["/xms/v1/{service_plan_id}/batches"]["post"]
     assert [p["name"] for p in send["parameters"]] == ["service_plan_id", "Idempotency-Key"]
-    assert set(send["responses"]) == {"201", "400", "401", "403", "404", "409"}
+    assert set(send["responses"]) == {"201", "400", "401", "403", "404", "409", "429", "503"}
     assert send["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/BatchRequest"}
     recipient = doc["paths"]["/xms/v1/{service_plan_id}/batches/{batch_id}/delivery_report/{recipient_msisdn}"]["get"]
     assert [p["name"] for p in recipient["parameters"]] == ["service_plan_id", "batch_id", "recipient_msisdn"]
@@ -110,3 +110,29 @@ def test_docs_page_lists_every_operation(api):
     for p, item in doc["paths"].items():
         assert f"<code>{p}</code>" in page
     assert 'id="schema-Batch"' in page
+
+
+def test_what_the_guard_and_the_parsers_enforce_is_documented(api):
+    doc = oa.document(api.client.app.routes)
+    advance = doc["paths"]["/clock/advance"]["post"]["responses"]
+    assert {"401", "403", "415", "503"} <= set(advance)
+    assert advance["415"]["content"]["application/json"]["schema"]["$ref"].endswith("/Error")
+    assert "415" not in doc["paths"]["/clock"]["get"]["responses"]
+    conv = doc["paths"]["/v1/projects/{project_id}/messages:send"]["post"]["responses"]["503"]
+    assert conv["content"]["application/json"]["schema"]["$ref"].endswith("/ConversationError")
+    # integers: the ceiling the parser enforces (q_int), where none is declared
+    groups = {p["name"]: p["schema"] for p in doc["paths"]["/xms/v1/{service_plan_id}/groups"]["get"]["parameters"]}
+    assert groups["page"] == {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}
+    assert groups["page_size"]["maximum"] == 100
+    r = api.get("/groups", params={"page": 2**31})
+    assert r.status_code == 400
+    # the handset path parameter: the numbers msisdn.normalize accepts
+    handset = doc["paths"]["/simulator/handsets/{msisdn}/messages"]["get"]["parameters"][0]
+    assert handset["schema"]["pattern"] == msisdn.PATTERN
+    assert api.client.get("/simulator/handsets/0/messages").status_code == 400
+    assert api.client.get("/simulator/handsets/+1 (201) 555-0100/messages").status_code == 200
+    conv_list = {p["name"]: p["schema"]
+                 for p in doc["paths"]["/v1/projects/{project_id}/messages"]["get"]["parameters"]}
+    assert conv_list["start_time"]["format"] == conv_list["end_time"]["format"] == "date-time"
+    form = doc["components"]["schemas"]["TokenForm"]
+    assert form["required"] == ["grant_type"] and form["properties"]["grant_type"]["enum"] == ["client_credentials"]

@@ -29,3 +29,17 @@ def test_group_ids_and_senders():
 def test_query_lists():
     assert msisdn.split_query_list(" 12015555555, 12016666666 ,") == ["12015555555", "12016666666"]
     assert msisdn.split_query_list(None) == []
+
+
+def test_the_documented_pattern_accepts_exactly_what_normalize_does():
+    import random
+    import re
+
+    pattern = re.compile(msisdn.PATTERN)
+    rng = random.Random(7)
+    alphabet = " \t().\u00a0/-+0123456789x"
+    samples = ["+46 70-123 45 67", "0046701234567", "12", "1", "0", "+0046", "++1234", "(201) 555 0100",
+               "1" * 15, "1" * 16, "00 1 2", "+"]
+    samples += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 18))) for _ in range(20_000)]
+    for v in samples:
+        assert (pattern.fullmatch(v) is not None) == (msisdn.normalize(v) is not None), repr(v)

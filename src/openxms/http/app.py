@@ -10,6 +10,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
 from ..errors import ApiError
 from ..ui import routes as ui
@@ -31,8 +32,22 @@ async def _api(request: Request, exc: ApiError) -> Response:
 async def _http(request: Request, exc: HTTPException) -> Response:
     """Starlette's own errors: no route (404), or no such method on a route (405, with `Allow`)."""
     text = "no such resource" if exc.status_code == 404 else str(exc.detail)
+    headers = getattr(exc, "headers", None)
+    if exc.status_code == 405:
+        headers = {**(headers or {}), "Allow": _allowed(request)}
     return await _api(request, ApiError(text, code=_HTTP_CODES.get(exc.status_code, "error"),
-                                        status=exc.status_code, headers=getattr(exc, "headers", None)))
+                                        status=exc.status_code, headers=headers))
+
+
+def _allowed(request: Request) -> str:
+    """Every method the path has. Each method is its own Route (spec.route), and Starlette's 405
+    names only the first route whose path matched; RFC 9110 section 15.5.6 wants all of them."""
+    path = request.scope.get("path", "")
+    methods: set[str] = set()
+    for r in request.app.routes:
+        if isinstance(r, Route) and r.methods and r.path_regex.match(path):
+            methods |= r.methods
+    return ", ".join(sorted(methods))
 
 
 async def _crash(request: Request, exc: Exception) -> Response:

@@ -26,6 +26,8 @@ import hmac
 import json
 from typing import Any, Awaitable, Callable
 
+from starlette.routing import Match
+
 Scope = dict[str, Any]
 ASGI = Callable[[Scope, Callable[[], Awaitable[dict]], Callable[[dict], Awaitable[None]]], Awaitable[None]]
 
@@ -84,7 +86,7 @@ class Guard:
             return
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", ()) if k in _READ}
         if is_control(path):
-            refusal = self._control(method, headers)
+            refusal = self._control(method, headers, self._routable(scope))
             if refusal is not None:
                 await _answer(send, path, *refusal)
                 return
@@ -103,12 +105,18 @@ class Guard:
         finally:
             self.reserved -= need
 
-    def _control(self, method: str, headers: dict[str, str]) -> tuple[int, str, str] | None:
+    def _routable(self, scope: Scope) -> bool:
+        """Whether a route takes this method on this path (else the app answers 404 or 405)."""
+        if scope["method"] not in _MUTATING:
+            return True
+        return any(r.matches(scope)[0] == Match.FULL for r in getattr(self.app, "routes", ()))
+
+    def _control(self, method: str, headers: dict[str, str], routable: bool = True) -> tuple[int, str, str] | None:
         host = host_name(headers.get("host", ""))
         if not self.any_host and host not in self.hosts:
             return 403, "forbidden_host", (f"Host {host!r} may not use the control plane (loopback only); "
                                            "start openxms with --allowed-host to add a name")
-        if method not in _MUTATING:
+        if method not in _MUTATING or not routable:
             return None
         if method in _WITH_BODY and headers.get("content-type", "").split(";")[0].strip().lower() \
                 != "application/json":

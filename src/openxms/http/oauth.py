@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import parse_qs
 
 import msgspec
@@ -26,7 +26,17 @@ class TokenRequest(msgspec.Struct):
     client_secret: Annotated[str, msgspec.Meta(description="the access key secret (or Basic password)")] | None = None
 
 
-@op(OAUTH, "OAuth2 client credentials token", body=TokenRequest, response=Token,
+class TokenForm(msgspec.Struct):
+    """The form as documented: `grant_type` must be client_credentials (RFC 6749 section 4.4.2).
+    `TokenRequest` reads it more loosely, so that a wrong one gets OAuth2's
+    `unsupported_grant_type` rather than a decoding error."""
+
+    grant_type: Literal["client_credentials"]
+    client_id: Annotated[str, msgspec.Meta(description="the access key id (or Basic user)")] | None = None
+    client_secret: Annotated[str, msgspec.Meta(description="the access key secret (or Basic password)")] | None = None
+
+
+@op(OAUTH, "OAuth2 client credentials token", body=TokenForm, response=Token,
     body_media="application/x-www-form-urlencoded")
 async def token(request: Request) -> Response:
     c = ctx(request)

@@ -16,7 +16,9 @@ import msgspec
 from starlette.routing import BaseRoute, Route
 
 from .. import __version__
-from .spec import Op, Param, openapi_path, operation, path_names
+from ..sms import msisdn
+from .guard import is_control
+from .spec import ConversationError, Error, Op, Param, openapi_path, operation, path_names
 
 _ERROR_TEXT = {
     400: "Bad request (`syntax_invalid_json`, `syntax_constraint_violation`, `syntax_invalid_parameter_format`)",
@@ -25,6 +27,8 @@ _ERROR_TEXT = {
     404: "Not found",
     408: "Timeout",
     409: "Conflict",
+    429: "Too many requests: the account's `api_rate`, or (token endpoint) repeated failed attempts for a key; "
+         "see Retry-After",
     500: "Internal error",
 }
 
@@ -51,7 +55,7 @@ class _Schemas:
     """Every type the document mentions, turned into JSON Schema in one msgspec call."""
 
     def __init__(self, ops: list[Op]) -> None:
-        types: list[Any] = []
+        types: list[Any] = [Error, ConversationError]  # the guard's error bodies (http/guard.py)
         for o in ops:
             for t in (o.body, o.response, o.api.error_type):
                 if t is not None and t not in types:
@@ -70,13 +74,37 @@ _PATH_TEXT = {
 }
 
 
+# The largest integer any query parameter takes (http/responses.py: q_int's default ceiling).
+INT_MAX = 2**31 - 1
+
+
+_PATH_SCHEMA = {"msisdn": {"pattern": msisdn.PATTERN}}
+
+
 def _param(p: Param) -> dict:
     text = p.description or (_PATH_TEXT.get(p.name, "") if p.where == "path" else "")
+    extra = {"maximum": INT_MAX} if p.type == "integer" and "maximum" not in p.schema else {}
+    if p.where == "path":
+        extra.update(_PATH_SCHEMA.get(p.name, {}))
     return {"name": p.name, "in": p.where, "required": p.where == "path", **({"description": text} if text else {}),
-            "schema": {"type": p.type, **p.schema}}
+            "schema": {"type": p.type, **extra, **p.schema}}
 
 
-def _operation(starlette_path: str, o: Op, schema: _Schemas) -> dict[str, Any]:
+def _guarded(path: str, method: str, o: Op) -> dict[int, str]:
+    """What the outer layer (http/guard.py) may answer before the operation runs."""
+    out = {}
+    if is_control(path):
+        out[403] = "the Host header is not a loopback name, the listen host or an --allowed-host"
+        if method in ("post", "put", "patch"):
+            out[415] = "a control call must be sent as Content-Type: application/json"
+        if method in ("post", "put", "patch", "delete"):
+            out[401] = "the control token is set and this call does not carry it"
+    if o.body is not None:
+        out[503] = "too many request bodies in flight; retry after the Retry-After seconds"
+    return out
+
+
+def _operation(starlette_path: str, method: str, o: Op, schema: _Schemas) -> dict[str, Any]:
     described = {p.name: p for p in o.params if p.where == "path"}
     params = [_param(described.get(n, Param(n, "path"))) for n in path_names(starlette_path)]
     params += [_param(p) for p in o.params if p.where != "path"]
@@ -88,6 +116,12 @@ def _operation(starlette_path: str, o: Op, schema: _Schemas) -> dict[str, Any]:
         status, text = e if isinstance(e, tuple) else (e, _ERROR_TEXT.get(e, "Error"))
         responses[str(status)] = {"description": text,
                                   "content": {"application/json": {"schema": schema(o.api.error_type)}}}
+    path = openapi_path(starlette_path)
+    for status, text in _guarded(path, method, o).items():
+        # the guard writes Sinch's error body except on the Conversation APIs (guard.error_body)
+        body = ConversationError if path.startswith(("/v1/", "/conversationbatch/")) else Error
+        responses.setdefault(str(status), {"description": text,
+                                           "content": {"application/json": {"schema": schema(body)}}})
     out: dict[str, Any] = {"tags": [o.tag or o.api.name], "summary": o.summary}
     if o.description:
         out["description"] = o.description
@@ -104,7 +138,7 @@ def document(routes: Iterable[BaseRoute]) -> dict[str, Any]:
     schema = _Schemas([o for *_, o in ops])
     paths: dict[str, dict[str, Any]] = {}
     for path, method, r, o in ops:
-        paths.setdefault(path, {})[method] = _operation(r.path, o, schema)
+        paths.setdefault(path, {})[method] = _operation(r.path, method, o, schema)
     return {
         "openapi": "3.1.0",
         "info": {"title": "openxms: Sinch-compatible SMS REST API", "version": __version__,

@@ -37,7 +37,10 @@ async def read_body(request: Request, limit: int) -> bytes:
     while True:
         message = await receive()
         if message["type"] != "http.request":
-            break
+            # http.disconnect: the client went away (or the server cut a body too slow to wait
+            # for, cli.py) before the body was complete. What arrived is a prefix, which may
+            # parse as JSON all the same; acting on it would create what was never sent.
+            raise InvalidJson("the request body ended before its declared end (the connection closed)")
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:

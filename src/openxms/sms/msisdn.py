@@ -16,6 +16,10 @@ _E164 = re.compile(r"[1-9][0-9]{1,14}")
 _FAST_LIST = re.compile(r"(?:\+?[1-9][0-9]{1,14}\n)*\+?[1-9][0-9]{1,14}")
 _NOISE = str.maketrans("", "", " \t-().\u00a0/")
 # Group ids: our own are ULIDs; Sinch's mock ids look like 01W4FFL35P4NC4K35SMSGROUP1.
+# What `normalize` accepts, as one JSON Schema (ECMA-262 and Python) pattern, for the OpenAPI
+# document: noise anywhere, an optional `+` or `00`, then the E.164 digits.
+_N = "[ \\t().\\u00a0/-]*"
+PATTERN = f"^{_N}(?:\\+{_N}|0{_N}0{_N})?[1-9]{_N}(?:[0-9]{_N}){{1,14}}$"
 _GROUP_ID = re.compile(r"[0-9A-Za-z]{8,64}")
 
 

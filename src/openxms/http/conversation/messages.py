@@ -78,7 +78,7 @@ _FILTERS = ("app_id", "conversation_id", "contact_id", "channel_identity", "chan
 
 
 @op(CONVERSATION, "List messages", response=ListMessagesResponse, tag="conversation",
-    params=[query(n) for n in _FILTERS] + [query("page_size", "integer", "default 10, at most 1000"),
+    params=[query(n, format="date-time") if n.endswith("_time") else query(n) for n in _FILTERS] + [query("page_size", "integer", "default 10, at most 1000"),
                                             query("page_token")])
 async def list_messages(request: Request) -> Response:
     """Newest first (by accept_time). Filters combine; `next_page_token` is "" on the last page."""
