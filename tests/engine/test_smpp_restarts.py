@@ -65,3 +65,20 @@ def test_a_receipt_that_never_comes_ends_unknown_after_receipt_wait(smpp):
     assert smpp.ctx.db.run_sync(sweep, "SM1", later, 259_200, connector.sink, smpp.ctx.clock.now_ms()) == (1, 0)
     assert smpp.statuses(a["id"], "SM1") == {"Unknown": 1}
     assert smpp.report(a["id"], "SM1")["statuses"][0]["code"] == 401
+
+
+def test_reused_ids_in_the_same_minute_go_by_handset(smpp):
+    """Two parts with the same id submitted within the same minute (the submit date's
+    resolution): the receipt's handset tells them apart."""
+    a = smpp.send(plan="SM1", to=["+12017770021"], **{"from": "12025550100"})
+    smpp.wait_for(lambda: smpp.statuses(a["id"], "SM1") == {"Dispatched": 1})
+    _restart(smpp.sim)
+    b = smpp.send(plan="SM1", to=["+12017770022"], **{"from": "12025550100"})
+    smpp.wait_for(lambda: smpp.statuses(b["id"], "SM1") == {"Dispatched": 1})
+    db = smpp.ctx.db
+    keys = db.run_sync(lambda tx: [r.message_key for r in tx.all("SELECT message_key FROM smpp_parts ORDER BY id")])
+    assert keys[0] == keys[1]
+    # the newer message's id is the same; a receipt for the *older* one, from its handset, now
+    smpp.sim.call(smpp.sim.smsc._send_receipt, "openxms", keys[0], "12017770021", "12025550100", "UNDELIV", 1, "")
+    smpp.wait_for(lambda: smpp.statuses(a["id"], "SM1") == {"Failed": 1})
+    assert smpp.statuses(b["id"], "SM1") == {"Dispatched": 1}

@@ -35,6 +35,7 @@ class Stored(NamedTuple):
     total: int
     waiting: bool  # no receipt yet
     submitted_at: int
+    msisdn: str = ""  # the handset it was sent to
 
 
 class Orphan(NamedTuple):
@@ -70,24 +71,37 @@ def lookup(tx: Tx, account_id: str, keys: Iterable[str]) -> dict[str, list[Store
     """Stored parts by key, newest first (only the keys found)."""
     found: dict[str, list[Stored]] = {}
     for chunk in chunks(sorted(set(keys)), CHUNK):
-        for r in tx.all(f"SELECT id, message_key, recipient_id, total, state, submitted_at FROM smpp_parts "
-                        f"WHERE account_id = ? AND message_key IN {tx.in_list(chunk)} ORDER BY id DESC",
+        for r in tx.all(f"SELECT p.id, p.message_key, p.recipient_id, p.total, p.state, p.submitted_at, "
+                        f"r.msisdn FROM smpp_parts p LEFT JOIN recipients r ON r.id = p.recipient_id "
+                        f"WHERE p.account_id = ? AND p.message_key IN {tx.in_list(chunk)} ORDER BY p.id DESC",
                         [account_id, *chunk]):
             found.setdefault(r.message_key, []).append(
-                Stored(r.id, r.recipient_id, r.total, r.state is None, r.submitted_at))
+                Stored(r.id, r.recipient_id, r.total, r.state is None, r.submitted_at, r.msisdn or ""))
     return found
 
 
-def best_match(candidates: list[Stored], submit_at: int | None) -> Stored:
-    """The part a receipt belongs to among parts sharing its id (newest first): a waiting one,
-    the closest in submit time when the receipt says when it was submitted, else the newest.
-    With none waiting, the newest (a repeated receipt; recording it again changes nothing)."""
+def best_match(candidates: list[Stored], submit_at: int | None, handset: str = "") -> Stored:
+    """The part a receipt belongs to among parts sharing its id (newest first).
+
+    Waiting parts only (with none waiting, the newest: a repeated receipt, which changes
+    nothing). Among them: those sent to the receipt's handset (its `source_addr`: two messages
+    that reuse an id are nearly always to different handsets); then, when the receipt says when
+    it was submitted (to the minute, SMPP 3.4 Appendix B), those submitted before the end of
+    that minute, the latest of them; else the newest."""
     waiting = [c for c in candidates if c.waiting]
     if not waiting:
         return candidates[0]
-    if submit_at is None:
-        return waiting[0]
-    return min(waiting, key=lambda c: abs(c.submitted_at - submit_at))  # ties: the first, i.e. newest
+    digits = "".join(ch for ch in handset if ch.isdigit())
+    if digits:
+        same = [c for c in waiting if c.msisdn and c.msisdn.endswith(digits[-9:])]
+        if len(same) == 1:
+            return same[0]
+        waiting = same or waiting
+    if submit_at is not None:
+        before = [c for c in waiting if c.submitted_at < submit_at + 60_000]
+        if before:
+            return max(before, key=lambda c: (c.submitted_at, c.id))
+    return waiting[0]
 
 
 def mark_done(tx: Tx, done: list[tuple[int, str, int, int]]) -> None:

@@ -112,7 +112,8 @@ class SmppConnector(Connector):
                              self.account_id, parts, orphans)
             except Exception:  # noqa: BLE001 - retried at the next sweep
                 log.exception("smpp sweep failed for %s", self.account_id)
-            await asyncio.sleep(SWEEP_EVERY)
+            # at least twice per receipt_wait, so a short wait is kept to (within half of it)
+            await asyncio.sleep(min(SWEEP_EVERY, self.config.receipt_wait / 2))
 
     async def wait_ready(self, timeout: float) -> bool:
         """Whether a bind is up (waiting up to `timeout` s): the dispatcher claims nothing before."""
@@ -212,7 +213,7 @@ class SmppConnector(Connector):
         for r in items:
             candidates = [c for k in r.keys for c in stored.get(k, ())]
             if candidates:
-                part = idmap.best_match(sorted(candidates, key=lambda c: -c.id), r.submit_at)
+                part = idmap.best_match(sorted(candidates, key=lambda c: -c.id), r.submit_at, r.source)
                 matched.append((part.id, r, part.recipient_id, part.total))
             else:
                 orphans.append(idmap.Orphan(r.keys[0], r.state, r.err, r.done_at))

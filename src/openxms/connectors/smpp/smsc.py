@@ -138,7 +138,8 @@ class Smsc:
             delay = self.o.receipt_delay_ms if self.o.receipt_delay_ms is not None else outcome.delay_ms
             state = outcome.smpp_state
             err = 0 if outcome.status == "Delivered" else outcome.code
-            args = (s.info["system_id"], receipt_id, dest, p.get("source_addr"), state, err, self._text(p))
+            args = (s.info["system_id"], receipt_id, dest, p.get("source_addr"), state, err, self._text(p),
+                    int(time.time() * 1000))  # the submit date the receipt reports
             if self.o.receipts_first:
                 self._send_receipt(*args)
             else:
