@@ -8,7 +8,7 @@ import asyncio
 import pytest
 from starlette.testclient import TestClient
 
-from openxms.http.guard import Guard, host_name
+from openxms.http.guard import BUSY, Guard, host_name
 
 from .conftest import Api, make_api
 
@@ -57,18 +57,22 @@ def test_host_names():
 
 
 def test_bodies_in_flight_are_capped():
-    """Two uploads that each declare 600 bytes fit under 1000 only one at a time: the second is
-    answered 503 with Retry-After at once, the first is served; then there is room again."""
+    """Two uploads of 600 bytes fit under 1000 only one at a time: the second's body is cut (the
+    body reader then answers 503, test below), the first is served; then there is room again.
+    Declaring a length holds nothing: only bytes received count."""
     release = asyncio.Event()
 
     async def slow_app(scope, receive, send):
-        await release.wait()
-        await send({"type": "http.response.start", "status": 200, "headers": []})
-        await send({"type": "http.response.body", "body": b"ok"})
+        message = await receive()
+        status = 503 if message["type"] == "http.disconnect" and scope.get(BUSY) else 200
+        if status == 200:
+            await release.wait()
+        await send({"type": "http.response.start", "status": status, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
 
     guard = Guard(slow_app, listen_host="127.0.0.1", max_body_bytes=4096, max_inflight_body_bytes=1000)
 
-    async def call(length: int) -> tuple[int, dict]:
+    async def call(length: int, declared: int | None = None) -> int:
         sent: list[dict] = []
 
         async def receive():
@@ -78,19 +82,42 @@ def test_bodies_in_flight_are_capped():
             sent.append(msg)
 
         scope = {"type": "http", "method": "POST", "path": "/xms/v1/SP1/batches",
-                 "headers": [(b"host", b"127.0.0.1"), (b"content-length", str(length).encode())]}
+                 "headers": [(b"host", b"127.0.0.1"), (b"content-length", str(declared or length).encode())]}
         await guard(scope, receive, send)
-        start = sent[0]
-        return start["status"], {k.decode(): v.decode() for k, v in start["headers"]}
+        return sent[0]["status"]
 
     async def main():
         first = asyncio.ensure_future(call(600))
         await asyncio.sleep(0.01)
-        status, headers = await call(600)
-        assert status == 503 and headers["retry-after"] == "1"
+        assert guard.reserved == 600
+        assert await call(600) == 503
         release.set()
-        assert (await first)[0] == 200
+        assert await first == 200
         assert guard.reserved == 0
-        assert (await call(600))[0] == 200
+        release.clear()
+        big = asyncio.ensure_future(call(10, declared=4_000_000))  # declares a lot, sends little
+        await asyncio.sleep(0.01)
+        assert guard.reserved == 10
+        release.set()
+        assert await big == 200
+        assert await call(600) == 200
 
     asyncio.run(main())
+
+
+def test_a_cut_body_is_answered_503_in_the_apis_format(api: Api):
+    """The body reader's side of the cap (as if the guard had cut the body)."""
+    import asyncio as aio
+
+    from starlette.requests import Request
+
+    from openxms.errors import ApiError
+    from openxms.http.responses import read_body
+
+    async def receive():
+        return {"type": "http.disconnect"}
+
+    request = Request({"type": "http", "method": "POST", "path": "/", "headers": [], BUSY: True}, receive)
+    with pytest.raises(ApiError) as e:
+        aio.run(read_body(request, 1000))
+    assert e.value.status == 503 and e.value.headers["Retry-After"] == "1"

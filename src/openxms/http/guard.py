@@ -13,11 +13,11 @@ no preflight at all. So, for the control plane:
   `fetch` without preflight cannot send (415);
 - with `control_token` set, mutating calls need `Authorization: Bearer <token>` (401).
 
-Body memory: each request with a body reserves its declared length (or `max_body_bytes` when it
-does not declare one) until it is answered; when all reservations together would pass
-`max_inflight_body_bytes`, the request is answered 503 with `Retry-After` at once, so a hundred
-slow 4 MB uploads cannot grow the process by hundreds of megabytes. Errors use the format of
-the API the path belongs to.
+Body memory: the bytes of request bodies received and not yet answered are counted across all
+requests; a chunk that would take the count past `max_inflight_body_bytes` ends that request
+with 503 and `Retry-After`, so a hundred slow 4 MB uploads cannot grow the process by hundreds
+of megabytes. Bytes are counted as they arrive, not as declared, so uploads that only declare a
+large `Content-Length` hold nothing. Errors use the format of the API the path belongs to.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ ASGI = Callable[[Scope, Callable[[], Awaitable[dict]], Callable[[dict], Awaitabl
 LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
 _MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
+BUSY = "openxms.body_refused"  # scope key: the guard cut this request's body (the cap was reached)
 _READ = frozenset({b"host", b"content-length", b"content-type", b"authorization"})  # ASGI names are lower case
 
 
@@ -93,17 +94,26 @@ class Guard:
         if method not in _WITH_BODY:
             await self.app(scope, receive, send)
             return
-        length = headers.get("content-length", "")
-        need = min(int(length), self.max_body) if length.isdigit() else self.max_body
-        if self.reserved + need > self.cap:
-            await _answer(send, path, 503, "server_busy", "too many request bodies in flight; try again shortly",
-                          {"retry-after": "1"})
-            return
-        self.reserved += need
+        held = 0
+
+        async def counted() -> dict:
+            nonlocal held
+            message = await receive()
+            if message["type"] == "http.request":
+                n = len(message.get("body", b""))
+                if self.reserved + n > self.cap:
+                    # Over the cap: the body reader sees the body end early and, seeing this
+                    # flag, answers 503 in its API's format (http/responses.read_body).
+                    scope[BUSY] = True
+                    return {"type": "http.disconnect"}
+                self.reserved += n
+                held += n
+            return message
+
         try:
-            await self.app(scope, receive, send)
+            await self.app(scope, counted, send)
         finally:
-            self.reserved -= need
+            self.reserved -= held
 
     def _routable(self, scope: Scope) -> bool:
         """Whether a route takes this method on this path (else the app answers 404 or 405)."""

@@ -9,7 +9,8 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..errors import ConstraintViolation, InvalidFormat, InvalidJson
+from ..errors import ApiError, ConstraintViolation, InvalidFormat, InvalidJson
+from .guard import BUSY
 from ..sms import dates, msisdn
 from .spec import query
 
@@ -37,6 +38,9 @@ async def read_body(request: Request, limit: int) -> bytes:
     while True:
         message = await receive()
         if message["type"] != "http.request":
+            if request.scope.get(BUSY):
+                raise ApiError("too many request bodies in flight; try again shortly", code="server_busy",
+                               status=503, headers={"Retry-After": "1"})
             # http.disconnect: the client went away (or the server cut a body too slow to wait
             # for, cli.py) before the body was complete. What arrived is a prefix, which may
             # parse as JSON all the same; acting on it would create what was never sent.
