@@ -165,24 +165,30 @@ def accept(s: Server, path: str, authorization: str, body: bytes, args) -> dict:
     return run_wrk(s.url + path, lua, args.duration, args.connections)
 
 
-def wait_until(s: Server, done, limit_s: float = 600) -> list[tuple[float, float]]:
-    """Poll `done()` -> fraction in [0, 1] until it is 1; returns (time, fraction) samples."""
+def wait_until(s: Server, *progress, limit_s: float = 600) -> list[tuple[float, ...]]:
+    """Poll every `progress()` (a fraction in [0, 1]) until all are 1; returns samples
+    (time, fraction, ...), so several stages of one run are timed from the same polls."""
     samples = []
     t0 = time.perf_counter()
     while True:
-        f = done()
-        samples.append((time.perf_counter(), f))
-        if f >= 1:
+        fs = [p() for p in progress]
+        samples.append((time.perf_counter(), *fs))
+        if min(fs) >= 1:
             return samples
         if time.perf_counter() - t0 > limit_s:
-            raise SystemExit(f"not done within {limit_s:.0f} s ({f:.0%})")
+            raise SystemExit(f"not done within {limit_s:.0f} s ({fs})")
         time.sleep(0.05)
 
 
-def steady(samples: list[tuple[float, float]], n: int) -> float:
-    """Items/s between 10 % and 90 % done."""
-    a = next(t for t, f in samples if f >= 0.1)
-    b = next(t for t, f in samples if f >= 0.9)
+def done_at(samples: list[tuple[float, ...]], stage: int = 1) -> float:
+    """When stage `stage` (1 = the first progress function) first read 1."""
+    return next(x[0] for x in samples if x[stage] >= 1)
+
+
+def steady(samples: list[tuple[float, ...]], n: int, stage: int = 1) -> float:
+    """Items/s between 10 % and 90 % done (stage as in `done_at`)."""
+    a = next(x[0] for x in samples if x[stage] >= 0.1)
+    b = next(x[0] for x in samples if x[stage] >= 0.9)
     return 0.8 * n / (b - a) if b > a else float("nan")
 
 
@@ -294,26 +300,28 @@ def batch(args) -> None:
         try:
             post_many(s.url + f"/conversationbatch/v1/projects/{PROJECT}/messages", bearer(s), bodies, 4)
             t = restart(s, "all", rate)
-            fan = wait_until(s, lambda: s.scalar("SELECT count(*) FROM conv_batches WHERE status = 'PROCESSED'")
-                             / args.batches)
-            t_fan = fan[-1][0] - t
+            processed = lambda: s.scalar(  # noqa: E731
+                "SELECT count(*) FROM conv_batches WHERE status = 'PROCESSED'") / args.batches
             if rate == 0:
-                samples = wait_until(s, lambda: final_count(s) / n)
+                samples = wait_until(s, processed, lambda: final_count(s) / n)
                 dt = samples[-1][0] - t
                 check_delivered(s, n, True)
+            else:
+                samples = wait_until(s, processed)
+            t_fan = done_at(samples) - t
         finally:
             s.stop()
         if rate == 0:
             line(f"conv  {args.batches} x 1000 fanned out, delivering ({kind})",
-                 f"{n} in {t_fan:5.2f} s = {n / t_fan:>7,.0f} recipients/s = {n / t_fan / sms_rate:.2f} x sms "
-                 f"delivery")
+                 f"{n} in {t_fan:5.2f} s = {n / t_fan:>7,.0f} recipients/s (steady {steady(samples, n):,.0f}) = "
+                 f"{n / t_fan / sms_rate:.2f} x sms delivery")
             line(f"conv  {args.batches} x 1000 delivered ({kind})",
-                 f"{n} in {dt:5.2f} s = {n / dt:>7,.0f} msg/s (steady {steady(samples, n):,.0f}) = "
+                 f"{n} in {dt:5.2f} s = {n / dt:>7,.0f} msg/s (steady {steady(samples, n, 2):,.0f}) = "
                  f"{n / dt / sms_rate:.2f} x sms")
         else:
             line(f"conv  {args.batches} x 1000 fanned out, plan at 0.01/s ({kind})",
-                 f"{n} in {t_fan:5.2f} s = {n / t_fan:>7,.0f} recipients/s = {n / t_fan / sms_rate:.2f} x sms "
-                 f"delivery")
+                 f"{n} in {t_fan:5.2f} s = {n / t_fan:>7,.0f} recipients/s (steady {steady(samples, n):,.0f}) = "
+                 f"{n / t_fan / sms_rate:.2f} x sms delivery")
 
     s = server(args, "all")
     try:
@@ -325,7 +333,7 @@ def batch(args) -> None:
                 t = time.perf_counter()
                 c.post(f"{s.url}/xms/v1/{PLAN}/batches", headers={**AUTH, "Content-Type": "application/json"},
                        content=sms_body(to)).raise_for_status()
-                wait_until(s, lambda: (final_count(s) - before) / 1000, 60)
+                wait_until(s, lambda: (final_count(s) - before) / 1000, limit_s=60)
                 sms_lat.append(time.perf_counter() - t)
                 before = final_count(s)
                 t = time.perf_counter()
@@ -339,7 +347,7 @@ def batch(args) -> None:
                         raise SystemExit("a batch was not PROCESSED within 60 s")
                     time.sleep(0.002)
                 fan_lat.append(time.perf_counter() - t)
-                wait_until(s, lambda: (final_count(s) - before) / 1000, 60)
+                wait_until(s, lambda: (final_count(s) - before) / 1000, limit_s=60)
                 conv_lat.append(time.perf_counter() - t)
     finally:
         s.stop()
