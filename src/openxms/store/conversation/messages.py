@@ -63,19 +63,38 @@ def delete(tx: Tx, project_id: str, message_id: str) -> bool:
     return tx.rowcount > 0
 
 
-def by_recipients(tx: Tx, recipient_ids: Iterable[int]) -> dict[int, Message]:
-    """The messages carried by these SMS recipient rows (rows of plain SMS batches are absent)."""
+_NO_DOC = _COLS.replace(", doc", ", '' AS doc")
+
+
+def by_recipients(tx: Tx, recipient_ids: Iterable[int], *, with_doc: bool = True) -> dict[int, Message]:
+    """The messages carried by these SMS recipient rows (rows of plain SMS batches are absent).
+    `with_doc=False` leaves `doc` empty: receipts need it only for MESSAGE_SUBMIT (`docs`)."""
     out: dict[int, Message] = {}
+    cols = _COLS if with_doc else _NO_DOC
     for part in chunks(sorted(set(recipient_ids))):
-        for r in tx.all(f"SELECT {_COLS} FROM conv_messages WHERE recipient_id IN {tx.in_list(part)}", part):
+        for r in tx.all(f"SELECT {cols} FROM conv_messages WHERE recipient_id IN {tx.in_list(part)}", part):
             out[r.recipient_id] = _row(r)
     return out
 
 
+def docs(tx: Tx, message_ids: Iterable[str]) -> dict[str, str]:
+    """message id -> its `doc`."""
+    out: dict[str, str] = {}
+    for part in chunks(sorted(set(message_ids))):
+        for r in tx.all(f"SELECT id, doc FROM conv_messages WHERE id IN {tx.in_list(part)}", part):
+            out[r.id] = r.doc
+    return out
+
+
 def set_status(tx: Tx, updates: list[tuple[str, str]]) -> None:
-    """updates: (message id, delivery status)."""
-    if updates:
-        tx.executemany("UPDATE conv_messages SET status = ? WHERE id = ?", [(s, i) for i, s in updates])
+    """updates: (message id, delivery status). One UPDATE per status and chunk of ids (a set of
+    receipts mostly shares one status), rather than one per message."""
+    by_status: dict[str, list[str]] = {}
+    for message_id, status in updates:
+        by_status.setdefault(status, []).append(message_id)
+    for status, ids in by_status.items():
+        for part in chunks(ids):
+            tx.execute(f"UPDATE conv_messages SET status = ? WHERE id IN {tx.in_list(part)}", [status, *part])
 
 
 class ListFilter(NamedTuple):
