@@ -38,6 +38,7 @@ import asyncio
 import base64
 import json
 import os
+import shutil
 import statistics
 import tempfile
 import time
@@ -108,8 +109,13 @@ def add_app(mode: str):
     return setup
 
 
+_made: list[Path] = []  # the servers' data directories, removed when the run completes
+
+
 def server(args, role: str, rate: float = 0) -> Server:
-    return Server(rate=rate, database=args.database, role=role, setup=add_app(args.mode))
+    s = Server(rate=rate, database=args.database, role=role, setup=add_app(args.mode))
+    _made.append(s.tmp)
+    return s
 
 
 def bearer(s: Server) -> str:
@@ -370,6 +376,8 @@ def main() -> None:
     args = ap.parse_args()
     os.environ["OPENXMS_PROJECTS"] = f"{PROJECT}:{KEY}:{SECRET}"  # every server gets the project
     globals()[args.case](args)
+    for d in _made:  # kept when the run failed: their server.log says why
+        shutil.rmtree(d, ignore_errors=True)
 
 
 if __name__ == "__main__":
