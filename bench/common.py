@@ -12,6 +12,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Callable
 
 import httpx
 
@@ -29,7 +30,8 @@ class Server:
     """An openxms process on a fresh database (SQLite in a temp dir, or a fresh PG schema)."""
 
     def __init__(self, rate: float = 0, database: str | None = None, role: str = "all", config: str | None = None,
-                 plans: str | None = None, data_dir: str | None = None) -> None:
+                 plans: str | None = None, data_dir: str | None = None,
+                 setup: Callable[[str], None] | None = None) -> None:
         self.tmp = Path(data_dir or tempfile.mkdtemp(prefix="openxms-bench-"))
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -42,6 +44,8 @@ class Server:
         if config:
             self.args += ["--config", config]
         self.proc: subprocess.Popen | None = None
+        if setup is not None:  # e.g. rows the server has no API for yet, written before it starts
+            setup(self.database)
         self.start(role)
 
     def start(self, role: str = "all") -> None:

@@ -45,12 +45,13 @@ def _identity(m: message_store.Message) -> dict[str, str]:
 def on_changes(tx: Tx, changes: list[Any], now: int) -> None:
     """`changes` are engine/status.py Changes that really happened, of recipient rows of
     Conversation carrier batches."""
-    messages = message_store.by_recipients(tx, [c.recipient_id for c in changes])
+    messages = message_store.by_recipients(tx, [c.recipient_id for c in changes], with_doc=False)
     if not messages:
         return
     app_ids = {m.app_id for m in messages.values()}
     apps = routing.apps(tx, app_ids)
     hooks = routing.webhooks(tx, app_ids)
+    submitted: dict[str, str] | None = None  # the sent messages' docs, read once if a MESSAGE_SUBMIT goes out
     statuses: list[tuple[str, str]] = []
     for c in changes:
         m = messages.get(c.recipient_id)
@@ -62,16 +63,20 @@ def on_changes(tx: Tx, changes: list[Any], now: int) -> None:
         statuses.append((m.id, outcome.status))
         app = apps.get(m.app_id)
         app_doc = app.doc if app is not None else None
+        app_hooks = hooks.get(m.app_id, ())
+        submit_to = targets(app_hooks, "MESSAGE_SUBMIT", None, app_doc) if outcome.status == "QUEUED_ON_CHANNEL" else []
+        to = targets(app_hooks, "MESSAGE_DELIVERY", m.callback_url, app_doc)
+        if not submit_to and not to:
+            continue  # nobody listens: the status is all there is to record
         common = dict(app_id=m.app_id, project_id=m.project_id, message_id=m.id, channel_identity=_identity(m),
                       accepted_ms=now, event_ms=c.operator_status_at or now, conversation_id=m.conversation_id,
                       contact_id=m.contact_id, metadata=m.metadata, processing_mode=m.processing_mode,
                       correlation_id=m.correlation_id)
-        if outcome.status == "QUEUED_ON_CHANNEL":
-            submit_to = targets(hooks.get(m.app_id, ()), "MESSAGE_SUBMIT", None, app_doc)
-            if submit_to:
-                sent = json.loads(m.doc).get("app_message") or {}
-                enqueue(tx, m.project_id, receipts.submit_event(submitted_message=sent, **common), submit_to, now)
-        to = targets(hooks.get(m.app_id, ()), "MESSAGE_DELIVERY", m.callback_url, app_doc)
+        if submit_to:
+            if submitted is None:
+                submitted = message_store.docs(tx, [x.id for x in messages.values()])
+            sent = json.loads(submitted.get(m.id) or "{}").get("app_message") or {}
+            enqueue(tx, m.project_id, receipts.submit_event(submitted_message=sent, **common), submit_to, now)
         if to:
             payload = receipts.delivery_event(status=outcome.status, reason=outcome.reason, **common)
             enqueue(tx, m.project_id, payload, to, now)

@@ -128,14 +128,16 @@ class FanOut:
         sms = channel_properties(batch.channel_properties)
         if sms.sender is not None:
             sms = msgspec.structs.replace(sms, sender=msisdn.normalize_sender(sms.sender))
+        channels = app_channels(app.doc)
+        order = list(batch.channel_priority_order)  # shared by the items: nothing changes it
         items = []
         for g in rules.generated_messages(batch, b.id):
             item = Item(message=msgspec.convert(g.message, AppMessage), recipient=msgspec.convert(g.recipient, Recipient),
                         sms=sms, message_metadata=g.message_metadata, conversation_metadata=g.conversation_metadata,
                         correlation_id=batch.correlation_id, callback_url=batch.callback_url,
-                        channel_priority_order=list(batch.channel_priority_order), ttl_seconds=batch.ttl_seconds,
-                        batch_id=b.id)
-            resolved = self.messages.resolve(tx, app, item, item.recipient, item.message, self.ids.new(), mode, now)
+                        channel_priority_order=order, ttl_seconds=batch.ttl_seconds, batch_id=b.id)
+            resolved = self.messages.resolve(tx, app, item, item.recipient, item.message, self.ids.new(), mode, now,
+                                             channels)
             items.append((resolved, item))
         self.messages.store(tx, items, now, {app.id: app})
         return [app.plan_id] if app.plan_id and any(r.reason is None for r, _ in items) else []

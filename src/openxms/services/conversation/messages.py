@@ -34,6 +34,7 @@ from ...store.conversation import messages as store, routing
 from ...store.db import Database, Tx
 
 DEFAULT_TTL_MS = 3 * 24 * 3600 * 1000  # no ttl: the SMS API's longest validity (3 days)
+_encode = msgspec.json.encode
 
 
 def app_channels(doc: Mapping[str, Any]) -> list[str]:
@@ -69,10 +70,12 @@ class Messaging:
             raise InvalidRequest(f"channel_properties.SMS_SENDER {sender} is a number of another service plan")
 
     def resolve(self, tx: Tx, app: routing.AppRow, req: Any, recipient: Recipient, message: AppMessage,
-                message_id: str, mode: str, now: int) -> Resolved:
-        """Where one message goes, or the Reason it fails (never an exception)."""
+                message_id: str, mode: str, now: int, channels: list[str] | None = None) -> Resolved:
+        """Where one message goes, or the Reason it fails (never an exception). `channels`:
+        the app's (`app_channels`), when the caller has them already (a batch's fan-out)."""
         r = Resolved(message_id, app.project_id, app.id, app.plan_id, mode, "")
-        identity, contact_id, reason = self._identity(tx, app, req, recipient)
+        identity, contact_id, reason = self._identity(tx, app, req, recipient,
+                                                      app_channels(app.doc) if channels is None else channels)
         r.identity, r.contact_id = identity, contact_id
         if reason is None and app.plan_id is None:
             reason = Reason("CHANNEL_CONFIGURATION_MISSING", "the app has no SMS channel credential")
@@ -87,39 +90,38 @@ class Messaging:
         r.reason = reason
         return r
 
-    def _identity(self, tx: Tx, app: routing.AppRow, req: Any, recipient: Recipient) -> tuple[str, str, Reason | None]:
-        channels = app_channels(app.doc)
+    @staticmethod
+    def _identity(tx: Tx, app: routing.AppRow, req: Any, recipient: Recipient,
+                  channels: list[str]) -> tuple[str, str, Reason | None]:
+        """The recipient's SMS identity. Channels are tried in order (the send's
+        `channel_priority_order`, else the contact's priority or the identities' order, then the
+        app's channels); SMS is the only one with an adapter, so the others are passed over and
+        what matters is whether SMS is among them and the recipient has an SMS identity."""
         if recipient.contact_id is not None:
             contact = routing.contact(tx, app.project_id, recipient.contact_id)
             if contact is None:
                 return "", recipient.contact_id, Reason("CONTACT_NOT_FOUND", f"no contact {recipient.contact_id}")
-            identities = contact.get("channel_identities") or []
-            order = list(req.channel_priority_order or contact.get("channel_priority") or channels)
             contact_id = recipient.contact_id
+            first = req.channel_priority_order or contact.get("channel_priority") or channels
+            found = next((i["identity"] for i in contact.get("channel_identities") or () if i["channel"] == "SMS"),
+                         None)
         else:
             assert recipient.identified_by is not None
-            identities = [{"channel": i.channel, "identity": i.identity}
-                          for i in recipient.identified_by.channel_identities]
-            order = list(req.channel_priority_order or dict.fromkeys(i["channel"] for i in identities))
+            given = recipient.identified_by.channel_identities
             contact_id = ""
-        order += [c for c in channels if c not in order]
-        for channel in order:
-            if channel != "SMS":
-                continue  # no adapter for other channels: the next candidate is tried
-            found = next((i for i in identities if i["channel"] == "SMS"), None)
-            if found is None:
-                break
+            first = req.channel_priority_order or [i.channel for i in given]
+            found = next((i.identity for i in given if i.channel == "SMS"), None)
+        if found is not None and ("SMS" in first or "SMS" in channels):
             if "SMS" not in channels:
-                return found["identity"], contact_id, Reason("CHANNEL_CONFIGURATION_MISSING",
-                                                             "the app has no SMS channel")
-            number = msisdn.normalize(found["identity"])
+                return found, contact_id, Reason("CHANNEL_CONFIGURATION_MISSING", "the app has no SMS channel")
+            number = msisdn.normalize(found)
             if number is None:
-                return found["identity"], contact_id, Reason("RECIPIENT_INVALID_CHANNEL_IDENTITY",
-                                                             f"{found['identity']!r} is not a phone number")
+                return found, contact_id, Reason("RECIPIENT_INVALID_CHANNEL_IDENTITY",
+                                                 f"{found!r} is not a phone number")
             return number, contact_id, None
         if contact_id:
             return "", contact_id, Reason("NO_CHANNEL_IDENTITY_FOR_CONTACT", "the contact has no SMS identity")
-        if any(i["channel"] == "SMS" for i in identities):
+        if found is not None:
             return "", contact_id, Reason("CHANNEL_CONFIGURATION_MISSING", "the app has no SMS channel")
         return "", contact_id, Reason("NO_CHANNELS_LEFT", "no channel openxms can deliver on (SMS) was given")
 
@@ -170,8 +172,8 @@ class Messaging:
                 r.message_id, r.project_id, r.app_id, "TO_CONTACT", r.conversation_id, r.contact_id, "SMS",
                 r.identity, "", now, recipient_ids.get(r.message_id), getattr(req, "batch_id", None),
                 "FAILED" if r.reason is not None else None, req.message_metadata or "",
-                None if conv_md is None else json.dumps(conv_md), req.correlation_id or "",
-                req.callback_url or None, r.mode, json.dumps({"app_message": msgspec.to_builtins(message)})))
+                None if conv_md is None else _encode(conv_md).decode(), req.correlation_id or "",
+                req.callback_url or None, r.mode, _encode({"app_message": message}).decode()))
             if r.reason is not None:
                 to = events.targets(hooks.get(r.app_id, ()), "MESSAGE_DELIVERY", req.callback_url or None,
                                     apps[r.app_id].doc)
@@ -208,9 +210,10 @@ class MessageService:
         app = routing.app(tx, project_id, req.app_id)
         if app is None:
             raise NotFound(f"app {req.app_id} not found in project {project_id}")
-        mode = check_against_app(req, app_channels(app.doc), app.doc.get("processing_mode") or "DISPATCH")
+        channels = app_channels(app.doc)
+        mode = check_against_app(req, channels, app.doc.get("processing_mode") or "DISPATCH")
         self.messaging.check_sender(app, req.sms.sender)
-        r = self.messaging.resolve(tx, app, req, req.recipient, req.message, message_id, mode, now)
+        r = self.messaging.resolve(tx, app, req, req.recipient, req.message, message_id, mode, now, channels)
         self.messaging.store(tx, [(r, req)], now, {app.id: app})
         return r.plan_id if r.reason is None else None
 

@@ -8,11 +8,14 @@ recipient row that carries it, so a status change of that row finds its message.
 
 from __future__ import annotations
 
-import json
 from typing import Any, Iterable, NamedTuple
+
+import msgspec
 
 from ..db import Tx
 from ..recipients import chunks
+
+_encode = msgspec.json.encode
 
 _COLS = ("id, project_id, app_id, direction, conversation_id, contact_id, channel, identity, sender_id, accept_time, "
          "recipient_id, batch_id, status, metadata, conversation_metadata, correlation_id, callback_url, "
@@ -60,19 +63,38 @@ def delete(tx: Tx, project_id: str, message_id: str) -> bool:
     return tx.rowcount > 0
 
 
-def by_recipients(tx: Tx, recipient_ids: Iterable[int]) -> dict[int, Message]:
-    """The messages carried by these SMS recipient rows (rows of plain SMS batches are absent)."""
+_NO_DOC = _COLS.replace(", doc", ", '' AS doc")
+
+
+def by_recipients(tx: Tx, recipient_ids: Iterable[int], *, with_doc: bool = True) -> dict[int, Message]:
+    """The messages carried by these SMS recipient rows (rows of plain SMS batches are absent).
+    `with_doc=False` leaves `doc` empty: receipts need it only for MESSAGE_SUBMIT (`docs`)."""
     out: dict[int, Message] = {}
+    cols = _COLS if with_doc else _NO_DOC
     for part in chunks(sorted(set(recipient_ids))):
-        for r in tx.all(f"SELECT {_COLS} FROM conv_messages WHERE recipient_id IN {tx.in_list(part)}", part):
+        for r in tx.all(f"SELECT {cols} FROM conv_messages WHERE recipient_id IN {tx.in_list(part)}", part):
             out[r.recipient_id] = _row(r)
     return out
 
 
+def docs(tx: Tx, message_ids: Iterable[str]) -> dict[str, str]:
+    """message id -> its `doc`."""
+    out: dict[str, str] = {}
+    for part in chunks(sorted(set(message_ids))):
+        for r in tx.all(f"SELECT id, doc FROM conv_messages WHERE id IN {tx.in_list(part)}", part):
+            out[r.id] = r.doc
+    return out
+
+
 def set_status(tx: Tx, updates: list[tuple[str, str]]) -> None:
-    """updates: (message id, delivery status)."""
-    if updates:
-        tx.executemany("UPDATE conv_messages SET status = ? WHERE id = ?", [(s, i) for i, s in updates])
+    """updates: (message id, delivery status). One UPDATE per status and chunk of ids (a set of
+    receipts mostly shares one status), rather than one per message."""
+    by_status: dict[str, list[str]] = {}
+    for message_id, status in updates:
+        by_status.setdefault(status, []).append(message_id)
+    for status, ids in by_status.items():
+        for part in chunks(ids):
+            tx.execute(f"UPDATE conv_messages SET status = ? WHERE id IN {tx.in_list(part)}", [status, *part])
 
 
 class ListFilter(NamedTuple):
@@ -136,16 +158,22 @@ def queue_sms(tx: Tx, carriers: list[Carrier], now: int) -> dict[str, int]:
         if c.max_parts is not None:
             doc["max_number_of_message_parts"] = c.max_parts
         rows.append((c.message_id, c.plan_id, "mt_text", c.sender, now, now, now, c.expire_at, "active", "none",
-                     json.dumps(doc, separators=(",", ":"))))
+                     _encode(doc).decode()))
     tx.executemany(
         "INSERT INTO batches (id, account_id, type, sender, client_reference, created_at, modified_at, due_at, "
         "expire_at, expire_explicit, canceled, state, delivery_report, callback_url, feedback_enabled, report_sent, "
         "doc, origin) VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?, 1, 0, ?, ?, NULL, 0, 0, ?, 'conversation')", rows)
-    tx.executemany(
-        "INSERT INTO recipients (batch_id, account_id, msisdn, status, code, created_at, status_at) "
-        "VALUES (?, ?, ?, 'Queued', 400, ?, ?)", [(c.message_id, c.plan_id, c.msisdn, now, now) for c in carriers])
-    ids: dict[str, int] = {}
-    for part in chunks([c.message_id for c in carriers]):
-        for r in tx.all(f"SELECT id, batch_id FROM recipients WHERE batch_id IN {tx.in_list(part)}", part):
-            ids[r.batch_id] = r.id
-    return ids
+    # One statement for all the recipient rows, handing back their ids (in carrier order, so
+    # ids follow the FIFO): 2-3x faster than executemany followed by a SELECT of the ids.
+    cols = "INSERT INTO recipients (batch_id, account_id, msisdn, status, code, created_at, status_at) "
+    if tx.dialect == "postgresql":
+        found = tx.all(cols + "SELECT b, p, m, 'Queued', 400, ?, ? FROM unnest(?::text[], ?::text[], ?::text[]) "
+                       "WITH ORDINALITY AS t(b, p, m, n) ORDER BY n RETURNING id, batch_id",
+                       (now, now, [c.message_id for c in carriers], [c.plan_id for c in carriers],
+                        [c.msisdn for c in carriers]))
+    else:
+        found = tx.all(cols + "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), "
+                       "json_extract(value, '$[2]'), 'Queued', 400, ?, ? FROM json_each(?) ORDER BY key "
+                       "RETURNING id, batch_id",
+                       (now, now, _encode([(c.message_id, c.plan_id, c.msisdn) for c in carriers]).decode()))
+    return {r.batch_id: r.id for r in found}
