@@ -85,8 +85,8 @@ class Guard:
             await _answer(send, path, 400, "syntax_invalid_parameter_format",
                           "the path or query contains a NUL character, which is not allowed")
             return
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", ()) if k in _READ}
-        if is_control(path):
+        if is_control(path):  # only the control plane's requests need their headers read here
+            headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", ()) if k in _READ}
             refusal = self._control(method, headers, self._routable(scope))
             if refusal is not None:
                 await _answer(send, path, *refusal)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import msgspec
+
 from .db import Tx
 
 
@@ -23,15 +25,28 @@ class Route(NamedTuple):
 
 
 def record(tx: Tx, routes: list[Route], now: int) -> None:
-    """Remember these as the latest message per (handset, sender). Sorted by key, so two nodes
-    recording overlapping pairs lock them in the same order (no deadlock on PostgreSQL)."""
-    latest = {(r.msisdn, r.sender): r for r in routes}  # a later message of the chunk wins
-    if latest:
-        tx.executemany(
-            "INSERT INTO reply_routes (msisdn, sender, account_id, batch_id, recipient_id, at) VALUES (?,?,?,?,?,?) "
-            "ON CONFLICT (msisdn, sender) DO UPDATE SET account_id = excluded.account_id, "
-            "batch_id = excluded.batch_id, recipient_id = excluded.recipient_id, at = excluded.at",
-            [(*latest[k], now) for k in sorted(latest)])
+    """Remember these as the latest message per (handset, sender): one statement per chunk
+    (json_each / unnest, as for recipient rows: the dispatcher writes this for every message).
+    Sorted by key, so two nodes recording overlapping pairs lock them in the same order (no
+    deadlock on PostgreSQL); one row per key (PostgreSQL refuses to upsert a row twice in one
+    statement), a later message of the chunk winning."""
+    latest = {(r.msisdn, r.sender): r for r in routes}
+    if not latest:
+        return
+    rows = [latest[k] for k in sorted(latest)]
+    upsert = ("ON CONFLICT (msisdn, sender) DO UPDATE SET account_id = excluded.account_id, "
+              "batch_id = excluded.batch_id, recipient_id = excluded.recipient_id, at = excluded.at")
+    if tx.dialect == "postgresql":
+        tx.execute("INSERT INTO reply_routes (msisdn, sender, account_id, batch_id, recipient_id, at) "
+                   "SELECT m, s, a, b, r, ? FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::bigint[]) "
+                   f"AS t(m, s, a, b, r) {upsert}",
+                   (now, [r.msisdn for r in rows], [r.sender for r in rows], [r.account_id for r in rows],
+                    [r.batch_id for r in rows], [r.recipient_id for r in rows]))
+    else:
+        tx.execute("INSERT INTO reply_routes (msisdn, sender, account_id, batch_id, recipient_id, at) "
+                   "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), "
+                   "json_extract(value, '$[3]'), json_extract(value, '$[4]'), ? FROM json_each(?) "
+                   f"WHERE true {upsert}", (now, msgspec.json.encode([list(r) for r in rows]).decode()))
 
 
 class Last(NamedTuple):
