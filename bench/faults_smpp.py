@@ -93,7 +93,7 @@ def read_log(log: Path) -> tuple[list[Counter], list[set], Counter]:
         elif w[0] == "R":
             receipts[-1].add(w[1])
     copies = sum(submits, Counter())
-    never_sent = [[mid for mid in d if mid not in r] for d, r in zip(ids, receipts)]
+    never_sent = [[mid for mid in d if mid not in r] for d, r in zip(ids, receipts, strict=True)]
     return submits, never_sent, copies
 
 

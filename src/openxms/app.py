@@ -27,11 +27,13 @@ from .http.guard import Guard
 from .ids import IdFactory
 from .services.auth import Auth
 from .services.batches import BatchService
-from .services.conversation.apps import AppService as ConversationApps, provision as provision_apps
+from .services.conversation.apps import AppService as ConversationApps
+from .services.conversation.apps import provision as provision_apps
+from .services.conversation.batches import BatchService as ConversationBatches
+from .services.conversation.batches import FanOut
 from .services.conversation.contacts import ContactService as ConversationContacts
 from .services.conversation.conversations import ConversationService as ConversationConversations
 from .services.conversation.inbound import ConversationInbound
-from .services.conversation.batches import BatchService as ConversationBatches, FanOut
 from .services.conversation.messages import MessageService, Messaging
 from .services.conversation.webhooks import WebhookService as ConversationWebhooks
 from .services.groups import GroupService, auto_update_hook

@@ -4,8 +4,15 @@ import json
 
 import pytest
 
-from openxms.connectors.outcomes import (BUILTIN_PROFILES, DEFAULT_RULES, Outcome, OutcomeRules, Profile, Rule,
-                                        RulesError)
+from openxms.connectors.outcomes import (
+    BUILTIN_PROFILES,
+    DEFAULT_RULES,
+    Outcome,
+    OutcomeRules,
+    Profile,
+    Rule,
+    RulesError,
+)
 
 PLAIN = "12017777777"
 

@@ -5,9 +5,9 @@ import json
 import msgspec
 import pytest
 
-from openxms.errors import InvalidRequest
 from openxms.conversation import apps as a
 from openxms.conversation.fields import decode_object
+from openxms.errors import InvalidRequest
 
 APP_ID = "01K0APP0000000000000000000"
 SMS = {"channel": "SMS", "static_bearer": {"claimed_identity": "plan-7", "token": "tok-7"}}

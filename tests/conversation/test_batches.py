@@ -5,8 +5,8 @@ import re
 
 import pytest
 
-from openxms.errors import InvalidRequest
 from openxms.conversation import batches as b
+from openxms.errors import InvalidRequest
 from openxms.sms import dates
 
 APP = "01E3S8B6YCMRNR0GGM94H80ACX"

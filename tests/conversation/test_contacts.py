@@ -5,10 +5,10 @@ import json
 import msgspec
 import pytest
 
-from openxms.errors import InvalidRequest
 from openxms.conversation import contacts as c
 from openxms.conversation import query as q
 from openxms.conversation.fields import decode_object
+from openxms.errors import InvalidRequest
 
 CID = "01K0CON0000000000000000000"
 SMS = {"channel": "SMS", "identity": "46701234567"}

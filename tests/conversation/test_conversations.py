@@ -5,9 +5,9 @@ import json
 import msgspec
 import pytest
 
-from openxms.errors import InvalidRequest
 from openxms.conversation import conversations as cv
 from openxms.conversation.fields import decode_object
+from openxms.errors import InvalidRequest
 
 APP = "01K0APP0000000000000000000"
 CON = "01K0CON0000000000000000000"

@@ -3,8 +3,8 @@
 import msgspec
 import pytest
 
-from openxms.errors import InvalidRequest
 from openxms.conversation import fields as f
+from openxms.errors import InvalidRequest
 
 
 def test_decode_object():

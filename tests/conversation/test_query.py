@@ -4,8 +4,8 @@ import base64
 
 import pytest
 
-from openxms.errors import InvalidRequest
 from openxms.conversation import query as q
+from openxms.errors import InvalidRequest
 from openxms.sms import dates
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -193,7 +193,7 @@ def signed(body: bytes, secret="s3cret"):
 
 
 def utc(ms):
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
 def test_sdk_parses_a_failed_delivery_receipt(sdk_event):

@@ -43,7 +43,7 @@ class Server:
         self.proc.send_signal(sig)
         self.proc.wait(timeout=30)
 
-    def restart(self) -> "Server":
+    def restart(self) -> Server:
         return start(self.args, self.env, self.log_path)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -13,7 +13,7 @@ from .conftest import PLAN, TOKEN, project_client
 
 
 def test_send_get_list_update_replace_cancel_feedback(sdk):
-    later = datetime.now(timezone.utc) + timedelta(days=1)
+    later = datetime.now(UTC) + timedelta(days=1)
     batch = sdk.sms.batches.send_sms(
         to=["+12017777777"], from_="+12015555555", body="Hi ${name}",
         parameters={"name": {"+12017777777": "John", "default": "there"}},

@@ -4,7 +4,7 @@ callbacks (failing first, signed) and inbounds."""
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import httpx
 import pytest

@@ -69,7 +69,7 @@ def faults(database_url, tmp_path):
 
 def _enqueue(api, urls: list[str]) -> None:
     now = api.ctx.clock.now_ms()
-    api.ctx.db.run_sync(outbox.enqueue, [("CB1", "recipient_delivery_report", u, '{"n": %d}' % i)
+    api.ctx.db.run_sync(outbox.enqueue, [("CB1", "recipient_delivery_report", u, f'{{"n": {i}}}')
                                          for i, u in enumerate(urls)], now)
     api.ctx.wakeups.callbacks_changed()
 

@@ -106,7 +106,9 @@ def test_signed_headers_pass_the_sinch_sdk_validator(tmp_path):
 def test_sign_is_hmac_sha256_over_body_nonce_timestamp():
     # the SDK computes the same value from the same three parts
     from sinch.domains.authentication.sinch_events.v1.authentication_validation import (
-        calculate_sinch_event_signature, compute_signed_data)
+        calculate_sinch_event_signature,
+        compute_signed_data,
+    )
 
     expected = calculate_sinch_event_signature(compute_signed_data(BODY.decode(), "n0nce", "1700000000"), SECRET)
     assert sign(SECRET, BODY, "n0nce", "1700000000") == expected

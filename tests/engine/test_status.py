@@ -12,7 +12,8 @@ from openxms.config import Account
 from openxms.engine import status
 from openxms.engine.status import Change
 from openxms.sms import statuses as st
-from openxms.store import batches as batch_store, recipients as rstore
+from openxms.store import batches as batch_store
+from openxms.store import recipients as rstore
 
 from ..store.rows import NOW, add_batch, migrated, recipient
 
@@ -58,7 +59,7 @@ def test_callbacks_queued_by_each_change(db, mode):
     r1, r2 = batch(db, "b1", [M1, M2], delivery_report=mode)
     steps = [[dispatched(r1), dispatched(r2)], [Change(r1, st.DELIVERED, 0)], [Change(r2, st.FAILED, 153)]]
     seen = 0
-    for i, (changes, expected) in enumerate(zip(steps, RULES[mode])):
+    for i, (changes, expected) in enumerate(zip(steps, RULES[mode], strict=True)):
         assert sorted(apply(db, changes, NOW + 1000 * (i + 1))) == sorted(c.recipient_id for c in changes)
         rows = db.run_sync(outbox)
         new, seen = rows[seen:], len(rows)

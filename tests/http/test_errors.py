@@ -6,7 +6,8 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from openxms.errors import ApiError, ConstraintViolation, Forbidden, OAuthError
-from openxms.http import app as http_app, control, spec
+from openxms.http import app as http_app
+from openxms.http import control, spec
 
 
 def test_one_constructor_class_defaults_and_overrides():

@@ -1,7 +1,7 @@
 import pytest
 
-from openxms.sms import groups as g
 from openxms.errors import ConstraintViolation, InvalidFormat
+from openxms.sms import groups as g
 
 
 def enc(d):

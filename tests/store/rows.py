@@ -3,7 +3,9 @@ the store's own functions so the tests exercise the SQL the engine runs."""
 
 from __future__ import annotations
 
-from openxms.store import batches as batch_store, recipients as rstore, schema
+from openxms.store import batches as batch_store
+from openxms.store import recipients as rstore
+from openxms.store import schema
 from openxms.store.db import Database
 
 NOW = 1_700_000_000_000

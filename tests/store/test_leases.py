@@ -7,7 +7,8 @@ import pytest
 
 from openxms.engine.engine import lease_name, take_lease
 from openxms.sms import statuses as st
-from openxms.store import leases, queue, recipients as rstore
+from openxms.store import leases, queue
+from openxms.store import recipients as rstore
 
 from .rows import NOW, add_batch, claims, migrated
 

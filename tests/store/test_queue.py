@@ -8,7 +8,8 @@ import threading
 import pytest
 
 from openxms.sms import statuses as st
-from openxms.store import queue, recipients as rstore
+from openxms.store import queue
+from openxms.store import recipients as rstore
 
 from .rows import NOW, add_batch, claims, migrated, recipient
 

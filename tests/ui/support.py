@@ -18,6 +18,7 @@ import httpx
 import uvicorn
 
 from openxms.ui import routes as ui
+
 from ..http.conftest import make_api
 
 STATIC = Path(ui.__file__).parent / "static"

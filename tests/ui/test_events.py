@@ -12,8 +12,8 @@ import time
 import httpx
 
 from openxms.ui import routes as ui
-from .support import live_server, wait_until
 
+from .support import live_server, wait_until
 
 # -- the event stream as an ASGI app (deterministic, no server) --------------------------------
 

@@ -38,9 +38,10 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from fnmatch import translate
-from typing import Any, Callable
+from typing import Any
 
 STATUSES = ("Delivered", "Failed", "Expired", "Rejected", "Deleted", "Unknown")
 SMPP_STATE = {"Delivered": "DELIVRD", "Failed": "UNDELIV", "Expired": "EXPIRED", "Rejected": "REJECTD",
@@ -280,7 +281,7 @@ class OutcomeRules:
         id, submit counter) and the same (seed, msisdn, key) always gives the same outcome."""
         if not msisdn.isdigit():
             msisdn = _NOT_DIGITS.sub("", msisdn)
-        for test, fixed, profile in self._compiled:
+        for test, fixed, profile in self._compiled:  # noqa: B007 (the match is used after the break)
             if test(msisdn):
                 break
         else:
@@ -291,7 +292,7 @@ class OutcomeRules:
 
     # config / JSON -----------------------------------------------------------------------
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "OutcomeRules":
+    def from_dict(cls, d: dict[str, Any]) -> OutcomeRules:
         """From config (TOML `[simulator]`) or `PUT /simulator/rules`. User rules come before the
         magic numbers unless `"default_rules": false`. `delay_ms` may be one number or [min, max].
         An unknown key or a bad value raises `RulesError` naming it."""

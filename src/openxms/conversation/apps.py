@@ -20,8 +20,13 @@ from msgspec import UNSET, UnsetType
 
 from ..errors import InvalidRequest
 from . import fields as f
-from .types import (Channel, ChannelIntegrationStatus, ConversationMetadataReportView, ProcessingMode,
-                    RetentionPolicyType)
+from .types import (
+    Channel,
+    ChannelIntegrationStatus,
+    ConversationMetadataReportView,
+    ProcessingMode,
+    RetentionPolicyType,
+)
 
 # The credential object each channel takes (the SDK's own mapping, sinch 2.3.0
 # `conversation/models/v1/internal/mappers/app_mappers.py`); LINE takes either of two.
@@ -200,8 +205,8 @@ def decode_app_create(raw: bytes) -> App:
     return _normalise(data)
 
 
-def new_app(req: App, id: str, *, active_channels: Collection[str] = ACTIVE_CHANNELS) -> App:
-    app = msgspec.structs.replace(req, id=id, rate_limits=RateLimits(), queue_stats=QueueStats())
+def new_app(req: App, app_id: str, *, active_channels: Collection[str] = ACTIVE_CHANNELS) -> App:
+    app = msgspec.structs.replace(req, id=app_id, rate_limits=RateLimits(), queue_stats=QueueStats())
     return _with_states(app, active_channels)
 
 

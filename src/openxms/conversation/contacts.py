@@ -98,8 +98,8 @@ def decode_contact_create(raw: bytes) -> Contact:
     return _normalise(data)
 
 
-def new_contact(req: Contact, id: str) -> Contact:
-    return msgspec.structs.replace(req, id=id)
+def new_contact(req: Contact, contact_id: str) -> Contact:
+    return msgspec.structs.replace(req, id=contact_id)
 
 
 def apply_contact_update(contact: Contact, body: dict[str, Any], update_mask: list[str] | None) -> Contact:

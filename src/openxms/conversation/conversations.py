@@ -69,8 +69,8 @@ def decode_conversation_create(raw: bytes) -> Conversation:
     return c
 
 
-def new_conversation(req: Conversation, id: str) -> Conversation:
-    return msgspec.structs.replace(req, id=id, last_received=EPOCH)
+def new_conversation(req: Conversation, conversation_id: str) -> Conversation:
+    return msgspec.structs.replace(req, id=conversation_id, last_received=EPOCH)
 
 
 def merge_patch(target: Any, patch: Any) -> Any:

@@ -59,7 +59,8 @@ from typing import Any
 
 import msgspec
 
-from ..sms import dates, statuses as st
+from ..sms import dates
+from ..sms import statuses as st
 from .types import ChannelIdentity, DeliveryStatus, ProcessingMode, Reason
 
 _NO_RECEIPT = frozenset({st.QUEUED, st.UNKNOWN})

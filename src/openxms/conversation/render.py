@@ -50,9 +50,20 @@ from typing import Any
 import msgspec
 
 from . import params
-from .messages import (AppMessage, CardMessage, Choice, ChoiceMessage, ContactInfoMessage, ListMessage,
-                       LocationMessage, MediaMessage, OmniMessageOverride, TemplateMessage, TemplateReference,
-                       message_type)
+from .messages import (
+    AppMessage,
+    CardMessage,
+    Choice,
+    ChoiceMessage,
+    ContactInfoMessage,
+    ListMessage,
+    LocationMessage,
+    MediaMessage,
+    OmniMessageOverride,
+    TemplateMessage,
+    TemplateReference,
+    message_type,
+)
 from .types import Reason
 
 CHANNEL = "SMS"

@@ -32,8 +32,7 @@ from ..errors import InvalidRequest
 from ..sms import dates
 from . import fields as f
 from .messages import AppMessage, Recipient, validate_app_message, validate_recipient
-from .types import (Channel, MessageContentType, MessageQueue, MetadataUpdateStrategy, ProcessingMode,
-                    ProcessingStrategy)
+from .types import Channel, MessageContentType, MessageQueue, MetadataUpdateStrategy, ProcessingMode, ProcessingStrategy
 
 MAX_MESSAGE_METADATA = 1024
 MAX_CONVERSATION_METADATA = 2048

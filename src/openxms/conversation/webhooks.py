@@ -96,8 +96,8 @@ def decode_webhook_create(raw: bytes) -> Webhook:
     return w
 
 
-def new_webhook(req: Webhook, id: str) -> Webhook:
-    return msgspec.structs.replace(req, id=id)
+def new_webhook(req: Webhook, webhook_id: str) -> Webhook:
+    return msgspec.structs.replace(req, id=webhook_id)
 
 
 def apply_webhook_update(webhook: Webhook, body: dict[str, Any], update_mask: list[str] | None) -> Webhook:

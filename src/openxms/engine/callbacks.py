@@ -25,11 +25,11 @@ import asyncio
 import base64
 import hashlib
 import hmac
-import logging
 import ipaddress
+import logging
 import secrets
 import socket
-from typing import Mapping
+from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 import httpx

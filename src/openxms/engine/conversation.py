@@ -13,11 +13,13 @@ HTTP (each signed with its own `secret`). Unsigned when there is no secret.
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from ..conversation import receipts
 from ..store import outbox
-from ..store.conversation import messages as message_store, routing
+from ..store.conversation import messages as message_store
+from ..store.conversation import routing
 from ..store.db import Tx
 
 KIND = "conversation"  # outbox.kind of every Conversation callback

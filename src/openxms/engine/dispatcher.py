@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 from ..aio import wait_event
 from ..clock import Clock
@@ -24,7 +24,8 @@ from ..connectors.base import Accepted, Connector, Outbound, Refused
 from ..ratelimit import TokenBucket
 from ..sms import statuses as st
 from ..sms.messages import Template
-from ..store import batches as batch_store, queue, replies
+from ..store import batches as batch_store
+from ..store import queue, replies
 from ..store.db import Database, Tx
 from . import status
 

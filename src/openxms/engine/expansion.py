@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Mapping
+from collections.abc import Mapping
 
 from ..config import Account
 from ..sms import statuses as st
-from ..store import batches as batch_store, outbox, recipients as rstore
+from ..store import batches as batch_store
+from ..store import outbox
+from ..store import recipients as rstore
 from ..store.db import Tx
 from . import status
 

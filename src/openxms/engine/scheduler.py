@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Callable, Mapping, Protocol, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Protocol
 
 from ..clock import Clock
 from ..config import Account
 from ..sms import statuses as st
-from ..store import batches as batch_store, recipients as rstore
+from ..store import batches as batch_store
+from ..store import recipients as rstore
 from ..store.db import Database, Tx
 from . import expansion, status
 

@@ -17,12 +17,16 @@ or a duplicate receipt changes nothing), which is what makes redelivery safe.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from ..config import Account
-from ..sms import reports, statuses as st
-from ..store import batches as batch_store, outbox, recipients as rstore, reports as report_store
+from ..sms import reports
+from ..sms import statuses as st
+from ..store import batches as batch_store
+from ..store import outbox
+from ..store import recipients as rstore
+from ..store import reports as report_store
 from ..store.db import Tx
 from . import conversation
 

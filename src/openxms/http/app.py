@@ -15,9 +15,12 @@ from starlette.routing import Route
 from ..errors import ApiError
 from ..ui import routes as ui
 from . import batches, control, docs, groups, inbounds, oauth, reports, simulator, simulator_conversation, spec
-from .conversation import apps as conversation_apps, batches as conversation_batches, \
-    contacts as conversation_contacts, conversations as conversation_conversations, \
-    messages as conversation_messages, webhooks as conversation_webhooks
+from .conversation import apps as conversation_apps
+from .conversation import batches as conversation_batches
+from .conversation import contacts as conversation_contacts
+from .conversation import conversations as conversation_conversations
+from .conversation import messages as conversation_messages
+from .conversation import webhooks as conversation_webhooks
 from .responses import json_response
 
 log = logging.getLogger("openxms.http")

@@ -10,8 +10,19 @@ from ..sms.batches import BatchRequest, UpdateRequest
 from ..sms.objects import Batch, BatchList, DryRun
 from ..store.batches import ListFilter
 from .context import account, ctx
-from .responses import DATES, PAGE, json_response, page_params, q_bool, q_int, q_numbers, q_senders, q_time, raw, \
-    read_body
+from .responses import (
+    DATES,
+    PAGE,
+    json_response,
+    page_params,
+    q_bool,
+    q_int,
+    q_numbers,
+    q_senders,
+    q_time,
+    raw,
+    read_body,
+)
 from .spec import SMS, header, op, query, route
 
 DAY_MS = 24 * 3600 * 1000
@@ -58,7 +69,7 @@ async def list_batches(request: Request) -> Response:
         targets=q_numbers(request, "to") or None,
         client_reference=request.query_params.get("client_reference") or None,
     )
-    count, docs = await c.batches.list(f, page, size)
+    count, docs = await c.batches.query(f, page, size)
     return json_response(BatchList(count, page, len(docs), raw(docs)))
 
 

@@ -26,7 +26,7 @@ async def create(request: Request) -> Response:
 async def list_groups(request: Request) -> Response:
     acc = account(request)
     page, size = page_params(request)
-    count, groups = await ctx(request).groups.list(acc.id, page, size)
+    count, groups = await ctx(request).groups.query(acc.id, page, size)
     return json_response(GroupList(count, page, len(groups), groups))
 
 

@@ -24,7 +24,7 @@ async def list_inbounds(request: Request) -> Response:
     f = ListFilter(account_id=acc.id, start=start if start is not None else c.clock.now_ms() - DAY_MS,
                    end=q_time(request, "end_date"), recipients=q_numbers(request, "to") or None,
                    client_reference=request.query_params.get("client_reference") or None)
-    count, docs = await c.inbounds.list(f, page, size)
+    count, docs = await c.inbounds.query(f, page, size)
     return json_response(InboundList(count, page, len(docs), raw(docs)))
 
 

@@ -10,7 +10,8 @@ and check that every served route is documented and every documented one served.
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import msgspec
 from starlette.routing import BaseRoute, Route
@@ -61,7 +62,7 @@ class _Schemas:
                 if t is not None and t not in types:
                     types.append(t)
         schemas, self.components = msgspec.json.schema_components(types, ref_template="#/components/schemas/{name}")
-        self._by_type = list(zip(types, schemas))
+        self._by_type = list(zip(types, schemas, strict=True))
 
     def __call__(self, t: Any) -> dict:
         return next(s for typ, s in self._by_type if typ == t)

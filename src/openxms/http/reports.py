@@ -47,7 +47,7 @@ async def list_reports(request: Request) -> Response:
                      end=q_time(request, "end_date"), statuses=parse_statuses(q_list(request, "status")),
                      codes=parse_codes(q_list(request, "code")),
                      client_reference=request.query_params.get("client_reference") or None)
-    count, docs = await c.reports.list(f, page, size)
+    count, docs = await c.reports.query(f, page, size)
     return json_response(DeliveryReportList(count, page, len(docs), raw(docs)))
 
 

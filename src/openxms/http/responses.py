@@ -10,8 +10,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..errors import ApiError, ConstraintViolation, InvalidFormat, InvalidJson
-from .guard import BUSY
 from ..sms import dates, msisdn
+from .guard import BUSY
 from .spec import query
 
 _encode = msgspec.json.encode

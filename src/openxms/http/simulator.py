@@ -11,12 +11,12 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..store import handsets
 from ..connectors.base import Inbound
 from ..connectors.outcomes import OutcomeRules
 from ..errors import ApiError, Conflict, ConstraintViolation, InvalidFormat, InvalidJson
 from ..sms import dates, msisdn
 from ..sms.objects import InboundMessage
+from ..store import handsets
 from .context import ctx
 from .responses import json_response, q_int, read_body
 from .spec import SIMULATOR, op, query, route
@@ -123,7 +123,7 @@ async def wait_message(request: Request) -> Response:
                 raise ApiError(f"no message for {number} within {timeout} s", code="timeout", status=408)
             try:
                 await asyncio.wait_for(arrived.wait(), remaining)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
     finally:
         sim.listeners.discard(listener)

@@ -16,8 +16,9 @@ with its own body Struct and `render` function.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from msgspec import Struct
 from starlette.requests import Request

@@ -19,7 +19,8 @@ import hmac
 import math
 import time
 from collections import OrderedDict, deque
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import jwt
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any, Mapping
 
 import msgspec
 
@@ -21,10 +21,14 @@ from ..engine import expansion, status
 from ..engine.wakeups import Wakeups
 from ..errors import Conflict, ConstraintViolation, Forbidden, InvalidFormat, InvalidJson, NotFound
 from ..ids import IdFactory
-from ..sms import batches as rules, msisdn, statuses as st
+from ..sms import batches as rules
+from ..sms import msisdn
+from ..sms import statuses as st
 from ..sms.messages import Template
 from ..sms.objects import DryRun, DryRunRecipient
-from ..store import batches as store, groups as group_store, recipients as rstore
+from ..store import batches as store
+from ..store import groups as group_store
+from ..store import recipients as rstore
 from ..store.db import Database, Tx
 
 _encode = msgspec.json.encode
@@ -139,7 +143,7 @@ class BatchService:
             raise NotFound(f"batch {batch_id} not found")
         return doc
 
-    async def list(self, f: store.ListFilter, page: int, size: int) -> tuple[int, list[str]]:
+    async def query(self, f: store.ListFilter, page: int, size: int) -> tuple[int, list[str]]:
         return await self.db.read(store.list_page, f, page, size)
 
     # change -----------------------------------------------------------------------

@@ -65,7 +65,7 @@ class GroupService:
             raise NotFound(f"group {group_id} not found")
         return _object(row, store.size(tx, group_id))
 
-    async def list(self, account_id: str, page: int, size: int) -> tuple[int, list[Group]]:
+    async def query(self, account_id: str, page: int, size: int) -> tuple[int, list[Group]]:
         return await self.db.read(self._list, account_id, page, size)
 
     @staticmethod

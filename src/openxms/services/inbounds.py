@@ -5,7 +5,8 @@ https://developers.sinch.com/docs/sms/api-reference/sms/inbounds/)."""
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import msgspec
 
@@ -14,9 +15,11 @@ from ..config import Account
 from ..connectors.base import Inbound
 from ..errors import ConstraintViolation, InvalidFormat, NotFound
 from ..ids import IdFactory
-from ..sms import dates, msisdn as numbers
+from ..sms import dates
+from ..sms import msisdn as numbers
 from ..sms.objects import InboundMessage
-from ..store import inbounds as store, outbox, replies
+from ..store import inbounds as store
+from ..store import outbox, replies
 from ..store.db import Database, Tx
 
 # Called inside the MO transaction: (tx, account_id, sender, recipient, body, now) — used by groups.
@@ -84,7 +87,7 @@ class InboundService:
             raise NotFound(f"inbound {inbound_id} not found")
         return doc
 
-    async def list(self, f: store.ListFilter, page: int, size: int) -> tuple[int, list[str]]:
+    async def query(self, f: store.ListFilter, page: int, size: int) -> tuple[int, list[str]]:
         return await self.db.read(store.list_page, f, page, size)
 
     async def by_handset(self, msisdn: str, limit: int = 100) -> list[dict]:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import msgspec
 
 from ..errors import InvalidFormat, NotFound
-from ..sms import msisdn, reports, statuses as st
+from ..sms import msisdn, reports
+from ..sms import statuses as st
 from ..sms.objects import BatchDeliveryReport, RecipientDeliveryReport
-from ..store import batches as batch_store, reports as rstore
+from ..store import batches as batch_store
+from ..store import reports as rstore
 from ..store.db import Database, Tx
 
 
@@ -65,7 +67,7 @@ class ReportService:
         return reports.recipient_delivery_report(b.id, b.type, r.msisdn, r.code, r.status, r.status_at,
                                         r.operator_status_at, b.client_reference, r.parts)
 
-    async def list(self, f: rstore.ReportFilter, page: int, size: int) -> tuple[int, list[bytes]]:
+    async def query(self, f: rstore.ReportFilter, page: int, size: int) -> tuple[int, list[bytes]]:
         count, rows = await self.db.read(rstore.list_reports, f, page, size)
         docs = []
         for r in rows:

@@ -12,11 +12,13 @@ import base64
 import binascii
 from dataclasses import dataclass, field, replace
 from typing import Any
+
 import httpx
 import msgspec
 
 from ..errors import ConstraintViolation, InvalidFormat, InvalidJson
-from . import dates, msisdn, objects, parameters as params
+from . import dates, msisdn, objects
+from . import parameters as params
 from .objects import MediaBody, Parameters
 
 TYPES = ("mt_text", "mt_binary", "mt_media")

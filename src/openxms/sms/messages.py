@@ -9,7 +9,8 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 
-from . import encoding, parameters as params, statuses
+from . import encoding, statuses
+from . import parameters as params
 
 
 @dataclass(frozen=True)

@@ -22,10 +22,11 @@ import re
 import sqlite3
 import threading
 from collections import namedtuple
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 log = logging.getLogger("openxms.store")
 T = TypeVar("T")

@@ -12,7 +12,8 @@ UPDATE (below) keeps two nodes from claiming the same row.
 
 from __future__ import annotations
 
-from typing import Mapping, NamedTuple
+from collections.abc import Mapping
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from .db import Tx

@@ -8,7 +8,8 @@ status columns. The same rows are the queue (`queue.py` claims them) and the del
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable, NamedTuple
+from collections.abc import Iterable
+from typing import Any, NamedTuple
 
 import msgspec
 

@@ -14,7 +14,8 @@ receipt goes to the waiting part whose submit time is closest to the receipt's `
 
 from __future__ import annotations
 
-from typing import Iterable, NamedTuple
+from collections.abc import Iterable
+from typing import NamedTuple
 
 from .db import Tx
 from .recipients import chunks

@@ -22,7 +22,7 @@ class SmscThread:
             return await r if asyncio.iscoroutine(r) else r
         return asyncio.run_coroutine_threadsafe(wrapper(), self.loop).result(10)
 
-    def __enter__(self) -> "SmscThread":
+    def __enter__(self) -> SmscThread:
         self.thread.start()
         self.call(self.smsc.start)
         self.port = self.smsc.port

@@ -23,7 +23,7 @@ async def main(port: int) -> None:
     while not stdin_closed.done():
         try:
             ev = await asyncio.wait_for(server.next(), 0.2)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             continue
         if isinstance(ev, smpp34.Esme):
             esmes[ev.session_id] = ev

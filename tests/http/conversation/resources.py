@@ -7,12 +7,9 @@ import base64
 import time
 from typing import Any
 
-import pytest
 from starlette.testclient import TestClient
 
 from openxms.conversation.errors import GRPC_STATUS
-
-from ..conftest import make_api
 
 ENV = {"OPENXMS_PROJECTS": "PROJ1:KEY1:SECRET1,PROJ2:KEY2:SECRET2"}
 HANDSET = "+12017777777"
@@ -99,13 +96,3 @@ class Conv:
 
     def row(self, sql: str, *args) -> Any:
         return self.ctx.db.run_sync(lambda tx: tx.one(sql, args))
-
-
-@pytest.fixture
-def conv(database_url, tmp_path):
-    """PROJ1's view; `conv.other` is PROJ2's, on the same server."""
-    app, ctx = make_api(database_url, tmp_path, env=ENV)
-    with TestClient(app) as client:
-        c = Conv(client, ctx)
-        c.other = Conv(client, ctx, "PROJ2", "KEY2", "SECRET2")
-        yield c

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from .resources import HANDSET, conv  # noqa: F401 (fixture)
+from .resources import HANDSET
 
 SMS = {"channel": "SMS", "static_bearer": {"claimed_identity": "SP1", "token": "TOKEN1"}}
 

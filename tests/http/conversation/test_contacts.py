@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from .resources import HANDSET, conv  # noqa: F401 (fixture)
+from .resources import HANDSET
 
 OTHER = "+12017777778"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from .resources import HANDSET, conv  # noqa: F401 (fixture)
+from .resources import HANDSET
 
 GHOST_APP, GHOST_CONTACT = "01K0APP0000000000000000099", "01K0CON0000000000000000099"
 

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import pytest
 
-from .resources import conv  # noqa: F401 (fixture)
-
 APP, CONTACT, WEBHOOK, CONV = "01K0APP0000000000000000099", "01K0CON0000000000000000099", \
     "01K0WH00000000000000000099", "01K0CNV0000000000000000099"
 

@@ -8,8 +8,6 @@ from starlette.routing import Route
 
 from openxms.http.spec import ConversationError, operation
 
-from .resources import conv  # noqa: F401 (fixture)
-
 
 def declared(conv, method: str, path: str):
     """The response type the route serving `method path` declares."""

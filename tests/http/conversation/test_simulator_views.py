@@ -9,9 +9,12 @@ import pytest
 from starlette.testclient import TestClient
 
 from openxms.http.simulator import HandsetMessages
+from openxms.http.simulator_conversation import (
+    SimConversationBatchDetail,
+    SimConversationBatches,
+    SimConversationMessages,
+)
 from openxms.sms import dates
-from openxms.http.simulator_conversation import (SimConversationBatchDetail, SimConversationBatches,
-                                                 SimConversationMessages)
 
 from ..conftest import Api, make_api
 from .support import BASIC, add_app, url

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from ...engine.receiver import Receiver
-from .resources import HANDSET, conv  # noqa: F401 (fixture)
+from .resources import HANDSET
 
 URL = "https://hooks.example/conv"
 

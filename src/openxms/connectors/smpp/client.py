@@ -59,7 +59,7 @@ class SmppHandler(Protocol):
 class _Bind:
     """One bind slot: a transceiver session, or a transmitter + receiver pair."""
 
-    def __init__(self, client: "SmppClient", index: int) -> None:
+    def __init__(self, client: SmppClient, index: int) -> None:
         self.client = client
         self.index = index
         self.tx: Session | None = None
@@ -77,7 +77,7 @@ class _Bind:
             try:
                 await self._connect_and_serve()
                 delay = c.reconnect_min
-            except (OSError, SessionClosed, asyncio.TimeoutError, BindError) as e:
+            except (TimeoutError, OSError, SessionClosed, BindError) as e:
                 log.warning("bind %d to %s:%d failed: %s", self.index, c.host, c.port, e)
             except Exception:  # noqa: BLE001 - never stop reconnecting
                 log.exception("bind %d to %s:%d failed", self.index, c.host, c.port)
@@ -145,7 +145,7 @@ class _Bind:
                     continue
                 try:
                     await s.request(pdu.Pdu(pdu.ENQUIRE_LINK), c.response_timeout)
-                except (asyncio.TimeoutError, SessionClosed):
+                except (TimeoutError, SessionClosed):
                     log.warning("enquire_link unanswered on %s: reconnecting", s.name)
                     s.close()
 
@@ -155,7 +155,7 @@ class _Bind:
                 continue
             try:
                 await s.request(pdu.Pdu(pdu.UNBIND), min(5.0, self.client.config.response_timeout))
-            except (asyncio.TimeoutError, SessionClosed):
+            except (TimeoutError, SessionClosed):
                 pass
             s.close()
 
@@ -245,7 +245,7 @@ class SmppClient:
                 try:
                     resp = await b.tx.request(pdu.Pdu(pdu.SUBMIT_SM, fields=body, tlvs=dict(tlvs)),
                                               self.config.response_timeout)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     log.warning("submit_sm response timeout on %s: reconnecting", b.tx.name)
                     b.tx.close()
                     continue

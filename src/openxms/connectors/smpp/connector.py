@@ -32,7 +32,8 @@ import time
 from ...clock import Clock
 from ...store import smpp as idmap
 from ...store.db import Database, Tx
-from ..base import Accepted, Connector, Inbound, Outbound, Receipt as EngineReceipt, Refused, Sink
+from ..base import Accepted, Connector, Inbound, Outbound, Refused, Sink
+from ..base import Receipt as EngineReceipt
 from . import receipts
 from .client import SmppClient
 from .config import SmppConfig

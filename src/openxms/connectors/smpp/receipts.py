@@ -20,7 +20,7 @@ import functools
 import re
 import string
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from . import pdu
 
@@ -112,7 +112,7 @@ def parse_text(text: str) -> dict[str, str]:
         return out
     out: dict[str, str] = {}
     matches = list(_FIELD.finditer(text))
-    for m, nxt in zip(matches, matches[1:] + [None]):
+    for m, nxt in zip(matches, matches[1:] + [None], strict=True):
         key = m.group(1).lower()
         value = text[m.end():nxt.start() if nxt else len(text)]
         out[key] = value if key == "text" else value.strip()
@@ -149,7 +149,7 @@ def format_text(message_id: str, state: str, err: int, submit_ms: int, done_ms: 
                 parts: int = 1) -> str:
     """Appendix B text, as the bundled SMSC writes it."""
     def d(ms: int) -> str:
-        return datetime.fromtimestamp(ms / 1000, timezone.utc).strftime("%y%m%d%H%M")
+        return datetime.fromtimestamp(ms / 1000, UTC).strftime("%y%m%d%H%M")
     delivered = 1 if state == "DELIVRD" else 0
     return (f"id:{message_id} sub:{parts:03d} dlvrd:{delivered:03d} submit date:{d(submit_ms)} "
             f"done date:{d(done_ms)} stat:{state} err:{err:03d} text:{text[:20]}")

@@ -14,7 +14,8 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from . import pdu
 
@@ -28,7 +29,7 @@ class SessionClosed(ConnectionError):
 
 def _expire(fut: asyncio.Future) -> None:
     if not fut.done():
-        fut.set_exception(asyncio.TimeoutError())
+        fut.set_exception(TimeoutError())
 
 
 class Session:

@@ -46,7 +46,7 @@ async def create(request: Request) -> Response:
 async def list_apps(request: Request) -> Response:
     """Every app of the project, oldest first (no paging, as in Sinch's API)."""
     p = project(request)
-    return json_response(AppList(await ctx(request).conversation_apps.list(p.id)))
+    return json_response(AppList(await ctx(request).conversation_apps.query(p.id)))
 
 
 @op(CONVERSATION, "Get an app", tag=TAG, response=App)

@@ -7,8 +7,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ...conversation.contacts import Contact, contact_filter
-from ...services.conversation.contacts import (ChannelProfile, ChannelProfileRequest, IdentityConflict,
-                                               MergeContactRequest)
+from ...services.conversation.contacts import (
+    ChannelProfile,
+    ChannelProfileRequest,
+    IdentityConflict,
+    MergeContactRequest,
+)
 from ..context import ctx, project
 from ..responses import json_response
 from ..spec import CONVERSATION, op, query, route
@@ -44,7 +48,7 @@ async def create(request: Request) -> Response:
 async def list_contacts(request: Request) -> Response:
     """Oldest first. `channel` and `identity` go together; `external_id` excludes both."""
     p = project(request)
-    contacts, token = await ctx(request).conversation_contacts.list(p.id, contact_filter(request.query_params))
+    contacts, token = await ctx(request).conversation_contacts.query(p.id, contact_filter(request.query_params))
     return json_response(ContactList(contacts, token))
 
 

@@ -50,7 +50,7 @@ async def list_conversations(request: Request) -> Response:
     """Oldest first."""
     p = project(request)
     qp = request.query_params
-    items, token, total = await ctx(request).conversation_conversations.list(
+    items, token, total = await ctx(request).conversation_conversations.query(
         conversation_query(p.id, qp), qp.get("page_size"), qp.get("page_token"))
     return json_response(ConversationList(items, token, total))
 

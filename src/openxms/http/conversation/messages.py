@@ -101,7 +101,7 @@ async def list_messages(request: Request) -> Response:
         if not at.isdigit() or not last:
             raise InvalidRequest("page_token is not valid")
         before = (int(at), last)
-    items, nxt = await ctx(request).conversation_messages.list(f, q.page_size(qp.get("page_size"), PAGE), before)
+    items, nxt = await ctx(request).conversation_messages.query(f, q.page_size(qp.get("page_size"), PAGE), before)
     token = q.encode_page_token(f"{nxt[0]}:{nxt[1]}", scope) if nxt else ""
     return json_response({"messages": items, "next_page_token": token})
 

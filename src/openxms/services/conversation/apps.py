@@ -24,13 +24,11 @@ import msgspec
 from ...clock import Clock
 from ...config import Account, ConfigError, ConversationApp
 from ...conversation import fields as f
-from ...conversation.apps import (App, ChannelCredential, StaticBearer, apply_app_update, decode_app_create,
-                                  new_app)
+from ...conversation.apps import App, ChannelCredential, StaticBearer, apply_app_update, decode_app_create, new_app
 from ...errors import InvalidRequest, NotFound
 from ...ids import IdFactory
 from ...store.conversation import apps as store
 from ...store.db import Database, Tx
-
 
 # JSON nesting a request body may have. No Conversation object nests beyond a few levels; free
 # JSON (`metadata_json`) gets room. The JSON decoder itself accepts about Python's recursion
@@ -117,7 +115,7 @@ class AppService:
         await self.db.write(store.insert, row)
         return app
 
-    async def list(self, project_id: str) -> list[App]:
+    async def query(self, project_id: str) -> list[App]:
         return [_object(r) for r in await self.db.read(store.list_all, project_id)]
 
     async def get(self, project_id: str, app_id: str) -> App:

@@ -13,7 +13,8 @@ transaction (READY is what an immediate batch shows until then), or SCHEDULED ->
 from __future__ import annotations
 
 import logging
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import msgspec
 
@@ -25,7 +26,8 @@ from ...engine.wakeups import Wakeups
 from ...errors import NotFound
 from ...ids import IdFactory
 from ...sms import msisdn
-from ...store.conversation import batches as store, routing
+from ...store.conversation import batches as store
+from ...store.conversation import routing
 from ...store.db import Database, Tx
 from .messages import Messaging, app_channels
 

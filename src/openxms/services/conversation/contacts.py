@@ -22,8 +22,14 @@ import msgspec
 from ...clock import Clock
 from ...conversation import fields as f
 from ...conversation import query as q
-from ...conversation.contacts import (Contact, ContactFilter, apply_contact_update, decode_contact_create,
-                                      merge_contacts, new_contact)
+from ...conversation.contacts import (
+    Contact,
+    ContactFilter,
+    apply_contact_update,
+    decode_contact_create,
+    merge_contacts,
+    new_contact,
+)
 from ...conversation.conversations import Conversation
 from ...conversation.messages import Recipient, validate_recipient
 from ...errors import ApiError, Conflict, InvalidRequest, NotFound
@@ -100,7 +106,7 @@ class ContactService:
         _refuse(tx, project_id, store.claim(tx, project_id, c.id, _identities(c)))
         store.insert(tx, store.ContactRow(c.id, project_id, c.external_id or None, now, _doc(c)))
 
-    async def list(self, project_id: str, flt: ContactFilter) -> tuple[list[Contact], str]:
+    async def query(self, project_id: str, flt: ContactFilter) -> tuple[list[Contact], str]:
         """One page and the next page's token ("" on the last)."""
         scope = flt.scope()
         cursor = q.decode_page_token(flt.page_token, scope)

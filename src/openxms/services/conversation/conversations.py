@@ -13,14 +13,20 @@ message path moves them), whatever the stored document says.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import msgspec
 
 from ...clock import Clock
 from ...conversation import query as q
-from ...conversation.conversations import (EPOCH, Conversation, apply_conversation_update,
-                                           decode_conversation_create, new_conversation)
+from ...conversation.conversations import (
+    EPOCH,
+    Conversation,
+    apply_conversation_update,
+    decode_conversation_create,
+    new_conversation,
+)
 from ...conversation.types import CHANNELS
 from ...errors import Conflict, InvalidRequest, NotFound
 from ...ids import IdFactory
@@ -95,7 +101,7 @@ class ConversationService:
     async def get(self, project_id: str, conversation_id: str) -> Conversation:
         return _object(await self.db.read(_get, project_id, conversation_id))
 
-    async def list(self, query: store.ConversationQuery, page_size: str | None, page_token: str | None
+    async def query(self, query: store.ConversationQuery, page_size: str | None, page_token: str | None
                    ) -> tuple[list[Conversation], str, int]:
         """(page, next_page_token, total_size)."""
         size = q.page_size(page_size, q.CONVERSATIONS_PAGE)

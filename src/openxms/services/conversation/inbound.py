@@ -24,7 +24,8 @@ from ...conversation.conversations import Conversation
 from ...engine import conversation as events
 from ...ids import IdFactory
 from ...store import replies
-from ...store.conversation import messages as store, routing
+from ...store.conversation import messages as store
+from ...store.conversation import routing
 from ...store.db import Tx
 
 

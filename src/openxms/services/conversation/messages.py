@@ -12,7 +12,8 @@ the engine reports what happens to it (`engine/conversation.py`).
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import msgspec
 
@@ -30,7 +31,8 @@ from ...engine.wakeups import Wakeups
 from ...errors import InvalidRequest, NotFound
 from ...ids import IdFactory
 from ...sms import dates, msisdn
-from ...store.conversation import messages as store, routing
+from ...store.conversation import messages as store
+from ...store.conversation import routing
 from ...store.db import Database, Tx
 
 DEFAULT_TTL_MS = 3 * 24 * 3600 * 1000  # no ttl: the SMS API's longest validity (3 days)
@@ -228,7 +230,7 @@ class MessageService:
         if not await self.db.write(store.delete, project_id, message_id):
             raise NotFound(f"message {message_id} not found")
 
-    async def list(self, f: store.ListFilter, size: int, before: tuple[int, str] | None
+    async def query(self, f: store.ListFilter, size: int, before: tuple[int, str] | None
                    ) -> tuple[list[dict[str, Any]], tuple[int, str] | None]:
         rows = await self.db.read(store.list_page, f, size + 1, before)
         more = len(rows) > size

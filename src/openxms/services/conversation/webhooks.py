@@ -14,8 +14,13 @@ from typing import Any
 import msgspec
 
 from ...clock import Clock
-from ...conversation.webhooks import (MAX_WEBHOOKS_PER_APP, Webhook, apply_webhook_update, decode_webhook_create,
-                                      new_webhook)
+from ...conversation.webhooks import (
+    MAX_WEBHOOKS_PER_APP,
+    Webhook,
+    apply_webhook_update,
+    decode_webhook_create,
+    new_webhook,
+)
 from ...errors import InvalidRequest, NotFound
 from ...ids import IdFactory
 from ...store.conversation import webhooks as store

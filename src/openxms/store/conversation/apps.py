@@ -3,7 +3,8 @@ bound to in `plan_id` (what the message path routes on), newest last."""
 
 from __future__ import annotations
 
-from typing import Any, Iterable, NamedTuple
+from collections.abc import Iterable
+from typing import Any, NamedTuple
 
 from ..db import Tx
 from ..recipients import chunks

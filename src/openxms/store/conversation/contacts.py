@@ -9,7 +9,8 @@ cannot both win (on PostgreSQL with several nodes too): the loser sees which one
 
 from __future__ import annotations
 
-from typing import Any, Iterable, NamedTuple
+from collections.abc import Iterable
+from typing import Any, NamedTuple
 
 from ..db import Tx
 

@@ -8,7 +8,8 @@ it: the writers check `active_of` inside their write transaction (one writer per
 
 from __future__ import annotations
 
-from typing import Any, Iterable, NamedTuple
+from collections.abc import Iterable
+from typing import Any, NamedTuple
 
 from ..db import Tx
 from . import messages

@@ -8,7 +8,8 @@ recipient row that carries it, so a status change of that row finds its message.
 
 from __future__ import annotations
 
-from typing import Any, Iterable, NamedTuple
+from collections.abc import Iterable
+from typing import Any, NamedTuple
 
 import msgspec
 

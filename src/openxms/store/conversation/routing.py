@@ -5,14 +5,16 @@ contacts.py, webhooks.py and conversations.py beside it."""
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable, NamedTuple
+from collections.abc import Iterable
+from typing import Any, NamedTuple
 
 import msgspec
 
 from ..db import Tx
-from . import apps as app_store, contacts as contact_store, conversations as conversation_store, \
-    webhooks as webhook_store
-
+from . import apps as app_store
+from . import contacts as contact_store
+from . import conversations as conversation_store
+from . import webhooks as webhook_store
 
 # Stored docs are decoded on every send (the app) and every set of receipts: msgspec is ~4x json.loads.
 _decode = msgspec.json.decode
