@@ -29,9 +29,16 @@ def free_port() -> int:
 class Server:
     """An openxms process on a fresh database (SQLite in a temp dir, or a fresh PG schema)."""
 
-    def __init__(self, rate: float = 0, database: str | None = None, role: str = "all", config: str | None = None,
-                 plans: str | None = None, data_dir: str | None = None,
-                 setup: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        rate: float = 0,
+        database: str | None = None,
+        role: str = "all",
+        config: str | None = None,
+        plans: str | None = None,
+        data_dir: str | None = None,
+        setup: Callable[[str], None] | None = None,
+    ) -> None:
         self.tmp = Path(data_dir or tempfile.mkdtemp(prefix="openxms-bench-"))
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -39,8 +46,20 @@ class Server:
         if database and database.startswith("postgresql") and "options=" not in database:
             self.database = fresh_pg_schema(database)
         self.env = {**os.environ, "OPENXMS_SERVICE_PLANS": plans if plans is not None else f"{PLAN}:{TOKEN}:{rate}"}
-        self.args = [sys.executable, "-m", "openxms", "serve", "--port", str(self.port), "--data-dir", str(self.tmp),
-                     "--database", self.database, "--log-level", "warning"]
+        self.args = [
+            sys.executable,
+            "-m",
+            "openxms",
+            "serve",
+            "--port",
+            str(self.port),
+            "--data-dir",
+            str(self.tmp),
+            "--database",
+            self.database,
+            "--log-level",
+            "warning",
+        ]
         if config:
             self.args += ["--config", config]
         self.proc: subprocess.Popen | None = None
@@ -49,8 +68,12 @@ class Server:
         self.start(role)
 
     def start(self, role: str = "all") -> None:
-        self.proc = subprocess.Popen(self.args + ["--role", role], env=self.env, stdout=subprocess.DEVNULL,
-                                     stderr=open(self.tmp / "server.log", "ab"))
+        self.proc = subprocess.Popen(
+            self.args + ["--role", role],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=open(self.tmp / "server.log", "ab"),
+        )
         for _ in range(400):
             try:
                 httpx.get(self.url + "/health", timeout=1)
@@ -86,8 +109,11 @@ class Server:
             return c.execute(sql).fetchall()
 
     def send(self, client: httpx.Client, to: list[str], **fields) -> dict:
-        r = client.post(f"{self.url}/xms/v1/{PLAN}/batches", headers=AUTH,
-                        json={"to": to, "from": "12025550100", "body": "bench", **fields})
+        r = client.post(
+            f"{self.url}/xms/v1/{PLAN}/batches",
+            headers=AUTH,
+            json={"to": to, "from": "12025550100", "body": "bench", **fields},
+        )
         r.raise_for_status()
         return r.json()
 
@@ -166,11 +192,9 @@ class Kannel:
         self.tmp = Path(tempfile.mkdtemp(prefix="kannel-bench-"))
         conf = self.tmp / "kannel.conf"
         conf.write_text(KANNEL_CORE.format(admin=admin, smsbox=smsbox, sendsms=sendsms) + "\n" + smsc_group)
-        self.procs = [subprocess.Popen(["bearerbox", str(conf)], stdout=subprocess.DEVNULL,
-                                       stderr=subprocess.DEVNULL)]
+        self.procs = [subprocess.Popen(["bearerbox", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
         wait_port(smsbox)  # bearerbox opens the box port once its start-up is done (~3 s)
-        self.procs.append(subprocess.Popen(["smsbox", str(conf)], stdout=subprocess.DEVNULL,
-                                           stderr=subprocess.DEVNULL))
+        self.procs.append(subprocess.Popen(["smsbox", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         wait_port(sendsms)
         self.sendsms_url = f"http://127.0.0.1:{sendsms}/cgi-bin/sendsms"
 

@@ -64,6 +64,7 @@ wrk.headers["Authorization"] = "%s"
 
 # request bodies ------------------------------------------------------------------------------
 
+
 def sms_body(to: list[str]) -> bytes:
     return json.dumps({"to": to, "from": SENDER, "body": "Benchmark message"}).encode()
 
@@ -73,19 +74,31 @@ def _recipient(number: str) -> dict:
 
 
 def conv_send_body(number: str) -> bytes:
-    return json.dumps({"app_id": APP, "recipient": _recipient(number),
-                       "message": {"text_message": {"text": "Benchmark message"}},
-                       "channel_properties": {"SMS_SENDER": SENDER}}).encode()
+    return json.dumps(
+        {
+            "app_id": APP,
+            "recipient": _recipient(number),
+            "message": {"text_message": {"text": "Benchmark message"}},
+            "channel_properties": {"SMS_SENDER": SENDER},
+        }
+    ).encode()
 
 
 def conv_batch_body(to: list[str]) -> bytes:
-    return json.dumps({"app_id": APP, "message": {"text_message": {"text": "Benchmark message for ${name}"}},
-                       "recipient_and_params": [{"recipient": _recipient(n), "parameters": {"name": f"n{i}"}}
-                                                for i, n in enumerate(to)],
-                       "channel_properties": {"SMS_SENDER": SENDER}}).encode()
+    return json.dumps(
+        {
+            "app_id": APP,
+            "message": {"text_message": {"text": "Benchmark message for ${name}"}},
+            "recipient_and_params": [
+                {"recipient": _recipient(n), "parameters": {"name": f"n{i}"}} for i, n in enumerate(to)
+            ],
+            "channel_properties": {"SMS_SENDER": SENDER},
+        }
+    ).encode()
 
 
 # servers -------------------------------------------------------------------------------------
+
 
 def add_app(mode: str):
     """A setup hook for Server: migrate the fresh database and store the app (bound to the
@@ -100,11 +113,18 @@ def add_app(mode: str):
 
         db = Database(url)
         schema.migrate(db)
-        body = {"display_name": "bench", "processing_mode": mode, "channel_credentials": [
-            {"channel": "SMS", "static_bearer": {"claimed_identity": PLAN, "token": TOKEN}}]}
+        body = {
+            "display_name": "bench",
+            "processing_mode": mode,
+            "channel_credentials": [{"channel": "SMS", "static_bearer": {"claimed_identity": PLAN, "token": TOKEN}}],
+        }
         doc = msgspec.json.encode(new_app(decode_app_create(json.dumps(body).encode()), APP)).decode()
-        db.run_sync(lambda tx: tx.execute("INSERT INTO conv_apps (id, project_id, plan_id, created_at, doc) "
-                                          "VALUES (?, ?, ?, 0, ?)", (APP, PROJECT, PLAN, doc)))
+        db.run_sync(
+            lambda tx: tx.execute(
+                "INSERT INTO conv_apps (id, project_id, plan_id, created_at, doc) VALUES (?, ?, ?, 0, ?)",
+                (APP, PROJECT, PLAN, doc),
+            )
+        )
 
     return setup
 
@@ -135,6 +155,7 @@ def restart(s: Server, role: str, rate: float) -> float:
 
 # load ----------------------------------------------------------------------------------------
 
+
 async def _post_many(url: str, authorization: str, bodies: list[bytes], concurrency: int) -> None:
     """POST every body over `concurrency` keep-alive connections (a minimal HTTP/1.1 client:
     the server is the bottleneck, not this)."""
@@ -145,12 +166,18 @@ async def _post_many(url: str, authorization: str, bodies: list[bytes], concurre
         reader, writer = await asyncio.open_connection(u.hostname, u.port)
         try:
             for body in todo:
-                writer.write(f"POST {u.path} HTTP/1.1\r\nHost: {u.netloc}\r\nAuthorization: {authorization}\r\n"
-                             f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body)
+                writer.write(
+                    f"POST {u.path} HTTP/1.1\r\nHost: {u.netloc}\r\nAuthorization: {authorization}\r\n"
+                    f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+                    + body
+                )
                 head = await reader.readuntil(b"\r\n\r\n")
                 status = int(head.split(b" ", 2)[1])
-                length = next(int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
-                              if line.lower().startswith(b"content-length:"))
+                length = next(
+                    int(line.split(b":", 1)[1])
+                    for line in head.split(b"\r\n")
+                    if line.lower().startswith(b"content-length:")
+                )
                 answer = await reader.readexactly(length)
                 if status >= 300:
                     raise RuntimeError(f"{u.path}: {status} {answer[:300]!r}")
@@ -223,29 +250,42 @@ def line(name: str, text: str) -> None:
 
 # cases ---------------------------------------------------------------------------------------
 
+
 def send(args) -> None:
     kind = "postgresql" if args.database else "sqlite"
     accepted = {}
     for name, path, authorization, body in (
-            ("sms   POST /xms/v1/{plan}/batches to=1", f"/xms/v1/{PLAN}/batches", AUTH["Authorization"],
-             sms_body(numbers(1))),
-            ("conv  POST /v1/projects/{project}/messages:send", f"/v1/projects/{PROJECT}/messages:send", BASIC,
-             conv_send_body(numbers(1)[0]))):
+        (
+            "sms   POST /xms/v1/{plan}/batches to=1",
+            f"/xms/v1/{PLAN}/batches",
+            AUTH["Authorization"],
+            sms_body(numbers(1)),
+        ),
+        (
+            "conv  POST /v1/projects/{project}/messages:send",
+            f"/v1/projects/{PROJECT}/messages:send",
+            BASIC,
+            conv_send_body(numbers(1)[0]),
+        ),
+    ):
         s = server(args, "api")
         try:
             r = accept(s, path, authorization, body, args)
         finally:
             s.stop()
         accepted[name.split()[0]] = r["rps"]
-        line(f"{name} accepted ({kind}, api)",
-             f"{r['rps']:>8.0f} req/s  p50 {r['p50']:>8} p99 {r['p99']:>8}  non-2xx {r['errors']}")
+        line(
+            f"{name} accepted ({kind}, api)",
+            f"{r['rps']:>8.0f} req/s  p50 {r['p50']:>8} p99 {r['p99']:>8}  non-2xx {r['errors']}",
+        )
     line("  ratio conv/sms accepted", f"{accepted['conv'] / accepted['sms']:.2f}")
 
     delivered = {}
     to = numbers(args.messages, prefix="1310")
     for name, path, authorization, bodies in (
-            ("sms   to=1", f"/xms/v1/{PLAN}/batches", AUTH["Authorization"], [sms_body([n]) for n in to]),
-            ("conv  messages:send", f"/v1/projects/{PROJECT}/messages:send", BASIC, [conv_send_body(n) for n in to])):
+        ("sms   to=1", f"/xms/v1/{PLAN}/batches", AUTH["Authorization"], [sms_body([n]) for n in to]),
+        ("conv  messages:send", f"/v1/projects/{PROJECT}/messages:send", BASIC, [conv_send_body(n) for n in to]),
+    ):
         s = server(args, "api")
         try:
             post_many(s.url + path, authorization, bodies)
@@ -256,8 +296,11 @@ def send(args) -> None:
         finally:
             s.stop()
         delivered[name.split()[0]] = args.messages / dt
-        line(f"{name} delivered ({kind})", f"{args.messages} in {dt:5.2f} s = {args.messages / dt:>7,.0f} msg/s "
-             f"(steady {steady(samples, args.messages):,.0f} msg/s)")
+        line(
+            f"{name} delivered ({kind})",
+            f"{args.messages} in {dt:5.2f} s = {args.messages / dt:>7,.0f} msg/s "
+            f"(steady {steady(samples, args.messages):,.0f} msg/s)",
+        )
     line("  ratio conv/sms delivered", f"{delivered['conv'] / delivered['sms']:.2f}")
 
 
@@ -271,18 +314,21 @@ def batch(args) -> None:
     finally:
         s.stop()
     sms_acc = r["rps"] * 1000
-    line(f"sms   POST /xms/v1/{{plan}}/batches to=1000 accepted ({kind})",
-         f"{r['rps']:>6.0f} req/s = {sms_acc:>9,.0f} recipients/s  p50 {r['p50']} p99 {r['p99']}  "
-         f"non-2xx {r['errors']}")
+    line(
+        f"sms   POST /xms/v1/{{plan}}/batches to=1000 accepted ({kind})",
+        f"{r['rps']:>6.0f} req/s = {sms_acc:>9,.0f} recipients/s  p50 {r['p50']} p99 {r['p99']}  non-2xx {r['errors']}",
+    )
     s = server(args, "api")
     try:
         r = accept(s, f"/conversationbatch/v1/projects/{PROJECT}/messages", bearer(s), conv_batch_body(to), args)
     finally:
         s.stop()
     conv_acc = r["rps"] * 1000
-    line(f"conv  POST /conversationbatch/.../messages x1000 accepted ({kind})",
-         f"{r['rps']:>6.0f} req/s = {conv_acc:>9,.0f} recipients/s  p50 {r['p50']} p99 {r['p99']}  "
-         f"non-2xx {r['errors']}")
+    line(
+        f"conv  POST /conversationbatch/.../messages x1000 accepted ({kind})",
+        f"{r['rps']:>6.0f} req/s = {conv_acc:>9,.0f} recipients/s  p50 {r['p50']} p99 {r['p99']}  "
+        f"non-2xx {r['errors']}",
+    )
     line("  ratio conv/sms accepted", f"{conv_acc / sms_acc:.2f}")
 
     n = args.batches * 1000
@@ -297,8 +343,10 @@ def batch(args) -> None:
     finally:
         s.stop()
     sms_rate = n / dt
-    line(f"sms   {args.batches} x 1000 delivered ({kind})",
-         f"{n} in {dt:5.2f} s = {sms_rate:>7,.0f} msg/s (steady {steady(samples, n):,.0f})")
+    line(
+        f"sms   {args.batches} x 1000 delivered ({kind})",
+        f"{n} in {dt:5.2f} s = {sms_rate:>7,.0f} msg/s (steady {steady(samples, n):,.0f})",
+    )
 
     bodies = [conv_batch_body(numbers(1000, prefix=f"133{i % 10}")) for i in range(args.batches)]
     for rate in (0, 0.01):
@@ -306,8 +354,10 @@ def batch(args) -> None:
         try:
             post_many(s.url + f"/conversationbatch/v1/projects/{PROJECT}/messages", bearer(s), bodies, 4)
             t = restart(s, "all", rate)
-            processed = lambda: s.scalar(  # noqa: E731
-                "SELECT count(*) FROM conv_batches WHERE status = 'PROCESSED'") / args.batches
+
+            def processed(s=s):
+                return s.scalar("SELECT count(*) FROM conv_batches WHERE status = 'PROCESSED'") / args.batches
+
             if rate == 0:
                 samples = wait_until(s, processed, lambda: final_count(s) / n)
                 dt = samples[-1][0] - t
@@ -318,16 +368,22 @@ def batch(args) -> None:
         finally:
             s.stop()
         if rate == 0:
-            line(f"conv  {args.batches} x 1000 fanned out, delivering ({kind})",
-                 f"{n} in {t_fan:5.2f} s = {n / t_fan:>7,.0f} recipients/s (steady {steady(samples, n):,.0f}) = "
-                 f"{n / t_fan / sms_rate:.2f} x sms delivery")
-            line(f"conv  {args.batches} x 1000 delivered ({kind})",
-                 f"{n} in {dt:5.2f} s = {n / dt:>7,.0f} msg/s (steady {steady(samples, n, 2):,.0f}) = "
-                 f"{n / dt / sms_rate:.2f} x sms")
+            line(
+                f"conv  {args.batches} x 1000 fanned out, delivering ({kind})",
+                f"{n} in {t_fan:5.2f} s = {n / t_fan:>7,.0f} recipients/s (steady {steady(samples, n):,.0f}) = "
+                f"{n / t_fan / sms_rate:.2f} x sms delivery",
+            )
+            line(
+                f"conv  {args.batches} x 1000 delivered ({kind})",
+                f"{n} in {dt:5.2f} s = {n / dt:>7,.0f} msg/s (steady {steady(samples, n, 2):,.0f}) = "
+                f"{n / dt / sms_rate:.2f} x sms",
+            )
         else:
-            line(f"conv  {args.batches} x 1000 fanned out, plan at 0.01/s ({kind})",
-                 f"{n} in {t_fan:5.2f} s = {n / t_fan:>7,.0f} recipients/s (steady {steady(samples, n):,.0f}) = "
-                 f"{n / t_fan / sms_rate:.2f} x sms delivery")
+            line(
+                f"conv  {args.batches} x 1000 fanned out, plan at 0.01/s ({kind})",
+                f"{n} in {t_fan:5.2f} s = {n / t_fan:>7,.0f} recipients/s (steady {steady(samples, n):,.0f}) = "
+                f"{n / t_fan / sms_rate:.2f} x sms delivery",
+            )
 
     s = server(args, "all")
     try:
@@ -337,15 +393,20 @@ def batch(args) -> None:
             for i in range(args.latency):
                 before = final_count(s)
                 t = time.perf_counter()
-                c.post(f"{s.url}/xms/v1/{PLAN}/batches", headers={**AUTH, "Content-Type": "application/json"},
-                       content=sms_body(to)).raise_for_status()
+                c.post(
+                    f"{s.url}/xms/v1/{PLAN}/batches",
+                    headers={**AUTH, "Content-Type": "application/json"},
+                    content=sms_body(to),
+                ).raise_for_status()
                 wait_until(s, lambda: (final_count(s) - before) / 1000, limit_s=60)
                 sms_lat.append(time.perf_counter() - t)
                 before = final_count(s)
                 t = time.perf_counter()
-                r = c.post(f"{s.url}/conversationbatch/v1/projects/{PROJECT}/messages",
-                           headers={"Authorization": token, "Content-Type": "application/json"},
-                           content=conv_batch_body(to))
+                r = c.post(
+                    f"{s.url}/conversationbatch/v1/projects/{PROJECT}/messages",
+                    headers={"Authorization": token, "Content-Type": "application/json"},
+                    content=conv_batch_body(to),
+                )
                 r.raise_for_status()
                 status_url = f"{s.url}/conversationbatch/v1/projects/{PROJECT}/messages/{r.json()['batch_id']}"
                 while c.get(status_url, headers={"Authorization": token}).json()["status"] != "PROCESSED":

@@ -40,8 +40,11 @@ def rate(args) -> None:
             t1 = int(time.time() * 1000)
             n = s.scalar(f"SELECT count(*) FROM sim_messages WHERE received_at >= {t0} AND received_at < {t1}")
             got = n / ((t1 - t0) / 1000)
-            print(f"rate {r:>7.0f} msg/s over {args.seconds} s: measured {got:9.2f} msg/s  "
-                  f"error {100 * (got - r) / r:+.2f}%", flush=True)
+            print(
+                f"rate {r:>7.0f} msg/s over {args.seconds} s: measured {got:9.2f} msg/s  "
+                f"error {100 * (got - r) / r:+.2f}%",
+                flush=True,
+            )
         finally:
             s.stop()
 
@@ -60,12 +63,16 @@ def lateness(args) -> None:
                 b = s.send(c, numbers(1, prefix=f"14{i:04d}"), send_at=dates.format(due))
                 ids[b["id"]] = due
         time.sleep((base + args.batches * 20 - time.time() * 1000) / 1000 + 2)
-        rows = s.rows("SELECT b.id, min(r.created_at), min(m.received_at) FROM batches b JOIN recipients r ON "
-                      "r.batch_id = b.id JOIN sim_messages m ON m.recipient_id = r.id GROUP BY b.id")
+        rows = s.rows(
+            "SELECT b.id, min(r.created_at), min(m.received_at) FROM batches b JOIN recipients r ON "
+            "r.batch_id = b.id JOIN sim_messages m ON m.recipient_id = r.id GROUP BY b.id"
+        )
         queued = [r[1] - ids[r[0]] for r in rows]
         handset = [r[2] - ids[r[0]] for r in rows]
-        print(f"send_at lateness ({len(rows)} batches): queued p50 {pct(queued, 50):.0f} ms p99 {pct(queued, 99):.0f} "
-              f"ms max {max(queued)} ms; at handset p50 {pct(handset, 50):.0f} ms p99 {pct(handset, 99):.0f} ms")
+        print(
+            f"send_at lateness ({len(rows)} batches): queued p50 {pct(queued, 50):.0f} ms p99 {pct(queued, 99):.0f} "
+            f"ms max {max(queued)} ms; at handset p50 {pct(handset, 50):.0f} ms p99 {pct(handset, 99):.0f} ms"
+        )
     finally:
         s.stop()
 
@@ -97,13 +104,20 @@ def callback(args) -> None:
         with httpx.Client(timeout=30) as c:
             for i in range(args.sends):
                 t = time.perf_counter()
-                b = s.send(c, numbers(1, prefix=f"15{i:04d}"), delivery_report="per_recipient_final",
-                           callback_url=f"http://127.0.0.1:{rx.server_address[1]}/cb")
+                b = s.send(
+                    c,
+                    numbers(1, prefix=f"15{i:04d}"),
+                    delivery_report="per_recipient_final",
+                    callback_url=f"http://127.0.0.1:{rx.server_address[1]}/cb",
+                )
                 with cond:
                     cond.wait_for(lambda: b["id"] in arrivals, 10)
                 lat.append((arrivals[b["id"]] - t) * 1000)
-        print(f"POST -> Delivered callback ({args.sends} sends, idle): p50 {statistics.median(lat):.1f} ms "
-              f"p99 {pct(lat, 99):.1f} ms", flush=True)
+        print(
+            f"POST -> Delivered callback ({args.sends} sends, idle): p50 {statistics.median(lat):.1f} ms "
+            f"p99 {pct(lat, 99):.1f} ms",
+            flush=True,
+        )
     finally:
         s.stop()
         rx.shutdown()
@@ -125,8 +139,11 @@ def throughput(args) -> None:
                 raise SystemExit("did not finish within 10 minutes")
         dt = time.perf_counter() - t
         kind = "postgresql" if s.database.startswith("postgresql") else "sqlite"
-        print(f"dispatch throughput {kind}: {args.messages} messages queued -> Delivered in {dt:.1f} s = "
-              f"{args.messages / dt:,.0f} msg/s (including start-up)", flush=True)
+        print(
+            f"dispatch throughput {kind}: {args.messages} messages queued -> Delivered in {dt:.1f} s = "
+            f"{args.messages / dt:,.0f} msg/s (including start-up)",
+            flush=True,
+        )
     finally:
         s.stop()
 
@@ -146,8 +163,12 @@ def rss(args) -> None:
             time.sleep(1)
             samples.append((args.recipients, proc.memory_info().rss / 2**20))
         queued = s.scalar("SELECT count(*) FROM recipients WHERE status = 'Queued'")
-        print(f"RSS with {queued:,} recipients queued: " + ", ".join(f"{n // 1000}k:{m:.0f}MB" for n, m in samples[::2])
-              + f"; peak {max(m for _, m in samples):.0f} MB, last {samples[-1][1]:.0f} MB", flush=True)
+        print(
+            f"RSS with {queued:,} recipients queued: "
+            + ", ".join(f"{n // 1000}k:{m:.0f}MB" for n, m in samples[::2])
+            + f"; peak {max(m for _, m in samples):.0f} MB, last {samples[-1][1]:.0f} MB",
+            flush=True,
+        )
     finally:
         s.stop()
 

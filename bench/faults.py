@@ -50,6 +50,7 @@ def verdict(ok: bool, line: str) -> None:
 
 # kill -9 mid-dispatch ---------------------------------------------------------------------
 
+
 def kill9(args) -> None:
     """Queue N messages (1000 per batch), SIGKILL the server once a third reached the handsets,
     restart it on the same database, wait until every recipient is final, count."""
@@ -68,29 +69,35 @@ def kill9(args) -> None:
         inflight = s.scalar("SELECT count(*) FROM recipients WHERE status = 'Dispatched'")
         t = time.perf_counter()
         s.start("all")
-        wait_until("every recipient final", lambda: s.scalar("SELECT count(*) FROM recipients WHERE final = 0") == 0,
-                   600, 0.2)
+        wait_until(
+            "every recipient final", lambda: s.scalar("SELECT count(*) FROM recipients WHERE final = 0") == 0, 600, 0.2
+        )
         took = time.perf_counter() - t
         rows = s.scalar("SELECT count(*) FROM recipients")
-        unsent = s.scalar("SELECT count(*) FROM recipients r WHERE NOT EXISTS "
-                          "(SELECT 1 FROM sim_messages m WHERE m.recipient_id = r.id)")
+        unsent = s.scalar(
+            "SELECT count(*) FROM recipients r WHERE NOT EXISTS "
+            "(SELECT 1 FROM sim_messages m WHERE m.recipient_id = r.id)"
+        )
         copies = s.scalar("SELECT count(*) FROM sim_messages")
         dup = copies - s.scalar("SELECT count(DISTINCT msisdn) FROM sim_messages")
         stuck = s.scalar("SELECT count(*) FROM recipients WHERE final = 0")
-        wrong = s.scalar("SELECT count(*) FROM recipients WHERE NOT (status = 'Delivered' AND code = 0)") + \
-            s.scalar("SELECT count(*) FROM sim_messages m JOIN recipients r ON r.id = m.recipient_id "
-                     "WHERE r.msisdn <> m.msisdn")
+        wrong = s.scalar("SELECT count(*) FROM recipients WHERE NOT (status = 'Delivered' AND code = 0)") + s.scalar(
+            "SELECT count(*) FROM sim_messages m JOIN recipients r ON r.id = m.recipient_id WHERE r.msisdn <> m.msisdn"
+        )
         again = s.scalar("SELECT count(*) FROM recipients WHERE attempts > 1")
     finally:
         s.stop()
     lost = (n - rows) + unsent
-    verdict(lost == dup == stuck == wrong == 0,
-            f"kill9 {kind}: {n} messages, killed with {at_kill} at the handsets ({claimed} claimed with no status "
-            f"recorded yet, {inflight} Dispatched awaiting receipt); after restart all final in {took:.1f} s, "
-            f"{again} claimed again; lost {lost} / duplicated {dup} / stuck {stuck} / wrong {wrong}")
+    verdict(
+        lost == dup == stuck == wrong == 0,
+        f"kill9 {kind}: {n} messages, killed with {at_kill} at the handsets ({claimed} claimed with no status "
+        f"recorded yet, {inflight} Dispatched awaiting receipt); after restart all final in {took:.1f} s, "
+        f"{again} claimed again; lost {lost} / duplicated {dup} / stuck {stuck} / wrong {wrong}",
+    )
 
 
 # callbacks to a receiver that is down ------------------------------------------------------
+
 
 class Receiver:
     """Records every callback POST with the engine time it arrived at (the bench moves the clock)."""
@@ -139,16 +146,20 @@ def receiver_down(args) -> None:
             r = c.post(f"{s.url}/clock/advance", json=body)
             r.raise_for_status()
             return r.json()["now_ms"]
+
         t0 = clock(ms=0)
         for i in range(batches):  # per recipient (final status only), and one summary per batch
             s.send(c, numbers(per_batch, prefix=f"20{i:03d}"), delivery_report="per_recipient_final", callback_url=url)
             s.send(c, numbers(3, prefix=f"21{i:03d}"), delivery_report="summary", callback_url=url)
         total = batches * (per_batch + 1)
-        wait_until("every callback written to the outbox", lambda: s.scalar("SELECT count(*) FROM outbox") == total,
-                   120)
+        wait_until(
+            "every callback written to the outbox", lambda: s.scalar("SELECT count(*) FROM outbox") == total, 120
+        )
         wait_until("first attempts made", lambda: s.scalar("SELECT min(attempts) FROM outbox") == 1, 120)
-        verdict(s.scalar(f"SELECT count(*) FROM outbox WHERE first_failure_at <> {t0}") == 0,
-                f"receiver-down: {total} callbacks, first attempt failed at engine time t0")
+        verdict(
+            s.scalar(f"SELECT count(*) FROM outbox WHERE first_failure_at <> {t0}") == 0,
+            f"receiver-down: {total} callbacks, first attempt failed at engine time t0",
+        )
         early = late = 0
         k = 1
         while True:  # each retry of the schedule, checked just before and at its due time
@@ -168,11 +179,21 @@ def receiver_down(args) -> None:
                 rx.clock_ms = rx_clock
             if rx is not None:
                 try:
-                    wait_until("every callback delivered", lambda: s.scalar(
-                        "SELECT count(*) FROM outbox WHERE state = 'done'") == total and len(rx.got) >= total, 120)
+                    wait_until(
+                        "every callback delivered",
+                        lambda: (
+                            s.scalar("SELECT count(*) FROM outbox WHERE state = 'done'") == total
+                            and len(rx.got) >= total
+                        ),
+                        120,
+                    )
                 except SystemExit:
-                    print("outbox (state, attempts, rows):", s.rows("SELECT state, attempts, count(*) FROM outbox "
-                          "GROUP BY state, attempts"), f"received {len(rx.got)}", file=sys.stderr)
+                    print(
+                        "outbox (state, attempts, rows):",
+                        s.rows("SELECT state, attempts, count(*) FROM outbox GROUP BY state, attempts"),
+                        f"received {len(rx.got)}",
+                        file=sys.stderr,
+                    )
                     raise
                 break
             wait_until(f"retry {k} made", lambda: s.scalar("SELECT min(attempts) FROM outbox") == k + 1, 120)
@@ -182,8 +203,9 @@ def receiver_down(args) -> None:
         keys = [(b.get("type"), b.get("batch_id"), b.get("recipient")) for _, b in rx.got]
         dup = len(keys) - len(set(keys))
         lost = total - len(set(keys))
-        wrong = sum(1 for _, b in rx.got if b.get("type") == "recipient_delivery_report_sms"
-                    and b.get("status") != "Delivered")
+        wrong = sum(
+            1 for _, b in rx.got if b.get("type") == "recipient_delivery_report_sms" and b.get("status") != "Delivered"
+        )
         attempts = s.scalar("SELECT min(attempts) FROM outbox"), s.scalar("SELECT max(attempts) FROM outbox")
         before_due = sum(1 for at, _ in rx.got if at < t0 + 5000 * 2 ** (k - 1))
         c.close()
@@ -192,11 +214,13 @@ def receiver_down(args) -> None:
         if rx is not None:
             rx.stop()
     kind = "postgresql" if s.database.startswith("postgresql") else "sqlite"
-    verdict(lost == dup == wrong == early == late == before_due == 0,
-            f"receiver-down {kind}: {total} callbacks, receiver down {args.down} s of engine time; retries 1-{k - 1} "
-            f"each at its due time (none early: {early}, none missed: {late}); delivered at retry {k} = "
-            f"t0 + {5 * 2 ** (k - 1)} s, {attempts[0]}-{attempts[1]} attempts each; "
-            f"lost {lost} / duplicated {dup} / early {before_due} / wrong {wrong}")
+    verdict(
+        lost == dup == wrong == early == late == before_due == 0,
+        f"receiver-down {kind}: {total} callbacks, receiver down {args.down} s of engine time; retries 1-{k - 1} "
+        f"each at its due time (none early: {early}, none missed: {late}); delivered at retry {k} = "
+        f"t0 + {5 * 2 ** (k - 1)} s, {attempts[0]}-{attempts[1]} attempts each; "
+        f"lost {lost} / duplicated {dup} / early {before_due} / wrong {wrong}",
+    )
 
 
 def _iso(ms: int) -> str:
@@ -207,14 +231,19 @@ def _iso(ms: int) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("case", choices=["kill9", "smsc-restart", "receiver-down", "slowloris", "keepalive", "bighead",
-                                     "schemathesis"])
+    ap.add_argument(
+        "case", choices=["kill9", "smsc-restart", "receiver-down", "slowloris", "keepalive", "bighead", "schemathesis"]
+    )
     ap.add_argument("--database", help="postgresql://... (a fresh schema is made and dropped); default SQLite")
     ap.add_argument("--messages", type=int, help="kill9: 100000; smsc-restart: 20000")
     ap.add_argument("--rate", type=float, default=0, help="kill9: the plan's rate (0 = unlimited)")
     ap.add_argument("--receipt-wait", type=float, default=20.0, help="smsc-restart: the plan's receipt_wait (s)")
-    ap.add_argument("--sweep-cap", type=float, help="smsc-restart: s to wait for stuck ones to become Unknown "
-                    "(default receipt_wait + 660: the connector sweeps every 600 s)")
+    ap.add_argument(
+        "--sweep-cap",
+        type=float,
+        help="smsc-restart: s to wait for stuck ones to become Unknown "
+        "(default receipt_wait + 660: the connector sweeps every 600 s)",
+    )
     ap.add_argument("--receipt-delay-ms", type=int, default=1000, help="smsc-restart: SMSC receipt delay")
     ap.add_argument("--callbacks", type=int, default=1000, help="receiver-down: per-recipient callbacks")
     ap.add_argument("--down", type=int, default=3600, help="receiver-down: engine seconds the receiver is down")

@@ -55,22 +55,47 @@ def schemathesis(args) -> None:
         tok = httpx.post(f"{s.url}/oauth2/token", data={"grant_type": "client_credentials"}, auth=(KEY, SECRET))
         tok.raise_for_status()
         cfg = tmp / "schemathesis.toml"
-        cfg.write_text(CONFIG.format(plan=PLAN, project=PROJECT, token=TOKEN, oauth=tok.json()["access_token"],
-                                     key=KEY, secret=SECRET))
+        cfg.write_text(
+            CONFIG.format(
+                plan=PLAN, project=PROJECT, token=TOKEN, oauth=tok.json()["access_token"], key=KEY, secret=SECRET
+            )
+        )
         out = tmp / "schemathesis.txt"
-        cmd = [str(exe), "--config-file", str(cfg), "run", f"{s.url}/openapi.json", "--checks", "all",
-               "--max-examples", str(args.examples), "--workers", "1", "--seed", str(args.seed), "--no-color",
-               "--report", "junit", "--report-dir", str(tmp), "--request-timeout", "30"]
+        cmd = [
+            str(exe),
+            "--config-file",
+            str(cfg),
+            "run",
+            f"{s.url}/openapi.json",
+            "--checks",
+            "all",
+            "--max-examples",
+            str(args.examples),
+            "--workers",
+            "1",
+            "--seed",
+            str(args.seed),
+            "--no-color",
+            "--report",
+            "junit",
+            "--report-dir",
+            str(tmp),
+            "--request-timeout",
+            "30",
+        ]
         with open(out, "w") as f:
-            rc = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, env={**os.environ, "NO_COLOR": "1"}, cwd=tmp,
-                                timeout=args.cap).returncode
+            rc = subprocess.run(
+                cmd, stdout=f, stderr=subprocess.STDOUT, env={**os.environ, "NO_COLOR": "1"}, cwd=tmp, timeout=args.cap
+            ).returncode
         alive = s.proc.poll() is None
     finally:
         s.stop()
     text = out.read_text()
     server_errors = len(re.findall(r"Server error", text))
-    tail = text[text.rfind("SUMMARY"):] if "SUMMARY" in text else text[-3000:]
+    tail = text[text.rfind("SUMMARY") :] if "SUMMARY" in text else text[-3000:]
     print(tail.strip())
     print(f"full output: {out}")
-    verdict(rc == 0 and alive, f"schemathesis: exit {rc}, server alive {alive}, 'Server error' mentioned "
-                               f"{server_errors} times")
+    verdict(
+        rc == 0 and alive,
+        f"schemathesis: exit {rc}, server alive {alive}, 'Server error' mentioned {server_errors} times",
+    )

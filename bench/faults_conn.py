@@ -35,8 +35,11 @@ async def _probe(url: str, stop: asyncio.Event, lat: list[float], errors: list[s
             if i % 2:
                 r = await c.get(url + "/health")
             else:
-                r = await c.post(f"{url}/xms/v1/{PLAN}/batches", headers=AUTH, json={
-                    "to": [f"+1309{i:07d}8"], "from": "12025550100", "body": "probe"})
+                r = await c.post(
+                    f"{url}/xms/v1/{PLAN}/batches",
+                    headers=AUTH,
+                    json={"to": [f"+1309{i:07d}8"], "from": "12025550100", "body": "probe"},
+                )
             if r.status_code >= 300:
                 errors.append(f"HTTP {r.status_code}")
             else:
@@ -64,8 +67,16 @@ async def _held(reader: asyncio.StreamReader, t0: float, closed: list[float]) ->
     closed.append(time.perf_counter() - t0)
 
 
-async def _drip(host: str, port: int, head: bytes, tail: bytes, stop: asyncio.Event, t0: float,
-                closed: list[float], failed: list[str]) -> None:
+async def _drip(
+    host: str,
+    port: int,
+    head: bytes,
+    tail: bytes,
+    stop: asyncio.Event,
+    t0: float,
+    closed: list[float],
+    failed: list[str],
+) -> None:
     """Send `head` at once, then `tail` one byte a second until the server closes or time is up."""
     try:
         reader, writer = await asyncio.open_connection(host, port)
@@ -89,8 +100,9 @@ async def _drip(host: str, port: int, head: bytes, tail: bytes, stop: asyncio.Ev
         watcher.cancel()
 
 
-async def _idle(host: str, port: int, first: bytes | None, stop: asyncio.Event, t0: float, closed: list[float],
-                failed: list[str]) -> None:
+async def _idle(
+    host: str, port: int, first: bytes | None, stop: asyncio.Event, t0: float, closed: list[float], failed: list[str]
+) -> None:
     """One request (or none), then silence until the server closes or time is up."""
     try:
         reader, writer = await asyncio.open_connection(host, port)
@@ -136,20 +148,30 @@ async def _attack(s: Server, args, make) -> dict:
     for a in attackers:
         a.cancel()
     await asyncio.gather(*attackers, return_exceptions=True)
-    return {"lat": lat, "errors": errors, "rss": rss, "base": base_rss, "closed": closed, "held": held,
-            "failed": failed, "opened": opened}
+    return {
+        "lat": lat,
+        "errors": errors,
+        "rss": rss,
+        "base": base_rss,
+        "closed": closed,
+        "held": held,
+        "failed": failed,
+        "opened": opened,
+    }
 
 
 def _report(case: str, args, r: dict, what: str) -> None:
     lat, closed = r["lat"], sorted(r["closed"])
     served = len(lat)
-    line = (f"{case}: {args.connections} {what} for {args.seconds:g} s; probe {served} ok / {len(r['errors'])} failed"
-            + (f" ({', '.join(sorted(set(r['errors'])))})" if r["errors"] else "")
-            + (f", p50 {pct(lat, 50):.1f} ms p99 {pct(lat, 99):.1f} ms max {max(lat):.0f} ms" if lat else "")
-            + f"; RSS {r['base']:.0f} MB -> peak {max(r['rss'] or [0]):.0f} MB; server closed {len(closed)} of them"
-            + (f" (after {closed[0]:.1f}-{closed[-1]:.1f} s)" if closed else "")
-            + f", {r['held']} still open at the end"
-            + (f", {len(r['failed'])} could not connect" if r["failed"] else ""))
+    line = (
+        f"{case}: {args.connections} {what} for {args.seconds:g} s; probe {served} ok / {len(r['errors'])} failed"
+        + (f" ({', '.join(sorted(set(r['errors'])))})" if r["errors"] else "")
+        + (f", p50 {pct(lat, 50):.1f} ms p99 {pct(lat, 99):.1f} ms max {max(lat):.0f} ms" if lat else "")
+        + f"; RSS {r['base']:.0f} MB -> peak {max(r['rss'] or [0]):.0f} MB; server closed {len(closed)} of them"
+        + (f" (after {closed[0]:.1f}-{closed[-1]:.1f} s)" if closed else "")
+        + f", {r['held']} still open at the end"
+        + (f", {len(r['failed'])} could not connect" if r["failed"] else "")
+    )
     verdict(not r["errors"] and served > 0, line)
 
 
@@ -167,10 +189,13 @@ def slowloris(args) -> None:
             head = b"POST /xms/v1/BENCH/batches HTTP/1.1\r\nHost: " + host + b"\r\n"
             tail = b"X-Padding: " + b"a" * 10_000  # never ends the head
         else:
-            head = (b"POST /xms/v1/BENCH/batches HTTP/1.1\r\nHost: " + host + b"\r\nAuthorization: Bearer BENCHTOKEN"
-                    b"\r\nContent-Type: application/json\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n")
+            head = (
+                b"POST /xms/v1/BENCH/batches HTTP/1.1\r\nHost: " + host + b"\r\nAuthorization: Bearer BENCHTOKEN"
+                b"\r\nContent-Type: application/json\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n"
+            )
             tail = body
         return _drip(h, p, head, tail, stop, t0, closed, failed)
+
     try:
         r = asyncio.run(_attack(s, args, make))
     finally:
@@ -185,6 +210,7 @@ def keepalive(args) -> None:
 
     def make(i, h, p, stop, t0, closed, failed):
         return _idle(h, p, req if i % 2 else None, stop, t0, closed, failed)
+
     try:
         r = asyncio.run(_attack(s, args, make))
     finally:
@@ -218,6 +244,8 @@ def bighead(args) -> None:
                 pass
     finally:
         s.stop()
-    verdict(sent < args.megabytes and peak - before < 32,
-            f"bighead: {sent} of {args.megabytes} MB of one request head accepted before the server closed; "
-            f"RSS {before:.0f} -> {peak:.0f} MB; answer {answer.decode() or 'none'}")
+    verdict(
+        sent < args.megabytes and peak - before < 32,
+        f"bighead: {sent} of {args.megabytes} MB of one request head accepted before the server closed; "
+        f"RSS {before:.0f} -> {peak:.0f} MB; answer {answer.decode() or 'none'}",
+    )

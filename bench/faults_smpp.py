@@ -67,9 +67,21 @@ class RecordingSmsc:
         with open(log, "a") as f:
             f.write("I\n")  # a new process starts here
         self.proc = subprocess.Popen(
-            [sys.executable, str(Path(__file__).with_name("recording_smsc.py")), "--port", str(port), "--log",
-             str(log), "--rules", str(rules_file), "--receipt-delay-ms", str(receipt_delay_ms)],
-            stdout=subprocess.PIPE, text=True)
+            [
+                sys.executable,
+                str(Path(__file__).with_name("recording_smsc.py")),
+                "--port",
+                str(port),
+                "--log",
+                str(log),
+                "--rules",
+                str(rules_file),
+                "--receipt-delay-ms",
+                str(receipt_delay_ms),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         assert "listening" in self.proc.stdout.readline()
 
     def kill(self) -> None:
@@ -110,9 +122,15 @@ def smsc_restart(args) -> None:
     try:
         with httpx.Client(timeout=120) as c:
             for i in range(0, n, 1000):
-                c.post(f"{s.url}/xms/v1/{PLAN}/batches", headers=AUTH, json={
-                    "to": [number(j) for j in range(i, min(n, i + 1000))], "from": "12025550100",
-                    "body": "reliability"}).raise_for_status()
+                c.post(
+                    f"{s.url}/xms/v1/{PLAN}/batches",
+                    headers=AUTH,
+                    json={
+                        "to": [number(j) for j in range(i, min(n, i + 1000))],
+                        "from": "12025550100",
+                        "body": "reliability",
+                    },
+                ).raise_for_status()
         t_start = time.time()
         for frac in (1 / 3, 2 / 3):
             wait_until("submits", lambda: log.read_text().count("\nS ") >= frac * n, 300, 0.02)
@@ -139,8 +157,11 @@ def smsc_restart(args) -> None:
         swept_after = time.time() - t_wait
         unknown = s.scalar("SELECT count(*) FROM recipients WHERE status = 'Unknown' AND code = 401")
         still = s.scalar("SELECT count(*) FROM recipients WHERE final = 0")
-        wrong_after = [r for r in s.rows("SELECT msisdn, status, code FROM recipients WHERE final = 1")
-                       if r[1] != "Unknown" and (r[1], r[2]) != expected(r[0])]
+        wrong_after = [
+            r
+            for r in s.rows("SELECT msisdn, status, code FROM recipients WHERE final = 1")
+            if r[1] != "Unknown" and (r[1], r[2]) != expected(r[0])
+        ]
     finally:
         s.stop()
         smsc.kill()
@@ -151,9 +172,11 @@ def smsc_restart(args) -> None:
         print("examples of wrong statuses:", wrong[:5], file=sys.stderr)
     # Stuck at the end of the run: some still get their receipt later (an SMSC redelivers on the
     # next bind); the rest must end Unknown after receipt_wait, none left not final.
-    verdict(lost == 0 and not wrong and not wrong_after and still == 0,
-            f"smsc-restart {kind}: {n} messages, SMSC killed twice (submits per SMSC process: {per_proc}; "
-            f"{reused} ids reused while the first part still waited; {receipts_lost} receipts never sent by a killed "
-            f"SMSC); queue drained in {t_main:.1f} s; lost {lost} / duplicated {dup} / stuck {stuck} Dispatched / "
-            f"wrong {len(wrong)}; {swept_after:.0f} s later (receipt_wait {args.receipt_wait:g} s) "
-            f"{unknown} Unknown 401, {still} not final")
+    verdict(
+        lost == 0 and not wrong and not wrong_after and still == 0,
+        f"smsc-restart {kind}: {n} messages, SMSC killed twice (submits per SMSC process: {per_proc}; "
+        f"{reused} ids reused while the first part still waited; {receipts_lost} receipts never sent by a killed "
+        f"SMSC); queue drained in {t_main:.1f} s; lost {lost} / duplicated {dup} / stuck {stuck} Dispatched / "
+        f"wrong {len(wrong)}; {swept_after:.0f} s later (receipt_wait {args.receipt_wait:g} s) "
+        f"{unknown} Unknown 401, {still} not final",
+    )

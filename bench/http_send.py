@@ -44,8 +44,12 @@ def body(n: int) -> str:
 
 def run_wrk(url: str, lua: Path, duration: int, connections: int) -> dict:
     subprocess.run(["wrk", "-t1", f"-c{connections}", "-d3s", "-s", str(lua), url], capture_output=True, check=True)
-    out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(lua), url],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(lua), url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     lat = dict(re.findall(r"\s+(50|99)%\s+([\d.]+\w+)", out))
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
@@ -55,8 +59,20 @@ def run_wrk(url: str, lua: Path, duration: int, connections: int) -> dict:
 def start_openxms(tmp: Path, database: str | None, role: str, rate: int) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = {**os.environ, "OPENXMS_SERVICE_PLANS": f"{PLAN}:{TOKEN}:{rate}"}
-    args = [sys.executable, "-m", "openxms", "serve", "--port", str(port), "--data-dir", str(tmp),
-            "--role", role, "--log-level", "warning"]
+    args = [
+        sys.executable,
+        "-m",
+        "openxms",
+        "serve",
+        "--port",
+        str(port),
+        "--data-dir",
+        str(tmp),
+        "--role",
+        role,
+        "--log-level",
+        "warning",
+    ]
     if database:
         from common import fresh_pg_schema
 
@@ -119,12 +135,18 @@ def main() -> None:
         for role in args.role or ["all", "api"]:
             r = bench_openxms(args, n, role)
             name = f"openxms {'sqlite' if not args.database else 'postgresql'} role={role} to={n}"
-            print(f"{name:<44} {r['rps']:>9.0f} {r['recipients_per_s']:>10.0f} {r['p50']:>8} {r['p99']:>8} "
-                  f"{r['errors']:>7}", flush=True)
+            print(
+                f"{name:<44} {r['rps']:>9.0f} {r['recipients_per_s']:>10.0f} {r['p50']:>8} {r['p99']:>8} "
+                f"{r['errors']:>7}",
+                flush=True,
+            )
     if args.kannel:
         r = bench_kannel(args)
-        print(f"{'kannel 1.4.5 sendsms to=1':<44} {r['rps']:>9.0f} {r['recipients_per_s']:>10.0f} {r['p50']:>8} "
-              f"{r['p99']:>8} {r['errors']:>7}", flush=True)
+        print(
+            f"{'kannel 1.4.5 sendsms to=1':<44} {r['rps']:>9.0f} {r['recipients_per_s']:>10.0f} {r['p50']:>8} "
+            f"{r['p99']:>8} {r['errors']:>7}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -66,9 +66,25 @@ log-level = 4
 
 class Smsc:
     def __init__(self, port: int, latency_ms: float) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "openxms", "smsc", "--port", str(port), "--user",
-                                      "bench:bench", "--latency-ms", str(latency_ms), "--log-level", "warning"],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "openxms",
+                "smsc",
+                "--port",
+                str(port),
+                "--user",
+                "bench:bench",
+                "--latency-ms",
+                str(latency_ms),
+                "--log-level",
+                "warning",
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         assert "listening" in self.proc.stdout.readline()
 
     def stats(self) -> dict:
@@ -114,23 +130,33 @@ def bench_openxms(args) -> None:
     try:
         with httpx.Client(timeout=120) as c:
             for i in range(0, args.messages, 1000):
-                c.post(f"{s.url}/xms/v1/{PLAN}/batches", headers=AUTH,
-                       json={"to": numbers(min(1000, args.messages - i), prefix=f"18{i // 1000:03d}"),
-                             "from": "12025550100", "body": "benchmark message"}).raise_for_status()
+                c.post(
+                    f"{s.url}/xms/v1/{PLAN}/batches",
+                    headers=AUTH,
+                    json={
+                        "to": numbers(min(1000, args.messages - i), prefix=f"18{i // 1000:03d}"),
+                        "from": "12025550100",
+                        "body": "benchmark message",
+                    },
+                ).raise_for_status()
         cpu0 = cpu_seconds(s.proc.pid)
         t = time.perf_counter()
         smsc = Smsc(port, args.latency_ms)
         try:
-            rate, _ = watch(smsc, args.messages,
-                            lambda: s.scalar("SELECT count(*) FROM recipients WHERE final = 0") == 0)
+            rate, _ = watch(
+                smsc, args.messages, lambda: s.scalar("SELECT count(*) FROM recipients WHERE final = 0") == 0
+            )
             e2e = time.perf_counter() - t
             cpu = cpu_seconds(s.proc.pid) - cpu0
         finally:
             smsc.stop()
         delivered = s.scalar("SELECT count(*) FROM recipients WHERE status = 'Delivered'")
-        print(f"openxms  window={args.window} latency={args.latency_ms:g}ms: {rate:8,.0f} submit_sm/s at the SMSC; "
-              f"end to end {args.messages} msgs queue->final in {e2e:.1f} s = {args.messages / e2e:,.0f} msg/s "
-              f"({delivered} Delivered); gateway CPU {cpu / args.messages * 1e6:.0f} us/msg", flush=True)
+        print(
+            f"openxms  window={args.window} latency={args.latency_ms:g}ms: {rate:8,.0f} submit_sm/s at the SMSC; "
+            f"end to end {args.messages} msgs queue->final in {e2e:.1f} s = {args.messages / e2e:,.0f} msg/s "
+            f"({delivered} Delivered); gateway CPU {cpu / args.messages * 1e6:.0f} us/msg",
+            flush=True,
+        )
     finally:
         s.stop()
 
@@ -145,22 +171,39 @@ def bench_kannel(args, dlr: bool) -> None:
         def push(chunk):
             with httpx.Client(timeout=30) as c:
                 for n in chunk:
-                    c.get(k.sendsms_url, params={"username": "bench", "password": "bench", "from": "12025550100",
-                                                 "to": n, "text": "benchmark message", **extra})
+                    c.get(
+                        k.sendsms_url,
+                        params={
+                            "username": "bench",
+                            "password": "bench",
+                            "from": "12025550100",
+                            "to": n,
+                            "text": "benchmark message",
+                            **extra,
+                        },
+                    )
+
         with concurrent.futures.ThreadPoolExecutor(16) as pool:
             list(pool.map(push, [nums[i::16] for i in range(16)]))
         t = time.perf_counter()
         smsc = Smsc(port, args.latency_ms)
         try:
-            rate, _ = watch(smsc, args.messages, (lambda: smsc.stats()["acked"] >= args.messages) if dlr
-                            else (lambda: True))
+            rate, _ = watch(
+                smsc, args.messages, (lambda: smsc.stats()["acked"] >= args.messages) if dlr else (lambda: True)
+            )
             e2e = time.perf_counter() - t
         finally:
             smsc.stop()
-        what = (f"; end to end {args.messages} msgs queue->receipt matched in {e2e:.1f} s = "
-                f"{args.messages / e2e:,.0f} msg/s" if dlr else " (no DLR requested)")
-        print(f"kannel   window={args.window} latency={args.latency_ms:g}ms: {rate:8,.0f} submit_sm/s at the SMSC"
-              f"{what}", flush=True)
+        what = (
+            f"; end to end {args.messages} msgs queue->receipt matched in {e2e:.1f} s = "
+            f"{args.messages / e2e:,.0f} msg/s"
+            if dlr
+            else " (no DLR requested)"
+        )
+        print(
+            f"kannel   window={args.window} latency={args.latency_ms:g}ms: {rate:8,.0f} submit_sm/s at the SMSC{what}",
+            flush=True,
+        )
     finally:
         k.stop()
 

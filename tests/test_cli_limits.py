@@ -119,8 +119,10 @@ def test_a_stalled_body_is_cut_and_its_prefix_is_not_acted_on(served):
     # JSON, so acting on it would create a batch the client never finished sending
     body = b'{"to": ["+12017777777"], "from": "12025550100", "body": "half"}'
     with _connect(served) as s:
-        s.sendall(b"POST /xms/v1/SP1/batches HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer TOKEN1\r\n"
-                  b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(body) + 100, body))
+        s.sendall(
+            b"POST /xms/v1/SP1/batches HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer TOKEN1\r\n"
+            b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(body) + 100, body)
+        )
         out, after = _read_all(s)
     assert out.startswith(b"HTTP/1.1 408 ")
     assert after < BODY + len(body) / RATE + 2
@@ -131,11 +133,13 @@ def test_a_stalled_body_is_cut_and_its_prefix_is_not_acted_on(served):
 def test_a_slow_but_steady_body_and_keep_alive_requests_pass(served):
     body = b'{"to": ["+12017777777"], "from": "12025550100", "body": "' + b"x" * 1400 + b'"}'
     with _connect(served) as s:
-        s.sendall(b"POST /xms/v1/SP1/batches HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer TOKEN1\r\n"
-                  b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body))
+        s.sendall(
+            b"POST /xms/v1/SP1/batches HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer TOKEN1\r\n"
+            b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)
+        )
         # past the body timeout in total, at more than the minimum rate
         for i in range(0, len(body), 200):
-            s.sendall(body[i:i + 200])
+            s.sendall(body[i : i + 200])
             time.sleep(0.1)
         s.settimeout(5)
         first = s.recv(65536)

@@ -56,8 +56,9 @@ def test_never_ahead_of_rate_times_time_plus_burst(clock, rate):
     assert taken > 0
 
 
-@pytest.mark.parametrize("rate,lateness", [(100.0, 0.0), (100.0, 0.001), (1000.0, 0.0), (1000.0, 0.001),
-                                           (2500.0, 0.001)])
+@pytest.mark.parametrize(
+    "rate,lateness", [(100.0, 0.0), (100.0, 0.001), (1000.0, 0.0), (1000.0, 0.001), (2500.0, 0.001)]
+)
 def test_over_a_long_window_the_count_is_rate_times_time_plus_burst(clock, rate, lateness):
     bucket = TokenBucket(rate)
     taken, elapsed = dispatch_like(bucket, clock, 60, lateness)

@@ -81,8 +81,9 @@ class Context:
 
 
 def _dev_plan(tx) -> str:
-    return meta.get_or_create(tx, "dev_service_plan", lambda: json.dumps(
-        {"id": "dev" + secrets.token_hex(6), "token": secrets.token_hex(16)}))
+    return meta.get_or_create(
+        tx, "dev_service_plan", lambda: json.dumps({"id": "dev" + secrets.token_hex(6), "token": secrets.token_hex(16)})
+    )
 
 
 def prepare(settings: Settings, now_ms: int) -> tuple[Settings, Database, str, Account | None]:
@@ -119,24 +120,42 @@ def build(settings: Settings) -> tuple[Starlette, Context]:
     simulator = engine = None
     if settings.role in ("all", "engine"):
         simulator = Simulator(db, clock, OutcomeRules.from_dict(settings.simulator or {}))
-        engine = Engine(db, clock, accounts, node_id(settings), connectors(settings, db, clock, simulator),
-                        inbounds.receive, unknown_after_ms=settings.unknown_after_ms,
-                        callback_timeout=settings.callback_timeout,
-                        max_batch_recipients=settings.max_batch_recipients,
-                        callback_policy=TargetPolicy(settings.callbacks.allow, settings.callbacks.deny),
-                        due_work=[FanOut(ids, messaging)])
+        engine = Engine(
+            db,
+            clock,
+            accounts,
+            node_id(settings),
+            connectors(settings, db, clock, simulator),
+            inbounds.receive,
+            unknown_after_ms=settings.unknown_after_ms,
+            callback_timeout=settings.callback_timeout,
+            max_batch_recipients=settings.max_batch_recipients,
+            callback_policy=TargetPolicy(settings.callbacks.allow, settings.callbacks.deny),
+            due_work=[FanOut(ids, messaging)],
+        )
     wakeups: Wakeups = engine if engine is not None else NoEngine()
-    ctx = Context(settings=settings, clock=clock, db=db, ids=ids, accounts=accounts,
-                  auth=Auth(accounts, secret, clock, settings.oauth_token_ttl),
-                  batches=BatchService(db, clock, ids, accounts, wakeups, settings.max_batch_recipients), reports=ReportService(db),
-                  inbounds=inbounds, groups=GroupService(db, clock, ids), wakeups=wakeups,
-                  conversation_messages=MessageService(db, clock, messaging, wakeups),
-                  conversation_batches=ConversationBatches(db, clock, ids, messaging, wakeups),
-                  conversation_apps=ConversationApps(db, clock, ids, accounts),
-                  conversation_contacts=ConversationContacts(db, clock, ids),
-                  conversation_webhooks=ConversationWebhooks(db, clock, ids),
-                  conversation_conversations=ConversationConversations(db, clock, ids),
-                  simulator=simulator, engine=engine, dev_account=dev)
+    ctx = Context(
+        settings=settings,
+        clock=clock,
+        db=db,
+        ids=ids,
+        accounts=accounts,
+        auth=Auth(accounts, secret, clock, settings.oauth_token_ttl),
+        batches=BatchService(db, clock, ids, accounts, wakeups, settings.max_batch_recipients),
+        reports=ReportService(db),
+        inbounds=inbounds,
+        groups=GroupService(db, clock, ids),
+        wakeups=wakeups,
+        conversation_messages=MessageService(db, clock, messaging, wakeups),
+        conversation_batches=ConversationBatches(db, clock, ids, messaging, wakeups),
+        conversation_apps=ConversationApps(db, clock, ids, accounts),
+        conversation_contacts=ConversationContacts(db, clock, ids),
+        conversation_webhooks=ConversationWebhooks(db, clock, ids),
+        conversation_conversations=ConversationConversations(db, clock, ids),
+        simulator=simulator,
+        engine=engine,
+        dev_account=dev,
+    )
 
     @asynccontextmanager
     async def lifespan(app):
@@ -150,9 +169,14 @@ def build(settings: Settings) -> tuple[Starlette, Context]:
                 await engine.stop()
             await db.close()
 
-    guarded = Guard(http_app.build(ctx, lifespan), listen_host=settings.host, allowed_hosts=settings.allowed_hosts,
-                    control_token=settings.control_token, max_body_bytes=settings.max_body_bytes,
-                    max_inflight_body_bytes=settings.max_inflight_body_bytes)
+    guarded = Guard(
+        http_app.build(ctx, lifespan),
+        listen_host=settings.host,
+        allowed_hosts=settings.allowed_hosts,
+        control_token=settings.control_token,
+        max_body_bytes=settings.max_body_bytes,
+        max_inflight_body_bytes=settings.max_inflight_body_bytes,
+    )
     return guarded, ctx  # type: ignore[return-value]
 
 

@@ -21,22 +21,44 @@ def main() -> None:
 @click.option("--host", default=None, help="Listen address (default 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Listen port (default 8080).")
 @click.option("--database", default=None, help="sqlite:///path or postgresql://... (default: SQLite in the data dir).")
-@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="TOML configuration file.")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="TOML configuration file.",
+)
 @click.option("--data-dir", default=None, help="Directory for the SQLite database (default ./data).")
-@click.option("--clock", type=click.Choice(["system", "manual"]), default=None,
-              help="manual: time stands still until POST /clock/advance (for tests).")
-@click.option("--role", type=click.Choice(["all", "api", "engine"]), default=None,
-              help="all (default): API and delivery engine in one process.")
-@click.option("--allowed-host", "allowed_hosts", multiple=True,
-              help="A Host name the control plane (/simulator, /clock, web UI) also answers; '*' for any.")
-@click.option("--insecure-control", is_flag=True, default=None,
-              help="Allow a non-loopback --host without OPENXMS_CONTROL_TOKEN (anyone who reaches the port "
-                   "can then drive the simulator and the clock).")
+@click.option(
+    "--clock",
+    type=click.Choice(["system", "manual"]),
+    default=None,
+    help="manual: time stands still until POST /clock/advance (for tests).",
+)
+@click.option(
+    "--role",
+    type=click.Choice(["all", "api", "engine"]),
+    default=None,
+    help="all (default): API and delivery engine in one process.",
+)
+@click.option(
+    "--allowed-host",
+    "allowed_hosts",
+    multiple=True,
+    help="A Host name the control plane (/simulator, /clock, web UI) also answers; '*' for any.",
+)
+@click.option(
+    "--insecure-control",
+    is_flag=True,
+    default=None,
+    help="Allow a non-loopback --host without OPENXMS_CONTROL_TOKEN (anyone who reaches the port "
+    "can then drive the simulator and the clock).",
+)
 @click.option("--log-level", default="info", show_default=True)
 @click.option("--access-log/--no-access-log", default=False, show_default=True)
-def serve(host, port, database, config_file, data_dir, clock, role, allowed_hosts, insecure_control, log_level,
-          access_log) -> None:
+def serve(
+    host, port, database, config_file, data_dir, clock, role, allowed_hosts, insecure_control, log_level, access_log
+) -> None:
     """Run the API server (and the delivery engine)."""
     import uvicorn
 
@@ -44,9 +66,17 @@ def serve(host, port, database, config_file, data_dir, clock, role, allowed_host
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        settings = config.load(config_file, host=host, port=port, database_url=database, data_dir=data_dir,
-                               clock=clock, role=role, allowed_hosts=tuple(allowed_hosts) or None,
-                               insecure_control=insecure_control)
+        settings = config.load(
+            config_file,
+            host=host,
+            port=port,
+            database_url=database,
+            data_dir=data_dir,
+            clock=clock,
+            role=role,
+            allowed_hosts=tuple(allowed_hosts) or None,
+            insecure_control=insecure_control,
+        )
         _check_exposure(settings)
         app, ctx = build(settings)
     except config.ConfigError as e:
@@ -77,13 +107,27 @@ def server_config(app, host: str, port: int, log_level: str = "info", access_log
     """uvicorn's settings: httptools, with the request-reading bounds of `BoundedHttpTools`."""
     import uvicorn
 
-    return uvicorn.Config(app, host=host, port=port, log_level=log_level, access_log=access_log, loop="uvloop",
-                          http=bounded_http_tools(), lifespan="on", timeout_graceful_shutdown=5,
-                          proxy_headers=False, server_header=False)
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        access_log=access_log,
+        loop="uvloop",
+        http=bounded_http_tools(),
+        lifespan="on",
+        timeout_graceful_shutdown=5,
+        proxy_headers=False,
+        server_header=False,
+    )
 
 
-def bounded_http_tools(head_timeout: float = 10.0, body_timeout: float = 20.0, body_min_rate: float = 500.0,
-                       max_head_bytes: int = 64 * 1024):
+def bounded_http_tools(
+    head_timeout: float = 10.0,
+    body_timeout: float = 20.0,
+    body_min_rate: float = 500.0,
+    max_head_bytes: int = 64 * 1024,
+):
     """uvicorn's httptools protocol with limits on reading a request, which it has none of.
 
     uvicorn arms its only timer (`timeout_keep_alive`) after a response; a connection that sends
@@ -175,10 +219,15 @@ def bounded_http_tools(head_timeout: float = 10.0, body_timeout: float = 20.0, b
 
         def _refuse(self, status: int, reason: str, text: str) -> None:
             self._disarm()
-            body = b'{"code":"request_timeout","text":"%s"}' % text.encode() if status == 408 else \
-                b'{"code":"request_too_large","text":"%s"}' % text.encode()
-            self.transport.write(b"HTTP/1.1 %d %s\r\ncontent-type: application/json\r\ncontent-length: %d\r\n"
-                                 b"connection: close\r\n\r\n%s" % (status, reason.encode(), len(body), body))
+            body = (
+                b'{"code":"request_timeout","text":"%s"}' % text.encode()
+                if status == 408
+                else b'{"code":"request_too_large","text":"%s"}' % text.encode()
+            )
+            self.transport.write(
+                b"HTTP/1.1 %d %s\r\ncontent-type: application/json\r\ncontent-length: %d\r\n"
+                b"connection: close\r\n\r\n%s" % (status, reason.encode(), len(body), body)
+            )
             self.transport.close()
 
     return BoundedHttpTools
@@ -192,10 +241,13 @@ def _check_exposure(s: config.Settings) -> None:
     if s.control_token:
         return
     if not s.insecure_control:
-        raise config.ConfigError(f"--host {s.host} exposes /simulator and /clock to the network: set "
-                                 "OPENXMS_CONTROL_TOKEN (or control_token), or pass --insecure-control")
-    logging.getLogger("openxms").warning("listening on %s with an unauthenticated control plane "
-                                         "(--insecure-control)", s.host)
+        raise config.ConfigError(
+            f"--host {s.host} exposes /simulator and /clock to the network: set "
+            "OPENXMS_CONTROL_TOKEN (or control_token), or pass --insecure-control"
+        )
+    logging.getLogger("openxms").warning(
+        "listening on %s with an unauthenticated control plane (--insecure-control)", s.host
+    )
 
 
 def _smsc():

@@ -36,8 +36,21 @@ import msgspec
 from .connectors.outcomes import OutcomeRules, RulesError
 from .connectors.smpp.config import SmppConfig
 
-__all__ = ["DEFAULT_RATE", "Account", "Callbacks", "ConfigError", "ConfigFile", "ConversationApp", "OAuth", "Server",
-           "Settings", "load", "parse_conversation_apps", "parse_projects", "parse_service_plans"]
+__all__ = [
+    "DEFAULT_RATE",
+    "Account",
+    "Callbacks",
+    "ConfigError",
+    "ConfigFile",
+    "ConversationApp",
+    "OAuth",
+    "Server",
+    "Settings",
+    "load",
+    "parse_conversation_apps",
+    "parse_projects",
+    "parse_service_plans",
+]
 
 DEFAULT_RATE = 100.0  # messages (recipients) per second per account, like a modest Sinch plan
 
@@ -189,11 +202,17 @@ _PLACES["oauth_token_ttl"] = ("oauth", "token_ttl")
 _TYPES = {f.name: f.type for f in msgspec.structs.fields(Server)}
 _TYPES["oauth_token_ttl"] = msgspec.structs.fields(OAuth)[0].type
 _ENV = {
-    "OPENXMS_DATABASE_URL": "database_url", "OPENXMS_DATA_DIR": "data_dir",
-    "OPENXMS_HOST": "host", "OPENXMS_PORT": "port", "OPENXMS_CLOCK": "clock",
-    "OPENXMS_OAUTH_TOKEN_TTL": "oauth_token_ttl", "OPENXMS_MAX_BODY_BYTES": "max_body_bytes",
-    "OPENXMS_SQLITE_SYNCHRONOUS": "sqlite_synchronous", "OPENXMS_ROLE": "role",
-    "OPENXMS_NODE_ID": "node_id", "OPENXMS_CONTROL_TOKEN": "control_token",
+    "OPENXMS_DATABASE_URL": "database_url",
+    "OPENXMS_DATA_DIR": "data_dir",
+    "OPENXMS_HOST": "host",
+    "OPENXMS_PORT": "port",
+    "OPENXMS_CLOCK": "clock",
+    "OPENXMS_OAUTH_TOKEN_TTL": "oauth_token_ttl",
+    "OPENXMS_MAX_BODY_BYTES": "max_body_bytes",
+    "OPENXMS_SQLITE_SYNCHRONOUS": "sqlite_synchronous",
+    "OPENXMS_ROLE": "role",
+    "OPENXMS_NODE_ID": "node_id",
+    "OPENXMS_CONTROL_TOKEN": "control_token",
 }
 
 
@@ -216,8 +235,15 @@ def _convert(source: str, obj: Any, type_: Any, strict: bool = True, renamed: di
 # wants `server.port: expected an integer, got "eighty"`.
 _AT = re.compile(r"(.*?)(?: - at `\$([^`]*)`)?", re.S)
 _STEP = re.compile(r"\.([^.\[]+)|\[(\d+)\]")
-_TYPE_WORDS = {"int": "an integer", "float": "a number", "str": "a string", "bool": "true or false",
-               "object": "a table", "array": "an array", "null": "nothing"}
+_TYPE_WORDS = {
+    "int": "an integer",
+    "float": "a number",
+    "str": "a string",
+    "bool": "true or false",
+    "object": "a table",
+    "array": "an array",
+    "null": "nothing",
+}
 _MISSING = object()
 
 
@@ -236,6 +262,7 @@ def _value_at(root: Any, path: str) -> Any:
 
 def _choices_at(type_: Any, path: str) -> tuple:
     """The allowed values of the Literal at `path` inside `type_` (() if it is not one)."""
+
     def unwrap(t: Any) -> Any:  # `Literal[...] | None` -> the Literal
         if isinstance(t, msgspec.inspect.UnionType):
             return next((x for x in t.types if not isinstance(x, msgspec.inspect.NoneType)), t)
@@ -266,9 +293,11 @@ def _show(v: Any) -> str:
 def _expected(words: str) -> str:
     if words == "`str` of length >= 1":
         return "a non-empty string"
+
     def union(m: re.Match) -> str:  # TOML has no null: "`str | null`" is "a string"
         types = [t for t in m[1].split(" | ") if t != "null"] or ["null"]
         return " or ".join(_TYPE_WORDS.get(t, t) for t in types)
+
     return re.sub(r"`([^`]+)`", union, words)
 
 
@@ -332,8 +361,9 @@ def parse_projects(value: str) -> list[Account]:
         parts = item.split(":")
         if len(parts) != 3 or not all(parts):
             raise ConfigError(f"OPENXMS_PROJECTS: expected PROJECT:KEY_ID:KEY_SECRET, got {item!r}")
-        projects.append(_env_account("OPENXMS_PROJECTS", id=parts[0], kind="project", key_id=parts[1],
-                                     key_secret=parts[2]))
+        projects.append(
+            _env_account("OPENXMS_PROJECTS", id=parts[0], kind="project", key_id=parts[1], key_secret=parts[2])
+        )
     return projects
 
 
@@ -344,13 +374,19 @@ def parse_conversation_apps(value: str) -> list[ConversationApp]:
         parts = item.split(":")
         if len(parts) != 3 or not all(parts):
             raise ConfigError(f"OPENXMS_CONVERSATION_APPS: expected APP_ID:PROJECT:PLAN, got {item!r}")
-        apps.append(_convert(f"OPENXMS_CONVERSATION_APPS: {parts[0]}",
-                             {"id": parts[0], "project": parts[1], "plan": parts[2]}, ConversationApp))
+        apps.append(
+            _convert(
+                f"OPENXMS_CONVERSATION_APPS: {parts[0]}",
+                {"id": parts[0], "project": parts[1], "plan": parts[2]},
+                ConversationApp,
+            )
+        )
     return apps
 
 
-def _conversation_apps(src: str, cf: ConfigFile, env: dict[str, str],
-                       accounts: list[Account]) -> tuple[ConversationApp, ...]:
+def _conversation_apps(
+    src: str, cf: ConfigFile, env: dict[str, str], accounts: list[Account]
+) -> tuple[ConversationApp, ...]:
     """The file's apps with the environment's merged in (an id in both keeps the file's other
     keys and takes the environment's project and plan); each must name a configured project
     and service plan."""
@@ -438,8 +474,7 @@ def _check_ids(src: str, cf: ConfigFile) -> None:
             seen[a.id] = here
 
 
-def load(config_file: str | os.PathLike | None = None, env: dict[str, str] | None = None,
-         **overrides: Any) -> Settings:
+def load(config_file: str | os.PathLike | None = None, env: dict[str, str] | None = None, **overrides: Any) -> Settings:
     """Build the settings; `overrides` are command-line flags (None means not given), named
     like the settings (`port`, `database_url`, `oauth_token_ttl`, ...)."""
     env = os.environ if env is None else env
@@ -465,8 +500,9 @@ def load(config_file: str | os.PathLike | None = None, env: dict[str, str] | Non
     try:
         OutcomeRules.from_dict(cf.simulator)  # what the simulator will build from it at start-up
     except RulesError as e:
-        raise ConfigError(f"{src}: unknown key 'simulator.{e.key}'" if e.unknown else
-                          f"{src}: simulator.{e.key}: {e.problem}") from None
+        raise ConfigError(
+            f"{src}: unknown key 'simulator.{e.key}'" if e.unknown else f"{src}: simulator.{e.key}: {e.problem}"
+        ) from None
 
     env_accounts: list[Account] = []
     seen: dict[str, str] = {}
@@ -479,5 +515,11 @@ def load(config_file: str | os.PathLike | None = None, env: dict[str, str] | Non
             env_accounts.append(a)
     accounts = _merge_accounts([*cf.service_plans, *cf.projects], env_accounts)
     apps = _conversation_apps(src, cf, env, accounts)
-    return Settings(**msgspec.structs.asdict(cf.server), oauth=cf.oauth, callbacks=cf.callbacks,
-                    simulator=cf.simulator, accounts=tuple(accounts), conversation_apps=apps)
+    return Settings(
+        **msgspec.structs.asdict(cf.server),
+        oauth=cf.oauth,
+        callbacks=cf.callbacks,
+        simulator=cf.simulator,
+        accounts=tuple(accounts),
+        conversation_apps=apps,
+    )

@@ -17,8 +17,9 @@ class ApiError(Exception):
     status: int = 400
     code: str = "bad_request"
 
-    def __init__(self, text: str, *, code: str | None = None, status: int | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, text: str, *, code: str | None = None, status: int | None = None, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(text)
         self.text = text
         if code is not None:

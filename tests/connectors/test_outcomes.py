@@ -46,25 +46,34 @@ def test_msisdn_is_normalised_to_digits():
 
 
 def test_first_match_wins_and_user_rules_come_before_magic_numbers():
-    r = OutcomeRules.from_dict({"rules": [{"match": "*0001", "status": "Delivered"},
-                                          {"match": "re:4670.*", "status": "Failed", "code": 15},
-                                          {"match": "4670*", "status": "Expired"}]})
+    r = OutcomeRules.from_dict(
+        {
+            "rules": [
+                {"match": "*0001", "status": "Delivered"},
+                {"match": "re:4670.*", "status": "Failed", "code": 15},
+                {"match": "4670*", "status": "Expired"},
+            ]
+        }
+    )
     assert r.decide("12010000001", 1).status == "Delivered"
     assert r.decide("46701234567", 1) == Outcome(True, "Failed", 15, 0)
     assert r.decide("12010000002", 1).status == "Expired"  # magic numbers still apply after
     assert OutcomeRules.from_dict({"default_rules": False}).decide("12010000001", 1).status == "Delivered"
 
 
-@pytest.mark.parametrize("match,hit,miss", [
-    ("*0001", "46700001", "46700010"),
-    ("4670*", "46701234", "14670123"),
-    ("46701234567", "46701234567", "467012345678"),
-    ("4670?234", "46701234", "467012345"),
-    ("*[89]", "46708", "46707"),
-    ("*", "1", None),
-    ("re:1(20|30)\\d+", "1201", "1401"),
-    ("re:12", "12", "123"),  # a regex must match the whole number
-])
+@pytest.mark.parametrize(
+    "match,hit,miss",
+    [
+        ("*0001", "46700001", "46700010"),
+        ("4670*", "46701234", "14670123"),
+        ("46701234567", "46701234567", "467012345678"),
+        ("4670?234", "46701234", "467012345"),
+        ("*[89]", "46708", "46707"),
+        ("*", "1", None),
+        ("re:1(20|30)\\d+", "1201", "1401"),
+        ("re:12", "12", "123"),  # a regex must match the whole number
+    ],
+)
 def test_pattern_kinds(match, hit, miss):
     r = OutcomeRules([Rule(match, status="Failed")])
     assert r.decide(hit, 1).status == "Failed"
@@ -73,8 +82,16 @@ def test_pattern_kinds(match, hit, miss):
 
 
 def test_fixed_rule_defaults():
-    r = OutcomeRules([Rule("1"), Rule("2", status="Expired"), Rule("3", accept=False), Rule("4", receipt=False),
-                      Rule("5", delay_ms=3000), Rule("6", status="Unknown")])
+    r = OutcomeRules(
+        [
+            Rule("1"),
+            Rule("2", status="Expired"),
+            Rule("3", accept=False),
+            Rule("4", receipt=False),
+            Rule("5", delay_ms=3000),
+            Rule("6", status="Unknown"),
+        ]
+    )
     assert r.decide("1", 0) == Outcome(True, "Delivered", 0, 0)
     assert r.decide("2", 0) == Outcome(True, "Expired", 201, 0)
     assert r.decide("3", 0) == Outcome(False, "Rejected", 408, 0, receipt=False)
@@ -89,6 +106,7 @@ def test_builtin_profiles():
     def outs(profile, n=2000):
         r = OutcomeRules(default_profile=profile, seed=5)
         return [r.decide(PLAIN, k) for k in range(n)]
+
     assert set(outs("healthy")) == {Outcome(True, "Delivered", 0, 0)}
     assert set(outs("dead")) == {Outcome(True, "Unknown", 401, 0, receipt=False)}
     assert set(outs("rejecting")) == {Outcome(False, "Rejected", 408, 0, receipt=False)}
@@ -110,18 +128,24 @@ def test_throttling_profile():
 
 
 def test_custom_profile_refusals_are_rejected():
-    r = OutcomeRules.from_dict({"seed": 1, "default_profile": "picky",
-                                "profiles": {"picky": {"accept_probability": 0.5}}})
+    r = OutcomeRules.from_dict(
+        {"seed": 1, "default_profile": "picky", "profiles": {"picky": {"accept_probability": 0.5}}}
+    )
     refused = {r.decide(PLAIN, k) for k in range(200)} - {Outcome(True, "Delivered", 0, 0)}
     assert refused == {Outcome(False, "Rejected", 408, 0, receipt=False)}
-    r = OutcomeRules.from_dict({"default_profile": "no", "profiles": {"no": {
-        "accept_probability": 0, "failure_status": "Rejected", "failure_code": 61}}})
+    r = OutcomeRules.from_dict(
+        {
+            "default_profile": "no",
+            "profiles": {"no": {"accept_probability": 0, "failure_status": "Rejected", "failure_code": 61}},
+        }
+    )
     assert r.decide(PLAIN, 1) == Outcome(False, "Rejected", 61, 0, receipt=False)
 
 
 def test_flaky_probability_is_roughly_right():
-    r = OutcomeRules.from_dict({"seed": 1, "profiles": {"bad": {"failure_probability": 0.2, "failure_code": 15}},
-                                "default_profile": "bad"})
+    r = OutcomeRules.from_dict(
+        {"seed": 1, "profiles": {"bad": {"failure_probability": 0.2, "failure_code": 15}}, "default_profile": "bad"}
+    )
     failed = sum(r.decide(PLAIN, k) == Outcome(True, "Failed", 15, 0) for k in range(10_000))
     assert 1840 < failed < 2160  # 20% +- 4 sigma
     # over many numbers as well as many keys
@@ -143,8 +167,13 @@ def test_reproducible_from_a_seed():
 
 
 def test_accept_fail_and_delay_draws_are_independent():
-    r = OutcomeRules.from_dict({"seed": 9, "default_profile": "mix", "profiles": {"mix": {
-        "accept_probability": 0.5, "failure_probability": 0.5, "delay_ms": [0, 1000]}}})
+    r = OutcomeRules.from_dict(
+        {
+            "seed": 9,
+            "default_profile": "mix",
+            "profiles": {"mix": {"accept_probability": 0.5, "failure_probability": 0.5, "delay_ms": [0, 1000]}},
+        }
+    )
     outs = [r.decide(PLAIN, k) for k in range(8000)]
     accepted = [o for o in outs if o.accept]
     failed = [o for o in accepted if o.status == "Failed"]
@@ -154,9 +183,12 @@ def test_accept_fail_and_delay_draws_are_independent():
 
 
 def test_round_trip():
-    d = {"seed": 9, "default_profile": "mine", "profiles": {"mine": {"delay_ms": [10, 20]},
-                                                            "flaky": {"failure_probability": 0.5}},
-         "rules": [{"match": "*77", "profile": "slow"}, {"match": "re:1.*9", "status": "Failed", "code": 15}]}
+    d = {
+        "seed": 9,
+        "default_profile": "mine",
+        "profiles": {"mine": {"delay_ms": [10, 20]}, "flaky": {"failure_probability": 0.5}},
+        "rules": [{"match": "*77", "profile": "slow"}, {"match": "re:1.*9", "status": "Failed", "code": 15}],
+    }
     r = OutcomeRules.from_dict(d)
     out = r.to_dict()
     assert json.loads(json.dumps(out)) == out  # JSON-safe
@@ -173,8 +205,7 @@ def test_round_trip_keeps_order_and_dropped_defaults():
     r = OutcomeRules((*DEFAULT_RULES, Rule("*1", status="Failed")))  # magic numbers first, then a rule
     again = OutcomeRules.from_dict(r.to_dict())
     assert again.rules == r.rules
-    r = OutcomeRules.from_dict({"default_rules": False, "rules": [{"match": "*0001", "status": "Failed",
-                                                                   "code": 153}]})
+    r = OutcomeRules.from_dict({"default_rules": False, "rules": [{"match": "*0001", "status": "Failed", "code": 153}]})
     assert r.to_dict()["default_rules"] is False
     assert OutcomeRules.from_dict(r.to_dict()).rules == r.rules == (DEFAULT_RULES[0],)
     assert OutcomeRules().to_dict()["rules"] == [] and OutcomeRules.from_dict({}).rules == DEFAULT_RULES
@@ -186,43 +217,46 @@ def test_delay_ms_may_be_one_number():
     assert r.profiles["p"] == Profile("p", delay_ms=(250, 250))
 
 
-@pytest.mark.parametrize("bad,key,words", [
-    ({"default_profile": "nope"}, "default_profile", "default profile"),
-    ({"rules": [{"match": "*1", "profile": "nope"}]}, "rules[0].profile", "unknown profile"),
-    ({"rules": [{"match": "*1", "status": "Happy"}]}, "rules[0].status", "unknown status"),
-    ({"rules": [{"match": "*1", "status": "delivered"}]}, "rules[0].status", "unknown status"),
-    ({"rules": [{"match": "re:("}]}, "rules[0].match", "bad regex"),
-    ({"rules": [{"status": "Failed"}]}, "rules[0]", "match"),
-    ({"rules": [{"match": ""}]}, "rules[0].match", "non-empty"),
-    ({"rules": [{"match": 5}]}, "rules[0].match", "non-empty"),
-    ({"rules": [{"match": "*1", "delay_ms": -1}]}, "rules[0].delay_ms", "non-negative integer"),
-    ({"rules": [{"match": "*1", "code": "x"}]}, "rules[0].code", "non-negative integer"),
-    ({"rules": [{"match": "*1", "accept": "no"}]}, "rules[0].accept", "true or false"),
-    ({"rules": [{"match": "*1", "accept": False, "status": "Delivered"}]}, "rules[0].status", "Rejected"),
-    ({"rules": [{"match": "*1", "profile": "slow", "status": "Failed"}]}, "rules[0]", "either"),
-    ({"rules": [{"match": "*1", "colour": "red"}]}, "rules[0].colour", "unknown key"),
-    ({"rules": {"match": "*1"}}, "rules", "list"),
-    ({"rules": ["*1"]}, "rules[0]", "match"),
-    ({"profiles": {"p": {"failure_probability": 1.5}}}, "profiles.p.failure_probability", "between 0 and 1"),
-    ({"profiles": {"p": {"failure_probability": -0.1}}}, "profiles.p.failure_probability", "between 0 and 1"),
-    ({"profiles": {"p": {"accept_probability": 2}}}, "profiles.p.accept_probability", "between 0 and 1"),
-    ({"profiles": {"p": {"failure_probability": "0.5"}}}, "profiles.p.failure_probability", "between 0 and 1"),
-    ({"profiles": {"p": {"delay_ms": [5, 1]}}}, "profiles.p.delay_ms", "min <= max"),
-    ({"profiles": {"p": {"delay_ms": -5}}}, "profiles.p.delay_ms", "min <= max"),
-    ({"profiles": {"p": {"delay_ms": [1, 2, 3]}}}, "profiles.p.delay_ms", "number of ms"),
-    ({"profiles": {"p": {"delay_ms": "soon"}}}, "profiles.p.delay_ms", "number of ms"),
-    ({"profiles": {"p": {"failure_status": "Sad"}}}, "profiles.p.failure_status", "unknown status"),
-    ({"profiles": {"p": {"failure_code": -1}}}, "profiles.p.failure_code", "non-negative integer"),
-    ({"profiles": {"p": {"receipt": "yes"}}}, "profiles.p.receipt", "true or false"),
-    ({"profiles": {"p": {"colour": "red"}}}, "profiles.p.colour", "unknown key"),
-    ({"profiles": {"p": 3}}, "profiles.p", "object"),
-    ({"profiles": [1]}, "profiles", "object"),
-    ({"seed": "abc"}, "seed", "integer"),
-    ({"default_rules": "no"}, "default_rules", "true or false"),
-    ({"rules": [{"match": "*1"}, {"match": "*2", "code": -1}]}, "rules[1].code", "non-negative"),
-    ({"profiles": {"my profile": {"delay_ms": [5, 1]}}}, 'profiles."my profile".delay_ms', "min <= max"),
-    ({"surprise": 1}, "surprise", "unknown key 'surprise'"),
-])
+@pytest.mark.parametrize(
+    "bad,key,words",
+    [
+        ({"default_profile": "nope"}, "default_profile", "default profile"),
+        ({"rules": [{"match": "*1", "profile": "nope"}]}, "rules[0].profile", "unknown profile"),
+        ({"rules": [{"match": "*1", "status": "Happy"}]}, "rules[0].status", "unknown status"),
+        ({"rules": [{"match": "*1", "status": "delivered"}]}, "rules[0].status", "unknown status"),
+        ({"rules": [{"match": "re:("}]}, "rules[0].match", "bad regex"),
+        ({"rules": [{"status": "Failed"}]}, "rules[0]", "match"),
+        ({"rules": [{"match": ""}]}, "rules[0].match", "non-empty"),
+        ({"rules": [{"match": 5}]}, "rules[0].match", "non-empty"),
+        ({"rules": [{"match": "*1", "delay_ms": -1}]}, "rules[0].delay_ms", "non-negative integer"),
+        ({"rules": [{"match": "*1", "code": "x"}]}, "rules[0].code", "non-negative integer"),
+        ({"rules": [{"match": "*1", "accept": "no"}]}, "rules[0].accept", "true or false"),
+        ({"rules": [{"match": "*1", "accept": False, "status": "Delivered"}]}, "rules[0].status", "Rejected"),
+        ({"rules": [{"match": "*1", "profile": "slow", "status": "Failed"}]}, "rules[0]", "either"),
+        ({"rules": [{"match": "*1", "colour": "red"}]}, "rules[0].colour", "unknown key"),
+        ({"rules": {"match": "*1"}}, "rules", "list"),
+        ({"rules": ["*1"]}, "rules[0]", "match"),
+        ({"profiles": {"p": {"failure_probability": 1.5}}}, "profiles.p.failure_probability", "between 0 and 1"),
+        ({"profiles": {"p": {"failure_probability": -0.1}}}, "profiles.p.failure_probability", "between 0 and 1"),
+        ({"profiles": {"p": {"accept_probability": 2}}}, "profiles.p.accept_probability", "between 0 and 1"),
+        ({"profiles": {"p": {"failure_probability": "0.5"}}}, "profiles.p.failure_probability", "between 0 and 1"),
+        ({"profiles": {"p": {"delay_ms": [5, 1]}}}, "profiles.p.delay_ms", "min <= max"),
+        ({"profiles": {"p": {"delay_ms": -5}}}, "profiles.p.delay_ms", "min <= max"),
+        ({"profiles": {"p": {"delay_ms": [1, 2, 3]}}}, "profiles.p.delay_ms", "number of ms"),
+        ({"profiles": {"p": {"delay_ms": "soon"}}}, "profiles.p.delay_ms", "number of ms"),
+        ({"profiles": {"p": {"failure_status": "Sad"}}}, "profiles.p.failure_status", "unknown status"),
+        ({"profiles": {"p": {"failure_code": -1}}}, "profiles.p.failure_code", "non-negative integer"),
+        ({"profiles": {"p": {"receipt": "yes"}}}, "profiles.p.receipt", "true or false"),
+        ({"profiles": {"p": {"colour": "red"}}}, "profiles.p.colour", "unknown key"),
+        ({"profiles": {"p": 3}}, "profiles.p", "object"),
+        ({"profiles": [1]}, "profiles", "object"),
+        ({"seed": "abc"}, "seed", "integer"),
+        ({"default_rules": "no"}, "default_rules", "true or false"),
+        ({"rules": [{"match": "*1"}, {"match": "*2", "code": -1}]}, "rules[1].code", "non-negative"),
+        ({"profiles": {"my profile": {"delay_ms": [5, 1]}}}, 'profiles."my profile".delay_ms', "min <= max"),
+        ({"surprise": 1}, "surprise", "unknown key 'surprise'"),
+    ],
+)
 def test_bad_rules_raise_value_error_naming_the_key(bad, key, words):
     with pytest.raises(RulesError, match=words) as e:
         OutcomeRules.from_dict(bad)

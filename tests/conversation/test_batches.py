@@ -16,11 +16,15 @@ NOW = dates.parse("2026-03-01T12:00:10Z")
 
 # --- stand-ins for messages.py / params.py (owned by another module; see test_default_checks) ---
 
+
 def standin_check_message(raw):
     """STAND-IN for messages.validate_app_message: exactly one type key, text needs `text`."""
-    kinds = [k for k in raw if k.endswith("_message") and k not in ("explicit_channel_message",
-                                                                     "explicit_channel_omni_message",
-                                                                     "channel_specific_message")]
+    kinds = [
+        k
+        for k in raw
+        if k.endswith("_message")
+        and k not in ("explicit_channel_message", "explicit_channel_omni_message", "channel_specific_message")
+    ]
     if len(kinds) != 1:
         raise InvalidRequest("message must have exactly one message type")
     if kinds[0] == "text_message" and not isinstance(raw["text_message"].get("text"), str):
@@ -49,13 +53,20 @@ def ident(number):
     return {"identified_by": {"channel_identities": [{"channel": "SMS", "identity": number}]}}
 
 
-BODY = {"app_id": APP, "message": {"text_message": {"text": "hi"}},
-        "recipient_and_params": [{"recipient": ident("+46700000001")}]}
+BODY = {
+    "app_id": APP,
+    "message": {"text_message": {"text": "hi"}},
+    "recipient_and_params": [{"recipient": ident("+46700000001")}],
+}
 
 
 def decode(now=NOW, **body):
-    return b.decode_batch(json.dumps({**BODY, **body}).encode(), now, check_message=standin_check_message,
-                          check_recipient=standin_check_recipient)
+    return b.decode_batch(
+        json.dumps({**BODY, **body}).encode(),
+        now,
+        check_message=standin_check_message,
+        check_recipient=standin_check_recipient,
+    )
 
 
 def bad(match, **body):
@@ -70,16 +81,19 @@ def bad(match, **body):
 T0 = dates.parse("2026-03-01T12:00:00.400Z")
 
 
-@pytest.mark.parametrize("requested,effective", [
-    ("12:00:40.700", "12:00:40"),   # under a minute ahead: kept, to the second
-    ("11:58:00", "11:58:00"),       # past: kept (runs at once)
-    ("12:01:00.400", "12:05:00"),   # exactly a minute ahead: up to the next five-minute mark
-    ("12:03:10", "12:05:00"),
-    ("12:55:00", "12:55:00"),       # on a mark: stays
-    ("12:05:00.000", "12:05:00"),
-    ("12:05:00.500", "12:10:00"),   # just past a mark: the next one
-    ("12:01:00.399", "12:01:00"),   # 59.999 s ahead: kept, truncated
-])
+@pytest.mark.parametrize(
+    "requested,effective",
+    [
+        ("12:00:40.700", "12:00:40"),  # under a minute ahead: kept, to the second
+        ("11:58:00", "11:58:00"),  # past: kept (runs at once)
+        ("12:01:00.400", "12:05:00"),  # exactly a minute ahead: up to the next five-minute mark
+        ("12:03:10", "12:05:00"),
+        ("12:55:00", "12:55:00"),  # on a mark: stays
+        ("12:05:00.000", "12:05:00"),
+        ("12:05:00.500", "12:10:00"),  # just past a mark: the next one
+        ("12:01:00.399", "12:01:00"),  # 59.999 s ahead: kept, truncated
+    ],
+)
 def test_effective_send_after_examples(requested, effective):
     got = b.effective_send_after(dates.parse(f"2026-03-01T{requested}Z"), T0)
     assert b.format_time(got) == f"2026-03-01T{effective}Z"
@@ -104,7 +118,9 @@ def test_send_after_in_requests_and_responses():
     assert now.send_after is None and b.initial_status(None, NOW) == "READY"
     assert b.response(BATCH, now, NOW + 789) == {"batch_id": BATCH, "send_after": "2026-03-01T12:00:10Z"}
     past = decode(send_after="2026-03-01T11:00:00.250+00:00")
-    assert b.format_time(past.send_after) == "2026-03-01T11:00:00Z" and b.initial_status(past.send_after, NOW) == "READY"
+    assert (
+        b.format_time(past.send_after) == "2026-03-01T11:00:00Z" and b.initial_status(past.send_after, NOW) == "READY"
+    )
     assert decode(send_after="2026-03-01T13:02:00+01:00").send_after == dates.parse("2026-03-01T12:05:00Z")
     bad("send_after is not an RFC 3339 date-time", send_after="tomorrow")
     bad("send_after must be at most 7 days", send_after="2026-03-09T12:00:00Z")
@@ -113,20 +129,32 @@ def test_send_after_in_requests_and_responses():
 
 # --- the request ----------------------------------------------------------------------------
 
+
 def test_the_documented_example():
-    body = {"app_id": APP, "message": {"text_message": {"text": "Hi ${name}, your code is ${code}"}},
-            "recipient_and_params": [
-                {"recipient": ident("+46700000001"), "parameters": {"name": "Ann", "code": "123"},
-                 "message_metadata": {"row": "1"}},
-                {"recipient": ident("+46700000002"), "parameters": {"name": "Bo"}}],
-            "batch_metadata": {"campaign_id": "spring"}, "message_metadata": {"campaign": "spring", "row": "0"},
-            "send_after": "2026-03-01T12:03:10Z", "channel_properties": {"SMS_SENDER": "+46700000000"}}
+    body = {
+        "app_id": APP,
+        "message": {"text_message": {"text": "Hi ${name}, your code is ${code}"}},
+        "recipient_and_params": [
+            {
+                "recipient": ident("+46700000001"),
+                "parameters": {"name": "Ann", "code": "123"},
+                "message_metadata": {"row": "1"},
+            },
+            {"recipient": ident("+46700000002"), "parameters": {"name": "Bo"}},
+        ],
+        "batch_metadata": {"campaign_id": "spring"},
+        "message_metadata": {"campaign": "spring", "row": "0"},
+        "send_after": "2026-03-01T12:03:10Z",
+        "channel_properties": {"SMS_SENDER": "+46700000000"},
+    }
     batch = decode(**body)
     assert b.response(BATCH, batch, NOW)["send_after"] == "2026-03-01T12:05:00Z"
     assert batch.batch_metadata == {"campaign_id": "spring"} and batch.processing_strategy == "DEFAULT"
     out = list(b.generated_messages(batch, BATCH, substitute=standin_substitute))
-    assert [g.message for g in out] == [{"text_message": {"text": "Hi Ann, your code is 123"}},
-                                        {"text_message": {"text": "Hi Bo, your code is ${code}"}}]
+    assert [g.message for g in out] == [
+        {"text_message": {"text": "Hi Ann, your code is 123"}},
+        {"text_message": {"text": "Hi Bo, your code is ${code}"}},
+    ]
     assert out[0].message_metadata == '{"campaign":"spring","row":"1","_batch_id":"01J9Z8K4M2Q7X3V5T6W8Y0A1BC"}'
     assert out[1].message_metadata == '{"campaign":"spring","row":"0","_batch_id":"01J9Z8K4M2Q7X3V5T6W8Y0A1BC"}'
     assert out[0].conversation_metadata == {"_batch_id": BATCH}
@@ -135,53 +163,91 @@ def test_the_documented_example():
 
 
 def test_every_field_is_kept():
-    batch = decode(processing_strategy="DISPATCH_ONLY", conversation_metadata={"k": {"n": 1}},
-                   channel_priority_order=["SMS"], ttl="30s", channel_properties={"SMS_FLASH_MESSAGE": "true"},
-                   correlation_id="corr", callback_url="http://127.0.0.1:9000/cb", queue="HIGH_PRIORITY",
-                   message_content_type="CONTENT_MARKETING", conversation_metadata_update_strategy="MERGE_PATCH")
-    assert (batch.processing_strategy, batch.conversation_metadata, batch.channel_priority_order, batch.ttl_seconds,
-            batch.channel_properties, batch.correlation_id, batch.callback_url, batch.queue,
-            batch.message_content_type, batch.conversation_metadata_update_strategy) == (
-        "DISPATCH_ONLY", {"k": {"n": 1}}, ["SMS"], 30, {"SMS_FLASH_MESSAGE": "true"}, "corr",
-        "http://127.0.0.1:9000/cb", "HIGH_PRIORITY", "CONTENT_MARKETING", "MERGE_PATCH")
+    batch = decode(
+        processing_strategy="DISPATCH_ONLY",
+        conversation_metadata={"k": {"n": 1}},
+        channel_priority_order=["SMS"],
+        ttl="30s",
+        channel_properties={"SMS_FLASH_MESSAGE": "true"},
+        correlation_id="corr",
+        callback_url="http://127.0.0.1:9000/cb",
+        queue="HIGH_PRIORITY",
+        message_content_type="CONTENT_MARKETING",
+        conversation_metadata_update_strategy="MERGE_PATCH",
+    )
+    assert (
+        batch.processing_strategy,
+        batch.conversation_metadata,
+        batch.channel_priority_order,
+        batch.ttl_seconds,
+        batch.channel_properties,
+        batch.correlation_id,
+        batch.callback_url,
+        batch.queue,
+        batch.message_content_type,
+        batch.conversation_metadata_update_strategy,
+    ) == (
+        "DISPATCH_ONLY",
+        {"k": {"n": 1}},
+        ["SMS"],
+        30,
+        {"SMS_FLASH_MESSAGE": "true"},
+        "corr",
+        "http://127.0.0.1:9000/cb",
+        "HIGH_PRIORITY",
+        "CONTENT_MARKETING",
+        "MERGE_PATCH",
+    )
 
 
 def test_storable_as_json():
     import msgspec
+
     batch = decode(send_after="2026-03-01T12:03:10Z", ttl="60s", message_metadata={"a": None})
     assert msgspec.json.decode(msgspec.json.encode(batch), type=b.BatchRequest) == batch
 
 
 def test_nulls_and_unknown_fields():
-    batch = decode(ttl=None, send_after=None, processing_strategy=None, batch_metadata=None, surprise={"x": 1},
-                   recipient_and_params=[{"recipient": ident("1"), "parameters": None, "message_metadata": {"k": None}}])
+    batch = decode(
+        ttl=None,
+        send_after=None,
+        processing_strategy=None,
+        batch_metadata=None,
+        surprise={"x": 1},
+        recipient_and_params=[{"recipient": ident("1"), "parameters": None, "message_metadata": {"k": None}}],
+    )
     assert batch.ttl_seconds is None and batch.send_after is None and batch.processing_strategy == "DEFAULT"
     assert batch.recipient_and_params[0].message_metadata == {"k": None}  # metadata is kept as given
 
 
-@pytest.mark.parametrize("body,match", [
-    ({"app_id": None}, "app_id is required"), ({"message": None}, "message is required"),
-    ({"recipient_and_params": None}, "recipient_and_params is required"),
-    ({"app_id": "my-app"}, "app_id is not a valid id"), ({"app_id": 7}, "app_id: expected `str`"),
-    ({"recipient_and_params": []}, "at least one recipient"),
-    ({"recipient_and_params": {"recipient": {}}}, "recipient_and_params: expected `array`"),
-    ({"recipient_and_params": [{}]}, r"recipient_and_params\[0\]\.recipient is required"),
-    ({"message": "hi"}, "message: expected `object`"),
-    ({"message": {}}, "exactly one message type"),
-    ({"message": {"text_message": {"text": "a"}, "media_message": {"url": "u"}}}, "exactly one message type"),
-    ({"message": {"text_message": {}}}, r"message\.text_message\.text is required"),
-    ({"processing_strategy": "FAST"}, "processing_strategy: invalid enum value"),
-    ({"channel_priority_order": ["SMS", "FAX"]}, r"channel_priority_order\[1\]: invalid enum value"),
-    ({"batch_metadata": {"k": 1}}, r"batch_metadata\[...\]: expected `str`"),
-    ({"message_metadata": "m"}, "message_metadata: expected `object`"),
-    ({"conversation_metadata": ["x"]}, "conversation_metadata: expected `object`"),
-    ({"correlation_id": "c" * 129}, "correlation_id is longer than 128"),
-    ({"channel_properties": {"SMS_SENDER": "s" * 1025}}, r"channel_properties\.SMS_SENDER is longer than 1024"),
-    ({"channel_properties": {"SMS_FLASH_MESSAGE": True}}, r"channel_properties\[...\]: expected `str`"),
-    ({"callback_url": "not a url"}, "callback_url must be an http or https URL"),
-    ({"queue": "LOW"}, "queue: invalid enum value"),
-    ({"message_content_type": "SPAM"}, "message_content_type: invalid enum value"),
-])
+@pytest.mark.parametrize(
+    "body,match",
+    [
+        ({"app_id": None}, "app_id is required"),
+        ({"message": None}, "message is required"),
+        ({"recipient_and_params": None}, "recipient_and_params is required"),
+        ({"app_id": "my-app"}, "app_id is not a valid id"),
+        ({"app_id": 7}, "app_id: expected `str`"),
+        ({"recipient_and_params": []}, "at least one recipient"),
+        ({"recipient_and_params": {"recipient": {}}}, "recipient_and_params: expected `array`"),
+        ({"recipient_and_params": [{}]}, r"recipient_and_params\[0\]\.recipient is required"),
+        ({"message": "hi"}, "message: expected `object`"),
+        ({"message": {}}, "exactly one message type"),
+        ({"message": {"text_message": {"text": "a"}, "media_message": {"url": "u"}}}, "exactly one message type"),
+        ({"message": {"text_message": {}}}, r"message\.text_message\.text is required"),
+        ({"processing_strategy": "FAST"}, "processing_strategy: invalid enum value"),
+        ({"channel_priority_order": ["SMS", "FAX"]}, r"channel_priority_order\[1\]: invalid enum value"),
+        ({"batch_metadata": {"k": 1}}, r"batch_metadata\[...\]: expected `str`"),
+        ({"message_metadata": "m"}, "message_metadata: expected `object`"),
+        ({"conversation_metadata": ["x"]}, "conversation_metadata: expected `object`"),
+        ({"correlation_id": "c" * 129}, "correlation_id is longer than 128"),
+        ({"channel_properties": {"SMS_SENDER": "s" * 1025}}, r"channel_properties\.SMS_SENDER is longer than 1024"),
+        ({"channel_properties": {"SMS_FLASH_MESSAGE": True}}, r"channel_properties\[...\]: expected `str`"),
+        ({"callback_url": "not a url"}, "callback_url must be an http or https URL"),
+        ({"queue": "LOW"}, "queue: invalid enum value"),
+        ({"message_content_type": "SPAM"}, "message_content_type: invalid enum value"),
+    ],
+)
 def test_request_errors(body, match):
     bad(match, **body)
 
@@ -206,36 +272,53 @@ def test_ttl_must_be_a_string():
 
 
 def test_recipient_count():
-    assert len(decode(recipient_and_params=[{"recipient": ident(str(46700000000 + i))} for i in range(1000)])
-               .recipient_and_params) == 1000
-    bad("holds 1001 recipients; at most 1000",
-        recipient_and_params=[{"recipient": ident("1")} for _ in range(1001)])
+    assert (
+        len(
+            decode(
+                recipient_and_params=[{"recipient": ident(str(46700000000 + i))} for i in range(1000)]
+            ).recipient_and_params
+        )
+        == 1000
+    )
+    bad("holds 1001 recipients; at most 1000", recipient_and_params=[{"recipient": ident("1")} for _ in range(1001)])
 
 
-@pytest.mark.parametrize("recipient,match", [
-    ({}, "exactly one of contact_id and identified_by"),
-    ({"contact_id": "01K0CON0000000000000000000", **ident("1")}, "exactly one of contact_id and identified_by"),
-    ({"contact_id": ""}, "contact_id must be a non-empty string"),
-    ({"contact_id": 5}, "contact_id must be a non-empty string"),
-    ({"identified_by": {"channel_identities": []}}, "must contain at least one identity"),
-    ({"identified_by": {}}, "must contain at least one identity"),
-    ({"identified_by": "x"}, "must contain at least one identity"),
-    ({"identified_by": {"channel_identities": ["x"]}}, r"channel_identities\[0\] must be an object"),
-    ({"identified_by": {"channel_identities": [{"channel": "FAX", "identity": "1"}]}},
-     r"channel_identities\[0\]\.channel: invalid value 'FAX'"),
-    ({"identified_by": {"channel_identities": [{"channel": "SMS"}]}}, r"channel_identities\[0\]\.identity is required"),
-    (ident("reject-me"), "is not routable"),  # the message module's own check, prefixed with the index
-])
+@pytest.mark.parametrize(
+    "recipient,match",
+    [
+        ({}, "exactly one of contact_id and identified_by"),
+        ({"contact_id": "01K0CON0000000000000000000", **ident("1")}, "exactly one of contact_id and identified_by"),
+        ({"contact_id": ""}, "contact_id must be a non-empty string"),
+        ({"contact_id": 5}, "contact_id must be a non-empty string"),
+        ({"identified_by": {"channel_identities": []}}, "must contain at least one identity"),
+        ({"identified_by": {}}, "must contain at least one identity"),
+        ({"identified_by": "x"}, "must contain at least one identity"),
+        ({"identified_by": {"channel_identities": ["x"]}}, r"channel_identities\[0\] must be an object"),
+        (
+            {"identified_by": {"channel_identities": [{"channel": "FAX", "identity": "1"}]}},
+            r"channel_identities\[0\]\.channel: invalid value 'FAX'",
+        ),
+        (
+            {"identified_by": {"channel_identities": [{"channel": "SMS"}]}},
+            r"channel_identities\[0\]\.identity is required",
+        ),
+        (ident("reject-me"), "is not routable"),  # the message module's own check, prefixed with the index
+    ],
+)
 def test_recipient_errors_name_the_recipient(recipient, match):
     e = bad(match, recipient_and_params=[{"recipient": ident("1")}, {"recipient": recipient}])
     assert e.text.startswith("recipient_and_params[1]: ")
 
 
 def test_recipient_fields():
-    bad(r"recipient_and_params\[0\]\.parameters\[...\]: expected `str`",
-        recipient_and_params=[{"recipient": ident("1"), "parameters": {"n": 1}}])
-    bad(r"recipient_and_params\[0\]\.message_metadata: expected `object`",
-        recipient_and_params=[{"recipient": ident("1"), "message_metadata": "x"}])
+    bad(
+        r"recipient_and_params\[0\]\.parameters\[...\]: expected `str`",
+        recipient_and_params=[{"recipient": ident("1"), "parameters": {"n": 1}}],
+    )
+    bad(
+        r"recipient_and_params\[0\]\.message_metadata: expected `object`",
+        recipient_and_params=[{"recipient": ident("1"), "message_metadata": "x"}],
+    )
 
 
 def test_merged_metadata_size_is_checked_per_recipient():
@@ -246,21 +329,30 @@ def test_merged_metadata_size_is_checked_per_recipient():
     decode(recipient_and_params=[ok])
     e = bad("message_metadata merged with the batch's is 1025 characters", recipient_and_params=[ok, over])
     assert e.text.startswith("recipient_and_params[1]")
-    bad("recipient_and_params\\[0\\]: message_metadata merged", message_metadata={"b": "y" * 1000},
-        recipient_and_params=[{"recipient": ident("1"), "message_metadata": {"c": "z" * 10}}])
+    bad(
+        "recipient_and_params\\[0\\]: message_metadata merged",
+        message_metadata={"b": "y" * 1000},
+        recipient_and_params=[{"recipient": ident("1"), "message_metadata": {"c": "z" * 10}}],
+    )
     bad("conversation_metadata merged with the batch's is", conversation_metadata={"b": "y" * 2048})
 
 
 def test_user_batch_id_is_not_an_error_and_is_overwritten():
-    batch = decode(message_metadata={"_batch_id": "mine"},
-                   recipient_and_params=[{"recipient": ident("1"), "conversation_metadata": {"_batch_id": "x"}}])
+    batch = decode(
+        message_metadata={"_batch_id": "mine"},
+        recipient_and_params=[{"recipient": ident("1"), "conversation_metadata": {"_batch_id": "x"}}],
+    )
     g = next(b.generated_messages(batch, BATCH, substitute=standin_substitute))
     assert json.loads(g.message_metadata) == {"_batch_id": BATCH} and g.conversation_metadata == {"_batch_id": BATCH}
 
 
 def test_merge_metadata():
     assert b.merge_metadata({"a": 1, "b": {"x": 1}}, {"b": {"y": 2}, "c": 3}, BATCH) == {
-        "a": 1, "b": {"y": 2}, "c": 3, "_batch_id": BATCH}  # shallow: the recipient's object replaces
+        "a": 1,
+        "b": {"y": 2},
+        "c": 3,
+        "_batch_id": BATCH,
+    }  # shallow: the recipient's object replaces
     assert b.merge_metadata(None, None, BATCH) == {"_batch_id": BATCH}
     assert b.merge_metadata({"_batch_id": "t"}, {"_batch_id": "r"}, BATCH) == {"_batch_id": BATCH}
 
@@ -273,6 +365,7 @@ def test_malformed_json():
 
 # --- checks against the sending app ---------------------------------------------------------
 
+
 def test_channel_priority_order_must_be_configured_on_the_app():
     batch = decode(channel_priority_order=["SMS", "WHATSAPP"])
     with pytest.raises(InvalidRequest, match=r"channel_priority_order\[1\]: channel WHATSAPP is not configured"):
@@ -281,13 +374,16 @@ def test_channel_priority_order_must_be_configured_on_the_app():
 
 
 def test_contact_ids_need_conversation_mode():
-    with_contact = decode(recipient_and_params=[{"recipient": ident("1")},
-                                                {"recipient": {"contact_id": "01K0CON0000000000000000000"}}])
+    with_contact = decode(
+        recipient_and_params=[{"recipient": ident("1")}, {"recipient": {"contact_id": "01K0CON0000000000000000000"}}]
+    )
     assert b.check_against_app(with_contact, ["SMS"], "CONVERSATION") == "CONVERSATION"
     with pytest.raises(InvalidRequest, match=r"recipient_and_params\[1\]\.recipient: contact_id cannot be used"):
         b.check_against_app(with_contact, ["SMS"], "DISPATCH")
-    forced = decode(processing_strategy="DISPATCH_ONLY",
-                    recipient_and_params=[{"recipient": {"contact_id": "01K0CON0000000000000000000"}}])
+    forced = decode(
+        processing_strategy="DISPATCH_ONLY",
+        recipient_and_params=[{"recipient": {"contact_id": "01K0CON0000000000000000000"}}],
+    )
     with pytest.raises(InvalidRequest, match="contact_id cannot be used in DISPATCH"):
         b.check_against_app(forced, ["SMS"], "CONVERSATION")
     assert b.check_against_app(decode(processing_strategy="DISPATCH_ONLY"), ["SMS"], "CONVERSATION") == "DISPATCH"
@@ -322,8 +418,11 @@ def test_cancellable_only_before_send_after():
 
 def test_status_object_is_spelled_meta_data():
     assert b.status_object(BATCH, {"campaign_id": "spring"}, "SCHEDULED", dates.parse("2026-03-01T12:05:00.123Z")) == {
-        "batch_id": BATCH, "meta_data": {"campaign_id": "spring"}, "status": "SCHEDULED",
-        "send_after": "2026-03-01T12:05:00Z"}
+        "batch_id": BATCH,
+        "meta_data": {"campaign_id": "spring"},
+        "status": "SCHEDULED",
+        "send_after": "2026-03-01T12:05:00Z",
+    }
 
 
 def test_metadata_query():
@@ -337,30 +436,47 @@ def test_metadata_query():
 
 # --- cancel ---------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("raw,params,selector", [
-    (b'{"batch_id": "01J9"}', None, b.CancelSelector(batch_id="01J9")),
-    (b'', {"batch_id": "01J9"}, b.CancelSelector(batch_id="01J9")),
-    (b'{"metadata_key": "k", "metadata_value": "v"}', None, b.CancelSelector(key="k", value="v")),
-    (b'{"metadataKey": "k", "metadataValue": "v"}', None, b.CancelSelector(key="k", value="v")),
-    (None, {"metadataKey": "k", "metadataValue": "v"}, b.CancelSelector(key="k", value="v")),
-    (b'not json', {"metadata_key": "k", "metadata_value": "v"}, b.CancelSelector(key="k", value="v")),
-    (b'{"batch_metadata": {"campaign_id": "spring"}}', None, b.CancelSelector(key="campaign_id", value="spring")),
-    (b'{"batch_id": "01J9", "metadata_key": "k", "metadata_value": "v"}', None, b.CancelSelector(batch_id="01J9")),
-    (b'{"metadata_key": "k", "metadata_value": "v"}', {"batch_id": "01J9"}, b.CancelSelector(batch_id="01J9")),
-])
+
+@pytest.mark.parametrize(
+    "raw,params,selector",
+    [
+        (b'{"batch_id": "01J9"}', None, b.CancelSelector(batch_id="01J9")),
+        (b"", {"batch_id": "01J9"}, b.CancelSelector(batch_id="01J9")),
+        (b'{"metadata_key": "k", "metadata_value": "v"}', None, b.CancelSelector(key="k", value="v")),
+        (b'{"metadataKey": "k", "metadataValue": "v"}', None, b.CancelSelector(key="k", value="v")),
+        (None, {"metadataKey": "k", "metadataValue": "v"}, b.CancelSelector(key="k", value="v")),
+        (b"not json", {"metadata_key": "k", "metadata_value": "v"}, b.CancelSelector(key="k", value="v")),
+        (b'{"batch_metadata": {"campaign_id": "spring"}}', None, b.CancelSelector(key="campaign_id", value="spring")),
+        (b'{"batch_id": "01J9", "metadata_key": "k", "metadata_value": "v"}', None, b.CancelSelector(batch_id="01J9")),
+        (b'{"metadata_key": "k", "metadata_value": "v"}', {"batch_id": "01J9"}, b.CancelSelector(batch_id="01J9")),
+    ],
+)
 def test_cancel_forms(raw, params, selector):
     assert b.parse_cancel(raw, params) == selector
 
 
-@pytest.mark.parametrize("raw,params", [
-    (b'', None), (None, None), (b'{', None), (b'[1]', None), (b'"x"', None), (b'{}', {}),
-    (b'{"batch_id": 5}', None), (b'{"batch_id": " "}', None),
-    (b'{"batch_metadata": {"a": "1", "b": "2"}}', None), (b'{"batch_metadata": {}}', None),
-    (b'{"batch_metadata": {"a": 1}}', None), (b'{"batch_metadata": "a=1"}', None),
-    (b'{"metadata_key": "", "metadata_value": "v"}', None), (b'{"metadata_key": "k"}', None),
-    (b'{"metadataKey": "k", "metadataValue": 3}', None), (b'{"metadataKey": "k", "metadata_value": "v"}', None),
-    (b'\xff\xfe', None),
-])
+@pytest.mark.parametrize(
+    "raw,params",
+    [
+        (b"", None),
+        (None, None),
+        (b"{", None),
+        (b"[1]", None),
+        (b'"x"', None),
+        (b"{}", {}),
+        (b'{"batch_id": 5}', None),
+        (b'{"batch_id": " "}', None),
+        (b'{"batch_metadata": {"a": "1", "b": "2"}}', None),
+        (b'{"batch_metadata": {}}', None),
+        (b'{"batch_metadata": {"a": 1}}', None),
+        (b'{"batch_metadata": "a=1"}', None),
+        (b'{"metadata_key": "", "metadata_value": "v"}', None),
+        (b'{"metadata_key": "k"}', None),
+        (b'{"metadataKey": "k", "metadataValue": 3}', None),
+        (b'{"metadataKey": "k", "metadata_value": "v"}', None),
+        (b"\xff\xfe", None),
+    ],
+)
 def test_cancel_never_raises_and_malformed_cancels_nothing(raw, params):
     assert b.parse_cancel(raw, params) is None
 
@@ -376,6 +492,7 @@ def test_selector_matches():
 
 # --- the default checks, once messages.py and params.py exist ------------------------------
 
+
 def test_default_checks():
     pytest.importorskip("openxms.conversation.messages")
     raw = json.dumps(BODY).encode()
@@ -383,12 +500,18 @@ def test_default_checks():
     with pytest.raises(InvalidRequest):
         b.decode_batch(json.dumps({**BODY, "message": {}}).encode(), NOW)
     with pytest.raises(InvalidRequest):
-        b.decode_batch(json.dumps({**BODY, "message": {"text_message": {"text": "a"}, "media_message": {
-            "url": "https://a.b/c.png"}}}).encode(), NOW)
+        b.decode_batch(
+            json.dumps(
+                {**BODY, "message": {"text_message": {"text": "a"}, "media_message": {"url": "https://a.b/c.png"}}}
+            ).encode(),
+            NOW,
+        )
 
 
 def test_default_substitute():
     pytest.importorskip("openxms.conversation.params")
-    batch = decode(message={"text_message": {"text": "Hi ${name}"}},
-                   recipient_and_params=[{"recipient": ident("1"), "parameters": {"name": "Ann"}}])
+    batch = decode(
+        message={"text_message": {"text": "Hi ${name}"}},
+        recipient_and_params=[{"recipient": ident("1"), "parameters": {"name": "Ann"}}],
+    )
     assert next(b.generated_messages(batch, BATCH)).message == {"text_message": {"text": "Hi Ann"}}

@@ -15,30 +15,52 @@ CNV = "01K0CNV0000000000000000000"
 
 
 def create(**body):
-    return cv.new_conversation(cv.decode_conversation_create(
-        json.dumps({"app_id": APP, "contact_id": CON, **body}).encode()), CNV)
+    return cv.new_conversation(
+        cv.decode_conversation_create(json.dumps({"app_id": APP, "contact_id": CON, **body}).encode()), CNV
+    )
 
 
 def test_create_defaults():
-    assert json.loads(msgspec.json.encode(create(id="01XXXXXXXXXXXXXXXXXXXXXXXX", last_received="2020-01-01T00:00:00Z"))) == {
-        "id": CNV, "app_id": APP, "contact_id": CON, "active": True, "active_channel": "CHANNEL_UNSPECIFIED",
-        "metadata": "", "metadata_json": {}, "correlation_id": "", "last_received": "1970-01-01T00:00:00Z"}
+    assert json.loads(
+        msgspec.json.encode(create(id="01XXXXXXXXXXXXXXXXXXXXXXXX", last_received="2020-01-01T00:00:00Z"))
+    ) == {
+        "id": CNV,
+        "app_id": APP,
+        "contact_id": CON,
+        "active": True,
+        "active_channel": "CHANNEL_UNSPECIFIED",
+        "metadata": "",
+        "metadata_json": {},
+        "correlation_id": "",
+        "last_received": "1970-01-01T00:00:00Z",
+    }
 
 
 def test_create_fields():
     x = create(active=False, active_channel="SMS", metadata="m", metadata_json={"a": {"b": None}}, correlation_id="c")
     assert (x.active, x.active_channel, x.metadata, x.metadata_json, x.correlation_id) == (
-        False, "SMS", "m", {"a": {"b": None}}, "c")
+        False,
+        "SMS",
+        "m",
+        {"a": {"b": None}},
+        "c",
+    )
     assert create(active=None).active is True
 
 
-@pytest.mark.parametrize("body,match", [
-    ({"app_id": None}, "app_id is required"), ({"contact_id": ""}, "contact_id is required"),
-    ({"app_id": "x"}, "app_id is not a valid id"), ({"active_channel": "FAX"}, "active_channel: invalid value"),
-    ({"metadata": "m" * 1025}, "metadata is longer than 1024"),
-    ({"correlation_id": "c" * 129}, "correlation_id is longer than 128"),
-    ({"metadata_json": "{}"}, "metadata_json: expected `object`"), ({"active": "yes"}, "active: expected `bool`"),
-])
+@pytest.mark.parametrize(
+    "body,match",
+    [
+        ({"app_id": None}, "app_id is required"),
+        ({"contact_id": ""}, "contact_id is required"),
+        ({"app_id": "x"}, "app_id is not a valid id"),
+        ({"active_channel": "FAX"}, "active_channel: invalid value"),
+        ({"metadata": "m" * 1025}, "metadata is longer than 1024"),
+        ({"correlation_id": "c" * 129}, "correlation_id is longer than 128"),
+        ({"metadata_json": "{}"}, "metadata_json: expected `object`"),
+        ({"active": "yes"}, "active: expected `bool`"),
+    ],
+)
 def test_errors(body, match):
     with pytest.raises(InvalidRequest, match=match):
         cv.decode_conversation_create(json.dumps({"app_id": APP, "contact_id": CON, **body}).encode())
@@ -51,21 +73,25 @@ def update(x, body: bytes, mask=None, strategy="REPLACE"):
 def test_replace_and_merge_patch():
     x = create(metadata_json={"a": 1, "b": {"c": 2, "d": 3}})
     assert update(x, b'{"metadata_json":{"z":1}}').metadata_json == {"z": 1}
-    assert update(x, b'{"metadata_json":{"b":{"c":null,"e":4},"a":null,"n":[1]}}', strategy="MERGE_PATCH") \
-        .metadata_json == {"b": {"d": 3, "e": 4}, "n": [1]}
+    assert update(
+        x, b'{"metadata_json":{"b":{"c":null,"e":4},"a":null,"n":[1]}}', strategy="MERGE_PATCH"
+    ).metadata_json == {"b": {"d": 3, "e": 4}, "n": [1]}
     assert update(x, b'{"metadata_json": null}', strategy="MERGE_PATCH").metadata_json == {}
     assert update(x, b'{"correlation_id": "c"}', strategy="MERGE_PATCH").metadata_json == x.metadata_json
 
 
 def test_read_only_fields_stay():
     x = create()
-    out = update(x, b'{"active": false, "app_id": "01K0APP0000000000000000009", "contact_id": "y", "id": "z",'
-                    b' "last_received": "2020-01-01T00:00:00Z", "metadata": "m"}')
+    out = update(
+        x,
+        b'{"active": false, "app_id": "01K0APP0000000000000000009", "contact_id": "y", "id": "z",'
+        b' "last_received": "2020-01-01T00:00:00Z", "metadata": "m"}',
+    )
     assert out == msgspec.structs.replace(x, metadata="m")
-    assert update(x, b'{}', ["active", "last_received"]) == x
+    assert update(x, b"{}", ["active", "last_received"]) == x
     with pytest.raises(InvalidRequest, match="update_mask: unknown field"):
-        update(x, b'{}', ["topic"])
-    assert update(create(active_channel="SMS"), b'{}', ["active_channel"]).active_channel == "CHANNEL_UNSPECIFIED"
+        update(x, b"{}", ["topic"])
+    assert update(create(active_channel="SMS"), b"{}", ["active_channel"]).active_channel == "CHANNEL_UNSPECIFIED"
 
 
 def test_merge_patch_rfc7386_examples():

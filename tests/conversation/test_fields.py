@@ -31,12 +31,15 @@ class Outer(msgspec.Struct):
     items: list[Inner] = []
 
 
-@pytest.mark.parametrize("data,text", [
-    ({"name": 5}, "name: expected `str`, got `int`"),
-    ({"items": [{}]}, "items[0].token is required"),
-    ({"items": [{"token": 1}]}, "items[0].token: expected `str`, got `int`"),
-    ({"items": 3}, "items: expected `array`, got `int`"),
-])
+@pytest.mark.parametrize(
+    "data,text",
+    [
+        ({"name": 5}, "name: expected `str`, got `int`"),
+        ({"items": [{}]}, "items[0].token is required"),
+        ({"items": [{"token": 1}]}, "items[0].token: expected `str`, got `int`"),
+        ({"items": 3}, "items: expected `array`, got `int`"),
+    ],
+)
 def test_convert_names_the_field(data, text):
     with pytest.raises(InvalidRequest) as e:
         f.convert(data, Outer)
@@ -55,8 +58,9 @@ def test_urls_accepted(url):
     f.check_url(url, "target")
 
 
-@pytest.mark.parametrize("url", ["ftp://a.b/", "hooks.example/x", "http://", "http://a b/", "http://a:99999/",
-                                 "", "http://[::1"])
+@pytest.mark.parametrize(
+    "url", ["ftp://a.b/", "hooks.example/x", "http://", "http://a b/", "http://a:99999/", "", "http://[::1"]
+)
 def test_urls_refused(url):
     with pytest.raises(InvalidRequest, match="target"):
         f.check_url(url, "target")
@@ -71,8 +75,14 @@ def test_url_length():
 def test_ulids():
     assert f.is_ulid("01E3S8B6YCMRNR0GGM94H80ACX") and f.is_ulid("01e3s8b6ycmrnr0ggm94h80acx")
     assert f.is_ulid("01K0CON0000000000000000000") and f.is_ulid("01W4FFL35P4NC4K35SMSGROUP1")
-    for bad in ("", "01E3S8B6YCMRNR0GGM94H80AC", "01E3S8B6YCMRNR0GGM94H80ACXX", "01E3S8B6YCMRNR0GGM94H80AC-",
-                "01E3S8B6YCMRNR0GGM94H80AC\n", 5):
+    for bad in (
+        "",
+        "01E3S8B6YCMRNR0GGM94H80AC",
+        "01E3S8B6YCMRNR0GGM94H80ACXX",
+        "01E3S8B6YCMRNR0GGM94H80AC-",
+        "01E3S8B6YCMRNR0GGM94H80AC\n",
+        5,
+    ):
         assert not f.is_ulid(bad)
     with pytest.raises(InvalidRequest, match="app_id is required"):
         f.check_ulid("", "app_id")

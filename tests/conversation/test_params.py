@@ -8,20 +8,25 @@ from openxms.conversation.params import placeholders, substitute
 
 
 def test_every_string_value_is_substituted_keys_and_other_types_are_not():
-    tree = {"text_message": {"text": "Hi ${name}, code ${code}"},
-            "explicit_channel_message": {"SMS": "${name}!", "${name}": "key stays"},
-            "list": ["${name}", 1, 2.5, True, None, {"deep": ["x${code}y"]}],
-            "number": 7}
+    tree = {
+        "text_message": {"text": "Hi ${name}, code ${code}"},
+        "explicit_channel_message": {"SMS": "${name}!", "${name}": "key stays"},
+        "list": ["${name}", 1, 2.5, True, None, {"deep": ["x${code}y"]}],
+        "number": 7,
+    }
     out = substitute(tree, {"name": "Ann", "code": "123"})
-    assert out == {"text_message": {"text": "Hi Ann, code 123"},
-                   "explicit_channel_message": {"SMS": "Ann!", "${name}": "key stays"},
-                   "list": ["Ann", 1, 2.5, True, None, {"deep": ["x123y"]}],
-                   "number": 7}
+    assert out == {
+        "text_message": {"text": "Hi Ann, code 123"},
+        "explicit_channel_message": {"SMS": "Ann!", "${name}": "key stays"},
+        "list": ["Ann", 1, 2.5, True, None, {"deep": ["x123y"]}],
+        "number": 7,
+    }
 
 
 def test_template_parameters_inside_the_message_are_substituted():
-    tree = {"template_message": {"omni_template": {"template_id": "t", "version": "1",
-                                                   "parameters": {"who": "${name}"}}}}
+    tree = {
+        "template_message": {"omni_template": {"template_id": "t", "version": "1", "parameters": {"who": "${name}"}}}
+    }
     assert substitute(tree, {"name": "Bo"})["template_message"]["omni_template"]["parameters"] == {"who": "Bo"}
 
 

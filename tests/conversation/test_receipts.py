@@ -22,43 +22,47 @@ T1 = 1_772_359_202_500
 
 # --- the mapping -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("status, code, expected", [
-    ("Queued", 400, None),
-    ("Dispatched", 401, ("QUEUED_ON_CHANNEL", None)),
-    ("Delivered", 0, ("DELIVERED", None)),
-    ("DELIVERED", 0, ("DELIVERED", None)),  # any case, as the SMS API accepts
-    ("Unknown", 401, None),
-    ("Expired", 201, ("FAILED", "DELIVERY_TIMED_OUT")),
-    ("Expired", 150, ("FAILED", "DELIVERY_TIMED_OUT")),  # the status decides, not the code
-    ("Expired", None, ("FAILED", "DELIVERY_TIMED_OUT")),
-    ("Rejected", 408, ("FAILED", "CHANNEL_REJECT")),
-    ("Rejected", 999, ("FAILED", "CHANNEL_REJECT")),
-    ("Rejected", 150, ("FAILED", "RECIPIENT_INVALID_CHANNEL_IDENTITY")),
-    ("Rejected", 61, ("FAILED", "DELIVERY_REJECTED_DUE_TO_POLICY")),
-    ("Failed", 153, ("FAILED", "RECIPIENT_NOT_REACHABLE")),
-    ("Failed", 100, ("FAILED", "RECIPIENT_INVALID_CHANNEL_IDENTITY")),
-    ("Failed", 15, ("FAILED", "DELIVERY_REJECTED_DUE_TO_POLICY")),
-    ("Failed", None, ("FAILED", "RECIPIENT_NOT_REACHABLE")),
-    ("Deleted", 150, ("FAILED", "RECIPIENT_INVALID_CHANNEL_IDENTITY")),
-    ("Deleted", 5, ("FAILED", "RECIPIENT_NOT_REACHABLE")),
-    ("Aborted", 402, ("FAILED", "RECIPIENT_NOT_REACHABLE")),
-    ("Aborted", 403, ("FAILED", "INTERNAL_ERROR")),
-    ("Aborted", 404, ("FAILED", "CHANNEL_FAILURE")),
-    ("Aborted", 405, ("FAILED", "BAD_REQUEST")),
-    ("Aborted", 406, ("FAILED", "DELIVERY_TIMED_OUT")),
-    ("Aborted", 408, ("FAILED", "CHANNEL_REJECT")),
-    ("Aborted", 410, ("FAILED", "CHANNEL_BAD_CONFIGURATION")),
-    ("Aborted", 411, ("FAILED", "BAD_REQUEST")),
-    ("Aborted", 412, ("FAILED", "CHANNEL_BAD_CONFIGURATION")),
-    ("Aborted", 413, ("FAILED", "NO_PERMISSION")),
-    ("Aborted", 499, ("FAILED", "RECIPIENT_NOT_REACHABLE")),
-    ("Cancelled", 407, ("FAILED", "UNKNOWN")),
-    ("Failed", 414, ("FAILED", "MEDIA_NOT_REACHABLE")),
-    ("Rejected", 415, ("FAILED", "CHANNEL_REJECT")),
-    ("Failed", 416, ("FAILED", "UNSUPPORTED_OPERATION")),
-    ("Failed", 417, ("FAILED", "RECIPIENT_NOT_REACHABLE")),
-    ("Failed", 418, ("FAILED", "MEDIA_TYPE_UNSUPPORTED")),
-])
+
+@pytest.mark.parametrize(
+    "status, code, expected",
+    [
+        ("Queued", 400, None),
+        ("Dispatched", 401, ("QUEUED_ON_CHANNEL", None)),
+        ("Delivered", 0, ("DELIVERED", None)),
+        ("DELIVERED", 0, ("DELIVERED", None)),  # any case, as the SMS API accepts
+        ("Unknown", 401, None),
+        ("Expired", 201, ("FAILED", "DELIVERY_TIMED_OUT")),
+        ("Expired", 150, ("FAILED", "DELIVERY_TIMED_OUT")),  # the status decides, not the code
+        ("Expired", None, ("FAILED", "DELIVERY_TIMED_OUT")),
+        ("Rejected", 408, ("FAILED", "CHANNEL_REJECT")),
+        ("Rejected", 999, ("FAILED", "CHANNEL_REJECT")),
+        ("Rejected", 150, ("FAILED", "RECIPIENT_INVALID_CHANNEL_IDENTITY")),
+        ("Rejected", 61, ("FAILED", "DELIVERY_REJECTED_DUE_TO_POLICY")),
+        ("Failed", 153, ("FAILED", "RECIPIENT_NOT_REACHABLE")),
+        ("Failed", 100, ("FAILED", "RECIPIENT_INVALID_CHANNEL_IDENTITY")),
+        ("Failed", 15, ("FAILED", "DELIVERY_REJECTED_DUE_TO_POLICY")),
+        ("Failed", None, ("FAILED", "RECIPIENT_NOT_REACHABLE")),
+        ("Deleted", 150, ("FAILED", "RECIPIENT_INVALID_CHANNEL_IDENTITY")),
+        ("Deleted", 5, ("FAILED", "RECIPIENT_NOT_REACHABLE")),
+        ("Aborted", 402, ("FAILED", "RECIPIENT_NOT_REACHABLE")),
+        ("Aborted", 403, ("FAILED", "INTERNAL_ERROR")),
+        ("Aborted", 404, ("FAILED", "CHANNEL_FAILURE")),
+        ("Aborted", 405, ("FAILED", "BAD_REQUEST")),
+        ("Aborted", 406, ("FAILED", "DELIVERY_TIMED_OUT")),
+        ("Aborted", 408, ("FAILED", "CHANNEL_REJECT")),
+        ("Aborted", 410, ("FAILED", "CHANNEL_BAD_CONFIGURATION")),
+        ("Aborted", 411, ("FAILED", "BAD_REQUEST")),
+        ("Aborted", 412, ("FAILED", "CHANNEL_BAD_CONFIGURATION")),
+        ("Aborted", 413, ("FAILED", "NO_PERMISSION")),
+        ("Aborted", 499, ("FAILED", "RECIPIENT_NOT_REACHABLE")),
+        ("Cancelled", 407, ("FAILED", "UNKNOWN")),
+        ("Failed", 414, ("FAILED", "MEDIA_NOT_REACHABLE")),
+        ("Rejected", 415, ("FAILED", "CHANNEL_REJECT")),
+        ("Failed", 416, ("FAILED", "UNSUPPORTED_OPERATION")),
+        ("Failed", 417, ("FAILED", "RECIPIENT_NOT_REACHABLE")),
+        ("Failed", 418, ("FAILED", "MEDIA_TYPE_UNSUPPORTED")),
+    ],
+)
 def test_sms_outcome_to_receipt(status, code, expected):
     out = r.from_sms(status, code)
     if expected is None:
@@ -86,7 +90,8 @@ def test_every_sms_status_and_code_maps():
 
 def test_reason_description_names_the_sms_outcome():
     assert r.from_sms("Aborted", 411).reason == Reason(
-        "BAD_REQUEST", "SMS Aborted, code 411 (more parts than SMS_MAX_NUMBER_OF_MESSAGE_PARTS)")
+        "BAD_REQUEST", "SMS Aborted, code 411 (more parts than SMS_MAX_NUMBER_OF_MESSAGE_PARTS)"
+    )
     assert r.from_sms("Failed", 153).reason.description == "SMS Failed, code 153"
     assert r.from_sms("Failed", None).reason.description == "SMS Failed"
     assert r.from_sms("Deleted", 150).reason.description == "SMS Deleted, code 150 (invalid number)"
@@ -99,20 +104,45 @@ def test_not_an_sms_status():
 
 # --- payloads ----------------------------------------------------------------------------------
 
+
 def test_delivery_event_shape():
-    body = r.delivery_event(app_id=APP, project_id=PROJECT, message_id=MSG, status="FAILED", channel_identity=SMS,
-                            accepted_ms=T1, event_ms=T0, reason=Reason("RECIPIENT_NOT_REACHABLE", "handset off"),
-                            conversation_id=CONV, contact_id=CONTACT, metadata="order-42",
-                            processing_mode="CONVERSATION", correlation_id="corr-9")
+    body = r.delivery_event(
+        app_id=APP,
+        project_id=PROJECT,
+        message_id=MSG,
+        status="FAILED",
+        channel_identity=SMS,
+        accepted_ms=T1,
+        event_ms=T0,
+        reason=Reason("RECIPIENT_NOT_REACHABLE", "handset off"),
+        conversation_id=CONV,
+        contact_id=CONTACT,
+        metadata="order-42",
+        processing_mode="CONVERSATION",
+        correlation_id="corr-9",
+    )
     assert body == {
-        "app_id": APP, "project_id": PROJECT, "accepted_time": "2026-03-01T10:00:02.500Z",
-        "event_time": "2026-03-01T10:00:02.100Z", "message_metadata": "", "correlation_id": "corr-9",
+        "app_id": APP,
+        "project_id": PROJECT,
+        "accepted_time": "2026-03-01T10:00:02.500Z",
+        "event_time": "2026-03-01T10:00:02.100Z",
+        "message_metadata": "",
+        "correlation_id": "corr-9",
         "message_delivery_report": {
-            "message_id": MSG, "conversation_id": CONV, "status": "FAILED",
+            "message_id": MSG,
+            "conversation_id": CONV,
+            "status": "FAILED",
             "channel_identity": {"channel": "SMS", "identity": "46701234567", "app_id": ""},
-            "contact_id": CONTACT, "metadata": "order-42", "processing_mode": "CONVERSATION",
-            "reason": {"code": "RECIPIENT_NOT_REACHABLE", "description": "handset off",
-                       "sub_code": "UNSPECIFIED_SUB_CODE"}}}
+            "contact_id": CONTACT,
+            "metadata": "order-42",
+            "processing_mode": "CONVERSATION",
+            "reason": {
+                "code": "RECIPIENT_NOT_REACHABLE",
+                "description": "handset off",
+                "sub_code": "UNSPECIFIED_SUB_CODE",
+            },
+        },
+    }
     assert json.loads(r.encode(body)) == body
 
 
@@ -130,54 +160,139 @@ def test_reason_only_when_failing():
 
 
 def test_channel_identity_as_a_mapping():
-    body = r.delivery_event(app_id=APP, project_id=PROJECT, message_id=MSG, status="DELIVERED", accepted_ms=T1,
-                            event_ms=T0, channel_identity={"channel": "MESSENGER", "identity": "psid", "app_id": APP})
-    assert body["message_delivery_report"]["channel_identity"] == {"channel": "MESSENGER", "identity": "psid",
-                                                                   "app_id": APP}
-    body = r.delivery_event(app_id=APP, project_id=PROJECT, message_id=MSG, status="DELIVERED", accepted_ms=T1,
-                            event_ms=T0, channel_identity={"channel": "SMS", "identity": "1"})
+    body = r.delivery_event(
+        app_id=APP,
+        project_id=PROJECT,
+        message_id=MSG,
+        status="DELIVERED",
+        accepted_ms=T1,
+        event_ms=T0,
+        channel_identity={"channel": "MESSENGER", "identity": "psid", "app_id": APP},
+    )
+    assert body["message_delivery_report"]["channel_identity"] == {
+        "channel": "MESSENGER",
+        "identity": "psid",
+        "app_id": APP,
+    }
+    body = r.delivery_event(
+        app_id=APP,
+        project_id=PROJECT,
+        message_id=MSG,
+        status="DELIVERED",
+        accepted_ms=T1,
+        event_ms=T0,
+        channel_identity={"channel": "SMS", "identity": "1"},
+    )
     assert body["message_delivery_report"]["channel_identity"]["app_id"] == ""
 
 
 def test_inbound_event_shape():
-    body = r.inbound_event(app_id=APP, project_id=PROJECT, message_id=MSG, text="YES", channel_identity=SMS,
-                           sender_id="4610000000", accepted_ms=T1, event_ms=T0, conversation_id=CONV,
-                           contact_id=CONTACT, processing_mode="CONVERSATION",
-                           conversation_metadata={"_batch_id": "01J9", "k": "v"}, correlation_id="corr-9")
+    body = r.inbound_event(
+        app_id=APP,
+        project_id=PROJECT,
+        message_id=MSG,
+        text="YES",
+        channel_identity=SMS,
+        sender_id="4610000000",
+        accepted_ms=T1,
+        event_ms=T0,
+        conversation_id=CONV,
+        contact_id=CONTACT,
+        processing_mode="CONVERSATION",
+        conversation_metadata={"_batch_id": "01J9", "k": "v"},
+        correlation_id="corr-9",
+    )
     assert body == {
-        "app_id": APP, "project_id": PROJECT, "accepted_time": "2026-03-01T10:00:02.500Z",
-        "event_time": "2026-03-01T10:00:02.100Z", "message_metadata": '{"_batch_id":"01J9","k":"v"}',
+        "app_id": APP,
+        "project_id": PROJECT,
+        "accepted_time": "2026-03-01T10:00:02.500Z",
+        "event_time": "2026-03-01T10:00:02.100Z",
+        "message_metadata": '{"_batch_id":"01J9","k":"v"}',
         "correlation_id": "corr-9",
-        "message": {"id": MSG, "direction": "TO_APP", "contact_message": {"text_message": {"text": "YES"}},
-                    "channel_identity": {"channel": "SMS", "identity": "46701234567", "app_id": ""},
-                    "conversation_id": CONV, "contact_id": CONTACT, "metadata": "",
-                    "accept_time": "2026-03-01T10:00:02.500Z", "sender_id": "4610000000",
-                    "processing_mode": "CONVERSATION", "injected": False}}
-    plain = r.inbound_event(app_id=APP, project_id=PROJECT, message_id=MSG, text="x", channel_identity=SMS,
-                            sender_id="1", accepted_ms=T1, event_ms=T0)
+        "message": {
+            "id": MSG,
+            "direction": "TO_APP",
+            "contact_message": {"text_message": {"text": "YES"}},
+            "channel_identity": {"channel": "SMS", "identity": "46701234567", "app_id": ""},
+            "conversation_id": CONV,
+            "contact_id": CONTACT,
+            "metadata": "",
+            "accept_time": "2026-03-01T10:00:02.500Z",
+            "sender_id": "4610000000",
+            "processing_mode": "CONVERSATION",
+            "injected": False,
+        },
+    }
+    plain = r.inbound_event(
+        app_id=APP,
+        project_id=PROJECT,
+        message_id=MSG,
+        text="x",
+        channel_identity=SMS,
+        sender_id="1",
+        accepted_ms=T1,
+        event_ms=T0,
+    )
     assert plain["message_metadata"] == "" and plain["message"]["processing_mode"] == "DISPATCH"
-    empty = r.inbound_event(app_id=APP, project_id=PROJECT, message_id=MSG, text="x", channel_identity=SMS,
-                            sender_id="1", accepted_ms=T1, event_ms=T0, conversation_metadata={})
+    empty = r.inbound_event(
+        app_id=APP,
+        project_id=PROJECT,
+        message_id=MSG,
+        text="x",
+        channel_identity=SMS,
+        sender_id="1",
+        accepted_ms=T1,
+        event_ms=T0,
+        conversation_metadata={},
+    )
     assert empty["message_metadata"] == "{}"
 
 
 def test_submit_event_shape():
     sent = AppMessage(text_message=TextMessage("Hello"))
-    body = r.submit_event(app_id=APP, project_id=PROJECT, message_id=MSG, submitted_message=sent, channel_identity=SMS,
-                          accepted_ms=T1, event_ms=T0, metadata="m", message_metadata="", correlation_id="c")
+    body = r.submit_event(
+        app_id=APP,
+        project_id=PROJECT,
+        message_id=MSG,
+        submitted_message=sent,
+        channel_identity=SMS,
+        accepted_ms=T1,
+        event_ms=T0,
+        metadata="m",
+        message_metadata="",
+        correlation_id="c",
+    )
     assert body["message_submit_notification"] == {
-        "message_id": MSG, "conversation_id": "", "channel_identity": {"channel": "SMS", "identity": "46701234567",
-                                                                       "app_id": ""},
-        "contact_id": "", "submitted_message": {"text_message": {"text": "Hello"}}, "metadata": "m",
-        "processing_mode": "DISPATCH"}
-    as_dict = r.submit_event(app_id=APP, project_id=PROJECT, message_id=MSG, channel_identity=SMS, accepted_ms=T1,
-                             event_ms=T0, submitted_message={"text_message": {"text": "Hello"}})
+        "message_id": MSG,
+        "conversation_id": "",
+        "channel_identity": {"channel": "SMS", "identity": "46701234567", "app_id": ""},
+        "contact_id": "",
+        "submitted_message": {"text_message": {"text": "Hello"}},
+        "metadata": "m",
+        "processing_mode": "DISPATCH",
+    }
+    as_dict = r.submit_event(
+        app_id=APP,
+        project_id=PROJECT,
+        message_id=MSG,
+        channel_identity=SMS,
+        accepted_ms=T1,
+        event_ms=T0,
+        submitted_message={"text_message": {"text": "Hello"}},
+    )
     assert as_dict["message_submit_notification"]["submitted_message"] == {"text_message": {"text": "Hello"}}
     assert {k for k in body if k != "message_submit_notification"} == {
-        "app_id", "project_id", "accepted_time", "event_time", "message_metadata", "correlation_id"}
+        "app_id",
+        "project_id",
+        "accepted_time",
+        "event_time",
+        "message_metadata",
+        "correlation_id",
+    }
 
 
 # --- the official Python SDK parses them ---------------------------------------------------------
+
 
 @pytest.fixture
 def sdk_event():
@@ -187,9 +302,13 @@ def sdk_event():
 
 def signed(body: bytes, secret="s3cret"):
     nonce, ts = "n0nce-1", "1772359202"
-    return {"X-Sinch-Webhook-Signature": sign(secret, body, nonce, ts), "X-Sinch-Webhook-Signature-Nonce": nonce,
-            "X-Sinch-Webhook-Signature-Timestamp": ts, "X-Sinch-Webhook-Signature-Algorithm": "HmacSHA256",
-            "Content-Type": "application/json"}
+    return {
+        "X-Sinch-Webhook-Signature": sign(secret, body, nonce, ts),
+        "X-Sinch-Webhook-Signature-Nonce": nonce,
+        "X-Sinch-Webhook-Signature-Timestamp": ts,
+        "X-Sinch-Webhook-Signature-Algorithm": "HmacSHA256",
+        "Content-Type": "application/json",
+    }
 
 
 def utc(ms):
@@ -198,12 +317,24 @@ def utc(ms):
 
 def test_sdk_parses_a_failed_delivery_receipt(sdk_event):
     from sinch.domains.conversation.models.v1.sinch_events import MessageDeliveryReceiptEvent
+
     md = json.dumps({"campaign": "spring", "_batch_id": "01J9Z8K4M2Q7X3V5T6W8Y0A1BC"})
     out = r.from_sms("Failed", 153)
-    raw = r.encode(r.delivery_event(app_id=APP, project_id=PROJECT, message_id=MSG, status=out.status,
-                                    reason=out.reason, channel_identity=SMS, accepted_ms=T1, event_ms=T0,
-                                    metadata=md, correlation_id="corr-9",
-                                    message_metadata='{"sms_batch_id":"01SMS"}'))
+    raw = r.encode(
+        r.delivery_event(
+            app_id=APP,
+            project_id=PROJECT,
+            message_id=MSG,
+            status=out.status,
+            reason=out.reason,
+            channel_identity=SMS,
+            accepted_ms=T1,
+            event_ms=T0,
+            metadata=md,
+            correlation_id="corr-9",
+            message_metadata='{"sms_batch_id":"01SMS"}',
+        )
+    )
     headers = signed(raw)
     assert sdk_event.validate_authentication_header(headers, raw)
     assert not sdk_event.validate_authentication_header(headers, raw + b" ")
@@ -222,21 +353,51 @@ def test_sdk_parses_a_failed_delivery_receipt(sdk_event):
 
 
 def test_sdk_parses_a_delivered_receipt(sdk_event):
-    raw = r.encode(r.delivery_event(app_id=APP, project_id=PROJECT, message_id=MSG, status="DELIVERED",
-                                    channel_identity=SMS, accepted_ms=T1, event_ms=T0, conversation_id=CONV,
-                                    contact_id=CONTACT, processing_mode="CONVERSATION"))
+    raw = r.encode(
+        r.delivery_event(
+            app_id=APP,
+            project_id=PROJECT,
+            message_id=MSG,
+            status="DELIVERED",
+            channel_identity=SMS,
+            accepted_ms=T1,
+            event_ms=T0,
+            conversation_id=CONV,
+            contact_id=CONTACT,
+            processing_mode="CONVERSATION",
+        )
+    )
     event = sdk_event.parse_event(raw, signed(raw))
     report = event.message_delivery_report
     assert (report.status, report.reason, report.conversation_id, report.contact_id, report.processing_mode) == (
-        "DELIVERED", None, CONV, CONTACT, "CONVERSATION")
+        "DELIVERED",
+        None,
+        CONV,
+        CONTACT,
+        "CONVERSATION",
+    )
 
 
 def test_sdk_parses_an_inbound_message(sdk_event):
     from sinch.domains.conversation.models.v1.sinch_events import MessageInboundEvent
-    raw = r.encode(r.inbound_event(app_id=APP, project_id=PROJECT, message_id=MSG, text="STOP", channel_identity=SMS,
-                                   sender_id="4610000000", accepted_ms=T1, event_ms=T0, conversation_id=CONV,
-                                   contact_id=CONTACT, processing_mode="CONVERSATION",
-                                   conversation_metadata={"_batch_id": "01J9"}, correlation_id="corr-9"))
+
+    raw = r.encode(
+        r.inbound_event(
+            app_id=APP,
+            project_id=PROJECT,
+            message_id=MSG,
+            text="STOP",
+            channel_identity=SMS,
+            sender_id="4610000000",
+            accepted_ms=T1,
+            event_ms=T0,
+            conversation_id=CONV,
+            contact_id=CONTACT,
+            processing_mode="CONVERSATION",
+            conversation_metadata={"_batch_id": "01J9"},
+            correlation_id="corr-9",
+        )
+    )
     headers = signed(raw)
     assert sdk_event.validate_authentication_header(headers, raw)
     event = sdk_event.parse_event(raw, headers)
@@ -251,9 +412,20 @@ def test_sdk_parses_an_inbound_message(sdk_event):
 
 def test_sdk_parses_a_submit_notification(sdk_event):
     from sinch.domains.conversation.models.v1.sinch_events import MessageSubmitEvent
+
     sent = AppMessage(text_message=TextMessage("Hello"))
-    raw = r.encode(r.submit_event(app_id=APP, project_id=PROJECT, message_id=MSG, submitted_message=sent,
-                                  channel_identity=SMS, accepted_ms=T1, event_ms=T0, metadata="order-42"))
+    raw = r.encode(
+        r.submit_event(
+            app_id=APP,
+            project_id=PROJECT,
+            message_id=MSG,
+            submitted_message=sent,
+            channel_identity=SMS,
+            accepted_ms=T1,
+            event_ms=T0,
+            metadata="order-42",
+        )
+    )
     event = sdk_event.parse_event(raw, signed(raw))
     assert isinstance(event, MessageSubmitEvent)
     n = event.message_submit_notification

@@ -30,13 +30,25 @@ CHOICES = [
     {"url_message": {"title": "Site", "url": "https://example.com"}},
     {"call_message": {"title": "Call us", "phone_number": "+46732000000"}},
     {"location_message": LOC},
-    {"calendar_message": {"title": "Add to calendar", "event_start": "2026-03-01T10:00:00Z",
-                          "event_end": "2026-03-01T11:00:00Z", "event_title": "Meeting",
-                          "fallback_url": "https://example.com/cal.ics"}},
+    {
+        "calendar_message": {
+            "title": "Add to calendar",
+            "event_start": "2026-03-01T10:00:00Z",
+            "event_end": "2026-03-01T11:00:00Z",
+            "event_title": "Meeting",
+            "fallback_url": "https://example.com/cal.ics",
+        }
+    },
     {"share_location_message": {"title": "Share your location", "fallback_url": "https://example.com/where"}},
 ]
-CHOICE_LINES = ["Yes", "Site: https://example.com", "Call us: +46732000000", f"Office: {MAP}",
-                "Add to calendar: https://example.com/cal.ics", "Share your location: https://example.com/where"]
+CHOICE_LINES = [
+    "Yes",
+    "Site: https://example.com",
+    "Call us: +46732000000",
+    f"Office: {MAP}",
+    "Add to calendar: https://example.com/cal.ics",
+    "Share your location: https://example.com/where",
+]
 
 
 def test_text():
@@ -45,9 +57,18 @@ def test_text():
 
 def test_media():
     assert sms({"media_message": {"url": "https://example.com/a.pdf"}}) == "https://example.com/a.pdf"
-    assert sms({"media_message": {"url": "https://example.com/a.pdf", "filename_override": "report.pdf",
-                                  "thumbnail_url": "https://example.com/t.png"}}) == \
-        "report.pdf: https://example.com/a.pdf"
+    assert (
+        sms(
+            {
+                "media_message": {
+                    "url": "https://example.com/a.pdf",
+                    "filename_override": "report.pdf",
+                    "thumbnail_url": "https://example.com/t.png",
+                }
+            }
+        )
+        == "report.pdf: https://example.com/a.pdf"
+    )
 
 
 def test_location():
@@ -55,67 +76,109 @@ def test_location():
     assert sms({"location_message": {**LOC, "label": "Main entrance"}}) == f"Office\nMain entrance\n{MAP}"
 
 
-@pytest.mark.parametrize("lat, long, link", [
-    (0, 0, "https://maps.google.com/?q=0,0"),
-    (-33.8688, 151.2093, "https://maps.google.com/?q=-33.8688,151.2093"),
-    (1e-05, -0.0, "https://maps.google.com/?q=0.00001,0"),
-    (90, -180, "https://maps.google.com/?q=90,-180"),
-])
+@pytest.mark.parametrize(
+    "lat, long, link",
+    [
+        (0, 0, "https://maps.google.com/?q=0,0"),
+        (-33.8688, 151.2093, "https://maps.google.com/?q=-33.8688,151.2093"),
+        (1e-05, -0.0, "https://maps.google.com/?q=0.00001,0"),
+        (90, -180, "https://maps.google.com/?q=90,-180"),
+    ],
+)
 def test_map_link_numbers(lat, long, link):
     raw = {"location_message": {"title": "X", "coordinates": {"latitude": lat, "longitude": long}}}
     assert sms(raw) == f"X\n{link}"
 
 
 def test_choice():
-    assert sms({"choice_message": {"text_message": {"text": "Pick one"}, "choices": CHOICES}}) == \
-        "\n".join(["Pick one", *CHOICE_LINES])
+    assert sms({"choice_message": {"text_message": {"text": "Pick one"}, "choices": CHOICES}}) == "\n".join(
+        ["Pick one", *CHOICE_LINES]
+    )
     assert sms({"choice_message": {"choices": CHOICES[:2]}}) == "Yes\nSite: https://example.com"
 
 
 def test_card():
-    card = {"title": "Sign up", "description": "Weekly deals", "media_message": {"url": "https://example.com/a.png"},
-            "choices": CHOICES[:2]}
-    assert sms({"card_message": card}) == \
-        "Sign up\nWeekly deals\nhttps://example.com/a.png\nYes\nSite: https://example.com"
+    card = {
+        "title": "Sign up",
+        "description": "Weekly deals",
+        "media_message": {"url": "https://example.com/a.png"},
+        "choices": CHOICES[:2],
+    }
+    assert (
+        sms({"card_message": card})
+        == "Sign up\nWeekly deals\nhttps://example.com/a.png\nYes\nSite: https://example.com"
+    )
     assert sms({"card_message": {"description": "Only this"}}) == "Only this"
     named = {"card_message": {"title": "T", "media_message": {"url": "u", "filename_override": "f.png"}}}
     assert sms(named) == "T\nf.png: u"
 
 
 def test_carousel():
-    raw = {"carousel_message": {"cards": [
-        {"title": "One", "description": "First", "choices": [CHOICES[0]]},
-        {"title": "Two", "media_message": {"url": "https://example.com/2.png"}},
-        {"title": "Three", "choices": [CHOICES[2]]}], "choices": [CHOICES[1]]}}
-    assert sms(raw) == ("One\nFirst\nYes\n\n"
-                        "Two\nhttps://example.com/2.png\n\n"
-                        "Three\nCall us: +46732000000\n\n"
-                        "Site: https://example.com")
+    raw = {
+        "carousel_message": {
+            "cards": [
+                {"title": "One", "description": "First", "choices": [CHOICES[0]]},
+                {"title": "Two", "media_message": {"url": "https://example.com/2.png"}},
+                {"title": "Three", "choices": [CHOICES[2]]},
+            ],
+            "choices": [CHOICES[1]],
+        }
+    }
+    assert sms(raw) == (
+        "One\nFirst\nYes\n\nTwo\nhttps://example.com/2.png\n\nThree\nCall us: +46732000000\n\nSite: https://example.com"
+    )
     assert sms({"carousel_message": {"cards": [{"title": "A"}, {"title": "B"}]}}) == "A\n\nB"
     assert sms({"carousel_message": {"cards": [{}], "choices": [CHOICES[0]]}}) == "Yes"
 
 
 def test_list():
-    raw = {"list_message": {"title": "Choose a flavour", "description": "Best in town", "sections": [
-        {"title": "Fruit", "items": [{"choice": {"title": "Strawberry", "description": "red"}},
-                                     {"choice": {"title": "Blueberry"}}]},
-        {"items": [{"choice": {"title": "Chocolate"}}]}]}}
+    raw = {
+        "list_message": {
+            "title": "Choose a flavour",
+            "description": "Best in town",
+            "sections": [
+                {
+                    "title": "Fruit",
+                    "items": [
+                        {"choice": {"title": "Strawberry", "description": "red"}},
+                        {"choice": {"title": "Blueberry"}},
+                    ],
+                },
+                {"items": [{"choice": {"title": "Chocolate"}}]},
+            ],
+        }
+    }
     assert sms(raw) == "Choose a flavour\nBest in town\n\nFruit\nStrawberry\nBlueberry\n\nChocolate"
-    products = {"list_message": {"title": "Products", "sections": [
-        {"title": "Set", "items": [{"product": {"id": "p1", "marketplace": "FACEBOOK"}},
-                                   {"product": {"id": "p2", "marketplace": "FACEBOOK"}}]}],
-        "message_properties": {"catalog_id": "c"}}}
+    products = {
+        "list_message": {
+            "title": "Products",
+            "sections": [
+                {
+                    "title": "Set",
+                    "items": [
+                        {"product": {"id": "p1", "marketplace": "FACEBOOK"}},
+                        {"product": {"id": "p2", "marketplace": "FACEBOOK"}},
+                    ],
+                }
+            ],
+            "message_properties": {"catalog_id": "c"},
+        }
+    }
     assert sms(products) == "Products\n\nSet\np1\np2"
-    assert sms(raw, lists=False) == Reason("UNSUPPORTED_OPERATION",
-                                           "list messages are not supported on the SMS channel")
+    assert sms(raw, lists=False) == Reason(
+        "UNSUPPORTED_OPERATION", "list messages are not supported on the SMS channel"
+    )
 
 
 def test_contact_info():
-    raw = {"contact_info_message": {"name": {"full_name": "Ann Smith", "first_name": "Ann"},
-                                    "phone_numbers": [{"phone_number": "+46701234567", "type": "WORK"},
-                                                      {"phone_number": "+46707654321"}],
-                                    "email_addresses": [{"email_address": "ann@example.com"}],
-                                    "organization": {"company": "Acme"}}}
+    raw = {
+        "contact_info_message": {
+            "name": {"full_name": "Ann Smith", "first_name": "Ann"},
+            "phone_numbers": [{"phone_number": "+46701234567", "type": "WORK"}, {"phone_number": "+46707654321"}],
+            "email_addresses": [{"email_address": "ann@example.com"}],
+            "organization": {"company": "Acme"},
+        }
+    }
     assert sms(raw) == "Ann Smith\n+46701234567\n+46707654321\nann@example.com"
     minimal = {"contact_info_message": {"name": {"full_name": "Bo"}, "phone_numbers": [{"phone_number": "1"}]}}
     assert sms(minimal) == "Bo\n1"
@@ -123,38 +186,66 @@ def test_contact_info():
 
 # --- precedence --------------------------------------------------------------------------------
 
+
 def test_explicit_channel_message_wins_over_the_type():
     assert sms({"text_message": {"text": "generic"}, "explicit_channel_message": {"SMS": "raw sms"}}) == "raw sms"
-    assert sms({"card_message": {"title": "generic"},
-                "explicit_channel_message": {"SMS": json.dumps({"body": "from body", "from": "x"})}}) == "from body"
+    assert (
+        sms(
+            {
+                "card_message": {"title": "generic"},
+                "explicit_channel_message": {"SMS": json.dumps({"body": "from body", "from": "x"})},
+            }
+        )
+        == "from body"
+    )
     assert sms({"text_message": {"text": "generic"}, "explicit_channel_message": {"WHATSAPP": "wa"}}) == "generic"
 
 
-@pytest.mark.parametrize("payload, text", [
-    ('{"body": "B"}', "B"), ('  {"body": "B"}', "B"), ('{"body": 5}', '{"body": 5}'),
-    ('{"text": "x"}', '{"text": "x"}'),
-    ('{"body": "B"', '{"body": "B"'), ('["body"]', '["body"]'), ("plain", "plain"), ('"body"', '"body"'),
-])
+@pytest.mark.parametrize(
+    "payload, text",
+    [
+        ('{"body": "B"}', "B"),
+        ('  {"body": "B"}', "B"),
+        ('{"body": 5}', '{"body": 5}'),
+        ('{"text": "x"}', '{"text": "x"}'),
+        ('{"body": "B"', '{"body": "B"'),
+        ('["body"]', '["body"]'),
+        ("plain", "plain"),
+        ('"body"', '"body"'),
+    ],
+)
 def test_explicit_body(payload, text):
     assert explicit_body(payload) == text
 
 
 def test_explicit_channel_omni_message_wins_over_both():
-    raw = {"text_message": {"text": "generic"}, "explicit_channel_message": {"SMS": "raw"},
-           "explicit_channel_omni_message": {"SMS": {"location_message": LOC}, "RCS": {"text_message": {"text": "r"}}}}
+    raw = {
+        "text_message": {"text": "generic"},
+        "explicit_channel_message": {"SMS": "raw"},
+        "explicit_channel_omni_message": {"SMS": {"location_message": LOC}, "RCS": {"text_message": {"text": "r"}}},
+    }
     assert sms(raw) == f"Office\n{MAP}"
     raw["explicit_channel_omni_message"].pop("SMS")
     assert sms(raw) == "raw"
 
 
 def test_channel_specific_message_never_applies():
-    assert sms({"text_message": {"text": "generic"}, "channel_specific_message": {
-        "WHATSAPP": {"message_type": "FLOWS", "message": {"flow_id": "1"}}}}) == "generic"
+    assert (
+        sms(
+            {
+                "text_message": {"text": "generic"},
+                "channel_specific_message": {"WHATSAPP": {"message_type": "FLOWS", "message": {"flow_id": "1"}}},
+            }
+        )
+        == "generic"
+    )
 
 
 def test_parameters_inside_explicit_channel_message_strings():
-    raw = {"text_message": {"text": "Hi ${name}"},
-           "explicit_channel_message": {"SMS": json.dumps({"body": "SMS for ${name}: ${code}"})}}
+    raw = {
+        "text_message": {"text": "Hi ${name}"},
+        "explicit_channel_message": {"SMS": json.dumps({"body": "SMS for ${name}: ${code}"})},
+    }
     assert render_sms(substitute(raw, {"name": "Ann", "code": "123"})) == "SMS for Ann: 123"
     raw = {"text_message": {"text": "Hi ${name}"}, "explicit_channel_message": {"SMS": "Raw ${name} ${missing}"}}
     assert render_sms(substitute(raw, {"name": "Bo"})) == "Raw Bo ${missing}"
@@ -167,6 +258,7 @@ def test_a_plain_dict_is_accepted():
 
 # --- failures ----------------------------------------------------------------------------------
 
+
 def test_nothing_to_send_is_a_bad_request():
     assert sms({"card_message": {}}) == Reason("BAD_REQUEST", "the message renders to an empty SMS")
     assert sms({"text_message": {"text": "x"}, "explicit_channel_message": {"SMS": ""}}).code == "BAD_REQUEST"
@@ -176,6 +268,7 @@ def test_nothing_to_send_is_a_bad_request():
 
 
 # --- templates ---------------------------------------------------------------------------------
+
 
 class Store:
     """A template store: (id, version, language) -> stored AppMessage JSON."""
@@ -196,10 +289,16 @@ class Store:
 
 STORE = {
     ("welcome", "1", "en_US"): {"text_message": {"text": "Welcome ${name}, your code is ${code}"}},
-    ("welcome", "2", "en_US"): {"card_message": {"title": "Welcome ${name}", "choices": [
-        {"url_message": {"title": "Start", "url": "https://example.com/${code}"}}]}},
-    ("sms-only", "latest", None): {"text_message": {"text": "SMS template"},
-                                   "explicit_channel_message": {"SMS": "explicit ${name}"}},
+    ("welcome", "2", "en_US"): {
+        "card_message": {
+            "title": "Welcome ${name}",
+            "choices": [{"url_message": {"title": "Start", "url": "https://example.com/${code}"}}],
+        }
+    },
+    ("sms-only", "latest", None): {
+        "text_message": {"text": "SMS template"},
+        "explicit_channel_message": {"SMS": "explicit ${name}"},
+    },
     ("nested", "1", None): {"template_message": {"omni_template": {"template_id": "welcome", "version": "1"}}},
     ("struct", "1", None): m.AppMessage(text_message=m.TextMessage("from a Struct ${x}")),
     ("broken", "1", None): {"text_message": {"text": 5}},
@@ -226,10 +325,15 @@ def test_template_content_precedence_applies():
 
 
 def test_channel_template_sms_wins_over_omni():
-    raw = {"template_message": {"channel_template": {"SMS": {"template_id": "sms-only", "version": "latest",
-                                                             "parameters": {"name": "Di"}},
-                                                     "WHATSAPP": {"template_id": "wa"}},
-                                "omni_template": {"template_id": "welcome", "version": "1"}}}
+    raw = {
+        "template_message": {
+            "channel_template": {
+                "SMS": {"template_id": "sms-only", "version": "latest", "parameters": {"name": "Di"}},
+                "WHATSAPP": {"template_id": "wa"},
+            },
+            "omni_template": {"template_id": "welcome", "version": "1"},
+        }
+    }
     assert sms(raw, Store(STORE)) == "explicit Di"
     raw["template_message"]["channel_template"].pop("SMS")
     raw["template_message"]["omni_template"].update(language_code="en_US", parameters={"name": "E", "code": "1"})
@@ -237,24 +341,47 @@ def test_channel_template_sms_wins_over_omni():
 
 
 def test_template_reference_override():
-    raw = {"text_message": {"text": "generic"}, "explicit_channel_omni_message": {"SMS": {"template_reference": {
-        "template_id": "welcome", "version": "1", "language_code": "en_US", "parameters": {"name": "F", "code": "2"}}}}}
+    raw = {
+        "text_message": {"text": "generic"},
+        "explicit_channel_omni_message": {
+            "SMS": {
+                "template_reference": {
+                    "template_id": "welcome",
+                    "version": "1",
+                    "language_code": "en_US",
+                    "parameters": {"name": "F", "code": "2"},
+                }
+            }
+        },
+    }
     assert sms(raw, Store(STORE)) == "Welcome F, your code is 2"
 
 
-@pytest.mark.parametrize("raw, code, text", [
-    (omni("nope", "1"), "TEMPLATE_NOT_FOUND", "template 'nope' not found"),
-    (omni("welcome", "9", "en_US"), "TEMPLATE_NON_EXISTING_LANGUAGE_OR_VERSION",
-     "template 'welcome' has no version '9' in language 'en_US'"),
-    (omni("welcome", "1", "sv_SE"), "TEMPLATE_NON_EXISTING_LANGUAGE_OR_VERSION", "in language 'sv_SE'"),
-    (omni("welcome", "1", "en_US", name="Ann"), "TEMPLATE_INSUFFICIENT_PARAMETERS",
-     "template 'welcome' needs parameters: code"),
-    (omni("welcome", "1", "en_US"), "TEMPLATE_INSUFFICIENT_PARAMETERS", "needs parameters: code, name"),
-    (omni("nested", "1"), "BAD_REQUEST", "a template's content cannot itself be a template"),
-    (omni("broken", "1"), "BAD_REQUEST", "template 'broken' cannot be read"),
-    ({"template_message": {"channel_template": {"WHATSAPP": {"template_id": "wa"}}}}, "TEMPLATE_NOT_FOUND",
-     "no SMS channel_template and no omni_template"),
-])
+@pytest.mark.parametrize(
+    "raw, code, text",
+    [
+        (omni("nope", "1"), "TEMPLATE_NOT_FOUND", "template 'nope' not found"),
+        (
+            omni("welcome", "9", "en_US"),
+            "TEMPLATE_NON_EXISTING_LANGUAGE_OR_VERSION",
+            "template 'welcome' has no version '9' in language 'en_US'",
+        ),
+        (omni("welcome", "1", "sv_SE"), "TEMPLATE_NON_EXISTING_LANGUAGE_OR_VERSION", "in language 'sv_SE'"),
+        (
+            omni("welcome", "1", "en_US", name="Ann"),
+            "TEMPLATE_INSUFFICIENT_PARAMETERS",
+            "template 'welcome' needs parameters: code",
+        ),
+        (omni("welcome", "1", "en_US"), "TEMPLATE_INSUFFICIENT_PARAMETERS", "needs parameters: code, name"),
+        (omni("nested", "1"), "BAD_REQUEST", "a template's content cannot itself be a template"),
+        (omni("broken", "1"), "BAD_REQUEST", "template 'broken' cannot be read"),
+        (
+            {"template_message": {"channel_template": {"WHATSAPP": {"template_id": "wa"}}}},
+            "TEMPLATE_NOT_FOUND",
+            "no SMS channel_template and no omni_template",
+        ),
+    ],
+)
 def test_template_failures(raw, code, text):
     out = sms(raw, Store(STORE))
     assert isinstance(out, Reason) and out.code == code and text in out.description

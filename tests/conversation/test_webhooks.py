@@ -21,8 +21,13 @@ def create(**body):
 def test_node_create_body_and_defaults():
     hook = create(triggers=["MESSAGE_DELIVERY", "MESSAGE_INBOUND", "MESSAGE_SUBMIT"], secret="s3cret")
     assert json.loads(msgspec.json.encode(hook)) == {
-        "id": WID, "app_id": APP, "target": "https://hooks.example/conv", "target_type": "HTTP", "secret": "s3cret",
-        "triggers": ["MESSAGE_DELIVERY", "MESSAGE_INBOUND", "MESSAGE_SUBMIT"]}
+        "id": WID,
+        "app_id": APP,
+        "target": "https://hooks.example/conv",
+        "target_type": "HTTP",
+        "secret": "s3cret",
+        "triggers": ["MESSAGE_DELIVERY", "MESSAGE_INBOUND", "MESSAGE_SUBMIT"],
+    }
     assert w.sends(hook, "MESSAGE_INBOUND") and not w.sends(hook, "CONTACT_CREATE")
 
 
@@ -37,33 +42,61 @@ def test_targets():
     assert len(create(target="https://a.example/" + "x" * (742 - 18)).target) == 742
 
 
-@pytest.mark.parametrize("body,match", [
-    ({"target": None}, "target is required"),
-    ({"target": ""}, "target is required"),
-    ({"target": "hooks.example/conv"}, "target must be an http or https URL"),
-    ({"target": "ftp://hooks.example/"}, "target must be an http or https URL"),
-    ({"target": "https://a.example/" + "x" * (742 - 17)}, "target is longer than 742"),
-    ({"target": "https://conversation-api.eu.sinch.com/x"}, "not allowed"),
-    ({"target": "https://CONVERSATION-API.us.sinch.com/x"}, "not allowed"),
-    ({"target_type": "EMAIL"}, "target_type: invalid enum value"),
-    ({"triggers": []}, "at least one trigger"),
-    ({"triggers": None}, "at least one trigger"),
-    ({"triggers": ["UNSPECIFIED_TRIGGER"]}, r"triggers\[0\]: UNSPECIFIED_TRIGGER is not a trigger"),
-    ({"triggers": ["MESSAGE_DELIVERY", "BATCH_STATUS_UPDATE"]}, r"triggers\[1\]: unknown trigger 'BATCH_STATUS_UPDATE'"),
-    ({"triggers": "MESSAGE_DELIVERY"}, "triggers: expected `array`"),
-    ({"app_id": None}, "app_id is required"),
-    ({"app_id": "my-app"}, "app_id is not a valid id"),
-    ({"secret": 1}, "secret: expected `str`"),
-    ({"client_credentials": {"client_id": "c", "client_secret": "s"}}, r"client_credentials\.endpoint is required"),
-    ({"client_credentials": {"client_id": "", "client_secret": "s", "endpoint": "https://a.b/t"}},
-     r"client_credentials\.client_id is required"),
-    ({"client_credentials": {"client_id": "c", "client_secret": "s", "endpoint": "nowhere"}},
-     r"client_credentials\.endpoint must be an http"),
-    ({"client_credentials": {"client_id": "c", "client_secret": "s", "endpoint": "https://a.b/t", "scope": "x" * 1025}},
-     r"client_credentials\.scope is longer than 1024"),
-    ({"client_credentials": {"client_id": "c", "client_secret": "s", "endpoint": "https://a.b/t",
-                             "response_type": "x" * 65}}, r"client_credentials\.response_type is longer than 64"),
-])
+@pytest.mark.parametrize(
+    "body,match",
+    [
+        ({"target": None}, "target is required"),
+        ({"target": ""}, "target is required"),
+        ({"target": "hooks.example/conv"}, "target must be an http or https URL"),
+        ({"target": "ftp://hooks.example/"}, "target must be an http or https URL"),
+        ({"target": "https://a.example/" + "x" * (742 - 17)}, "target is longer than 742"),
+        ({"target": "https://conversation-api.eu.sinch.com/x"}, "not allowed"),
+        ({"target": "https://CONVERSATION-API.us.sinch.com/x"}, "not allowed"),
+        ({"target_type": "EMAIL"}, "target_type: invalid enum value"),
+        ({"triggers": []}, "at least one trigger"),
+        ({"triggers": None}, "at least one trigger"),
+        ({"triggers": ["UNSPECIFIED_TRIGGER"]}, r"triggers\[0\]: UNSPECIFIED_TRIGGER is not a trigger"),
+        (
+            {"triggers": ["MESSAGE_DELIVERY", "BATCH_STATUS_UPDATE"]},
+            r"triggers\[1\]: unknown trigger 'BATCH_STATUS_UPDATE'",
+        ),
+        ({"triggers": "MESSAGE_DELIVERY"}, "triggers: expected `array`"),
+        ({"app_id": None}, "app_id is required"),
+        ({"app_id": "my-app"}, "app_id is not a valid id"),
+        ({"secret": 1}, "secret: expected `str`"),
+        ({"client_credentials": {"client_id": "c", "client_secret": "s"}}, r"client_credentials\.endpoint is required"),
+        (
+            {"client_credentials": {"client_id": "", "client_secret": "s", "endpoint": "https://a.b/t"}},
+            r"client_credentials\.client_id is required",
+        ),
+        (
+            {"client_credentials": {"client_id": "c", "client_secret": "s", "endpoint": "nowhere"}},
+            r"client_credentials\.endpoint must be an http",
+        ),
+        (
+            {
+                "client_credentials": {
+                    "client_id": "c",
+                    "client_secret": "s",
+                    "endpoint": "https://a.b/t",
+                    "scope": "x" * 1025,
+                }
+            },
+            r"client_credentials\.scope is longer than 1024",
+        ),
+        (
+            {
+                "client_credentials": {
+                    "client_id": "c",
+                    "client_secret": "s",
+                    "endpoint": "https://a.b/t",
+                    "response_type": "x" * 65,
+                }
+            },
+            r"client_credentials\.response_type is longer than 64",
+        ),
+    ],
+)
 def test_errors(body, match):
     with pytest.raises(InvalidRequest, match=match):
         w.decode_webhook_create(json.dumps({**BASE, **body}).encode())
@@ -71,6 +104,7 @@ def test_errors(body, match):
 
 def test_triggers_deduplicated_and_every_known_trigger_accepted():
     from openxms.conversation.types import TRIGGERS
+
     assert create(triggers=list(TRIGGERS) + ["MESSAGE_DELIVERY"]).triggers == list(TRIGGERS)
 
 
@@ -78,9 +112,13 @@ def test_client_credentials():
     cc = {"client_id": "c", "client_secret": "s", "endpoint": "https://auth.example/token"}
     hook = create(client_credentials=cc)
     assert hook.client_credentials == w.ClientCredentials("c", "s", "https://auth.example/token", "", "", "BASIC")
-    assert create(client_credentials={**cc, "token_request_type": "FORM"}).client_credentials.token_request_type == "FORM"
+    assert (
+        create(client_credentials={**cc, "token_request_type": "FORM"}).client_credentials.token_request_type == "FORM"
+    )
     # "If not set or unrecognized, BASIC is used."
-    assert create(client_credentials={**cc, "token_request_type": "JWT"}).client_credentials.token_request_type == "BASIC"
+    assert (
+        create(client_credentials={**cc, "token_request_type": "JWT"}).client_credentials.token_request_type == "BASIC"
+    )
     assert "client_credentials" not in json.loads(msgspec.json.encode(create()))
 
 
@@ -98,15 +136,15 @@ def test_update_rules():
     cc = {"client_id": "c", "client_secret": "s", "endpoint": "https://auth.example/token"}
     hook = create(secret="s", client_credentials=cc)
     assert update(hook, b'{"secret": null}', None).secret == ""
-    assert update(hook, b'{}', ["client_credentials"]).client_credentials is msgspec.UNSET
+    assert update(hook, b"{}", ["client_credentials"]).client_credentials is msgspec.UNSET
     assert update(hook, b'{"target_type": "DISMISS"}', None).target_type == "DISMISS"
     assert update(hook, b'{"app_id": "01K0APP0000000000000000009"}', None).app_id == APP  # fixed at creation
-    assert update(hook, b'{}', ["app_id", "id"]) == hook
+    assert update(hook, b"{}", ["app_id", "id"]) == hook
     with pytest.raises(InvalidRequest, match="target is required"):
         update(hook, b'{"target": null}', ["target"])
     with pytest.raises(InvalidRequest, match="at least one trigger"):
-        update(hook, b'{}', ["triggers"])
+        update(hook, b"{}", ["triggers"])
     with pytest.raises(InvalidRequest, match=r"triggers\[0\]: UNSPECIFIED_TRIGGER"):
         update(hook, b'{"triggers": ["UNSPECIFIED_TRIGGER"]}', None)
     with pytest.raises(InvalidRequest, match="update_mask: unknown field 'url'"):
-        update(hook, b'{}', ["url"])
+        update(hook, b"{}", ["url"])

@@ -51,8 +51,9 @@ def start(args: list[str], env: dict[str, str], log_path: str, timeout: float = 
     port = args[args.index("--port") + 1]
     url = f"http://127.0.0.1:{port}"
     log = open(log_path, "ab")
-    proc = subprocess.Popen([sys.executable, "-m", "openxms", "serve", *args], env=env, stdout=log,
-                            stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "openxms", "serve", *args], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -67,10 +68,23 @@ def start(args: list[str], env: dict[str, str], log_path: str, timeout: float = 
 
 
 def launch(database_url: str, tmp_path, *extra: str, env: dict[str, str] | None = None) -> Server:
-    args = ["--port", str(free_port()), "--database", database_url, "--data-dir", str(tmp_path / "data"),
-            "--log-level", "warning", *extra]
-    full_env = {**os.environ, "OPENXMS_SERVICE_PLANS": f"{PLAN}:{TOKEN}:0",
-                "OPENXMS_PROJECTS": f"{PROJECT}:{KEY_ID}:{KEY_SECRET}", **(env or {})}
+    args = [
+        "--port",
+        str(free_port()),
+        "--database",
+        database_url,
+        "--data-dir",
+        str(tmp_path / "data"),
+        "--log-level",
+        "warning",
+        *extra,
+    ]
+    full_env = {
+        **os.environ,
+        "OPENXMS_SERVICE_PLANS": f"{PLAN}:{TOKEN}:0",
+        "OPENXMS_PROJECTS": f"{PROJECT}:{KEY_ID}:{KEY_SECRET}",
+        **(env or {}),
+    }
     return start(args, full_env, str(tmp_path / "server.log"))
 
 

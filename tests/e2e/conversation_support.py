@@ -16,20 +16,37 @@ APP = "01K0APP00000000000000000E1"
 
 
 def add_app(database_url: str, app_id: str = APP, mode: str = "DISPATCH") -> None:
-    body = {"display_name": "e2e", "processing_mode": mode,
-            "channel_credentials": [{"channel": "SMS", "static_bearer": {"claimed_identity": PLAN, "token": TOKEN}}]}
+    body = {
+        "display_name": "e2e",
+        "processing_mode": mode,
+        "channel_credentials": [{"channel": "SMS", "static_bearer": {"claimed_identity": PLAN, "token": TOKEN}}],
+    }
     doc = msgspec.json.encode(new_app(decode_app_create(json.dumps(body).encode()), app_id)).decode()
-    Database(database_url).run_sync(lambda tx: tx.execute(
-        "INSERT INTO conv_apps (id, project_id, plan_id, created_at, doc) VALUES (?, ?, ?, 0, ?)",
-        (app_id, PROJECT, PLAN, doc)))
+    Database(database_url).run_sync(
+        lambda tx: tx.execute(
+            "INSERT INTO conv_apps (id, project_id, plan_id, created_at, doc) VALUES (?, ?, ?, 0, ?)",
+            (app_id, PROJECT, PLAN, doc),
+        )
+    )
 
 
 def add_webhook(database_url: str, target: str, triggers: list[str], secret: str, app_id: str = APP) -> None:
-    doc = json.dumps({"id": "01K0WH00000000000000000E1", "app_id": app_id, "target": target, "target_type": "HTTP",
-                      "secret": secret, "triggers": triggers})
-    Database(database_url).run_sync(lambda tx: tx.execute(
-        "INSERT INTO conv_webhooks (id, project_id, app_id, created_at, doc) VALUES (?, ?, ?, 0, ?)",
-        ("01K0WH00000000000000000E1", PROJECT, app_id, doc)))
+    doc = json.dumps(
+        {
+            "id": "01K0WH00000000000000000E1",
+            "app_id": app_id,
+            "target": target,
+            "target_type": "HTTP",
+            "secret": secret,
+            "triggers": triggers,
+        }
+    )
+    Database(database_url).run_sync(
+        lambda tx: tx.execute(
+            "INSERT INTO conv_webhooks (id, project_id, app_id, created_at, doc) VALUES (?, ?, ?, 0, ?)",
+            ("01K0WH00000000000000000E1", PROJECT, app_id, doc),
+        )
+    )
 
 
 def sdk(server: Server):

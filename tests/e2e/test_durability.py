@@ -34,8 +34,10 @@ def test_kill_9_mid_dispatch_loses_nothing_and_duplicates_nothing(database_url, 
         with httpx.Client(base_url=server.url, headers=h, timeout=30) as c:
             for i in range(N // 1000):
                 to = [f"+1301{i:02d}{j:04d}8" for j in range(1000)]  # no magic endings
-                r = c.post(f"/xms/v1/{PLAN}/batches", json={"to": to, "from": "12025550100", "body": f"b{i}",
-                                                             "delivery_report": "none"})
+                r = c.post(
+                    f"/xms/v1/{PLAN}/batches",
+                    json={"to": to, "from": "12025550100", "body": f"b{i}", "delivery_report": "none"},
+                )
                 assert r.status_code == 201
             deadline = time.monotonic() + 30
             while _count(database_url, "SELECT count(*) FROM sim_messages") < N // 4:

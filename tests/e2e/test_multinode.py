@@ -22,7 +22,10 @@ def send(server, n: int, prefix: str) -> None:
     with httpx.Client(base_url=server.url, headers=H, timeout=60) as c:
         for i in range(0, n, 500):
             to = [f"+1{prefix}{j:06d}8" for j in range(i, min(n, i + 500))]
-            assert c.post(f"/xms/v1/{PLAN}/batches", json={"to": to, "from": "12025550100", "body": "x"}).status_code == 201
+            assert (
+                c.post(f"/xms/v1/{PLAN}/batches", json={"to": to, "from": "12025550100", "body": "x"}).status_code
+                == 201
+            )
 
 
 def test_two_nodes_deliver_each_message_once_and_take_over(pg_url, tmp_path):

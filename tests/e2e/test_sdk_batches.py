@@ -15,9 +15,15 @@ from .conftest import PLAN, TOKEN, project_client
 def test_send_get_list_update_replace_cancel_feedback(sdk):
     later = datetime.now(UTC) + timedelta(days=1)
     batch = sdk.sms.batches.send_sms(
-        to=["+12017777777"], from_="+12015555555", body="Hi ${name}",
+        to=["+12017777777"],
+        from_="+12015555555",
+        body="Hi ${name}",
         parameters={"name": {"+12017777777": "John", "default": "there"}},
-        delivery_report="full", send_at=later, feedback_enabled=True, client_reference="e2e")
+        delivery_report="full",
+        send_at=later,
+        feedback_enabled=True,
+        client_reference="e2e",
+    )
     assert batch.id and batch.to == ["12017777777"] and batch.type == "mt_text"
     assert batch.send_at is not None and batch.expire_at - batch.send_at == timedelta(days=3)
 
@@ -27,8 +33,9 @@ def test_send_get_list_update_replace_cancel_feedback(sdk):
     updated = sdk.sms.batches.update_sms(batch_id=batch.id, to_add=["+12018888888"], delivery_report="summary")
     assert updated.to == ["12017777777", "12018888888"] and updated.delivery_report == "summary"
 
-    replaced = sdk.sms.batches.replace_sms(batch_id=batch.id, to=["+12019999999"], from_="x", body="new",
-                                          send_at=later, feedback_enabled=True)
+    replaced = sdk.sms.batches.replace_sms(
+        batch_id=batch.id, to=["+12019999999"], from_="x", body="new", send_at=later, feedback_enabled=True
+    )
     assert replaced.id == batch.id and replaced.body == "new" and replaced.delivery_report == "none"
 
     canceled = sdk.sms.batches.cancel(batch_id=batch.id)
@@ -39,18 +46,26 @@ def test_send_get_list_update_replace_cancel_feedback(sdk):
 
 
 def test_binary_and_dry_run(sdk):
-    b = sdk.sms.batches.send_binary(to=["+12017777777"], from_="x", body=base64.b64encode(b"hello").decode(),
-                                    udh="06050423F423F4")
+    b = sdk.sms.batches.send_binary(
+        to=["+12017777777"], from_="x", body=base64.b64encode(b"hello").decode(), udh="06050423F423F4"
+    )
     assert b.type == "mt_binary" and b.udh == "06050423F423F4"
-    dry = sdk.sms.batches.dry_run_sms(to=["+12017777777", "+12018888888"], from_="x", body="Hello ${n}!",
-                                      parameters={"n": {"default": "you"}}, per_recipient=True)
+    dry = sdk.sms.batches.dry_run_sms(
+        to=["+12017777777", "+12018888888"],
+        from_="x",
+        body="Hello ${n}!",
+        parameters={"n": {"default": "you"}},
+        per_recipient=True,
+    )
     assert dry.number_of_recipients == 2 and dry.number_of_messages == 2
     assert dry.per_recipient[0].body == "Hello you!" and dry.per_recipient[0].encoding == "text"
 
 
 def test_paginator_walks_every_page(sdk):
-    ids = {sdk.sms.batches.send_sms(to=["+12017777777"], from_="x", body=f"m{i}", client_reference="pages").id
-           for i in range(7)}
+    ids = {
+        sdk.sms.batches.send_sms(to=["+12017777777"], from_="x", body=f"m{i}", client_reference="pages").id
+        for i in range(7)
+    }
     page = sdk.sms.batches.list(page_size=3, client_reference="pages")
     assert len(page.content()) == 3 and page.has_next_page
     seen = [b.id for b in page.iterator()]

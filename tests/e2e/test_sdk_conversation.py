@@ -48,25 +48,44 @@ def handset(server, number: str) -> list[str]:
 
 
 def delivered(server, message_id: str) -> bool:
-    return any(b.get("message_delivery_report", {}).get("message_id") == message_id
-               and b["message_delivery_report"]["status"] == "DELIVERED" for b in server.rx.bodies())
+    return any(
+        b.get("message_delivery_report", {}).get("message_id") == message_id
+        and b["message_delivery_report"]["status"] == "DELIVERED"
+        for b in server.rx.bodies()
+    )
 
 
 def test_python_sdk_sends_rich_messages_and_validates_receipts(conv):
     client = sdk(conv)
     ids = [{"channel": "SMS", "identity": "+12017771001"}]
-    text = client.conversation.messages.send_text_message(app_id=APP, text="Hello from the SDK",
-                                                          recipient_identities=ids, channel_properties=SENDER)
+    text = client.conversation.messages.send_text_message(
+        app_id=APP, text="Hello from the SDK", recipient_identities=ids, channel_properties=SENDER
+    )
     card = client.conversation.messages.send_card_message(
-        app_id=APP, recipient_identities=[{"channel": "SMS", "identity": "+12017771002"}], channel_properties=SENDER,
-        card_message={"title": "Order 42", "description": "Ready for pickup",
-                      "choices": [{"text_message": {"text": "Yes"}},
-                                  {"url_message": {"title": "Track", "url": "https://example.com/42"}}]})
+        app_id=APP,
+        recipient_identities=[{"channel": "SMS", "identity": "+12017771002"}],
+        channel_properties=SENDER,
+        card_message={
+            "title": "Order 42",
+            "description": "Ready for pickup",
+            "choices": [
+                {"text_message": {"text": "Yes"}},
+                {"url_message": {"title": "Track", "url": "https://example.com/42"}},
+            ],
+        },
+    )
     choice = client.conversation.messages.send_choice_message(
-        app_id=APP, recipient_identities=[{"channel": "SMS", "identity": "+12017771003"}], channel_properties=SENDER,
-        choice_message={"text_message": {"text": "Pick one"},
-                        "choices": [{"text_message": {"text": "A"}},
-                                    {"call_message": {"title": "Call us", "phone_number": "+12025550199"}}]})
+        app_id=APP,
+        recipient_identities=[{"channel": "SMS", "identity": "+12017771003"}],
+        channel_properties=SENDER,
+        choice_message={
+            "text_message": {"text": "Pick one"},
+            "choices": [
+                {"text_message": {"text": "A"}},
+                {"call_message": {"title": "Call us", "phone_number": "+12025550199"}},
+            ],
+        },
+    )
     wait(lambda: handset(conv, "+12017771001") == ["Hello from the SDK"])
     card_text = wait(lambda: handset(conv, "+12017771002"))[0]
     assert "Order 42" in card_text and "Track: https://example.com/42" in card_text
@@ -75,8 +94,11 @@ def test_python_sdk_sends_rich_messages_and_validates_receipts(conv):
         wait(lambda m=m: delivered(conv, m.message_id))
     from sinch.domains.conversation.sinch_events.v1.conversation_sinch_event import ConversationSinchEvent
 
-    events = client.conversation.sinch_events(SECRET) if hasattr(client.conversation, "sinch_events") \
+    events = (
+        client.conversation.sinch_events(SECRET)
+        if hasattr(client.conversation, "sinch_events")
         else ConversationSinchEvent(SECRET)
+    )
     for req in conv.rx.requests:
         assert events.validate_authentication_header(req["headers"], req["raw"])
         parsed = events.parse_event(req["raw"])
@@ -90,8 +112,12 @@ def test_python_sdk_sends_rich_messages_and_validates_receipts(conv):
 def test_a_reply_reaches_the_app_as_message_inbound(conv):
     client = sdk(conv)
     sent = client.conversation.messages.send_text_message(
-        app_id=APP, text="Reply YES", recipient_identities=[{"channel": "SMS", "identity": "+12017771004"}],
-        channel_properties=SENDER, conversation_metadata={"ticket": "T-9"})
+        app_id=APP,
+        text="Reply YES",
+        recipient_identities=[{"channel": "SMS", "identity": "+12017771004"}],
+        channel_properties=SENDER,
+        conversation_metadata={"ticket": "T-9"},
+    )
     wait(lambda: delivered(conv, sent.message_id))
     r = httpx.post(f"{conv.url}/simulator/handsets/+12017771004/messages", json={"to": "+12025550100", "body": "YES"})
     assert r.status_code == 201, r.text
@@ -106,11 +132,22 @@ def test_a_reply_reaches_the_app_as_message_inbound(conv):
 
 
 def _batch(n: int, start: int, **extra) -> dict:
-    return {"app_id": APP, "message": {"text_message": {"text": "Hi ${name}"}},
-            "recipient_and_params": [{"recipient": {"identified_by": {"channel_identities": [
-                {"channel": "SMS", "identity": f"+1301{start + i:07d}"}]}}, "parameters": {"name": f"n{i}"}}
-                for i in range(n)],
-            "channel_properties": SENDER, "batch_metadata": {"run": "e2e"}, **extra}
+    return {
+        "app_id": APP,
+        "message": {"text_message": {"text": "Hi ${name}"}},
+        "recipient_and_params": [
+            {
+                "recipient": {
+                    "identified_by": {"channel_identities": [{"channel": "SMS", "identity": f"+1301{start + i:07d}"}]}
+                },
+                "parameters": {"name": f"n{i}"},
+            }
+            for i in range(n)
+        ],
+        "channel_properties": SENDER,
+        "batch_metadata": {"run": "e2e"},
+        **extra,
+    }
 
 
 def test_batch_api_through_the_sdk_transport(conv):
@@ -120,9 +157,19 @@ def test_batch_api_through_the_sdk_transport(conv):
     batch_id = body["batch_id"]
     wait(lambda: batch_call(client, "GET", f"/{batch_id}")[1]["status"] == "PROCESSED")
     wait(lambda: handset(conv, "+13010001001") == ["Hi n1"])
-    receipts = wait(lambda: (r := [b["message_delivery_report"] for b in conv.rx.bodies()
-                                   if b.get("message_delivery_report", {}).get("status") == "DELIVERED"])
-                    and len(r) == 3 and r)
+    receipts = wait(
+        lambda: (
+            (
+                r := [
+                    b["message_delivery_report"]
+                    for b in conv.rx.bodies()
+                    if b.get("message_delivery_report", {}).get("status") == "DELIVERED"
+                ]
+            )
+            and len(r) == 3
+            and r
+        )
+    )
     assert all(json.loads(r["metadata"]) == {"campaign": "c1", "_batch_id": batch_id} for r in receipts)
     status, found = batch_call(client, "GET", "?metadataKey=run&metadataValue=e2e")
     assert status == 200 and [b["batch_id"] for b in found] == [batch_id]
@@ -147,14 +194,19 @@ def test_kill_9_during_fan_out_loses_and_duplicates_nothing(database_url, tmp_pa
 
         def count(sql):
             return db.run_sync(lambda tx: tx.scalar(sql))
+
         wait(lambda: count("SELECT count(*) FROM conv_batches WHERE status = 'PROCESSED'") == 20, timeout=120)
         assert count("SELECT count(*) FROM conv_messages") == 20_000
-        assert count("SELECT count(*) FROM (SELECT identity FROM conv_messages GROUP BY identity "
-                     "HAVING count(*) > 1) d") == 0
+        assert (
+            count("SELECT count(*) FROM (SELECT identity FROM conv_messages GROUP BY identity HAVING count(*) > 1) d")
+            == 0
+        )
         # every message handed over (the magic numbers ending 0005 never get a receipt: still Dispatched)
         wait(lambda: count("SELECT count(*) FROM recipients WHERE status = 'Queued'") == 0, timeout=120)
         assert count("SELECT count(*) FROM recipients") == 20_000
-        assert count("SELECT count(*) FROM (SELECT msisdn FROM sim_messages GROUP BY msisdn HAVING count(*) > 1) d") == 0
+        assert (
+            count("SELECT count(*) FROM (SELECT msisdn FROM sim_messages GROUP BY msisdn HAVING count(*) > 1) d") == 0
+        )
         assert count("SELECT count(*) FROM sim_messages") == 20_000
     finally:
         stop(server)

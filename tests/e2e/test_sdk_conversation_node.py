@@ -19,8 +19,11 @@ from .conftest import KEY_ID, KEY_SECRET, PLAN, PROJECT, TOKEN
 
 NODE_DIR = Path(__file__).parent / "node"
 # npm's words for "the registry cannot be reached" (DNS, refused, timed out, no route, offline).
-_OFFLINE = re.compile(r"ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENETUNREACH|EHOSTUNREACH|"
-                      r"network|offline|request to .* failed", re.I)
+_OFFLINE = re.compile(
+    r"ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENETUNREACH|EHOSTUNREACH|"
+    r"network|offline|request to .* failed",
+    re.I,
+)
 
 
 def sdk_installed() -> None:
@@ -29,8 +32,7 @@ def sdk_installed() -> None:
     if (NODE_DIR / "node_modules" / "@sinch" / "sdk-core" / "package.json").exists():
         return
     cmd = ["npm", "ci"] if (NODE_DIR / "package-lock.json").exists() else ["npm", "install"]
-    p = subprocess.run([*cmd, "--no-audit", "--no-fund"], cwd=NODE_DIR, capture_output=True, text=True,
-                       timeout=600)
+    p = subprocess.run([*cmd, "--no-audit", "--no-fund"], cwd=NODE_DIR, capture_output=True, text=True, timeout=600)
     if p.returncode != 0:
         out = p.stdout + p.stderr
         if _OFFLINE.search(out):
@@ -40,17 +42,27 @@ def sdk_installed() -> None:
 
 def test_app_contact_and_webhook_with_the_node_sdk(server):
     sdk_installed()
-    env = {**os.environ, "OPENXMS_URL": server.url, "PROJECT_ID": PROJECT, "KEY_ID": KEY_ID,
-           "KEY_SECRET": KEY_SECRET, "PLAN_ID": PLAN, "PLAN_TOKEN": TOKEN}
-    p = subprocess.run(["node", "conversation_resources.js"], cwd=NODE_DIR, env=env, capture_output=True, text=True,
-                       timeout=120)
+    env = {
+        **os.environ,
+        "OPENXMS_URL": server.url,
+        "PROJECT_ID": PROJECT,
+        "KEY_ID": KEY_ID,
+        "KEY_SECRET": KEY_SECRET,
+        "PLAN_ID": PLAN,
+        "PLAN_TOKEN": TOKEN,
+    }
+    p = subprocess.run(
+        ["node", "conversation_resources.js"], cwd=NODE_DIR, env=env, capture_output=True, text=True, timeout=120
+    )
     assert p.returncode == 0, p.stdout + p.stderr
     [line] = [x for x in p.stdout.splitlines() if x.startswith("RESULT ")]
-    r = json.loads(line[len("RESULT "):])
+    r = json.loads(line[len("RESULT ") :])
 
     app = r["app"]
     assert app["display_name"] == "Node shop" and app["channel_credentials"][0]["static_bearer"] == {
-        "claimed_identity": PLAN, "token": TOKEN}
+        "claimed_identity": PLAN,
+        "token": TOKEN,
+    }
     # update_mask=display_name (a raw comma list from Node): processing_mode in the body is not written
     assert (r["renamed"]["display_name"], r["renamed"]["processing_mode"]) == ("Renamed", "DISPATCH")
     assert [a["id"] for a in r["apps"]["apps"]] == [app["id"]]
@@ -71,11 +83,18 @@ def test_app_contact_and_webhook_with_the_node_sdk(server):
 
 
 def _node(script: str, env: dict, stdin: str | None = None) -> dict:
-    p = subprocess.run(["node", script], cwd=NODE_DIR, env={**os.environ, **env}, input=stdin, capture_output=True,
-                       text=True, timeout=120)
+    p = subprocess.run(
+        ["node", script],
+        cwd=NODE_DIR,
+        env={**os.environ, **env},
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert p.returncode == 0, p.stdout + p.stderr
     [line] = [x for x in p.stdout.splitlines() if x.startswith("RESULT ")]
-    return json.loads(line[len("RESULT "):])
+    return json.loads(line[len("RESULT ") :])
 
 
 def test_node_sdk_sends_and_validates_the_signed_receipts(server):
@@ -87,8 +106,16 @@ def test_node_sdk_sends_and_validates_the_signed_receipts(server):
 
     sdk_installed()
     with Receiver() as rx:
-        env = {"OPENXMS_URL": server.url, "PROJECT_ID": PROJECT, "KEY_ID": KEY_ID, "KEY_SECRET": KEY_SECRET,
-               "PLAN_ID": PLAN, "PLAN_TOKEN": TOKEN, "RECEIVER_URL": rx.url + "/conv", "WEBHOOK_SECRET": "node-s3cret"}
+        env = {
+            "OPENXMS_URL": server.url,
+            "PROJECT_ID": PROJECT,
+            "KEY_ID": KEY_ID,
+            "KEY_SECRET": KEY_SECRET,
+            "PLAN_ID": PLAN,
+            "PLAN_TOKEN": TOKEN,
+            "RECEIVER_URL": rx.url + "/conv",
+            "WEBHOOK_SECRET": "node-s3cret",
+        }
         r = _node("conversation_messaging.js", env)
         assert r["message_id"] and r["batch_id"] and r["send_after"]
         deadline = time.monotonic() + 30
@@ -102,8 +129,9 @@ def test_node_sdk_sends_and_validates_the_signed_receipts(server):
         assert r["message_id"] in ids
         batch_receipt = next(d for d in done if d["message_delivery_report"]["message_id"] != r["message_id"])
         assert json.loads(batch_receipt["message_delivery_report"]["metadata"])["_batch_id"] == r["batch_id"]
-        received = [{"headers": {k.lower(): v for k, v in q["headers"].items()}, "body": q["raw"].decode()}
-                    for q in rx.requests]
+        received = [
+            {"headers": {k.lower(): v for k, v in q["headers"].items()}, "body": q["raw"].decode()} for q in rx.requests
+        ]
         checked = _node("validate_callbacks.js", env, json.dumps(received))
         assert checked and all(c["valid"] and c["trigger"] == "MESSAGE_DELIVERY" for c in checked), checked
         received[0]["body"] += " "

@@ -54,14 +54,18 @@ def test_apps_lifecycle_with_the_sdk(server):
 
     client, rec = conversation_client(server)
     apps = client.conversation.apps
-    a = apps.create(display_name="Shop", channel_credentials={"SMS": {"claimed_identity": PLAN, "token": TOKEN}},
-                    processing_mode="CONVERSATION", retention_policy={"retention_type": "PERSIST_RETENTION_POLICY",
-                                                                      "ttl_days": 30},
-                    event_destination_settings={"secret_for_overridden_target": "sec"})
+    a = apps.create(
+        display_name="Shop",
+        channel_credentials={"SMS": {"claimed_identity": PLAN, "token": TOKEN}},
+        processing_mode="CONVERSATION",
+        retention_policy={"retention_type": "PERSIST_RETENTION_POLICY", "ttl_days": 30},
+        event_destination_settings={"secret_for_overridden_target": "sec"},
+    )
     method, path, body = rec.last()
     assert (method, path) == ("POST", f"{P}/apps")
-    assert body["channel_credentials"] == [{"channel": "SMS", "static_bearer": {"claimed_identity": PLAN,
-                                                                              "token": TOKEN}}]
+    assert body["channel_credentials"] == [
+        {"channel": "SMS", "static_bearer": {"claimed_identity": PLAN, "token": TOKEN}}
+    ]
     assert body["callback_settings"] == {"secret_for_overridden_callback_urls": "sec"}
     assert a.display_name == "Shop" and a.processing_mode == "CONVERSATION" and len(a.id) == 26
     assert a.channel_credentials.sms.claimed_identity == PLAN and a.channel_credentials.sms.state.status == "ACTIVE"
@@ -77,8 +81,12 @@ def test_apps_lifecycle_with_the_sdk(server):
     u = apps.update(app_id=a.id, display_name=None)  # null in the mask: cleared
     assert rec.last() == ("PATCH", f"{P}/apps/{a.id}?update_mask=display_name", {"display_name": None})
     assert u.display_name == "" and apps.get(app_id=a.id).display_name == ""
-    u = apps.update(app_id=a.id, display_name="N2", processing_mode="DISPATCH",
-                    channel_credentials={"SMS": {"claimed_identity": PLAN, "token": TOKEN}})
+    u = apps.update(
+        app_id=a.id,
+        display_name="N2",
+        processing_mode="DISPATCH",
+        channel_credentials={"SMS": {"claimed_identity": PLAN, "token": TOKEN}},
+    )
     assert rec.last()[1] == f"{P}/apps/{a.id}?update_mask=channel_credentials%2Cdisplay_name%2Cprocessing_mode"
     assert (u.display_name, u.processing_mode, u.retention_policy.ttl_days) == ("N2", "DISPATCH", 30)
 
@@ -96,14 +104,27 @@ def test_contacts_lifecycle_and_paging_with_the_sdk(server):
 
     client, rec = conversation_client(server)
     contacts = client.conversation.contacts
-    c = contacts.create(channel_identities=[{"channel": "SMS", "identity": "46701234567"}], language="EN_US",
-                        display_name="Ann", metadata="m")
-    assert rec.last() == ("POST", f"{P}/contacts", {"channel_identities": [{"channel": "SMS",
-                                                                           "identity": "46701234567"}],
-                                                   "language": "EN_US", "display_name": "Ann", "metadata": "m"})
+    c = contacts.create(
+        channel_identities=[{"channel": "SMS", "identity": "46701234567"}],
+        language="EN_US",
+        display_name="Ann",
+        metadata="m",
+    )
+    assert rec.last() == (
+        "POST",
+        f"{P}/contacts",
+        {
+            "channel_identities": [{"channel": "SMS", "identity": "46701234567"}],
+            "language": "EN_US",
+            "display_name": "Ann",
+            "metadata": "m",
+        },
+    )
     assert (c.display_name, c.metadata, c.channel_identities[0].identity) == ("Ann", "m", "46701234567")
-    more = [contacts.create(channel_identities=[{"channel": "SMS", "identity": f"+4670123456{i}"}], language="SV").id
-            for i in range(8, 10)]
+    more = [
+        contacts.create(channel_identities=[{"channel": "SMS", "identity": f"+4670123456{i}"}], language="SV").id
+        for i in range(8, 10)
+    ]
 
     page = contacts.list(page_size=2)
     assert rec.last()[1] == f"{P}/contacts?page_size=2"
@@ -120,8 +141,11 @@ def test_contacts_lifecycle_and_paging_with_the_sdk(server):
     assert contacts.get(contact_id=c.id).display_name == "Ann"
 
     u = contacts.update(contact_id=c.id, display_name="Bob", channel_priority=["SMS"])
-    assert rec.last() == ("PATCH", f"{P}/contacts/{c.id}?update_mask=channel_priority%2Cdisplay_name",
-                          {"channel_priority": ["SMS"], "display_name": "Bob"})
+    assert rec.last() == (
+        "PATCH",
+        f"{P}/contacts/{c.id}?update_mask=channel_priority%2Cdisplay_name",
+        {"channel_priority": ["SMS"], "display_name": "Bob"},
+    )
     assert (u.display_name, u.channel_priority, u.metadata) == ("Bob", ["SMS"], "m")
     contacts.update(contact_id=c.id, email="a@example.com")
     u = contacts.update(contact_id=c.id, email=None)
@@ -147,13 +171,13 @@ def test_contacts_lifecycle_and_paging_with_the_sdk(server):
 
 def test_the_sdk_refreshes_an_expired_token(manual_server):
     client, rec = conversation_client(manual_server)
-    client.conversation.contacts.create(channel_identities=[{"channel": "SMS", "identity": "46701234567"}],
-                                        language="EN_US")
+    client.conversation.contacts.create(
+        channel_identities=[{"channel": "SMS", "identity": "46701234567"}], language="EN_US"
+    )
     assert [c[1] for c in rec.calls].count("/oauth2/token") == 1
     r = httpx.post(manual_server.url + "/clock/advance", json={"seconds": 3601})
     assert r.status_code == 200, r.text
-    assert [x.identity for x in client.conversation.contacts.list().content()[0].channel_identities] == [
-        "46701234567"]
+    assert [x.identity for x in client.conversation.contacts.list().content()[0].channel_identities] == ["46701234567"]
     # the 401 (WWW-Authenticate: ... expired) made it fetch a new token and retry once
     paths = [c[1] for c in rec.calls]
     assert paths[-3:] == [f"{P}/contacts", "/oauth2/token", f"{P}/contacts"]

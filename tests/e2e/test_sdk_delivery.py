@@ -40,8 +40,15 @@ mo_callback_url = "{rx.url}/mo"
 webhook_secret = "{SECRET}"
 numbers = ["12025550100"]
 """)
-        s = launch(database_url, tmp_path, "--clock", "manual", "--config", str(cfg),
-                   env={"OPENXMS_SERVICE_PLANS": "", "OPENXMS_PROJECTS": ""})
+        s = launch(
+            database_url,
+            tmp_path,
+            "--clock",
+            "manual",
+            "--config",
+            str(cfg),
+            env={"OPENXMS_SERVICE_PLANS": "", "OPENXMS_PROJECTS": ""},
+        )
         try:
             yield s, plan_client(s), rx
         finally:
@@ -60,8 +67,7 @@ def statuses(client, batch_id):
 
 def test_send_poll_delivered_and_callback_retry(setup):
     server, client, rx = setup
-    b = client.sms.batches.send_sms(to=["+12017777777"], from_="+12025550100", body="hello",
-                                    delivery_report="summary")
+    b = client.sms.batches.send_sms(to=["+12017777777"], from_="+12025550100", body="hello", delivery_report="summary")
     wait_for(lambda: statuses(client, b.id) == {"Delivered": 1})
     rdr = client.sms.delivery_reports.get_for_number(batch_id=b.id, recipient="+12017777777")
     assert rdr.status == "Delivered" and rdr.code == 0
@@ -91,8 +97,9 @@ def test_scheduled_cancel_and_expiry_with_manual_clock(setup):
     assert statuses(client, doomed.id) == {"Cancelled": 1}
     # expiry: expire_at passes while the batch is still scheduled -> nothing is ever sent
     t = now + timedelta(hours=1, minutes=30)
-    exp = client.sms.batches.send_sms(to=["+12019999999"], from_="x", body="late", send_at=t,
-                                      expire_at=t + timedelta(seconds=1))
+    exp = client.sms.batches.send_sms(
+        to=["+12019999999"], from_="x", body="late", send_at=t, expire_at=t + timedelta(seconds=1)
+    )
     advance(server, 3600 * 2)
     wait_for(lambda: statuses(client, exp.id) and "Queued" not in statuses(client, exp.id))
     rep = client.sms.delivery_reports.get(batch_id=exp.id)

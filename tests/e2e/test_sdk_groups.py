@@ -47,12 +47,17 @@ def test_auto_update_end_to_end(server):
     from .conftest import plan_client
 
     client = plan_client(server)
-    g = client.sms.groups.create(name="club", auto_update={"to": "+12025550100", "add": {"first_word": "JOIN"},
-                                                           "remove": {"first_word": "STOP"}})
+    g = client.sms.groups.create(
+        name="club", auto_update={"to": "+12025550100", "add": {"first_word": "JOIN"}, "remove": {"first_word": "STOP"}}
+    )
+
     def reply(who, text):
-        r = httpx.post(f"{server.url}/simulator/handsets/{who}/messages",
-                       json={"to": "+12025550100", "body": text, "service_plan_id": "SP1"})
+        r = httpx.post(
+            f"{server.url}/simulator/handsets/{who}/messages",
+            json={"to": "+12025550100", "body": text, "service_plan_id": "SP1"},
+        )
         assert r.status_code == 201, r.text
+
     reply("+12017770001", "JOIN")
     reply("+12017770002", "join us")
     assert sorted(client.sms.groups.list_members(group_id=g.id).content()) == ["12017770001", "12017770002"]

@@ -13,7 +13,8 @@ from .conftest import free_port, launch
 def test_sigterm_during_reconnect_loops_exits_within_10_s(database_url, tmp_path):
     dead = free_port()  # nothing listens here: every bind attempt fails and the loops back off
     cfg = tmp_path / "openxms.toml"
-    plans = "".join(f"""
+    plans = "".join(
+        f"""
 [[service_plans]]
 id = "SM{i}"
 token = "T{i}"
@@ -24,10 +25,13 @@ port = {dead}
 binds = 3
 reconnect_min = 0.2
 reconnect_max = 0.4
-""" for i in range(3))
+"""
+        for i in range(3)
+    )
     cfg.write_text(plans)
-    server = launch(database_url, tmp_path, "--config", str(cfg), env={"OPENXMS_SERVICE_PLANS": "",
-                                                                      "OPENXMS_PROJECTS": ""})
+    server = launch(
+        database_url, tmp_path, "--config", str(cfg), env={"OPENXMS_SERVICE_PLANS": "", "OPENXMS_PROJECTS": ""}
+    )
     time.sleep(1.5)  # let the leases start the dispatchers and their bind loops spin
     t0 = time.monotonic()
     server.proc.send_signal(signal.SIGTERM)
@@ -65,10 +69,14 @@ system_id = "openxms"
 password = "secret"
 response_timeout = 30.0
 """)
-        server = launch(database_url, tmp_path, "--config", str(cfg), env={"OPENXMS_SERVICE_PLANS": "",
-                                                                          "OPENXMS_PROJECTS": ""})
-        r = httpx.post(f"{server.url}/xms/v1/SM1/batches", headers={"Authorization": "Bearer T1"},
-                       json={"to": [f"+1201555{i:04d}" for i in range(50)], "body": "hi"})
+        server = launch(
+            database_url, tmp_path, "--config", str(cfg), env={"OPENXMS_SERVICE_PLANS": "", "OPENXMS_PROJECTS": ""}
+        )
+        r = httpx.post(
+            f"{server.url}/xms/v1/SM1/batches",
+            headers={"Authorization": "Bearer T1"},
+            json={"to": [f"+1201555{i:04d}" for i in range(50)], "body": "hi"},
+        )
         assert r.status_code == 201, r.text
         deadline = time.monotonic() + 10
         while smsc.smsc.stats["submits"] < 10 and time.monotonic() < deadline:

@@ -19,8 +19,15 @@ class Receiver:
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
                 with outer.lock:
                     status = outer.statuses.pop(0) if outer.statuses else 200
-                    outer.requests.append({"path": self.path, "headers": dict(self.headers), "raw": body,
-                                           "json": json.loads(body), "status": status})
+                    outer.requests.append(
+                        {
+                            "path": self.path,
+                            "headers": dict(self.headers),
+                            "raw": body,
+                            "json": json.loads(body),
+                            "status": status,
+                        }
+                    )
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()

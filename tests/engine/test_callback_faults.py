@@ -69,8 +69,9 @@ def faults(database_url, tmp_path):
 
 def _enqueue(api, urls: list[str]) -> None:
     now = api.ctx.clock.now_ms()
-    api.ctx.db.run_sync(outbox.enqueue, [("CB1", "recipient_delivery_report", u, f'{{"n": {i}}}')
-                                         for i, u in enumerate(urls)], now)
+    api.ctx.db.run_sync(
+        outbox.enqueue, [("CB1", "recipient_delivery_report", u, f'{{"n": {i}}}') for i, u in enumerate(urls)], now
+    )
     api.ctx.wakeups.callbacks_changed()
 
 
@@ -87,8 +88,9 @@ def test_urls_that_cannot_be_sent_to_fail_alone(faults):
     poison = [u for u in POISON if api.ctx.db.dialect == "sqlite" or "\u0000" not in u]  # PostgreSQL text has no NUL
     _enqueue(api, poison + [api.rx.url + "/good"])
     api.wait_for(lambda: len(api.rx.requests) == 1)
-    states = api.wait_for(lambda: (s := _states(api)) and all(v[0] != "sending" and v[0] != "pending"
-                                                              for v in s.values()) and s)
+    states = api.wait_for(
+        lambda: (s := _states(api)) and all(v[0] != "sending" and v[0] != "pending" for v in s.values()) and s
+    )
     assert states[api.rx.url + "/good"][0] == "done"
     for url in poison:
         assert states[url][0] == "failed" and "cannot send" in states[url][1], (url, states[url])
@@ -103,13 +105,16 @@ def test_a_trickling_receiver_delays_nobody_else(faults):
     try:
         _enqueue(api, [slow.url + f"/s{i}" for i in range(20)] + [api.rx.url + f"/g{i}" for i in range(5)])
         t0 = time.monotonic()
-        api.wait_for(lambda: sum(1 for u, (s, _) in _states(api).items() if "/g" in u and s == "done") == 5,
-                     timeout=5)
+        api.wait_for(lambda: sum(1 for u, (s, _) in _states(api).items() if "/g" in u and s == "done") == 5, timeout=5)
         assert time.monotonic() - t0 < 3  # not behind the slow target's deadlines
         assert slow.accepted <= 8  # at most per_target posts to one target at once
         # each slow post ends at the total deadline (1 s), however it trickles, and is retried later
-        slow_rows = api.wait_for(lambda: [v for u, v in _states(api, attempted=True).items()
-                                          if u.startswith(slow.url) and v[0] == "pending"], timeout=10)
+        slow_rows = api.wait_for(
+            lambda: [
+                v for u, v in _states(api, attempted=True).items() if u.startswith(slow.url) and v[0] == "pending"
+            ],
+            timeout=10,
+        )
         assert all("no complete response within 1 s" in (err or "") for _, err in slow_rows), slow_rows
     finally:
         slow.close()
@@ -129,8 +134,11 @@ def policed(database_url, tmp_path):
 def test_the_callbacks_policy_refuses_denied_networks(policed):
     api = policed
     port = api.rx.url.rsplit(":", 1)[1]
-    denied = [f"http://127.0.0.3:{port}/dr", f"http://[::ffff:127.0.0.4]:{port}/x",
-              "http://169.254.169.254/latest/meta-data"]
+    denied = [
+        f"http://127.0.0.3:{port}/dr",
+        f"http://[::ffff:127.0.0.4]:{port}/x",
+        "http://169.254.169.254/latest/meta-data",
+    ]
     _enqueue(api, denied)
     states = api.wait_for(lambda: (s := _states(api, attempted=True)) and len(s) == 3 and s)
     assert all(state == "failed" and "denied by the callbacks policy" in err for state, err in states.values()), states

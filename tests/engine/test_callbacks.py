@@ -44,14 +44,29 @@ def test_2xx_is_done(code):
 def test_other_statuses_are_given_up_at_once(code):
     got = outcome(due(), code, None, T0)
     assert (got.state, got.attempts, got.first_failure_at, got.last_status, got.next_attempt_at) == (
-        "failed", 1, T0, code, T0)
+        "failed",
+        1,
+        T0,
+        code,
+        T0,
+    )
     assert got.last_error == f"HTTP {code}: not retried"
     later = outcome(due(4, T0), code, None, T0 + 80_000)  # a 4xx on a retry: given up too
     assert (later.state, later.attempts, later.first_failure_at) == ("failed", 5, T0)
 
 
-@pytest.mark.parametrize("code,error", [(500, None), (502, None), (503, None), (599, None), (429, None),
-                                        (None, "ConnectError: refused"), (None, "ReadTimeout: timed out")])
+@pytest.mark.parametrize(
+    "code,error",
+    [
+        (500, None),
+        (502, None),
+        (503, None),
+        (599, None),
+        (429, None),
+        (None, "ConnectError: refused"),
+        (None, "ReadTimeout: timed out"),
+    ],
+)
 def test_5xx_429_and_network_errors_are_retried_on_schedule(code, error):
     first = outcome(due(), code, error, T0)
     assert first == outbox.Outcome(7, "pending", 1, T0, code, error, T0 + 5_000)
@@ -70,19 +85,22 @@ def test_a_callback_that_keeps_failing_is_tried_sixteen_times_then_dead():
             break
         times.append(got.next_attempt_at - T0)
         row, now = due(got.attempts, got.first_failure_at), got.next_attempt_at
-    assert times == [5_000 * 2 ** k for k in range(15)]
+    assert times == [5_000 * 2**k for k in range(15)]
     assert (got.state, got.attempts, got.first_failure_at, got.last_status) == ("dead", 16, T0, 503)
     assert got.last_error == "HTTP 503: retries exhausted" and got.next_attempt_at == T0 + 81_920_000
     assert outcome(due(15, T0), None, "ConnectError: refused", now).last_error == "ConnectError: refused"
 
 
 def sender(tmp_path, accounts, clock=None):
-    return CallbackSender(Database(f"sqlite:///{tmp_path / 'cb.sqlite3'}"), clock or ManualClock(T0),
-                          accounts, "node-1", 5.0)
+    return CallbackSender(
+        Database(f"sqlite:///{tmp_path / 'cb.sqlite3'}"), clock or ManualClock(T0), accounts, "node-1", 5.0
+    )
 
 
-BODY = json.dumps({"type": "delivery_report_sms", "batch_id": "01ABC", "statuses": [],
-                   "client_reference": "caf\u00e9 \u20ac"}, ensure_ascii=False).encode()
+BODY = json.dumps(
+    {"type": "delivery_report_sms", "batch_id": "01ABC", "statuses": [], "client_reference": "caf\u00e9 \u20ac"},
+    ensure_ascii=False,
+).encode()
 
 
 def test_signed_headers_pass_the_sinch_sdk_validator(tmp_path):

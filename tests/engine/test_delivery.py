@@ -26,7 +26,8 @@ rules = [
 
 def plans_toml(receiver_url: str = "http://127.0.0.1:9/unused", secret: str | None = None, rate: float = 0) -> str:
     sec = f'webhook_secret = "{secret}"' if secret else ""
-    return f"""
+    return (
+        f"""
 [[service_plans]]
 id = "CB1"
 token = "TOKEN1"
@@ -35,15 +36,21 @@ callback_url = "{receiver_url}/dr"
 mo_callback_url = "{receiver_url}/mo"
 numbers = ["12025550100"]
 {sec}
-""" + RULES
+"""
+        + RULES
+    )
 
 
 @pytest.fixture
 def engine_api(database_url, tmp_path, request):
     params = getattr(request, "param", {})
     with Receiver(params.get("statuses")) as rx:
-        app, ctx = make_api(database_url, tmp_path, env={"OPENXMS_SERVICE_PLANS": "SP1:TOKEN1:0"},
-                            toml=plans_toml(rx.url, params.get("secret"), params.get("rate", 0)))
+        app, ctx = make_api(
+            database_url,
+            tmp_path,
+            env={"OPENXMS_SERVICE_PLANS": "SP1:TOKEN1:0"},
+            toml=plans_toml(rx.url, params.get("secret"), params.get("rate", 0)),
+        )
         with TestClient(app) as client:
             api = Api(client, ctx)
             api.rx = rx
@@ -56,8 +63,9 @@ def test_send_is_delivered_and_reports_agree(engine_api):
     api.wait_for(lambda: api.statuses(b["id"], "CB1") == {"Delivered": 2})
     full = api.report(b["id"], "CB1", type="full")
     assert full["type"] == "delivery_report_sms" and full["total_message_count"] == 2
-    assert full["statuses"] == [{"code": 0, "status": "Delivered", "count": 2,
-                                 "recipients": ["12017777777", "12018888888"]}]
+    assert full["statuses"] == [
+        {"code": 0, "status": "Delivered", "count": 2, "recipients": ["12017777777", "12018888888"]}
+    ]
     r = api.get(f"/batches/{b['id']}/delivery_report/+12017777777", "CB1").json()
     assert r["type"] == "recipient_delivery_report_sms" and r["status"] == "Delivered" and r["code"] == 0
     assert r["recipient"] == "12017777777" and r["at"].endswith("Z") and r["number_of_message_parts"] == 1
@@ -69,9 +77,13 @@ def test_send_is_delivered_and_reports_agree(engine_api):
 def test_outcome_rules_reach_the_reports(engine_api):
     api = engine_api
     b = api.send(to=["+12010000001", "+12010000003", "+12010000008"], plan="CB1")
-    api.wait_for(lambda: sum(api.statuses(b["id"], "CB1").values()) == 3
-                 and "Queued" not in api.statuses(b["id"], "CB1")
-                 and "Dispatched" not in api.statuses(b["id"], "CB1"))
+    api.wait_for(
+        lambda: (
+            sum(api.statuses(b["id"], "CB1").values()) == 3
+            and "Queued" not in api.statuses(b["id"], "CB1")
+            and "Dispatched" not in api.statuses(b["id"], "CB1")
+        )
+    )
     rep = {s["code"]: (s["status"], s["count"]) for s in api.report(b["id"], "CB1")["statuses"]}
     assert rep[153] == ("Failed", 1) and rep[88] == ("Rejected", 1) and rep[0] == ("Delivered", 1)
     # filters: status case-insensitive, codes as integers
@@ -85,9 +97,12 @@ def test_outcome_rules_reach_the_reports(engine_api):
 
 def test_preflight_failures(engine_api):
     api = engine_api
-    b = api.send(plan="CB1", to=["+12017777777", "+12018888888"], body="Code ${code}",
-                 parameters={"code": {"+12017777777": "1"}})
-    api.wait_for(lambda: "Queued" not in api.statuses(b["id"], "CB1") and "Dispatched" not in api.statuses(b["id"], "CB1"))
+    b = api.send(
+        plan="CB1", to=["+12017777777", "+12018888888"], body="Code ${code}", parameters={"code": {"+12017777777": "1"}}
+    )
+    api.wait_for(
+        lambda: "Queued" not in api.statuses(b["id"], "CB1") and "Dispatched" not in api.statuses(b["id"], "CB1")
+    )
     rep = {s["code"]: s["status"] for s in api.report(b["id"], "CB1")["statuses"]}
     assert rep == {0: "Delivered", 405: "Aborted"}
     long = api.send(plan="CB1", body="x" * 161, max_number_of_message_parts=1)
@@ -118,8 +133,9 @@ def test_cancel_before_send_at_cancels_every_recipient(engine_api):
     api = engine_api
     from openxms.sms import dates
 
-    b = api.send(plan="CB1", to=["+12017777777", "+12018888888"],
-                 send_at=dates.format(api.ctx.clock.now_ms() + 3600_000))
+    b = api.send(
+        plan="CB1", to=["+12017777777", "+12018888888"], send_at=dates.format(api.ctx.clock.now_ms() + 3600_000)
+    )
     api.delete(f"/batches/{b['id']}", "CB1")
     assert api.statuses(b["id"], "CB1") == {"Cancelled": 2}
     assert api.report(b["id"], "CB1")["statuses"][0]["code"] == 407
@@ -130,8 +146,9 @@ def test_cancel_before_send_at_cancels_every_recipient(engine_api):
 
 def test_expiry_aborts_what_is_still_queued(database_url, tmp_path):
     with Receiver() as rx:
-        app, ctx = make_api(database_url, tmp_path, env={"OPENXMS_SERVICE_PLANS": "SP1:TOKEN1:0"},
-                            toml=plans_toml(rx.url, rate=2))
+        app, ctx = make_api(
+            database_url, tmp_path, env={"OPENXMS_SERVICE_PLANS": "SP1:TOKEN1:0"}, toml=plans_toml(rx.url, rate=2)
+        )
         with TestClient(app) as client:
             api = Api(client, ctx)
             b = api.send(plan="CB1", to=[f"+1201000{i:04d}" for i in range(10, 60)])
@@ -147,15 +164,21 @@ def test_callbacks_per_recipient_and_summary(engine_api):
     api = engine_api
     b = api.send(plan="CB1", to=["+12017777777", "+12018888888"], delivery_report="per_recipient")
     s = api.send(plan="CB1", to=["+12017777777", "+12010000001"], delivery_report="full", client_reference="cr")
-    api.wait_for(lambda: len(api.rx.bodies("delivery_report_sms")) == 1
-                 and len([x for x in api.rx.bodies("recipient_delivery_report_sms") if x["status"] == "Delivered"]) == 2)
+    api.wait_for(
+        lambda: (
+            len(api.rx.bodies("delivery_report_sms")) == 1
+            and len([x for x in api.rx.bodies("recipient_delivery_report_sms") if x["status"] == "Delivered"]) == 2
+        )
+    )
     per = [x for x in api.rx.bodies("recipient_delivery_report_sms") if x["batch_id"] == b["id"]]
     assert {x["status"] for x in per} <= {"Dispatched", "Delivered"}
     summary = api.rx.bodies("delivery_report_sms")[0]
     assert summary["batch_id"] == s["id"] and summary["client_reference"] == "cr"
     assert summary["total_message_count"] == 2
     assert {(x["status"], x["code"], tuple(x["recipients"])) for x in summary["statuses"]} == {
-        ("Delivered", 0, ("12017777777",)), ("Failed", 153, ("12010000001",))}
+        ("Delivered", 0, ("12017777777",)),
+        ("Failed", 153, ("12010000001",)),
+    }
     # the SDK's own webhook parser accepts our payloads
     from sinch.domains.sms.sinch_events.v1.sms_sinch_event import SmsSinchEvent
 
@@ -166,8 +189,11 @@ def test_callbacks_per_recipient_and_summary(engine_api):
 
 def outbox_row(api):
     """The one callback in the outbox, as the sender last left it (read from the database)."""
-    rows = api.ctx.db.run_sync(lambda tx: tx.all(
-        "SELECT state, attempts, first_failure_at, next_attempt_at, last_status FROM outbox ORDER BY id"))
+    rows = api.ctx.db.run_sync(
+        lambda tx: tx.all(
+            "SELECT state, attempts, first_failure_at, next_attempt_at, last_status FROM outbox ORDER BY id"
+        )
+    )
     assert len(rows) == 1, rows
     return tuple(rows[0])
 
@@ -238,8 +264,10 @@ def test_delivery_feedback_marks_dispatched_recipients_delivered(engine_api):
     api = engine_api
     b = api.send(plan="CB1", to=["+12010000005", "+12020000005"], feedback_enabled=True)  # "dead": no receipt
     api.wait_for(lambda: api.statuses(b["id"], "CB1") == {"Dispatched": 2})
-    assert api.post(f"/batches/{b['id']}/delivery_feedback", {"recipients": ["+12010000005"]},
-                    plan="CB1").status_code == 202
+    assert (
+        api.post(f"/batches/{b['id']}/delivery_feedback", {"recipients": ["+12010000005"]}, plan="CB1").status_code
+        == 202
+    )
     assert api.statuses(b["id"], "CB1") == {"Delivered": 1, "Dispatched": 1}
 
 
@@ -261,8 +289,12 @@ def test_no_receipt_becomes_unknown_after_expiry(engine_api):
     api.wait_for(lambda: api.statuses(b["id"], "CB1") == {"Dispatched": 1})
     api.advance(3 * 24 * 3600)  # expired: the dispatched message stays Dispatched for a grace period
     # once the scheduler has swept the expiry (the batch row says so), the recipient is still Dispatched
-    api.wait_for(lambda: api.ctx.db.run_sync(
-        lambda tx: tx.scalar("SELECT state FROM batches WHERE id = ?", (b["id"],))) in ("expired", "closed"))
+    api.wait_for(
+        lambda: (
+            api.ctx.db.run_sync(lambda tx: tx.scalar("SELECT state FROM batches WHERE id = ?", (b["id"],)))
+            in ("expired", "closed")
+        )
+    )
     assert api.statuses(b["id"], "CB1") == {"Dispatched": 1}
     api.advance(3600)
     api.wait_for(lambda: api.statuses(b["id"], "CB1") == {"Unknown": 1})
@@ -274,9 +306,16 @@ def test_cancel_pushes_cancelled_callbacks_at_once(engine_api):
     api = engine_api
     from openxms.sms import dates
 
-    b = api.send(plan="CB1", to=["+12017777777", "+12018888888"], delivery_report="per_recipient_final",
-                 send_at=dates.format(api.ctx.clock.now_ms() + 3600_000))
+    b = api.send(
+        plan="CB1",
+        to=["+12017777777", "+12018888888"],
+        delivery_report="per_recipient_final",
+        send_at=dates.format(api.ctx.clock.now_ms() + 3600_000),
+    )
     api.delete(f"/batches/{b['id']}", "CB1")
-    got = api.wait_for(lambda: len(api.rx.bodies("recipient_delivery_report_sms")) == 2
-                       and api.rx.bodies("recipient_delivery_report_sms"))
+    got = api.wait_for(
+        lambda: (
+            len(api.rx.bodies("recipient_delivery_report_sms")) == 2 and api.rx.bodies("recipient_delivery_report_sms")
+        )
+    )
     assert {(x["status"], x["code"]) for x in got} == {("Cancelled", 407)}

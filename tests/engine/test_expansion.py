@@ -27,15 +27,17 @@ def api(database_url, tmp_path, monkeypatch):
 
 
 def _group(api, n: int, start: int = 100) -> str:  # no magic endings (0001-0006)
-    r = api.post("/groups", {"name": f"g{start}", "members": [f"+1301555{i:04d}" for i in range(start, start + n)]},
-                 "CB1")
+    r = api.post(
+        "/groups", {"name": f"g{start}", "members": [f"+1301555{i:04d}" for i in range(start, start + n)]}, "CB1"
+    )
     assert r.status_code == 201, r.text
     return r.json()["id"]
 
 
 def _states(api, batch_id: str) -> list[str]:
-    return api.ctx.db.run_sync(lambda tx: [r.state for r in tx.all("SELECT state FROM batches WHERE id = ?",
-                                                                   (batch_id,))])
+    return api.ctx.db.run_sync(
+        lambda tx: [r.state for r in tx.all("SELECT state FROM batches WHERE id = ?", (batch_id,))]
+    )
 
 
 def test_a_large_group_is_expanded_in_chunks_and_reported_once(api, monkeypatch):

@@ -35,8 +35,12 @@ response_timeout = 2.0
 def smpp(database_url, tmp_path, request):
     params = getattr(request, "param", {})
     with SmscThread(**params.get("smsc", {})) as sim:
-        app, ctx = make_api(database_url, tmp_path, env={"OPENXMS_SERVICE_PLANS": "", "OPENXMS_PROJECTS": ""},
-                            toml=smpp_toml(sim.port, **params.get("client", {})))
+        app, ctx = make_api(
+            database_url,
+            tmp_path,
+            env={"OPENXMS_SERVICE_PLANS": "", "OPENXMS_PROJECTS": ""},
+            toml=smpp_toml(sim.port, **params.get("client", {})),
+        )
         with TestClient(app) as client:
             api = Api(client, ctx)
             api.sim = sim
@@ -98,10 +102,13 @@ def test_sweep_forgets_old_part_ids_and_orphans_but_not_reports(smpp):
     b = smpp.send(plan="SM1", to=["+12017777777", "+12018888888"])
     smpp.wait_for(lambda: final(smpp, b["id"]))
     db, now = smpp.ctx.db, wall_ms()  # the id map runs on wall-clock time
-    db.run_sync(lambda tx: tx.execute(
-        "INSERT INTO smpp_orphans (account_id, message_key, state, err, done_at, received_at) VALUES "
-        "('SM1', 'old', 'DELIVRD', 0, NULL, ?), ('SM1', 'new', 'DELIVRD', 0, NULL, ?)",
-        (now - 2 * 3600_000, now)))
+    db.run_sync(
+        lambda tx: tx.execute(
+            "INSERT INTO smpp_orphans (account_id, message_key, state, err, done_at, received_at) VALUES "
+            "('SM1', 'old', 'DELIVRD', 0, NULL, ?), ('SM1', 'new', 'DELIVRD', 0, NULL, ?)",
+            (now - 2 * 3600_000, now),
+        )
+    )
     assert db.run_sync(sweep, "SM1", now, 259_200) == (0, 1)  # parts are young; one orphan is stale
     assert db.run_sync(sweep, "SM1", now + 3 * 86_400_000 + 1, 259_200) == (2, 1)
     assert db.run_sync(lambda tx: tx.scalar("SELECT count(*) FROM smpp_parts")) == 0

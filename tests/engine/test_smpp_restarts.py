@@ -19,8 +19,9 @@ NEVER = 10**9  # ms: receipts that do not come during the test
 @pytest.fixture
 def smpp(database_url, tmp_path):
     with SmscThread(receipt_delay_ms=NEVER) as sim:
-        app, ctx = make_api(database_url, tmp_path, env={"OPENXMS_SERVICE_PLANS": "", "OPENXMS_PROJECTS": ""},
-                            toml=smpp_toml(sim.port))
+        app, ctx = make_api(
+            database_url, tmp_path, env={"OPENXMS_SERVICE_PLANS": "", "OPENXMS_PROJECTS": ""}, toml=smpp_toml(sim.port)
+        )
         with TestClient(app) as client:
             api = Api(client, ctx)
             api.sim = sim
@@ -49,8 +50,9 @@ def test_reused_ids_after_an_smsc_restart_reach_the_right_recipient(smpp):
     assert connector.collisions == 1
     # the old message's receipt, late, says when it was submitted: it goes to A, not B
     old_submit = db.run_sync(lambda tx: tx.scalar("SELECT min(submitted_at) FROM smpp_parts"))
-    smpp.sim.call(smpp.sim.smsc._send_receipt, "openxms", keys[0], "12017770001", "12025550100", "UNDELIV", 1, "",
-                  old_submit)
+    smpp.sim.call(
+        smpp.sim.smsc._send_receipt, "openxms", keys[0], "12017770001", "12025550100", "UNDELIV", 1, "", old_submit
+    )
     smpp.wait_for(lambda: smpp.statuses(a["id"], "SM1") == {"Failed": 1})
     assert smpp.statuses(b["id"], "SM1") == {"Dispatched": 1}
     smpp.sim.call(smpp.sim.smsc._send_receipt, "openxms", keys[0], "12017770002", "12025550100", "DELIVRD", 0, "")

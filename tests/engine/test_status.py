@@ -17,8 +17,10 @@ from openxms.store import recipients as rstore
 
 from ..store.rows import NOW, add_batch, migrated, recipient
 
-ACCOUNTS = {"A": Account(id="A", token="t", callback_url="http://account.example/dr"),
-            "BARE": Account(id="BARE", token="t")}
+ACCOUNTS = {
+    "A": Account(id="A", token="t", callback_url="http://account.example/dr"),
+    "BARE": Account(id="BARE", token="t"),
+}
 R, B = "recipient_delivery_report", "delivery_report"
 M1, M2 = "12010000001", "12010000002"
 
@@ -66,12 +68,19 @@ def test_callbacks_queued_by_each_change(db, mode):
         assert [r.kind for r in new] == expected, f"step {i + 1}"
         for r in new:  # due at once, to the account's default URL, for the batch's account
             assert (r.account_id, r.url, r.state, r.attempts, r.next_attempt_at) == (
-                "A", "http://account.example/dr", "pending", 0, NOW + 1000 * (i + 1))
+                "A",
+                "http://account.example/dr",
+                "pending",
+                0,
+                NOW + 1000 * (i + 1),
+            )
     payloads = [json.loads(r.payload) for r in db.run_sync(outbox)]
     if mode.startswith("per_recipient"):
         got = [(p["type"], p["batch_id"], p["recipient"], p["status"], p["code"]) for p in payloads]
-        final = [("recipient_delivery_report_sms", "b1", M1, "Delivered", 0),
-                 ("recipient_delivery_report_sms", "b1", M2, "Failed", 153)]
+        final = [
+            ("recipient_delivery_report_sms", "b1", M1, "Delivered", 0),
+            ("recipient_delivery_report_sms", "b1", M2, "Failed", 153),
+        ]
         if mode == "per_recipient":
             final = [("recipient_delivery_report_sms", "b1", m, "Dispatched", 401) for m in (M1, M2)] + final
         assert got == final
@@ -79,11 +88,15 @@ def test_callbacks_queued_by_each_change(db, mode):
         [p] = payloads
         assert p["type"] == "delivery_report_sms" and p["batch_id"] == "b1" and p["total_message_count"] == 2
         if mode == "full":
-            assert p["statuses"] == [{"code": 0, "status": "Delivered", "count": 1, "recipients": [M1]},
-                                     {"code": 153, "status": "Failed", "count": 1, "recipients": [M2]}]
+            assert p["statuses"] == [
+                {"code": 0, "status": "Delivered", "count": 1, "recipients": [M1]},
+                {"code": 153, "status": "Failed", "count": 1, "recipients": [M2]},
+            ]
         else:
-            assert p["statuses"] == [{"code": 0, "status": "Delivered", "count": 1},
-                                     {"code": 153, "status": "Failed", "count": 1}]
+            assert p["statuses"] == [
+                {"code": 0, "status": "Delivered", "count": 1},
+                {"code": 153, "status": "Failed", "count": 1},
+            ]
 
 
 @pytest.mark.parametrize("mode", list(RULES))
@@ -92,8 +105,12 @@ def test_a_final_status_is_never_overwritten(db, mode):
     apply(db, [Change(r1, st.EXPIRED, 0), Change(r2, st.DELIVERED, 0)])
     before = db.run_sync(outbox)
     # a late receipt, a duplicate receipt, a late Dispatched: nothing changes, nothing is queued
-    for late in ([Change(r1, st.DELIVERED, 0)], [Change(r2, st.DELIVERED, 0)], [dispatched(r1), dispatched(r2)],
-                 [Change(r2, st.FAILED, 153, operator_status_at=NOW)]):
+    for late in (
+        [Change(r1, st.DELIVERED, 0)],
+        [Change(r2, st.DELIVERED, 0)],
+        [dispatched(r1), dispatched(r2)],
+        [Change(r2, st.FAILED, 153, operator_status_at=NOW)],
+    ):
         assert apply(db, late, NOW + 5000) == []
     assert db.run_sync(outbox) == before
     assert tuple(db.run_sync(recipient, r1))[1:4] == (st.EXPIRED, 0, 1)
@@ -138,12 +155,15 @@ def test_no_batch_report_for_a_batch_not_yet_active(db):
     assert db.run_sync(outbox) == []
 
 
-@pytest.mark.parametrize("account,batch_url,expected", [
-    ("A", "http://batch.example/cb", "http://batch.example/cb"),  # the batch's own URL wins
-    ("A", None, "http://account.example/dr"),  # else the account's default
-    ("BARE", "http://batch.example/cb", "http://batch.example/cb"),
-    ("BARE", None, None),  # neither: no callback at all
-])
+@pytest.mark.parametrize(
+    "account,batch_url,expected",
+    [
+        ("A", "http://batch.example/cb", "http://batch.example/cb"),  # the batch's own URL wins
+        ("A", None, "http://account.example/dr"),  # else the account's default
+        ("BARE", "http://batch.example/cb", "http://batch.example/cb"),
+        ("BARE", None, None),  # neither: no callback at all
+    ],
+)
 @pytest.mark.parametrize("mode", ["per_recipient_final", "summary"])
 def test_callback_url_precedence(db, mode, account, batch_url, expected):
     [rid] = batch(db, "b1", [M1], account_id=account, delivery_report=mode, callback_url=batch_url)
@@ -198,8 +218,10 @@ def test_two_nodes_finishing_the_same_recipient_at_once_keep_the_first_final_sta
             errors.append(e)
             both_read.abort()
 
-    threads = [threading.Thread(target=node, name="first", args=(Change(rid, st.DELIVERED, 0),)),
-               threading.Thread(target=node, name="second", args=(Change(rid, st.ABORTED, st.C_INTERNAL_EXPIRY),))]
+    threads = [
+        threading.Thread(target=node, name="first", args=(Change(rid, st.DELIVERED, 0),)),
+        threading.Thread(target=node, name="second", args=(Change(rid, st.ABORTED, st.C_INTERNAL_EXPIRY),)),
+    ]
     for t in threads:
         t.start()
     for t in threads:

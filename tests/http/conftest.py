@@ -30,7 +30,9 @@ class Api:
         return self.client.get(self.url(path, plan), headers=self.h(plan), **kw)
 
     def post(self, path: str, body=None, plan: str = "SP1", **kw):
-        return self.client.post(self.url(path, plan), json=body, headers={**self.h(plan), **kw.pop("headers", {})}, **kw)
+        return self.client.post(
+            self.url(path, plan), json=body, headers={**self.h(plan), **kw.pop("headers", {})}, **kw
+        )
 
     def put(self, path: str, body=None, plan: str = "SP1"):
         return self.client.put(self.url(path, plan), json=body, headers=self.h(plan))
@@ -77,8 +79,14 @@ def make_api(database_url: str, tmp_path, env=None, toml: str | None = None, **s
         config_file = tmp_path / "openxms.toml"
         config_file.write_text(toml)
     settings.setdefault("allowed_hosts", ("testserver",))  # Starlette's TestClient sends Host: testserver
-    s = config.load(config_file, env={**ENV, **(env or {})}, database_url=database_url, clock="manual",
-                    data_dir=str(tmp_path), **settings)
+    s = config.load(
+        config_file,
+        env={**ENV, **(env or {})},
+        database_url=database_url,
+        clock="manual",
+        data_dir=str(tmp_path),
+        **settings,
+    )
     app, ctx = build(s)
     return app, ctx
 

@@ -28,9 +28,13 @@ def test_invalid_utf8_on_every_write_route(api: Api):
     b = api.send()
     g = api.post("/groups", {"name": "g", "members": ["+12017777777"]}).json()
     bad = b'{"name": "\xfe"}'
-    for method, path in (("POST", f"/batches/{b['id']}"), ("PUT", f"/batches/{b['id']}"),
-                         ("POST", f"/groups/{g['id']}"), ("PUT", f"/groups/{g['id']}"),
-                         ("POST", f"/batches/{b['id']}/delivery_feedback")):
+    for method, path in (
+        ("POST", f"/batches/{b['id']}"),
+        ("PUT", f"/batches/{b['id']}"),
+        ("POST", f"/groups/{g['id']}"),
+        ("PUT", f"/groups/{g['id']}"),
+        ("POST", f"/batches/{b['id']}/delivery_feedback"),
+    ):
         r = api.client.request(method, api.url(path), content=bad, headers={**api.h(), **JSON})
         _sinch_400(r, "syntax_invalid_json")
 
@@ -54,22 +58,35 @@ def test_dates_out_of_range(api: Api, when):
     for field in ("send_at", "expire_at"):
         r = api.post("/batches", {"to": ["+12017777777"], "body": "x", field: when})
         _sinch_400(r)
-    r = api.client.post("/simulator/handsets/+12017777777/messages", json={"to": "12025550100", "body": "x",
-                                                                         "sent_at": when})
+    r = api.client.post(
+        "/simulator/handsets/+12017777777/messages", json={"to": "12025550100", "body": "x", "sent_at": when}
+    )
     _sinch_400(r)
     _sinch_400(api.client.get(api.url("/batches"), params={"start_date": when}, headers=api.h()))
 
 
 def test_empty_start_date_is_refused(api: Api):
-    _sinch_400(api.client.get(api.url("/batches") + "?start_date=", headers=api.h()),
-               "syntax_invalid_parameter_format")
+    _sinch_400(api.client.get(api.url("/batches") + "?start_date=", headers=api.h()), "syntax_invalid_parameter_format")
 
 
-@pytest.mark.parametrize("url", ["http://[::1", "http://a:abc/", "http://[v1.x]/", "http://exa\tmple.com/",
-                                 "http://xn--a/", "http://a:99999/", "http:///nohost", "ftp://x.example/"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://[::1",
+        "http://a:abc/",
+        "http://[v1.x]/",
+        "http://exa\tmple.com/",
+        "http://xn--a/",
+        "http://a:99999/",
+        "http:///nohost",
+        "ftp://x.example/",
+    ],
+)
 def test_callback_urls_the_sender_would_refuse(api: Api, url):
-    _sinch_400(api.post("/batches", {"to": ["+12017777777"], "body": "x", "callback_url": url}),
-               "syntax_invalid_parameter_format")
+    _sinch_400(
+        api.post("/batches", {"to": ["+12017777777"], "body": "x", "callback_url": url}),
+        "syntax_invalid_parameter_format",
+    )
 
 
 def test_rules_nested_too_deep(api: Api):
@@ -121,9 +138,9 @@ def test_repeated_list_filters_work_like_comma_lists(api: Api):
     b = api.send(to=["+12017777777", "+12010000001"])  # one Delivered, one Failed (magic number)
     api.wait_for(lambda: api.statuses(b["id"]) == {"Delivered": 1, "Failed": 1})
     comma = api.client.get(api.url("/delivery_reports") + "?status=Delivered,Failed", headers=api.h()).json()
-    repeated = api.client.get(api.url("/delivery_reports") + "?status=Delivered&status=Failed",
-                              headers=api.h()).json()
+    repeated = api.client.get(api.url("/delivery_reports") + "?status=Delivered&status=Failed", headers=api.h()).json()
     assert comma["count"] == repeated["count"] == 2
-    r = api.client.get(api.url(f"/batches/{b['id']}/delivery_report") + "?status=Delivered&status=Failed",
-                       headers=api.h()).json()
+    r = api.client.get(
+        api.url(f"/batches/{b['id']}/delivery_report") + "?status=Delivered&status=Failed", headers=api.h()
+    ).json()
     assert {s["status"] for s in r["statuses"]} == {"Delivered", "Failed"}

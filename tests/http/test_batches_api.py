@@ -8,9 +8,18 @@ import pytest
 
 
 def test_send_text_batch_echoes_normalised_fields(api):
-    r = api.post("/batches", {"to": ["+12017777777", "0046 70-123 45 67"], "from": "+12015555555",
-                              "body": "Hi ${name}", "parameters": {"name": {"+12017777777": "John", "default": "x"}},
-                              "delivery_report": "full", "client_reference": "ref-1", "feedback_enabled": True})
+    r = api.post(
+        "/batches",
+        {
+            "to": ["+12017777777", "0046 70-123 45 67"],
+            "from": "+12015555555",
+            "body": "Hi ${name}",
+            "parameters": {"name": {"+12017777777": "John", "default": "x"}},
+            "delivery_report": "full",
+            "client_reference": "ref-1",
+            "feedback_enabled": True,
+        },
+    )
     assert r.status_code == 201, r.text
     b = r.json()
     assert len(b["id"]) == 26
@@ -32,29 +41,32 @@ def test_defaults_expire_three_days_after_send_at(api):
     assert b["delivery_report"] == "none"
 
 
-@pytest.mark.parametrize("fields,code", [
-    ({"expire_at": "2030-01-01T07:00:00Z", "send_at": "2030-01-01T08:00:00Z"}, "syntax_constraint_violation"),
-    ({"expire_at": "2030-01-04T08:00:01Z", "send_at": "2030-01-01T08:00:00Z"}, "syntax_constraint_violation"),
-    ({"send_at": "tomorrow"}, "syntax_invalid_parameter_format"),
-    ({"delivery_report": "sometimes"}, "syntax_invalid_parameter_format"),
-    ({"type": "mt_fax"}, "syntax_invalid_parameter_format"),
-    ({"callback_url": "not a url"}, "syntax_invalid_parameter_format"),
-    ({"callback_url": "https://x.example/" + "a" * 2048}, "syntax_constraint_violation"),
-    ({"client_reference": "r" * 2049}, "syntax_constraint_violation"),
-    ({"max_number_of_message_parts": 0}, "syntax_constraint_violation"),
-    ({"from_ton": 7}, "syntax_constraint_violation"),
-    ({"from_npi": 19}, "syntax_constraint_violation"),
-    ({"from_npi": -1}, "syntax_constraint_violation"),
-    ({"body": "x" * 2001}, "syntax_constraint_violation"),
-    ({"to": []}, "syntax_constraint_violation"),
-    ({"to": ["+1201777777" + str(i % 10) for i in range(1001)]}, "syntax_constraint_violation"),
-    ({"to": ["hello!"]}, "syntax_invalid_parameter_format"),
-    ({"to": ["+0123"]}, "syntax_invalid_parameter_format"),
-    ({"to": "12017777777"}, "syntax_invalid_json"),
-    ({"flash_message": "yes"}, "syntax_invalid_json"),
-    ({"body": 42}, "syntax_invalid_json"),
-    ({"parameters": {"name": {"default": "v" * 161}}}, "syntax_constraint_violation"),
-])
+@pytest.mark.parametrize(
+    "fields,code",
+    [
+        ({"expire_at": "2030-01-01T07:00:00Z", "send_at": "2030-01-01T08:00:00Z"}, "syntax_constraint_violation"),
+        ({"expire_at": "2030-01-04T08:00:01Z", "send_at": "2030-01-01T08:00:00Z"}, "syntax_constraint_violation"),
+        ({"send_at": "tomorrow"}, "syntax_invalid_parameter_format"),
+        ({"delivery_report": "sometimes"}, "syntax_invalid_parameter_format"),
+        ({"type": "mt_fax"}, "syntax_invalid_parameter_format"),
+        ({"callback_url": "not a url"}, "syntax_invalid_parameter_format"),
+        ({"callback_url": "https://x.example/" + "a" * 2048}, "syntax_constraint_violation"),
+        ({"client_reference": "r" * 2049}, "syntax_constraint_violation"),
+        ({"max_number_of_message_parts": 0}, "syntax_constraint_violation"),
+        ({"from_ton": 7}, "syntax_constraint_violation"),
+        ({"from_npi": 19}, "syntax_constraint_violation"),
+        ({"from_npi": -1}, "syntax_constraint_violation"),
+        ({"body": "x" * 2001}, "syntax_constraint_violation"),
+        ({"to": []}, "syntax_constraint_violation"),
+        ({"to": ["+1201777777" + str(i % 10) for i in range(1001)]}, "syntax_constraint_violation"),
+        ({"to": ["hello!"]}, "syntax_invalid_parameter_format"),
+        ({"to": ["+0123"]}, "syntax_invalid_parameter_format"),
+        ({"to": "12017777777"}, "syntax_invalid_json"),
+        ({"flash_message": "yes"}, "syntax_invalid_json"),
+        ({"body": 42}, "syntax_invalid_json"),
+        ({"parameters": {"name": {"default": "v" * 161}}}, "syntax_constraint_violation"),
+    ],
+)
 def test_send_rejects_bad_input_with_sinch_errors(api, fields, code):
     body = {"to": ["+12017777777"], "from": "+12015555555", "body": "Hello", **fields}
     r = api.post("/batches", body)
@@ -70,7 +82,9 @@ def test_missing_required_fields(api):
 
 
 def test_invalid_json_and_oversize_body(api):
-    r = api.client.post(api.url("/batches"), content=b'{"to": [', headers={**api.h(), "Content-Type": "application/json"})
+    r = api.client.post(
+        api.url("/batches"), content=b'{"to": [', headers={**api.h(), "Content-Type": "application/json"}
+    )
     assert (r.status_code, r.json()["code"]) == (400, "syntax_invalid_json")
     big = b'{"to": ["12017777777"], "body": "' + b"x" * (5 * 1024 * 1024) + b'"}'
     r = api.client.post(api.url("/batches"), content=big, headers=api.h())
@@ -89,10 +103,15 @@ def test_binary_batch(api):
     b = api.send(type="mt_binary", body=body, udh="06050423F423F4")
     assert b["type"] == "mt_binary" and b["udh"] == "06050423F423F4" and b["body"] == body
     assert "flash_message" not in b and "parameters" not in b
-    for bad in ({"udh": None}, {"body": "***"}, {"udh": "zz"},
-                {"body": base64.b64encode(b"x" * 134).decode(), "udh": "06050423F423F4"}):
-        r = api.post("/batches", {"to": ["+12017777777"], "type": "mt_binary", "body": body,
-                                  "udh": "06050423F423F4", **bad})
+    for bad in (
+        {"udh": None},
+        {"body": "***"},
+        {"udh": "zz"},
+        {"body": base64.b64encode(b"x" * 134).decode(), "udh": "06050423F423F4"},
+    ):
+        r = api.post(
+            "/batches", {"to": ["+12017777777"], "type": "mt_binary", "body": body, "udh": "06050423F423F4", **bad}
+        )
         assert r.status_code == 400, bad
 
 
@@ -154,9 +173,16 @@ def test_list_filters(api):
 
 def test_update_to_add_remove_and_fields(api):
     b = api.send(to=["+12017777777", "+12018888888"], send_at="2099-01-01T00:00:00Z")
-    r = api.post(f"/batches/{b['id']}", {"type": "mt_text", "to_add": ["+12019999999"],
-                                         "to_remove": ["+12018888888"], "from": "+12016666666",
-                                         "delivery_report": "summary"})
+    r = api.post(
+        f"/batches/{b['id']}",
+        {
+            "type": "mt_text",
+            "to_add": ["+12019999999"],
+            "to_remove": ["+12018888888"],
+            "from": "+12016666666",
+            "delivery_report": "summary",
+        },
+    )
     assert r.status_code == 200, r.text
     u = r.json()
     assert u["to"] == ["12017777777", "12019999999"]
@@ -225,22 +251,33 @@ def test_idempotency_key(api):
 
 
 def test_dry_run(api):
-    body = {"to": ["+12017777777", "+12018888888", "+12019999999"], "from": "x",
-            "body": "Hello ${name}!", "parameters": {"name": {"+12017777777": "John", "default": "there"}}}
+    body = {
+        "to": ["+12017777777", "+12018888888", "+12019999999"],
+        "from": "x",
+        "body": "Hello ${name}!",
+        "parameters": {"name": {"+12017777777": "John", "default": "there"}},
+    }
     r = api.post("/batches/dry_run", body)
     assert r.status_code == 200
     assert r.json() == {"number_of_recipients": 3, "number_of_messages": 3}
-    r = api.client.post(api.url("/batches/dry_run?per_recipient=True&number_of_recipients=2"), json=body,
-                        headers=api.h()).json()
+    r = api.client.post(
+        api.url("/batches/dry_run?per_recipient=True&number_of_recipients=2"), json=body, headers=api.h()
+    ).json()
     assert r["number_of_messages"] == 3 and len(r["per_recipient"]) == 2
-    assert r["per_recipient"][0] == {"recipient": "12017777777", "body": "Hello John!", "number_of_parts": 1,
-                                     "encoding": "text"}
+    assert r["per_recipient"][0] == {
+        "recipient": "12017777777",
+        "body": "Hello John!",
+        "number_of_parts": 1,
+        "encoding": "text",
+    }
     assert r["per_recipient"][1]["body"] == "Hello there!"
     long_unicode = {**body, "body": "ж" * 71, "parameters": None}
     r = api.client.post(api.url("/batches/dry_run?per_recipient=true"), json=long_unicode, headers=api.h()).json()
     assert r["number_of_messages"] == 6 and r["per_recipient"][0]["encoding"] == "unicode"
     assert api.post("/batches/dry_run", {"to": []}).status_code == 400
-    assert api.client.post(api.url("/batches/dry_run?per_recipient=maybe"), json=body, headers=api.h()).status_code == 400
+    assert (
+        api.client.post(api.url("/batches/dry_run?per_recipient=maybe"), json=body, headers=api.h()).status_code == 400
+    )
     assert api.get("/batches", params={"start_date": "2000-01-01T00:00:00Z"}).json()["count"] == 0  # nothing stored
 
 

@@ -25,8 +25,10 @@ def test_router_errors_are_sinch_shaped(api):
     r = api.client.patch("/clock", json={})  # (without JSON the control-plane guard answers 415 first)
     assert r.status_code == 405 and r.json()["code"] == "method_not_allowed" and "GET" in r.headers["allow"]
     r = api.client.post("/oauth2/token", data={"grant_type": "password"})
-    assert r.status_code == 400 and r.json() == {"error": "unsupported_grant_type",
-                                                 "error_description": "grant_type must be client_credentials"}
+    assert r.status_code == 400 and r.json() == {
+        "error": "unsupported_grant_type",
+        "error_description": "grant_type must be client_credentials",
+    }
 
 
 def test_a_405_lists_every_method_of_the_path(api):
@@ -48,8 +50,16 @@ def test_a_method_the_control_plane_lacks_is_a_405_not_a_415(api):
 
 
 def _request(path: str, route=None) -> Request:
-    scope = {"type": "http", "method": "GET", "path": path, "raw_path": path.encode(), "query_string": b"",
-             "headers": [], "scheme": "http", "server": ("127.0.0.1", 80)}
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "headers": [],
+        "scheme": "http",
+        "server": ("127.0.0.1", 80),
+    }
     if route is not None:
         scope["route"] = route
     return Request(scope)
@@ -70,10 +80,12 @@ def test_the_route_api_chooses_the_body_format():
     assert r.path == "/v1/projects/{project_id}/things"
     body = spec.render(_request("/v1/projects/p/things", r), ConstraintViolation("bad"))
     assert body.error == {"code": 400, "message": "bad"}
-    assert spec.render(_request("/v1/projects/p/things", r), OAuthError("no", code="invalid_client")) \
-        == spec.OAuth2Error("invalid_client", "no")  # OAuth2 errors are OAuth2-shaped wherever raised
+    assert spec.render(
+        _request("/v1/projects/p/things", r), OAuthError("no", code="invalid_client")
+    ) == spec.OAuth2Error("invalid_client", "no")  # OAuth2 errors are OAuth2-shaped wherever raised
     assert spec.render(_request("/xms/v1/SP1/unknown"), ConstraintViolation("bad")) == spec.Error(
-        "syntax_constraint_violation", "bad")  # no route: the API owning the prefix
+        "syntax_constraint_violation", "bad"
+    )  # no route: the API owning the prefix
     assert spec.api_for(_request("/nowhere")) is spec.DEFAULT
 
 

@@ -43,8 +43,10 @@ def test_update_adds_before_removes_and_copies_groups(api):
     other = api.post("/groups", {"members": ["+12017000001", "+12017000002"]}).json()
     g = make_group(api)
     api.advance(1)
-    r = api.post(f"/groups/{g['id']}", {"add": ["+12019990000", "+12018883333"], "remove": ["+12018883333"],
-                                        "add_from_group": other["id"]})
+    r = api.post(
+        f"/groups/{g['id']}",
+        {"add": ["+12019990000", "+12018883333"], "remove": ["+12018883333"], "add_from_group": other["id"]},
+    )
     assert r.status_code == 200, r.text
     u = r.json()
     assert u["size"] == 5 and u["name"] == "Group master" and u["modified_at"] > g["modified_at"]
@@ -56,8 +58,14 @@ def test_update_adds_before_removes_and_copies_groups(api):
 
 def test_python_sdk_null_fields_do_not_wipe_the_name(api):
     g = make_group(api)
-    sdk_body = {"add": ["+12019990000"], "remove": None, "name": None, "add_from_group": None,
-                "remove_from_group": None, "auto_update": None}
+    sdk_body = {
+        "add": ["+12019990000"],
+        "remove": None,
+        "name": None,
+        "add_from_group": None,
+        "remove_from_group": None,
+        "auto_update": None,
+    }
     u = api.post(f"/groups/{g['id']}", sdk_body).json()
     assert u["name"] == "Group master" and u["size"] == 3
     u = api.post(f"/groups/{g['id']}", {"name": None}).json()
@@ -68,8 +76,7 @@ def test_python_sdk_null_fields_do_not_wipe_the_name(api):
 
 def test_replace_and_delete(api):
     child = api.post("/groups", {"members": ["+12017000001"]}).json()
-    g = make_group(api, child_groups=[child["id"]],
-                   auto_update={"to": "+12025550100", "add": {"first_word": "JOIN"}})
+    g = make_group(api, child_groups=[child["id"]], auto_update={"to": "+12025550100", "add": {"first_word": "JOIN"}})
     assert g["child_groups"] == [child["id"]] and g["auto_update"]["to"] == "12025550100"
     r = api.put(f"/groups/{g['id']}", {"name": "Replaced", "members": ["+12018880000"]})
     assert r.status_code == 200
@@ -88,8 +95,9 @@ def test_batch_to_group_is_resolved_when_due(api):
     assert b["to"] == ["12017777778", g["id"]]  # group id kept verbatim
     api.post(f"/groups/{g['id']}", {"add": ["+12018882228", "+12017777778"]})  # one duplicate of a number
     api.advance(3600)
-    full = api.wait_for(lambda: api.report(b["id"], type="full") if api.report(b["id"])["total_message_count"] == 3
-                        else None)
+    full = api.wait_for(
+        lambda: api.report(b["id"], type="full") if api.report(b["id"])["total_message_count"] == 3 else None
+    )
     recipients = sorted(r for s in full["statuses"] for r in s["recipients"])
     assert recipients == ["12017777778", "12018881118", "12018882228"]  # sent once each
 
@@ -106,17 +114,25 @@ def test_group_deleted_before_send_at_counts_as_empty(api):
 
 def test_dry_run_expands_groups_as_they_are_now(api):
     g = make_group(api)
-    r = api.client.post(api.url("/batches/dry_run?per_recipient=true"),
-                        json={"to": [g["id"], "+12018881111"], "body": "hi"}, headers=api.h()).json()
+    r = api.client.post(
+        api.url("/batches/dry_run?per_recipient=true"),
+        json={"to": [g["id"], "+12018881111"], "body": "hi"},
+        headers=api.h(),
+    ).json()
     assert r["number_of_recipients"] == 2
     assert sorted(x["recipient"] for x in r["per_recipient"]) == ["12018881111", "12018882222"]
 
 
 def test_auto_update_keywords_from_handset_replies(api):
-    g = make_group(api, auto_update={"to": "+12025550100", "add": {"first_word": "JOIN"},
-                                     "remove": {"first_word": "STOP"}})
-    reply = lambda who, text: api.client.post(f"/simulator/handsets/{who}/messages",  # noqa: E731
-                                              json={"to": "+12025550100", "body": text, "service_plan_id": "SP1"})
+    g = make_group(
+        api, auto_update={"to": "+12025550100", "add": {"first_word": "JOIN"}, "remove": {"first_word": "STOP"}}
+    )
+
+    def reply(who: str, text: str):
+        return api.client.post(
+            f"/simulator/handsets/{who}/messages", json={"to": "+12025550100", "body": text, "service_plan_id": "SP1"}
+        )
+
     assert reply("+12017770001", "join please").status_code == 201
     assert "12017770001" in api.get(f"/groups/{g['id']}/members").json()
     reply("+12018881111", "Stop")

@@ -31,8 +31,10 @@ def test_a_foreign_host_cannot_use_the_control_plane(api):
 
 
 def test_a_form_post_cannot_inject_messages_or_move_the_clock(api):
-    for path, body in (("/simulator/handsets/+12017777777/messages", '{"to": "12025550100", "body": "hi"}'),
-                       ("/clock/advance", '{"seconds": 60}')):
+    for path, body in (
+        ("/simulator/handsets/+12017777777/messages", '{"to": "12025550100", "body": "hi"}'),
+        ("/clock/advance", '{"seconds": 60}'),
+    ):
         r = api.client.post(path, content=body, headers={"Content-Type": "text/plain"})
         assert r.status_code == 415, r.text
     assert api.client.get("/clock").json()["now_ms"] == api.ctx.clock.now_ms()
@@ -43,8 +45,9 @@ def test_with_a_control_token_mutations_need_it(guarded):
     r = c.post("/clock/advance", json={"seconds": 1})
     assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
     assert c.post("/clock/advance", json={"seconds": 1}, headers={"Authorization": "Bearer wrong"}).status_code == 401
-    assert c.post("/clock/advance", json={"seconds": 1},
-                  headers={"Authorization": "Bearer ctl-secret"}).status_code == 200
+    assert (
+        c.post("/clock/advance", json={"seconds": 1}, headers={"Authorization": "Bearer ctl-secret"}).status_code == 200
+    )
     assert c.get("/clock").status_code == 200  # reads stay open on loopback
     assert c.delete("/simulator/handsets").status_code == 401
 
@@ -81,8 +84,12 @@ def test_bodies_in_flight_are_capped():
         async def send(msg):
             sent.append(msg)
 
-        scope = {"type": "http", "method": "POST", "path": "/xms/v1/SP1/batches",
-                 "headers": [(b"host", b"127.0.0.1"), (b"content-length", str(declared or length).encode())]}
+        scope = {
+            "type": "http",
+            "method": "POST",
+            "path": "/xms/v1/SP1/batches",
+            "headers": [(b"host", b"127.0.0.1"), (b"content-length", str(declared or length).encode())],
+        }
         await guard(scope, receive, send)
         return sent[0]["status"]
 

@@ -29,8 +29,10 @@ def test_failed_token_requests_are_throttled_per_key(api: Api, monkeypatch):
         assert _token(api.client, "wrong").status_code == 401
     r = _token(api.client, "SECRET1")  # even the right secret waits: the key is being guessed
     assert r.status_code == 429 and r.json()["error"] == "slow_down" and int(r.headers["retry-after"]) >= 1
-    assert api.client.post("/oauth2/token", data={"grant_type": "client_credentials"},
-                           auth=("OTHER", "x")).status_code == 401  # other keys are not affected
+    assert (
+        api.client.post("/oauth2/token", data={"grant_type": "client_credentials"}, auth=("OTHER", "x")).status_code
+        == 401
+    )  # other keys are not affected
     now[0] += auth.LOGIN_WINDOW_S + 1
     assert _token(api.client, "SECRET1").status_code == 200
 
@@ -46,7 +48,8 @@ def test_an_api_rate_answers_429_with_retry_after(limited: Api):
     h = {"Authorization": "Bearer RLTOKEN"}
     codes = [limited.client.get("/xms/v1/RL1/batches", headers=h).status_code for _ in range(6)]
     assert codes[:2] == [200, 200] and 429 in codes, codes
-    r = next(r for r in (limited.client.get("/xms/v1/RL1/batches", headers=h) for _ in range(5))
-             if r.status_code == 429)
+    r = next(
+        r for r in (limited.client.get("/xms/v1/RL1/batches", headers=h) for _ in range(5)) if r.status_code == 429
+    )
     assert r.json()["code"] == "too_many_requests" and int(r.headers["retry-after"]) >= 1
     assert limited.get("/batches", "SP2").status_code == 200  # plans without api_rate are not limited

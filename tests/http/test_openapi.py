@@ -13,8 +13,13 @@ from openxms.sms import msisdn
 from openxms.sms import objects as o
 
 # Served, but not part of the API: the simulator's web page, its assets and its event stream.
-UNDOCUMENTED = {("GET", "/"), ("GET", "/ui/app.js"), ("GET", "/ui/conv.js"), ("GET", "/ui/app.css"),
-                ("GET", "/simulator/events")}
+UNDOCUMENTED = {
+    ("GET", "/"),
+    ("GET", "/ui/app.js"),
+    ("GET", "/ui/conv.js"),
+    ("GET", "/ui/app.css"),
+    ("GET", "/simulator/events"),
+}
 
 
 def strict(raw: bytes, t):
@@ -22,29 +27,53 @@ def strict(raw: bytes, t):
 
 
 def test_responses_match_the_documented_types(api):
-    g = api.post("/groups", {"name": "g", "members": ["+12018881111"],
-                             "auto_update": {"to": "+12025550100", "add": {"first_word": "join"}}})
+    g = api.post(
+        "/groups",
+        {
+            "name": "g",
+            "members": ["+12018881111"],
+            "auto_update": {"to": "+12025550100", "add": {"first_word": "join"}},
+        },
+    )
     assert strict(g.content, o.Group).auto_update.add.first_word == "join"
-    b = api.post("/batches", {"to": ["+12017777777", g.json()["id"]], "from": "x", "body": "hi",
-                              "send_at": "2099-01-01T00:00:00Z", "client_reference": "r", "parameters": {"a": {"default": "b"}}})
+    b = api.post(
+        "/batches",
+        {
+            "to": ["+12017777777", g.json()["id"]],
+            "from": "x",
+            "body": "hi",
+            "send_at": "2099-01-01T00:00:00Z",
+            "client_reference": "r",
+            "parameters": {"a": {"default": "b"}},
+        },
+    )
     batch = strict(b.content, o.Batch)
     assert batch.send_at.endswith("Z")
     strict(api.post("/batches", {"to": ["+1201"], "type": "mt_binary", "body": "aGk=", "udh": "00"}).content, o.Batch)
-    media = strict(api.post("/batches", {"to": ["+1201"], "type": "mt_media",
-                                         "body": {"url": "https://example.com/a.png"}}).content, o.Batch)
+    media = strict(
+        api.post(
+            "/batches", {"to": ["+1201"], "type": "mt_media", "body": {"url": "https://example.com/a.png"}}
+        ).content,
+        o.Batch,
+    )
     assert media.body == o.MediaBody("https://example.com/a.png")
     strict(api.delete(f"/batches/{batch.id}").content, o.Batch)
     strict(api.get("/batches").content, o.BatchList)
     strict(api.get("/groups").content, o.GroupList)
     strict(api.get(f"/groups/{g.json()['id']}/members").content, list[str])
-    dry = strict(api.client.post(api.url("/batches/dry_run?per_recipient=true"), json={"to": ["+1201"], "body": "x"},
-                                 headers=api.h()).content, o.DryRun)
+    dry = strict(
+        api.client.post(
+            api.url("/batches/dry_run?per_recipient=true"), json={"to": ["+1201"], "body": "x"}, headers=api.h()
+        ).content,
+        o.DryRun,
+    )
     assert dry.per_recipient[0].number_of_parts == 1
     strict(api.get(f"/batches/{batch.id}/delivery_report", params={"type": "full"}).content, o.BatchDeliveryReport)
     strict(api.get(f"/batches/{batch.id}/delivery_report/+12017777777").content, o.RecipientDeliveryReport)
     strict(api.get("/delivery_reports").content, o.DeliveryReportList)
-    mo = api.client.post("/simulator/handsets/12017777777/messages", json={"to": "1202", "body": "x",
-                                                                           "service_plan_id": "SP1"})
+    mo = api.client.post(
+        "/simulator/handsets/12017777777/messages", json={"to": "1202", "body": "x", "service_plan_id": "SP1"}
+    )
     assert strict(mo.content, Received).account_id == "SP1"
     strict(api.get(f"/inbounds/{mo.json()['id']}").content, o.InboundMessage)
     strict(api.get("/inbounds").content, o.InboundList)
@@ -132,8 +161,9 @@ def test_what_the_guard_and_the_parsers_enforce_is_documented(api):
     assert handset["schema"]["pattern"] == msisdn.PATTERN
     assert api.client.get("/simulator/handsets/0/messages").status_code == 400
     assert api.client.get("/simulator/handsets/+1 (201) 555-0100/messages").status_code == 200
-    conv_list = {p["name"]: p["schema"]
-                 for p in doc["paths"]["/v1/projects/{project_id}/messages"]["get"]["parameters"]}
+    conv_list = {
+        p["name"]: p["schema"] for p in doc["paths"]["/v1/projects/{project_id}/messages"]["get"]["parameters"]
+    }
     assert conv_list["start_time"]["format"] == conv_list["end_time"]["format"] == "date-time"
     form = doc["components"]["schemas"]["TokenForm"]
     assert form["required"] == ["grant_type"] and form["properties"]["grant_type"]["enum"] == ["client_credentials"]

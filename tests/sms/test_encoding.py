@@ -10,8 +10,10 @@ import pytest
 
 from openxms.sms import encoding as e
 
-GSM_BASIC = ("@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
-             "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà")
+GSM_BASIC = (
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
 GSM_EXT = "\f^{}\\[~]|€"
 EMOJI = "😀"
 
@@ -21,6 +23,7 @@ def ceil_parts(n: int, single: int, multi: int) -> int:
 
 
 # -- tables ------------------------------------------------------------------------------
+
 
 def test_tables_match_the_spec():
     assert len(GSM_BASIC) == 127 and set(e._BASIC) == set(GSM_BASIC)
@@ -43,6 +46,7 @@ def test_tables_cover_everything_the_reference_codec_encodes():
 
 
 # -- detection ---------------------------------------------------------------------------
+
 
 def test_mock_example():
     assert e.count_parts("Hello John!") == ("text", 1)
@@ -76,11 +80,35 @@ def test_units():
 
 # -- GSM-7 boundaries (spec §9.2 table) --------------------------------------------------
 
-GSM_TABLE = [(1, 160, 1), (161, 306, 2), (307, 459, 3), (460, 612, 4), (613, 765, 5), (766, 918, 6),
-             (919, 1071, 7), (1072, 1224, 8), (1225, 1377, 9), (1378, 1530, 10), (1531, 1683, 11),
-             (1684, 1836, 12), (1837, 1989, 13), (1990, 2000, 14)]
-UCS2_TABLE = [(1, 70, 1), (71, 134, 2), (135, 201, 3), (202, 268, 4), (269, 335, 5), (336, 402, 6),
-              (403, 469, 7), (470, 536, 8), (537, 603, 9), (604, 670, 10), (1944, 2000, 30)]
+GSM_TABLE = [
+    (1, 160, 1),
+    (161, 306, 2),
+    (307, 459, 3),
+    (460, 612, 4),
+    (613, 765, 5),
+    (766, 918, 6),
+    (919, 1071, 7),
+    (1072, 1224, 8),
+    (1225, 1377, 9),
+    (1378, 1530, 10),
+    (1531, 1683, 11),
+    (1684, 1836, 12),
+    (1837, 1989, 13),
+    (1990, 2000, 14),
+]
+UCS2_TABLE = [
+    (1, 70, 1),
+    (71, 134, 2),
+    (135, 201, 3),
+    (202, 268, 4),
+    (269, 335, 5),
+    (336, 402, 6),
+    (403, 469, 7),
+    (470, 536, 8),
+    (537, 603, 9),
+    (604, 670, 10),
+    (1944, 2000, 30),
+]
 
 
 @pytest.mark.parametrize("lo,hi,parts", GSM_TABLE)
@@ -115,6 +143,7 @@ def test_gsm_every_length_up_to_2000_matches_ceil():
 
 # -- UCS-2 boundaries --------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("lo,hi,parts", UCS2_TABLE)
 def test_ucs2_spec_table(lo, hi, parts):
     for n in (lo, hi):
@@ -142,6 +171,7 @@ def test_ucs2_every_length_up_to_2000_matches_ceil():
 
 
 # -- escape pairs ------------------------------------------------------------------------
+
 
 def test_extension_characters_count_two():
     assert e.units("€" * 80, e.TEXT) == 160
@@ -181,6 +211,7 @@ def test_multi_for_16_bit_references():
 
 # -- surrogate pairs ---------------------------------------------------------------------
 
+
 def test_surrogate_pair_is_never_split():
     text = "ж" * 66 + EMOJI + "ж" * 10
     assert e.units(text, e.UNICODE) == 78
@@ -198,6 +229,7 @@ def test_emoji_count_two_units():
 
 
 # -- truncate ----------------------------------------------------------------------------
+
 
 def test_truncate_fits_one_part_and_respects_pairs():
     assert e.truncate("a" * 400) == "a" * 160
@@ -218,6 +250,7 @@ def test_truncate_with_a_given_encoding():
 
 # -- codecs ------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("ch", list(GSM_BASIC + GSM_EXT))
 def test_every_gsm_character_matches_the_reference_codec(ch):
     raw = e.gsm7_encode(ch)
@@ -232,8 +265,9 @@ def test_gsm7_round_trip_whole_alphabet():
     assert raw == text.encode("gsm03.38")
     assert e.gsm7_decode(raw) == text
     assert all(b < 0x80 for b in raw)
-    assert e.gsm7_decode(bytes(b for b in range(128) if b != 0x1B)) == bytes(
-        b for b in range(128) if b != 0x1B).decode("gsm03.38")
+    assert e.gsm7_decode(bytes(b for b in range(128) if b != 0x1B)) == bytes(b for b in range(128) if b != 0x1B).decode(
+        "gsm03.38"
+    )
 
 
 def test_gsm7_encode_rejects_non_gsm():
@@ -269,6 +303,7 @@ def test_ucs2_decode_tolerates_junk():
 
 # -- properties --------------------------------------------------------------------------
 
+
 def test_random_texts_split_losslessly_within_budget():
     rng = random.Random(1234)
     alphabet = GSM_BASIC + GSM_EXT * 8 + "жё" + EMOJI + "🎉"
@@ -291,7 +326,7 @@ def test_random_texts_split_losslessly_within_budget():
                 assert e.units(a + b[0], enc) > budget
         t = e.truncate(text)
         assert text.startswith(t) and e.units(t, enc) <= (160 if enc == e.TEXT else 70)
-        assert t == text or e.units(text[:len(t) + 1], enc) > (160 if enc == e.TEXT else 70)
+        assert t == text or e.units(text[: len(t) + 1], enc) > (160 if enc == e.TEXT else 70)
 
 
 def test_random_gsm_texts_round_trip_like_the_reference_codec():

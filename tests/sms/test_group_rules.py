@@ -9,8 +9,18 @@ def enc(d):
 
 
 def test_python_sdk_update_shape_keeps_the_name():
-    u = g.validate_update(enc({"add": ["+1202"], "remove": None, "name": None, "add_from_group": None,
-                               "remove_from_group": None, "auto_update": None}))
+    u = g.validate_update(
+        enc(
+            {
+                "add": ["+1202"],
+                "remove": None,
+                "name": None,
+                "add_from_group": None,
+                "remove_from_group": None,
+                "auto_update": None,
+            }
+        )
+    )
     assert u.add == ["1202"] and not u.set_name
 
 
@@ -33,14 +43,23 @@ def test_group_limits():
         g.validate_group(enc({"child_groups": [f"G{i:09d}" for i in range(11)]}))
     with pytest.raises(ConstraintViolation):
         g.validate_group(enc({"auto_update": {"to": "1201", "add": {"first_word": "two words"}}}))
-    ok = g.validate_group(enc({"members": ["+1201", "1201"], "auto_update": {"to": "+15551231234",
-                                                                             "add": {"first_word": "JOIN"}}}))
+    ok = g.validate_group(
+        enc({"members": ["+1201", "1201"], "auto_update": {"to": "+15551231234", "add": {"first_word": "JOIN"}}})
+    )
     assert ok.members == ["1201"] and ok.auto_update == {"to": "15551231234", "add": {"first_word": "JOIN"}}
 
 
-@pytest.mark.parametrize("text,action", [
-    ("join", "add"), ("JOIN now", "add"), ("stop", "remove"), ("  Stop  ", "remove"), ("hello", None), ("", None),
-])
+@pytest.mark.parametrize(
+    "text,action",
+    [
+        ("join", "add"),
+        ("JOIN now", "add"),
+        ("stop", "remove"),
+        ("  Stop  ", "remove"),
+        ("hello", None),
+        ("", None),
+    ],
+)
 def test_keywords_case_insensitive(text, action):
     au = {"to": "1", "add": {"first_word": "JOIN"}, "remove": {"first_word": "STOP"}}
     assert g.keyword_action(au, text) == action

@@ -38,8 +38,20 @@ def test_the_documented_pattern_accepts_exactly_what_normalize_does():
     pattern = re.compile(msisdn.PATTERN)
     rng = random.Random(7)
     alphabet = " \t().\u00a0/-+0123456789x"
-    samples = ["+46 70-123 45 67", "0046701234567", "12", "1", "0", "+0046", "++1234", "(201) 555 0100",
-               "1" * 15, "1" * 16, "00 1 2", "+"]
+    samples = [
+        "+46 70-123 45 67",
+        "0046701234567",
+        "12",
+        "1",
+        "0",
+        "+0046",
+        "++1234",
+        "(201) 555 0100",
+        "1" * 15,
+        "1" * 16,
+        "00 1 2",
+        "+",
+    ]
     samples += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 18))) for _ in range(20_000)]
     for v in samples:
         assert (pattern.fullmatch(v) is not None) == (msisdn.normalize(v) is not None), repr(v)

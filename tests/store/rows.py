@@ -17,14 +17,40 @@ def migrated(url: str) -> Database:
     return db
 
 
-def add_batch(tx, batch_id: str, msisdns: list[str], *, account_id: str = "A", delivery_report: str = "none",
-              callback_url: str | None = None, state: str = "active", now: int = NOW) -> list[int]:
+def add_batch(
+    tx,
+    batch_id: str,
+    msisdns: list[str],
+    *,
+    account_id: str = "A",
+    delivery_report: str = "none",
+    callback_url: str | None = None,
+    state: str = "active",
+    now: int = NOW,
+) -> list[int]:
     """An active batch with its recipients queued (FIFO = insertion order); returns their ids."""
-    batch_store.insert(tx, batch_store.BatchRow(
-        id=batch_id, account_id=account_id, type="mt_text", sender="12025550100", client_reference=None,
-        created_at=now, modified_at=now, due_at=now, expire_at=now + 3 * 86_400_000, expire_explicit=False,
-        canceled=False, state=state, delivery_report=delivery_report, callback_url=callback_url,
-        feedback_enabled=False, report_sent=False, doc="{}"))
+    batch_store.insert(
+        tx,
+        batch_store.BatchRow(
+            id=batch_id,
+            account_id=account_id,
+            type="mt_text",
+            sender="12025550100",
+            client_reference=None,
+            created_at=now,
+            modified_at=now,
+            due_at=now,
+            expire_at=now + 3 * 86_400_000,
+            expire_explicit=False,
+            canceled=False,
+            state=state,
+            delivery_report=delivery_report,
+            callback_url=callback_url,
+            feedback_enabled=False,
+            report_sent=False,
+            doc="{}",
+        ),
+    )
     rstore.insert_queued(tx, batch_id, account_id, msisdns, now)
     return rstore.ids_in_status(tx, batch_id, "Queued")
 

@@ -57,8 +57,9 @@ def test_read_sees_committed_writes_and_sql_placeholders_with_percent(database_u
         await db.start()
         try:
             await db.write(_insert, "pct", "100%")
-            got = await db.read(lambda tx: tx.scalar("SELECT value FROM meta WHERE value LIKE '%' || ? || '%'",
-                                                     ("0%",)))
+            got = await db.read(
+                lambda tx: tx.scalar("SELECT value FROM meta WHERE value LIKE '%' || ? || '%'", ("0%",))
+            )
             assert got == "100%"
         finally:
             await db.close()
@@ -66,8 +67,15 @@ def test_read_sees_committed_writes_and_sql_placeholders_with_percent(database_u
     asyncio.run(main())
 
 
-@pytest.mark.parametrize("url,path", [("sqlite:///data/x.db", "data/x.db"), ("sqlite:////tmp/x.db", "/tmp/x.db"),
-                                      ("sqlite:x.db", "x.db"), ("/abs/y.sqlite3", "/abs/y.sqlite3")])
+@pytest.mark.parametrize(
+    "url,path",
+    [
+        ("sqlite:///data/x.db", "data/x.db"),
+        ("sqlite:////tmp/x.db", "/tmp/x.db"),
+        ("sqlite:x.db", "x.db"),
+        ("/abs/y.sqlite3", "/abs/y.sqlite3"),
+    ],
+)
 def test_sqlite_urls(url, path):
     from openxms.store.db import sqlite_path
 

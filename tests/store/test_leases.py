@@ -75,8 +75,9 @@ def test_taking_over_requeues_the_dead_nodes_queued_claims_only(db):
         mine = queue.claim(tx, "A", "node-a", 4)  # a[0..3] claimed by A
         queue.claim(tx, "OTHER", "node-a", 1)
         # a[1] reached the carrier (Dispatched keeps the claim); a[2] is final
-        rstore.set_statuses(tx, [rstore.StatusUpdate(a[1], st.DISPATCHED, st.C_DISPATCHED, False, None, None, None)],
-                            NOW)
+        rstore.set_statuses(
+            tx, [rstore.StatusUpdate(a[1], st.DISPATCHED, st.C_DISPATCHED, False, None, None, None)], NOW
+        )
         tx.execute("UPDATE recipients SET status = 'Delivered', code = 0, final = 1 WHERE id = ?", (a[2],))
         return a, other, [c.id for c in mine]
 
@@ -103,6 +104,7 @@ def test_taking_over_requeues_the_dead_nodes_queued_claims_only(db):
 def test_renewing_does_not_touch_claims_and_a_restarted_node_keeps_its_lease(db):
     """A node restarted with the same id renews its lease at once (not fresh: no takeover, no
     waiting for the expiry); its own interrupted claims go back at start-up instead."""
+
     def setup(tx):
         ids = add_batch(tx, "b1", ["12010000001", "12010000002"])
         queue.claim(tx, "A", "node-a", 1)

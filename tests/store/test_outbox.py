@@ -14,8 +14,14 @@ from .rows import NOW, migrated
 @pytest.fixture
 def db(database_url):
     db = migrated(database_url)
-    db.run_sync(outbox.enqueue, [("A", "delivery_report", "http://example.test/1", '{"n": 1}'),
-                                 ("A", "delivery_report", "http://example.test/2", '{"n": 2}')], NOW)
+    db.run_sync(
+        outbox.enqueue,
+        [
+            ("A", "delivery_report", "http://example.test/1", '{"n": 1}'),
+            ("A", "delivery_report", "http://example.test/2", '{"n": 2}'),
+        ],
+        NOW,
+    )
     return db
 
 
@@ -24,8 +30,11 @@ def claim(db, node, now, limit=10, visibility=120_000):
 
 
 def row(db, rid):
-    return db.run_sync(lambda tx: tx.one("SELECT state, claimed_by, attempts, next_attempt_at, done_at FROM outbox "
-                                         "WHERE id = ?", (rid,)))
+    return db.run_sync(
+        lambda tx: tx.one(
+            "SELECT state, claimed_by, attempts, next_attempt_at, done_at FROM outbox WHERE id = ?", (rid,)
+        )
+    )
 
 
 def test_due_rows_are_claimed_in_order_and_hidden_while_posted(db):

@@ -40,16 +40,23 @@ def test_claims_are_fifo_across_batches_limited_and_never_repeated(db):
     assert not db.run_sync(queue.has_queued, "A")
     assert db.run_sync(queue.has_queued, "OTHER")
     assert {rid: c for rid, c in db.run_sync(claims).items() if rid in order} == {
-        **{rid: "n1" for rid in order[:4]}, order[4]: "n2"}
+        **{rid: "n1" for rid in order[:4]},
+        order[4]: "n2",
+    }
     assert {db.run_sync(recipient, rid).attempts for rid in order} == {1}
 
 
 def test_only_queued_rows_are_claimed(db):
     def setup(tx):
         rows = add_batch(tx, "b1", ["12010000001", "12010000002", "12010000003"])
-        rstore.set_statuses(tx, [rstore.StatusUpdate(rows[0], st.ABORTED, 405, True, None, None, None),
-                                 rstore.StatusUpdate(rows[1], st.DISPATCHED, st.C_DISPATCHED, False, None, None,
-                                                     None)], NOW)
+        rstore.set_statuses(
+            tx,
+            [
+                rstore.StatusUpdate(rows[0], st.ABORTED, 405, True, None, None, None),
+                rstore.StatusUpdate(rows[1], st.DISPATCHED, st.C_DISPATCHED, False, None, None, None),
+            ],
+            NOW,
+        )
         return rows
 
     rows = db.run_sync(setup)
@@ -73,8 +80,9 @@ def test_unclaim_leaves_rows_that_moved_on(db):
     def setup(tx):
         rows = add_batch(tx, "b1", ["12010000001"])
         queue.claim(tx, "A", "n1", 1)
-        rstore.set_statuses(tx, [rstore.StatusUpdate(rows[0], st.DISPATCHED, st.C_DISPATCHED, False, None, None,
-                                                     None)], NOW)
+        rstore.set_statuses(
+            tx, [rstore.StatusUpdate(rows[0], st.DISPATCHED, st.C_DISPATCHED, False, None, None, None)], NOW
+        )
         return rows
 
     rows = db.run_sync(setup)
@@ -87,8 +95,9 @@ def test_release_own_claims_at_start_up(db):
         rows = add_batch(tx, "b1", [f"1201000000{i}" for i in range(4)])
         queue.claim(tx, "A", "n1", 2)
         queue.claim(tx, "A", "n2", 1)
-        rstore.set_statuses(tx, [rstore.StatusUpdate(rows[1], st.DISPATCHED, st.C_DISPATCHED, False, None, None,
-                                                     None)], NOW)
+        rstore.set_statuses(
+            tx, [rstore.StatusUpdate(rows[1], st.DISPATCHED, st.C_DISPATCHED, False, None, None, None)], NOW
+        )
         return rows
 
     rows = db.run_sync(setup)
@@ -101,6 +110,7 @@ N_ROWS = 300
 
 
 # PostgreSQL only (`pg_url`): SQLite has one writer, so its claims cannot overlap.
+
 
 def test_two_connections_claiming_at_once_get_disjoint_rows(pg_url):
     """Both claim while the other's transaction is still open (a barrier inside the transaction):

@@ -43,8 +43,11 @@ class Live:
     ctx: object
 
     def send(self, to: str = "+12017777778", body: str = "live", **fields) -> dict:
-        r = httpx.post(self.url + "/xms/v1/SP1/batches", headers=AUTH,
-                       json={"to": [to], "from": "12025550100", "body": body, **fields})
+        r = httpx.post(
+            self.url + "/xms/v1/SP1/batches",
+            headers=AUTH,
+            json={"to": [to], "from": "12025550100", "body": body, **fields},
+        )
         assert r.status_code == 201, r.text
         return r.json()
 
@@ -67,8 +70,9 @@ def live_server(tmp_path, **settings):
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, lifespan="on", log_level="warning", loop="asyncio", http="httptools",
-                            timeout_graceful_shutdown=10)
+    config = uvicorn.Config(
+        app, lifespan="on", log_level="warning", loop="asyncio", http="httptools", timeout_graceful_shutdown=10
+    )
     server = Server(config)
     server.ctx = ctx
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="ui-test-server", daemon=True)

@@ -17,6 +17,7 @@ from .support import live_server, wait_until
 
 # -- the event stream as an ASGI app (deterministic, no server) --------------------------------
 
+
 class FakeSim:
     def __init__(self) -> None:
         self.listeners: set = set()
@@ -57,6 +58,7 @@ class Client:
             while not predicate():
                 self.chunk.clear()
                 await self.chunk.wait()
+
         await asyncio.wait_for(loop(), timeout)
 
 
@@ -81,6 +83,7 @@ def test_stream_forwards_events_and_removes_its_listener_on_disconnect():
         await asyncio.wait_for(task, 1)  # promptly, not at the next ping
         assert sim.listeners == set()
         sim.announce({"event": "messages", "msisdns": ["1"]})  # nobody listening: harmless
+
     run(main())
 
 
@@ -92,6 +95,7 @@ def test_stream_pings_and_without_simulator_sends_nothing_else():
         assert c.events() == []
         c.gone.set()
         await asyncio.wait_for(task, 1)
+
     run(main())
 
 
@@ -114,6 +118,7 @@ def test_slow_client_loses_events_instead_of_queueing_them_and_is_told():
         c.gone.set()
         await asyncio.wait_for(task, 1)
         assert sim.listeners == set()
+
     run(main())
 
 
@@ -131,6 +136,7 @@ def test_stream_ends_when_a_write_fails():
         await asyncio.sleep(0.01)
         await asyncio.wait_for(task, 1)
         assert sim.listeners == set()
+
     run(main())
 
 
@@ -145,6 +151,7 @@ def test_events_from_another_thread_reach_the_stream():
         await c.until(lambda: c.events() == [{"event": "replies", "msisdns": ["2"]}])
         c.gone.set()
         await asyncio.wait_for(task, 1)
+
     run(main())
 
 
@@ -161,6 +168,7 @@ def test_close_streams_ends_them_cleanly():
         await asyncio.wait_for(task, 1)
         assert c.sent[-1] == {"type": "http.response.body", "body": b"", "more_body": False}
         assert sim.listeners == set()
+
     run(main())
 
 
@@ -170,10 +178,12 @@ def test_head_gets_headers_only():
         await ui.EventStream(sim)(c.scope, c.receive, c.send)
         assert [m["type"] for m in c.sent] == ["http.response.start", "http.response.body"]
         assert sim.listeners == set()
+
     run(main())
 
 
 # -- the event stream over real HTTP ---------------------------------------------------------
+
 
 def read_events(lines, want, timeout: float = 10.0) -> list[dict]:
     """Read `data:` events until `want(events)` is true (each read is bounded by the client timeout)."""

@@ -20,8 +20,15 @@ import pytest
 from .support import AUTH, live_server, wait_until
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 TIMEOUT_MS = 10_000
 
 
@@ -190,8 +197,10 @@ def test_page_in_headless_chromium(tmp_path, page):
 
         assert page.errors == [], page.errors  # no script errors, no CSP violations
         # and no failed request but the two the test made fail
-        assert page.failed == [("POST", "/simulator/handsets/12017777778/messages", 400),
-                               ("PUT", "/simulator/rules", 400)], page.failed
+        assert page.failed == [
+            ("POST", "/simulator/handsets/12017777778/messages", 400),
+            ("PUT", "/simulator/rules", 400),
+        ], page.failed
 
 
 APP = "01K0APP0000000000000000001"
@@ -201,9 +210,16 @@ def send(s, number: str, message: dict) -> str:
     """messages:send from APP to a handset; returns the message id."""
     from ..http.conversation.support import BASIC
 
-    r = httpx.post(s.url + "/v1/projects/PROJ1/messages:send", headers=BASIC, json={
-        "app_id": APP, "message": message, "channel_properties": {"SMS_SENDER": "12025550100"},
-        "recipient": {"identified_by": {"channel_identities": [{"channel": "SMS", "identity": number}]}}})
+    r = httpx.post(
+        s.url + "/v1/projects/PROJ1/messages:send",
+        headers=BASIC,
+        json={
+            "app_id": APP,
+            "message": message,
+            "channel_properties": {"SMS_SENDER": "12025550100"},
+            "recipient": {"identified_by": {"channel_identities": [{"channel": "SMS", "identity": number}]}},
+        },
+    )
     assert r.status_code == 200, r.text
     return r.json()["message_id"]
 
@@ -256,13 +272,23 @@ def test_conversation_messages_and_batches_in_headless_chromium(tmp_path, page):
 
         # a small batch: its status, the counts of its messages, and (opened) its recipients
         token = httpx.post(s.url + "/oauth2/token", data={"grant_type": "client_credentials"}, headers=BASIC).json()
-        b = httpx.post(s.url + "/conversationbatch/v1/projects/PROJ1/messages",
-                       headers={"Authorization": f"Bearer {token['access_token']}"}, json={
-            "app_id": APP, "message": {"text_message": {"text": "Hi ${name}"}},
-            "channel_properties": {"SMS_SENDER": "12025550100"}, "batch_metadata": {"campaign": "spring"},
-            "recipient_and_params": [
-                {"recipient": {"identified_by": {"channel_identities": [{"channel": "SMS", "identity": n}]}},
-                 "parameters": {"name": name}} for n, name in (("+12017772222", "Ann"), ("+12010000001", "Bo"))]})
+        b = httpx.post(
+            s.url + "/conversationbatch/v1/projects/PROJ1/messages",
+            headers={"Authorization": f"Bearer {token['access_token']}"},
+            json={
+                "app_id": APP,
+                "message": {"text_message": {"text": "Hi ${name}"}},
+                "channel_properties": {"SMS_SENDER": "12025550100"},
+                "batch_metadata": {"campaign": "spring"},
+                "recipient_and_params": [
+                    {
+                        "recipient": {"identified_by": {"channel_identities": [{"channel": "SMS", "identity": n}]}},
+                        "parameters": {"name": name},
+                    }
+                    for n, name in (("+12017772222", "Ann"), ("+12010000001", "Bo"))
+                ],
+            },
+        )
         assert b.status_code == 200, b.text
         batch_id = b.json()["batch_id"]
         batch = pg.locator("#conv-batches .conv-batch")

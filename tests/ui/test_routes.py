@@ -18,6 +18,7 @@ def api(tmp_path):
     with TestClient(app) as client:
         yield Api(client, ctx)
 
+
 def test_page_references_its_script_and_style(api):
     r = api.client.get("/")
     assert r.status_code == 200
@@ -30,9 +31,14 @@ def test_page_references_its_script_and_style(api):
     assert "script-src 'self'" in csp and "default-src 'none'" in csp
 
 
-@pytest.mark.parametrize("path,ctype", [("/ui/app.js", "text/javascript; charset=utf-8"),
-                                        ("/ui/conv.js", "text/javascript; charset=utf-8"),
-                                        ("/ui/app.css", "text/css; charset=utf-8")])
+@pytest.mark.parametrize(
+    "path,ctype",
+    [
+        ("/ui/app.js", "text/javascript; charset=utf-8"),
+        ("/ui/conv.js", "text/javascript; charset=utf-8"),
+        ("/ui/app.css", "text/css; charset=utf-8"),
+    ],
+)
 def test_assets_served_with_their_types_and_a_short_cache(api, path, ctype):
     r = api.client.get(path)
     assert r.status_code == 200 and r.headers["content-type"] == ctype

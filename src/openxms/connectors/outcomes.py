@@ -44,14 +44,26 @@ from fnmatch import translate
 from typing import Any
 
 STATUSES = ("Delivered", "Failed", "Expired", "Rejected", "Deleted", "Unknown")
-SMPP_STATE = {"Delivered": "DELIVRD", "Failed": "UNDELIV", "Expired": "EXPIRED", "Rejected": "REJECTD",
-              "Deleted": "DELETED", "Unknown": "UNKNOWN"}
+SMPP_STATE = {
+    "Delivered": "DELIVRD",
+    "Failed": "UNDELIV",
+    "Expired": "EXPIRED",
+    "Rejected": "REJECTD",
+    "Deleted": "DELETED",
+    "Unknown": "UNKNOWN",
+}
 C_INTERNAL_REJECT = 408  # Sinch status codes: "Internal reject" (the SMSC refused it)
 C_DISPATCHED = 401  # what the engine reports with Unknown when no receipt ever came
 C_THROTTLED = 0x58  # SMPP ESME_RTHROTTLED
 # The code a fixed rule gets when it names only a status.
-DEFAULT_CODES = {"Delivered": 0, "Failed": 153, "Expired": 201, "Rejected": C_INTERNAL_REJECT, "Deleted": 150,
-                 "Unknown": C_DISPATCHED}
+DEFAULT_CODES = {
+    "Delivered": 0,
+    "Failed": 153,
+    "Expired": 201,
+    "Rejected": C_INTERNAL_REJECT,
+    "Deleted": 150,
+    "Unknown": C_DISPATCHED,
+}
 
 
 @dataclass(frozen=True)
@@ -95,7 +107,8 @@ class Rule:
 
 
 BUILTIN_PROFILES = {
-    p.name: p for p in (
+    p.name: p
+    for p in (
         Profile("healthy"),
         Profile("slow", delay_ms=(2000, 5000)),
         Profile("flaky", failure_probability=0.05),
@@ -208,7 +221,7 @@ def _fixed_outcome(where: str, r: Rule) -> Outcome:
     return Outcome(True, status, code, r.delay_ms or 0, r.receipt is not False)
 
 
-_M64, _TO_UNIT = (1 << 64) - 1, 2.0 ** -64
+_M64, _TO_UNIT = (1 << 64) - 1, 2.0**-64
 
 
 def _fractions(seed: int, msisdn: str, key: Any) -> tuple[float, float, float]:
@@ -300,8 +313,11 @@ class OutcomeRules:
             raise RulesError("", "simulator rules must be an object")
         # builtin_profiles and magic_numbers are informational (to_dict), accepted so that what
         # GET /simulator/rules returns can be PUT back.
-        _check_unknown("", d, ("seed", "default_profile", "profiles", "rules", "default_rules",
-                               "builtin_profiles", "magic_numbers"))
+        _check_unknown(
+            "",
+            d,
+            ("seed", "default_profile", "profiles", "rules", "default_rules", "builtin_profiles", "magic_numbers"),
+        )
         if not isinstance(d.get("default_rules", True), bool):
             raise RulesError("default_rules", "must be true or false")
         raw_profiles = d.get("profiles") or {}
@@ -342,8 +358,10 @@ class OutcomeRules:
         own = self.rules[:-n] if keep_defaults else self.rules
 
         def plain(x: Any) -> dict[str, Any]:
-            return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(x).items()
-                    if v is not None and k != "name"}
+            return {
+                k: list(v) if isinstance(v, tuple) else v for k, v in asdict(x).items() if v is not None and k != "name"
+            }
+
         return {
             "seed": self.seed,
             "default_profile": self.default_profile,

@@ -67,8 +67,25 @@ class Simulator(Connector):
             else:
                 results.append(Refused(m.recipient_id, "Rejected", o.code))
                 status, code, due = "Rejected", o.code, None
-            landed.append(handsets.Landed(m.recipient_id, m.account_id, m.batch_id, m.msisdn, m.sender, m.type, body,
-                                          m.udh, m.encoding, m.parts, m.flash, now, status, code, due))
+            landed.append(
+                handsets.Landed(
+                    m.recipient_id,
+                    m.account_id,
+                    m.batch_id,
+                    m.msisdn,
+                    m.sender,
+                    m.type,
+                    body,
+                    m.udh,
+                    m.encoding,
+                    m.parts,
+                    m.flash,
+                    now,
+                    status,
+                    code,
+                    due,
+                )
+            )
         await self.db.write(handsets.land, landed)
         self.wakeup.set()
         self.announce({"event": "messages", "msisdns": sorted({m.msisdn for m in messages})})
@@ -84,8 +101,9 @@ class Simulator(Connector):
     def _deliver_due(self, tx: Tx, now: int) -> tuple[int, int | None]:
         due = handsets.take_due_receipts(tx, now, RECEIPT_BATCH)
         if due and self.sink is not None:
-            self.sink.apply_receipts(tx, [Receipt(r.recipient_id, r.outcome_status, r.outcome_code, r.receipt_due_at)
-                                          for r in due], now)
+            self.sink.apply_receipts(
+                tx, [Receipt(r.recipient_id, r.outcome_status, r.outcome_code, r.receipt_due_at) for r in due], now
+            )
         return len(due), handsets.next_receipt_due(tx)
 
     async def _receipts_loop(self) -> None:

@@ -31,11 +31,18 @@ from .types import (
 # The credential object each channel takes (the SDK's own mapping, sinch 2.3.0
 # `conversation/models/v1/internal/mappers/app_mappers.py`); LINE takes either of two.
 CREDENTIAL_KEYS: dict[str, tuple[str, ...]] = {
-    "SMS": ("static_bearer",), "RCS": ("static_bearer",), "WHATSAPP": ("static_bearer",),
-    "VIBERBM": ("static_bearer",), "MESSENGER": ("static_token",), "MMS": ("mms_credentials",),
-    "INSTAGRAM": ("instagram_credentials",), "TELEGRAM": ("telegram_credentials",),
-    "KAKAOTALK": ("kakaotalk_credentials",), "KAKAOTALKCHAT": ("kakaotalkchat_credentials",),
-    "WECHAT": ("wechat_credentials",), "APPLEBC": ("applebc_credentials",),
+    "SMS": ("static_bearer",),
+    "RCS": ("static_bearer",),
+    "WHATSAPP": ("static_bearer",),
+    "VIBERBM": ("static_bearer",),
+    "MESSENGER": ("static_token",),
+    "MMS": ("mms_credentials",),
+    "INSTAGRAM": ("instagram_credentials",),
+    "TELEGRAM": ("telegram_credentials",),
+    "KAKAOTALK": ("kakaotalk_credentials",),
+    "KAKAOTALKCHAT": ("kakaotalkchat_credentials",),
+    "WECHAT": ("wechat_credentials",),
+    "APPLEBC": ("applebc_credentials",),
     "LINE": ("line_credentials", "line_enterprise_credentials"),
 }
 _ALL_CREDENTIAL_KEYS = tuple(dict.fromkeys(k for keys in CREDENTIAL_KEYS.values() for k in keys))
@@ -130,7 +137,8 @@ class App(msgspec.Struct):
     queue_stats: QueueStats = msgspec.field(default_factory=QueueStats)
     callback_settings: CallbackSettings = msgspec.field(default_factory=CallbackSettings)
     delivery_report_based_fallback: DeliveryReportBasedFallback = msgspec.field(
-        default_factory=DeliveryReportBasedFallback)
+        default_factory=DeliveryReportBasedFallback
+    )
     message_retry_settings: MessageRetrySettings = msgspec.field(default_factory=MessageRetrySettings)
 
 
@@ -143,8 +151,8 @@ def _normalise(data: dict[str, Any]) -> App:
     creds = data.get("channel_credentials")
     if isinstance(creds, list):
         data["channel_credentials"] = [
-            {k: v for k, v in c.items() if k not in _CREDENTIAL_READ_ONLY} if isinstance(c, dict) else c
-            for c in creds]
+            {k: v for k, v in c.items() if k not in _CREDENTIAL_READ_ONLY} if isinstance(c, dict) else c for c in creds
+        ]
     app = f.convert(data, App)
     seen: set[tuple[str, int]] = set()
     for i, c in enumerate(app.channel_credentials):
@@ -186,10 +194,11 @@ def _check_credential(c: ChannelCredential, where: str) -> None:
     f.check_range(c.credential_ordinal_number, 0, 255, f"{where}.credential_ordinal_number")
 
 
-
 def _with_states(app: App, active_channels: Collection[str]) -> App:
-    creds = [msgspec.structs.replace(c, state=ChannelState("ACTIVE" if c.channel in active_channels else "PENDING"))
-             for c in app.channel_credentials]
+    creds = [
+        msgspec.structs.replace(c, state=ChannelState("ACTIVE" if c.channel in active_channels else "PENDING"))
+        for c in app.channel_credentials
+    ]
     return msgspec.structs.replace(app, channel_credentials=creds)
 
 
@@ -210,14 +219,17 @@ def new_app(req: App, app_id: str, *, active_channels: Collection[str] = ACTIVE_
     return _with_states(app, active_channels)
 
 
-def apply_app_update(app: App, body: dict[str, Any], update_mask: list[str] | None, *,
-                     active_channels: Collection[str] = ACTIVE_CHANNELS) -> App:
+def apply_app_update(
+    app: App, body: dict[str, Any], update_mask: list[str] | None, *, active_channels: Collection[str] = ACTIVE_CHANNELS
+) -> App:
     """`app` after `PATCH /apps/{id}` with the decoded `body` (fields.decode_object) and mask.
     The whole `channel_credentials` list is replaced when written, as the reference says."""
-    merged = f.apply_patch(msgspec.to_builtins(app), body, update_mask,
-                           fields=WRITABLE, read_only=READ_ONLY, defaults=DEFAULTS)
-    out = msgspec.structs.replace(_normalise(merged), id=app.id, rate_limits=app.rate_limits,
-                                  queue_stats=app.queue_stats)
+    merged = f.apply_patch(
+        msgspec.to_builtins(app), body, update_mask, fields=WRITABLE, read_only=READ_ONLY, defaults=DEFAULTS
+    )
+    out = msgspec.structs.replace(
+        _normalise(merged), id=app.id, rate_limits=app.rate_limits, queue_stats=app.queue_stats
+    )
     return _with_states(out, active_channels)
 
 

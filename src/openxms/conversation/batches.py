@@ -116,8 +116,9 @@ def _default_check_recipient(raw: Any) -> object:
     return r
 
 
-def decode_batch(raw: bytes, now_ms: int, *, check_message: Check | None = None,
-                 check_recipient: Check | None = None) -> BatchRequest:
+def decode_batch(
+    raw: bytes, now_ms: int, *, check_message: Check | None = None, check_recipient: Check | None = None
+) -> BatchRequest:
     """`POST /v1/projects/{project_id}/messages` body, checked; every problem is a 400."""
     data = f.decode_object(raw)
     for name in ("app_id", "message", "recipient_and_params"):
@@ -155,8 +156,9 @@ def decode_batch(raw: bytes, now_ms: int, *, check_message: Check | None = None,
         _check_metadata_sizes(w, rp, i)
     kept = {k: getattr(w, k) for k in w.__struct_fields__ if k not in ("send_after", "ttl")}
     kept = {k: None if v is UNSET else v for k, v in kept.items()}
-    return BatchRequest(**kept, requested_send_after=requested,
-                        send_after=effective_send_after(requested, now_ms), ttl_seconds=ttl)
+    return BatchRequest(
+        **kept, requested_send_after=requested, send_after=effective_send_after(requested, now_ms), ttl_seconds=ttl
+    )
 
 
 def _check_recipient_shape(recipient: dict[str, Any]) -> None:
@@ -183,13 +185,17 @@ def _check_recipient_shape(recipient: dict[str, Any]) -> None:
 
 
 def _check_metadata_sizes(w: _Wire, rp: RecipientAndParam, i: int) -> None:
-    for name, limit in (("message_metadata", MAX_MESSAGE_METADATA),
-                        ("conversation_metadata", MAX_CONVERSATION_METADATA)):
+    for name, limit in (
+        ("message_metadata", MAX_MESSAGE_METADATA),
+        ("conversation_metadata", MAX_CONVERSATION_METADATA),
+    ):
         merged = merge_metadata(getattr(w, name), getattr(rp, name), _ID_PLACEHOLDER)
         size = len(msgspec.json.encode(merged).decode())
         if size > limit:
-            raise InvalidRequest(f"recipient_and_params[{i}]: {name} merged with the batch's is {size} "
-                                 f"characters as JSON; at most {limit}")
+            raise InvalidRequest(
+                f"recipient_and_params[{i}]: {name} merged with the batch's is {size} "
+                f"characters as JSON; at most {limit}"
+            )
 
 
 def parse_ttl(value: str | None) -> int | None:
@@ -197,7 +203,7 @@ def parse_ttl(value: str | None) -> int | None:
     if value is None:
         return None
     if not _TTL.fullmatch(value):
-        raise InvalidRequest(f"ttl must look like \"30s\", got {value!r}")
+        raise InvalidRequest(f'ttl must look like "30s", got {value!r}')
     seconds = int(value[:-1])
     f.check_range(seconds, *TTL_SECONDS, "ttl (seconds)")
     return seconds
@@ -214,8 +220,10 @@ def check_against_app(batch: BatchRequest, app_channels: list[str], app_processi
     if mode == "DISPATCH":
         for i, rp in enumerate(batch.recipient_and_params):
             if "contact_id" in rp.recipient:
-                raise InvalidRequest(f"recipient_and_params[{i}].recipient: contact_id cannot be used in "
-                                     "DISPATCH processing mode; use identified_by")
+                raise InvalidRequest(
+                    f"recipient_and_params[{i}].recipient: contact_id cannot be used in "
+                    "DISPATCH processing mode; use identified_by"
+                )
     return mode
 
 
@@ -244,8 +252,9 @@ def response(batch_id: str, batch: BatchRequest, accepted_ms: int) -> dict[str, 
     return {"batch_id": batch_id, "send_after": format_time(when)}
 
 
-def merge_metadata(top: Mapping[str, Any] | None, per_recipient: Mapping[str, Any] | None,
-                   batch_id: str) -> dict[str, Any]:
+def merge_metadata(
+    top: Mapping[str, Any] | None, per_recipient: Mapping[str, Any] | None, batch_id: str
+) -> dict[str, Any]:
     """Shallow merge, the recipient's keys winning, `_batch_id` always ours."""
     return {**(top or {}), **(per_recipient or {}), BATCH_ID_KEY: batch_id}
 
@@ -260,18 +269,22 @@ class Generated(msgspec.Struct, frozen=True):
     conversation_metadata: dict[str, Any]
 
 
-def generated_messages(batch: BatchRequest, batch_id: str, *,
-                       substitute: Callable[[Any, Mapping[str, str]], Any] | None = None) -> Iterator[Generated]:
+def generated_messages(
+    batch: BatchRequest, batch_id: str, *, substitute: Callable[[Any, Mapping[str, str]], Any] | None = None
+) -> Iterator[Generated]:
     """The fan-out: each recipient's message with its parameters substituted and its metadata
     merged (no substitution in metadata, properties or callback_url)."""
     if substitute is None:
         from .params import substitute
     for i, rp in enumerate(batch.recipient_and_params):
         msg_md = merge_metadata(batch.message_metadata, rp.message_metadata, batch_id)
-        yield Generated(index=i, recipient=rp.recipient, message=substitute(batch.message, rp.parameters),
-                        message_metadata=msgspec.json.encode(msg_md).decode(),
-                        conversation_metadata=merge_metadata(batch.conversation_metadata,
-                                                             rp.conversation_metadata, batch_id))
+        yield Generated(
+            index=i,
+            recipient=rp.recipient,
+            message=substitute(batch.message, rp.parameters),
+            message_metadata=msgspec.json.encode(msg_md).decode(),
+            conversation_metadata=merge_metadata(batch.conversation_metadata, rp.conversation_metadata, batch_id),
+        )
 
 
 # --- status ---------------------------------------------------------------------------------
@@ -311,8 +324,12 @@ def cancellable(status: str, send_after_ms: int | None, now_ms: int) -> bool:
 
 def status_object(batch_id: str, batch_metadata: Mapping[str, str], status: str, send_after_ms: int) -> dict[str, Any]:
     """`GET .../messages/{batch_id}`: note Sinch's spelling `meta_data`."""
-    return {"batch_id": batch_id, "meta_data": dict(batch_metadata), "status": status,
-            "send_after": format_time(send_after_ms)}
+    return {
+        "batch_id": batch_id,
+        "meta_data": dict(batch_metadata),
+        "status": status,
+        "send_after": format_time(send_after_ms),
+    }
 
 
 def metadata_query(params: Mapping[str, str]) -> tuple[str, str]:
@@ -327,6 +344,7 @@ def metadata_query(params: Mapping[str, str]) -> tuple[str, str]:
 
 
 # --- cancel ---------------------------------------------------------------------------------
+
 
 class CancelSelector(msgspec.Struct, frozen=True):
     """Which batches a cancel names: one id, or every batch whose metadata has key == value."""
@@ -364,7 +382,7 @@ def parse_cancel(raw: bytes | None, params: Mapping[str, str] | None = None) -> 
                 return CancelSelector(key=key, value=value)
     md = body.get("batch_metadata")
     if isinstance(md, dict) and len(md) == 1:
-        (key, value), = md.items()
+        ((key, value),) = md.items()
         if key and isinstance(value, str):
             return CancelSelector(key=key, value=value)
     return None

@@ -72,8 +72,9 @@ def _normalise(data: dict[str, Any]) -> Contact:
     seen: dict[tuple[str, str, str], ContactIdentity] = {}
     for i, ci in enumerate(c.channel_identities):
         where = f"channel_identities[{i}]"
-        ident = ContactIdentity(ci.channel, normalise_identity(ci.channel, ci.identity, f"{where}.identity"),
-                                ci.app_id.strip())
+        ident = ContactIdentity(
+            ci.channel, normalise_identity(ci.channel, ci.identity, f"{where}.identity"), ci.app_id.strip()
+        )
         if ci.channel in APP_SCOPED_CHANNELS and not ident.app_id:
             raise InvalidRequest(f"{where}.app_id is required for channel {ci.channel}")
         seen.setdefault((ident.channel, ident.identity, ident.app_id), ident)
@@ -105,8 +106,9 @@ def new_contact(req: Contact, contact_id: str) -> Contact:
 def apply_contact_update(contact: Contact, body: dict[str, Any], update_mask: list[str] | None) -> Contact:
     """`contact` after `PATCH /contacts/{id}`. Clearing `channel_identities` is a 400 (a contact
     has at least one); clearing `display_name` gives "Unknown" again, `language` becomes `""`."""
-    merged = f.apply_patch(msgspec.to_builtins(contact), body, update_mask,
-                           fields=WRITABLE, read_only=READ_ONLY, defaults=DEFAULTS)
+    merged = f.apply_patch(
+        msgspec.to_builtins(contact), body, update_mask, fields=WRITABLE, read_only=READ_ONLY, defaults=DEFAULTS
+    )
     return msgspec.structs.replace(_normalise(merged), id=contact.id)
 
 
@@ -118,7 +120,8 @@ def merge_contacts(destination: Contact, source: Contact) -> Contact:
     out = msgspec.structs.replace(
         destination,
         channel_identities=[*destination.channel_identities, *moved],
-        channel_priority=list(dict.fromkeys([*destination.channel_priority, *(ci.channel for ci in moved)])))
+        channel_priority=list(dict.fromkeys([*destination.channel_priority, *(ci.channel for ci in moved)])),
+    )
     if out.display_name == DEFAULT_DISPLAY_NAME:
         out.display_name = source.display_name
     for name in ("email", "external_id", "metadata", "language"):
@@ -149,6 +152,10 @@ def contact_filter(params: Mapping[str, str]) -> ContactFilter:
         raise InvalidRequest("channel and identity must be given together")
     if external_id is not None and channel is not None:
         raise InvalidRequest("external_id cannot be combined with channel and identity")
-    return ContactFilter(page_size=q.page_size(params.get("page_size"), q.CONTACTS_PAGE),
-                         page_token=params.get("page_token") or None,
-                         external_id=external_id, channel=channel, identity=identity)
+    return ContactFilter(
+        page_size=q.page_size(params.get("page_size"), q.CONTACTS_PAGE),
+        page_token=params.get("page_token") or None,
+        external_id=external_id,
+        channel=channel,
+        identity=identity,
+    )

@@ -96,11 +96,13 @@ def parse_strategy(value: str | None) -> str:
     return v
 
 
-def apply_conversation_update(conversation: Conversation, body: dict[str, Any], update_mask: list[str] | None,
-                              strategy: str = "REPLACE") -> Conversation:
+def apply_conversation_update(
+    conversation: Conversation, body: dict[str, Any], update_mask: list[str] | None, strategy: str = "REPLACE"
+) -> Conversation:
     if strategy == "MERGE_PATCH" and isinstance(body.get("metadata_json"), dict):
         body = {**body, "metadata_json": merge_patch(conversation.metadata_json, body["metadata_json"])}
-    merged = f.apply_patch(msgspec.to_builtins(conversation), body, update_mask,
-                           fields=WRITABLE, read_only=READ_ONLY, defaults=DEFAULTS)
+    merged = f.apply_patch(
+        msgspec.to_builtins(conversation), body, update_mask, fields=WRITABLE, read_only=READ_ONLY, defaults=DEFAULTS
+    )
     out = _normalise(merged)
     return msgspec.structs.replace(out, **{k: getattr(conversation, k) for k in READ_ONLY})

@@ -47,15 +47,18 @@ def grpc_status(status: int) -> str:
     return "FAILED_PRECONDITION" if 400 <= status < 500 else "UNKNOWN"
 
 
-def error_body(status: int, message: str, details: list | None = None, *,
-               grpc_status_name: str | None = None) -> bytes:
+def error_body(status: int, message: str, details: list | None = None, *, grpc_status_name: str | None = None) -> bytes:
     """`{"error": {"code": status, "message", "status": <gRPC name>, "details": []}}` as JSON bytes."""
-    return msgspec.json.encode({"error": {
-        "code": status,
-        "message": message,
-        "status": grpc_status_name or grpc_status(status),
-        "details": list(details) if details else [],
-    }})
+    return msgspec.json.encode(
+        {
+            "error": {
+                "code": status,
+                "message": message,
+                "status": grpc_status_name or grpc_status(status),
+                "details": list(details) if details else [],
+            }
+        }
+    )
 
 
 def body_for(error: ApiError) -> tuple[int, bytes]:

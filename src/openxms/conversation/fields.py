@@ -123,8 +123,15 @@ def snake_case(path: str) -> str:
     return _CAMEL.sub(lambda m: "_" + m.group(1).lower(), path)
 
 
-def apply_patch(current: dict[str, Any], body: Mapping[str, Any], update_mask: list[str] | None, *,
-                fields: Collection[str], read_only: Collection[str], defaults: Mapping[str, Any]) -> dict[str, Any]:
+def apply_patch(
+    current: dict[str, Any],
+    body: Mapping[str, Any],
+    update_mask: list[str] | None,
+    *,
+    fields: Collection[str],
+    read_only: Collection[str],
+    defaults: Mapping[str, Any],
+) -> dict[str, Any]:
     """`current` (plain JSON values, not modified) with `body` written over it by the field-mask
     rules above. `fields` are the writable top-level fields, `defaults` what a reset writes (a
     `None` default removes the field). A mask path may go into an object field

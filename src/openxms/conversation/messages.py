@@ -266,12 +266,36 @@ class Recipient(_S):
     identified_by: IdentifiedBy | None = None
 
 
-MESSAGE_TYPES = ("text_message", "media_message", "template_message", "card_message", "carousel_message",
-                 "choice_message", "location_message", "list_message", "contact_info_message")
-OVERRIDE_TYPES = ("text_message", "media_message", "template_reference", "choice_message", "card_message",
-                  "carousel_message", "location_message", "contact_info_message", "list_message")
-CHOICE_TYPES = ("text_message", "url_message", "call_message", "location_message", "calendar_message",
-                "share_location_message")
+MESSAGE_TYPES = (
+    "text_message",
+    "media_message",
+    "template_message",
+    "card_message",
+    "carousel_message",
+    "choice_message",
+    "location_message",
+    "list_message",
+    "contact_info_message",
+)
+OVERRIDE_TYPES = (
+    "text_message",
+    "media_message",
+    "template_reference",
+    "choice_message",
+    "card_message",
+    "carousel_message",
+    "location_message",
+    "contact_info_message",
+    "list_message",
+)
+CHOICE_TYPES = (
+    "text_message",
+    "url_message",
+    "call_message",
+    "location_message",
+    "calendar_message",
+    "share_location_message",
+)
 
 
 def message_type(msg: AppMessage | OmniMessageOverride) -> str | None:
@@ -295,11 +319,22 @@ def validate_recipient(recipient: Recipient, where: str = "recipient") -> None:
 
 # Required strings, which must not be empty (module docstring), by shape.
 _NON_EMPTY: dict[type, tuple[str, ...]] = {
-    TextMessage: ("text",), MediaMessage: ("url",), LocationMessage: ("title",), UrlMessage: ("title", "url"),
-    CallMessage: ("title", "phone_number"), CalendarMessage: ("title", "event_title", "fallback_url"),
-    ShareLocationMessage: ("title", "fallback_url"), ChoiceItem: ("title",), ProductItem: ("id", "marketplace"),
-    ListMessage: ("title",), NameInfo: ("full_name",), PhoneNumberInfo: ("phone_number",),
-    EmailInfo: ("email_address",), UrlInfo: ("url",), TemplateReference: ("template_id",), ReplyTo: ("message_id",),
+    TextMessage: ("text",),
+    MediaMessage: ("url",),
+    LocationMessage: ("title",),
+    UrlMessage: ("title", "url"),
+    CallMessage: ("title", "phone_number"),
+    CalendarMessage: ("title", "event_title", "fallback_url"),
+    ShareLocationMessage: ("title", "fallback_url"),
+    ChoiceItem: ("title",),
+    ProductItem: ("id", "marketplace"),
+    ListMessage: ("title",),
+    NameInfo: ("full_name",),
+    PhoneNumberInfo: ("phone_number",),
+    EmailInfo: ("email_address",),
+    UrlInfo: ("url",),
+    TemplateReference: ("template_id",),
+    ReplyTo: ("message_id",),
     ChannelRecipientIdentity: ("identity",),
 }
 
@@ -434,8 +469,9 @@ def _recipient(r: Recipient, where: str) -> None:
     if r.contact_id is not None:
         _required(r.contact_id, f"{where}.contact_id")
     else:
-        _count(r.identified_by.channel_identities, f"{where}.identified_by.channel_identities", 1,
-               MAX_CHANNEL_IDENTITIES)
+        _count(
+            r.identified_by.channel_identities, f"{where}.identified_by.channel_identities", 1, MAX_CHANNEL_IDENTITIES
+        )
 
 
 def _identity(ci: ChannelRecipientIdentity, where: str) -> None:
@@ -444,10 +480,17 @@ def _identity(ci: ChannelRecipientIdentity, where: str) -> None:
 
 
 _HOOKS: dict[type, Callable[[Any, str], None]] = {
-    AppMessage: _app_message, OmniMessageOverride: _override, Choice: _choice,
+    AppMessage: _app_message,
+    OmniMessageOverride: _override,
+    Choice: _choice,
     ChoiceMessage: lambda m, w: _count(m.choices, f"{w}.choices", 1, MAX_CHOICES),
     CardMessage: lambda m, w: _count(m.choices, f"{w}.choices", 0, MAX_CHOICES),
-    CarouselMessage: _carousel, LocationMessage: _location, CalendarMessage: _calendar, ListMessage: _list,
-    ContactInfoMessage: _contact_info, TemplateMessage: _template_message, Recipient: _recipient,
+    CarouselMessage: _carousel,
+    LocationMessage: _location,
+    CalendarMessage: _calendar,
+    ListMessage: _list,
+    ContactInfoMessage: _contact_info,
+    TemplateMessage: _template_message,
+    Recipient: _recipient,
     ChannelRecipientIdentity: _identity,
 }

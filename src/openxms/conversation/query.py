@@ -136,8 +136,13 @@ def decode_page_token(token: str | None, scope: str = "") -> str | int | None:
         value = json.loads(base64.urlsafe_b64decode(t + "=" * (-len(t) % 4)))
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise InvalidRequest("page_token is not valid") from None
-    if (not isinstance(value, list) or len(value) != 3 or value[0] != 1
-            or not isinstance(value[2], (str, int)) or isinstance(value[2], bool)):
+    if (
+        not isinstance(value, list)
+        or len(value) != 3
+        or value[0] != 1
+        or not isinstance(value[2], (str, int))
+        or isinstance(value[2], bool)
+    ):
         raise InvalidRequest("page_token is not valid")
     if value[1] != _scope_tag(scope):
         raise InvalidRequest("page_token was issued for another query")

@@ -65,8 +65,12 @@ from .types import ChannelIdentity, DeliveryStatus, ProcessingMode, Reason
 
 _NO_RECEIPT = frozenset({st.QUEUED, st.UNKNOWN})
 _BY_STATUS: dict[str, str] = {
-    st.EXPIRED: "DELIVERY_TIMED_OUT", st.CANCELLED: "UNKNOWN", st.REJECTED: "CHANNEL_REJECT",
-    st.FAILED: "RECIPIENT_NOT_REACHABLE", st.DELETED: "RECIPIENT_NOT_REACHABLE", st.ABORTED: "RECIPIENT_NOT_REACHABLE",
+    st.EXPIRED: "DELIVERY_TIMED_OUT",
+    st.CANCELLED: "UNKNOWN",
+    st.REJECTED: "CHANNEL_REJECT",
+    st.FAILED: "RECIPIENT_NOT_REACHABLE",
+    st.DELETED: "RECIPIENT_NOT_REACHABLE",
+    st.ABORTED: "RECIPIENT_NOT_REACHABLE",
 }
 # Sinch SMS REST codes: (reason, what the code means).
 _BY_CODE: dict[int, tuple[str, str]] = {
@@ -137,18 +141,36 @@ def _identity(ci: ChannelIdentity | Mapping[str, str]) -> dict[str, str]:
     return {"channel": ci["channel"], "identity": ci["identity"], "app_id": ci.get("app_id") or ""}
 
 
-def _envelope(app_id: str, project_id: str, accepted_ms: int, event_ms: int, message_metadata: str,
-              correlation_id: str) -> dict[str, Any]:
-    return {"app_id": app_id, "project_id": project_id, "accepted_time": dates.format(accepted_ms),
-            "event_time": dates.format(event_ms), "message_metadata": message_metadata,
-            "correlation_id": correlation_id}
+def _envelope(
+    app_id: str, project_id: str, accepted_ms: int, event_ms: int, message_metadata: str, correlation_id: str
+) -> dict[str, Any]:
+    return {
+        "app_id": app_id,
+        "project_id": project_id,
+        "accepted_time": dates.format(accepted_ms),
+        "event_time": dates.format(event_ms),
+        "message_metadata": message_metadata,
+        "correlation_id": correlation_id,
+    }
 
 
-def delivery_event(*, app_id: str, project_id: str, message_id: str, status: DeliveryStatus,
-                   channel_identity: ChannelIdentity | Mapping[str, str], accepted_ms: int, event_ms: int,
-                   reason: Reason | None = None, conversation_id: str = "", contact_id: str = "",
-                   metadata: str = "", processing_mode: ProcessingMode = "DISPATCH",
-                   message_metadata: str = "", correlation_id: str = "") -> dict[str, Any]:
+def delivery_event(
+    *,
+    app_id: str,
+    project_id: str,
+    message_id: str,
+    status: DeliveryStatus,
+    channel_identity: ChannelIdentity | Mapping[str, str],
+    accepted_ms: int,
+    event_ms: int,
+    reason: Reason | None = None,
+    conversation_id: str = "",
+    contact_id: str = "",
+    metadata: str = "",
+    processing_mode: ProcessingMode = "DISPATCH",
+    message_metadata: str = "",
+    correlation_id: str = "",
+) -> dict[str, Any]:
     """MESSAGE_DELIVERY. `metadata` is the send's `message_metadata` string (a batch message's
     merged metadata JSON); the envelope's `message_metadata` is Sinch's own context (for SMS
     `{"sms_batch_id": ...}`), "" if none. `accepted_ms` is when we took the channel's report,
@@ -156,22 +178,41 @@ def delivery_event(*, app_id: str, project_id: str, message_id: str, status: Del
     UNKNOWN; any other status never carries one. In DISPATCH mode pass no conversation or
     contact id."""
     report: dict[str, Any] = {
-        "message_id": message_id, "conversation_id": conversation_id, "status": status,
-        "channel_identity": _identity(channel_identity), "contact_id": contact_id,
-        "metadata": metadata, "processing_mode": processing_mode}
+        "message_id": message_id,
+        "conversation_id": conversation_id,
+        "status": status,
+        "channel_identity": _identity(channel_identity),
+        "contact_id": contact_id,
+        "metadata": metadata,
+        "processing_mode": processing_mode,
+    }
     if status in FAILING:
         r = reason or Reason("UNKNOWN")
         report["reason"] = {"code": r.code, "description": r.description, "sub_code": r.sub_code}
-    return {**_envelope(app_id, project_id, accepted_ms, event_ms, message_metadata, correlation_id),
-            "message_delivery_report": report}
+    return {
+        **_envelope(app_id, project_id, accepted_ms, event_ms, message_metadata, correlation_id),
+        "message_delivery_report": report,
+    }
 
 
-def inbound_event(*, app_id: str, project_id: str, message_id: str, text: str,
-                  channel_identity: ChannelIdentity | Mapping[str, str], sender_id: str, accepted_ms: int,
-                  event_ms: int, conversation_id: str = "", contact_id: str = "",
-                  processing_mode: ProcessingMode = "DISPATCH",
-                  conversation_metadata: Mapping[str, Any] | None = None, correlation_id: str = "",
-                  metadata: str = "", injected: bool = False) -> dict[str, Any]:
+def inbound_event(
+    *,
+    app_id: str,
+    project_id: str,
+    message_id: str,
+    text: str,
+    channel_identity: ChannelIdentity | Mapping[str, str],
+    sender_id: str,
+    accepted_ms: int,
+    event_ms: int,
+    conversation_id: str = "",
+    contact_id: str = "",
+    processing_mode: ProcessingMode = "DISPATCH",
+    conversation_metadata: Mapping[str, Any] | None = None,
+    correlation_id: str = "",
+    metadata: str = "",
+    injected: bool = False,
+) -> dict[str, Any]:
     """MESSAGE_INBOUND for an SMS MO: `message.contact_message.text_message`, direction TO_APP,
     `sender_id` the number the contact wrote to. The envelope's `message_metadata` is the
     conversation (or, in DISPATCH, the identity's) metadata as a JSON string, "" when there
@@ -179,25 +220,52 @@ def inbound_event(*, app_id: str, project_id: str, message_id: str, text: str,
     metadata"). `correlation_id` is the last one sent to this conversation or identity."""
     md = "" if conversation_metadata is None else msgspec.json.encode(conversation_metadata).decode()
     message = {
-        "id": message_id, "direction": "TO_APP", "contact_message": {"text_message": {"text": text}},
-        "channel_identity": _identity(channel_identity), "conversation_id": conversation_id,
-        "contact_id": contact_id, "metadata": metadata, "accept_time": dates.format(accepted_ms),
-        "sender_id": sender_id, "processing_mode": processing_mode, "injected": injected}
+        "id": message_id,
+        "direction": "TO_APP",
+        "contact_message": {"text_message": {"text": text}},
+        "channel_identity": _identity(channel_identity),
+        "conversation_id": conversation_id,
+        "contact_id": contact_id,
+        "metadata": metadata,
+        "accept_time": dates.format(accepted_ms),
+        "sender_id": sender_id,
+        "processing_mode": processing_mode,
+        "injected": injected,
+    }
     return {**_envelope(app_id, project_id, accepted_ms, event_ms, md, correlation_id), "message": message}
 
 
-def submit_event(*, app_id: str, project_id: str, message_id: str, submitted_message: Any,
-                 channel_identity: ChannelIdentity | Mapping[str, str], accepted_ms: int, event_ms: int,
-                 conversation_id: str = "", contact_id: str = "", metadata: str = "",
-                 processing_mode: ProcessingMode = "DISPATCH", message_metadata: str = "",
-                 correlation_id: str = "") -> dict[str, Any]:
+def submit_event(
+    *,
+    app_id: str,
+    project_id: str,
+    message_id: str,
+    submitted_message: Any,
+    channel_identity: ChannelIdentity | Mapping[str, str],
+    accepted_ms: int,
+    event_ms: int,
+    conversation_id: str = "",
+    contact_id: str = "",
+    metadata: str = "",
+    processing_mode: ProcessingMode = "DISPATCH",
+    message_metadata: str = "",
+    correlation_id: str = "",
+) -> dict[str, Any]:
     """MESSAGE_SUBMIT, when the message is handed to the channel (before any receipt).
     `submitted_message` is the AppMessage as sent (a Struct or its JSON)."""
-    sent = msgspec.to_builtins(submitted_message) if isinstance(submitted_message, msgspec.Struct) \
-        else submitted_message
+    sent = (
+        msgspec.to_builtins(submitted_message) if isinstance(submitted_message, msgspec.Struct) else submitted_message
+    )
     notification = {
-        "message_id": message_id, "conversation_id": conversation_id,
-        "channel_identity": _identity(channel_identity), "contact_id": contact_id,
-        "submitted_message": sent, "metadata": metadata, "processing_mode": processing_mode}
-    return {**_envelope(app_id, project_id, accepted_ms, event_ms, message_metadata, correlation_id),
-            "message_submit_notification": notification}
+        "message_id": message_id,
+        "conversation_id": conversation_id,
+        "channel_identity": _identity(channel_identity),
+        "contact_id": contact_id,
+        "submitted_message": sent,
+        "metadata": metadata,
+        "processing_mode": processing_mode,
+    }
+    return {
+        **_envelope(app_id, project_id, accepted_ms, event_ms, message_metadata, correlation_id),
+        "message_submit_notification": notification,
+    }

@@ -77,8 +77,9 @@ class UnknownVersion(LookupError):
 Templates = Callable[[str, "str | None", "str | None"], "AppMessage | Mapping[str, Any] | None"]
 
 
-def render_sms(message: AppMessage | Mapping[str, Any], templates: Templates | None = None, *,
-               lists: bool = True) -> str | Reason:
+def render_sms(
+    message: AppMessage | Mapping[str, Any], templates: Templates | None = None, *, lists: bool = True
+) -> str | Reason:
     """The SMS text for `message` (already parameter-substituted), or the Reason it cannot be
     sent. `lists=False` refuses list messages (UNSUPPORTED_OPERATION) instead of rendering
     them: Sinch does not list them among the SMS channel's types."""
@@ -211,8 +212,9 @@ def choice_message(cm: ChoiceMessage) -> str:
 
 
 def card(c: CardMessage) -> str:
-    return _lines([_text(c.title), _text(c.description), media(c.media_message) if c.media_message else None,
-                   *choices(c.choices)])
+    return _lines(
+        [_text(c.title), _text(c.description), media(c.media_message) if c.media_message else None, *choices(c.choices)]
+    )
 
 
 def list_message(lm: ListMessage) -> str:
@@ -221,14 +223,24 @@ def list_message(lm: ListMessage) -> str:
         parts.append("")
         parts.append(_text(section.title))
         for item in section.items:
-            parts.append(_text(item.choice.title) if item.choice is not None
-                         else _text(item.product.id) if item.product is not None else None)
+            parts.append(
+                _text(item.choice.title)
+                if item.choice is not None
+                else _text(item.product.id)
+                if item.product is not None
+                else None
+            )
     return _lines(parts)
 
 
 def contact_info(ci: ContactInfoMessage) -> str:
-    return _lines([_text(ci.name.full_name), *(_text(p.phone_number) for p in ci.phone_numbers),
-                   *(_text(e.email_address) for e in ci.email_addresses or ())])
+    return _lines(
+        [
+            _text(ci.name.full_name),
+            *(_text(p.phone_number) for p in ci.phone_numbers),
+            *(_text(e.email_address) for e in ci.email_addresses or ()),
+        ]
+    )
 
 
 def _sms_template(tm: TemplateMessage) -> TemplateReference:
@@ -245,8 +257,10 @@ def _template(ref: TemplateReference, templates: Templates | None, lists: bool) 
     try:
         found = templates(ref.template_id, ref.version, ref.language_code)
     except UnknownVersion:
-        raise _Fail("TEMPLATE_NON_EXISTING_LANGUAGE_OR_VERSION",
-                    f"{what} has no version {ref.version!r} in language {ref.language_code!r}") from None
+        raise _Fail(
+            "TEMPLATE_NON_EXISTING_LANGUAGE_OR_VERSION",
+            f"{what} has no version {ref.version!r} in language {ref.language_code!r}",
+        ) from None
     if found is None:
         raise _Fail("TEMPLATE_NOT_FOUND", f"{what} not found")
     tree = msgspec.to_builtins(found) if isinstance(found, msgspec.Struct) else found

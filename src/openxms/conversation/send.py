@@ -120,20 +120,29 @@ def _decode_send(raw: bytes | str) -> SendMessageRequest:
     if w.conversation_metadata is not None:
         size = len(msgspec.json.encode(w.conversation_metadata).decode())
         if size > MAX_CONVERSATION_METADATA:
-            raise InvalidRequest(f"conversation_metadata is {size} characters as JSON; "
-                                 f"at most {MAX_CONVERSATION_METADATA}")
+            raise InvalidRequest(
+                f"conversation_metadata is {size} characters as JSON; at most {MAX_CONVERSATION_METADATA}"
+            )
     correlation_id = w.correlation_id or ""
     f.check_length(correlation_id, MAX_CORRELATION_ID, "correlation_id")
     properties = dict(w.channel_properties or {})
     return SendMessageRequest(
-        app_id=w.app_id, recipient=w.recipient, message=w.message, callback_url=w.callback_url or "",
-        channel_priority_order=list(w.channel_priority_order or ()), channel_properties=properties,
-        sms=channel_properties(properties), message_metadata=metadata,
-        conversation_metadata=w.conversation_metadata, queue=w.queue or "NORMAL_PRIORITY",
-        ttl_seconds=parse_ttl(w.ttl), processing_strategy=w.processing_strategy or "DEFAULT",
+        app_id=w.app_id,
+        recipient=w.recipient,
+        message=w.message,
+        callback_url=w.callback_url or "",
+        channel_priority_order=list(w.channel_priority_order or ()),
+        channel_properties=properties,
+        sms=channel_properties(properties),
+        message_metadata=metadata,
+        conversation_metadata=w.conversation_metadata,
+        queue=w.queue or "NORMAL_PRIORITY",
+        ttl_seconds=parse_ttl(w.ttl),
+        processing_strategy=w.processing_strategy or "DEFAULT",
         correlation_id=correlation_id,
         conversation_metadata_update_strategy=w.conversation_metadata_update_strategy or "REPLACE",
-        message_content_type=w.message_content_type or "CONTENT_UNKNOWN")
+        message_content_type=w.message_content_type or "CONTENT_UNKNOWN",
+    )
 
 
 def parse_ttl(value: int | str | None, field: str = "ttl") -> int | None:
@@ -141,10 +150,10 @@ def parse_ttl(value: int | str | None, field: str = "ttl") -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise InvalidRequest(f"{field} must look like \"30s\", got {value!r}")
+        raise InvalidRequest(f'{field} must look like "30s", got {value!r}')
     if isinstance(value, str):
         if not _TTL.fullmatch(value):
-            raise InvalidRequest(f"{field} must look like \"30s\", got {value!r}")
+            raise InvalidRequest(f'{field} must look like "30s", got {value!r}')
         value = int(value[:-1])
     f.check_range(value, *TTL_SECONDS, f"{field} (seconds)")
     return value
@@ -166,20 +175,23 @@ def channel_properties(properties: Mapping[str, str], where: str = "channel_prop
             sms["sender"] = value.strip()
         elif key == "SMS_FLASH_MESSAGE":
             if value.strip().lower() not in ("true", "false"):
-                raise InvalidRequest(f"{path} must be \"true\" or \"false\", got {value!r}")
+                raise InvalidRequest(f'{path} must be "true" or "false", got {value!r}')
             sms["flash"] = value.strip().lower() == "true"
         elif key == "SMS_MAX_NUMBER_OF_MESSAGE_PARTS":
             if not _POSITIVE.fullmatch(value.strip()) or int(value) < 1:
                 raise InvalidRequest(f"{path} must be a positive integer, got {value!r}")
             sms["max_parts"] = int(value)
         else:
-            raise InvalidRequest(f"{where}: unknown SMS channel property {key!r} (known: SMS_SENDER, "
-                                 "SMS_FLASH_MESSAGE, SMS_MAX_NUMBER_OF_MESSAGE_PARTS)")
+            raise InvalidRequest(
+                f"{where}: unknown SMS channel property {key!r} (known: SMS_SENDER, "
+                "SMS_FLASH_MESSAGE, SMS_MAX_NUMBER_OF_MESSAGE_PARTS)"
+            )
     return SmsProperties(**sms)
 
 
-def check_against_app(req: SendMessageRequest, app_channels: Collection[str],
-                      app_processing_mode: ProcessingMode) -> ProcessingMode:
+def check_against_app(
+    req: SendMessageRequest, app_channels: Collection[str], app_processing_mode: ProcessingMode
+) -> ProcessingMode:
     """The checks that need the sending app; returns the effective processing mode.
 
     Every `channel_priority_order` channel must be configured on the app ("or the request
@@ -189,16 +201,18 @@ def check_against_app(req: SendMessageRequest, app_channels: Collection[str],
     description), so they are refused rather than dropped."""
     for i, channel in enumerate(req.channel_priority_order):
         if channel not in app_channels:
-            raise InvalidRequest(f"channel_priority_order[{i}]: channel {channel} is not configured "
-                                 f"on app {req.app_id}")
+            raise InvalidRequest(
+                f"channel_priority_order[{i}]: channel {channel} is not configured on app {req.app_id}"
+            )
     mode: ProcessingMode = "DISPATCH" if req.processing_strategy == "DISPATCH_ONLY" else app_processing_mode
     if mode == "DISPATCH" and req.recipient.contact_id is not None:
         raise InvalidRequest("recipient.contact_id cannot be used in DISPATCH processing mode; use identified_by")
     if req.processing_strategy == "DISPATCH_ONLY" and app_processing_mode == "CONVERSATION":
         for name in ("conversation_metadata", "correlation_id"):
             if getattr(req, name):
-                raise InvalidRequest(f"{name} is not supported with processing_strategy DISPATCH_ONLY "
-                                     "on an app in CONVERSATION mode")
+                raise InvalidRequest(
+                    f"{name} is not supported with processing_strategy DISPATCH_ONLY on an app in CONVERSATION mode"
+                )
     return mode
 
 

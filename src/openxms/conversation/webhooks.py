@@ -102,8 +102,9 @@ def new_webhook(req: Webhook, webhook_id: str) -> Webhook:
 
 def apply_webhook_update(webhook: Webhook, body: dict[str, Any], update_mask: list[str] | None) -> Webhook:
     """`webhook` after `PATCH /webhooks/{id}`. Clearing `target` or `triggers` is a 400."""
-    merged = f.apply_patch(msgspec.to_builtins(webhook), body, update_mask,
-                           fields=WRITABLE, read_only=READ_ONLY, defaults=DEFAULTS)
+    merged = f.apply_patch(
+        msgspec.to_builtins(webhook), body, update_mask, fields=WRITABLE, read_only=READ_ONLY, defaults=DEFAULTS
+    )
     return msgspec.structs.replace(_normalise(merged), id=webhook.id, app_id=webhook.app_id)
 
 

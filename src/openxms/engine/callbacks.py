@@ -59,8 +59,7 @@ def sign(secret: str, body: bytes, nonce: str, timestamp: str) -> str:
     return base64.b64encode(hmac.new(secret.encode(), signed, hashlib.sha256).digest()).decode()
 
 
-def outcome(row: outbox.Due, status: int | None, error: str | None, now: int, *, retry: bool = True
-            ) -> outbox.Outcome:
+def outcome(row: outbox.Due, status: int | None, error: str | None, now: int, *, retry: bool = True) -> outbox.Outcome:
     """What an attempt that got HTTP `status` (None: no response, `error` says why) leaves behind:
     done on 2xx; retried on 5xx, 429 and network errors per the schedule above; given up at once
     on other 4xx and on errors no retry can cure (`retry=False`: a URL that cannot be sent to);
@@ -73,13 +72,16 @@ def outcome(row: outbox.Due, status: int | None, error: str | None, now: int, *,
         first_failure = now
     retries_done = attempts - 1  # the first attempt is not a retry
     if not retry or not (status is None or status == 429 or status >= 500):
-        return outbox.Outcome(row.id, "failed", attempts, first_failure, status,
-                              error or f"HTTP {status}: not retried", now)
+        return outbox.Outcome(
+            row.id, "failed", attempts, first_failure, status, error or f"HTTP {status}: not retried", now
+        )
     if retries_done >= MAX_RETRIES:
-        return outbox.Outcome(row.id, "dead", attempts, first_failure, status,
-                              error or f"HTTP {status}: retries exhausted", now)
-    return outbox.Outcome(row.id, "pending", attempts, first_failure, status, error,
-                          retry_at(first_failure, retries_done + 1))
+        return outbox.Outcome(
+            row.id, "dead", attempts, first_failure, status, error or f"HTTP {status}: retries exhausted", now
+        )
+    return outbox.Outcome(
+        row.id, "pending", attempts, first_failure, status, error, retry_at(first_failure, retries_done + 1)
+    )
 
 
 def redact(url: str) -> str:
@@ -138,9 +140,17 @@ class CallbackSender:
     settled on its own the moment it ends; whatever goes wrong with one callback fails that
     callback only."""
 
-    def __init__(self, db: Database, clock: Clock, accounts: Mapping[str, Account], node_id: str,
-                 timeout: float, concurrency: int = 64, per_target: int = 8,
-                 policy: TargetPolicy | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        accounts: Mapping[str, Account],
+        node_id: str,
+        timeout: float,
+        concurrency: int = 64,
+        per_target: int = 8,
+        policy: TargetPolicy | None = None,
+    ) -> None:
         self.policy = policy or TargetPolicy()
         self.db = db
         self.clock = clock
@@ -159,8 +169,9 @@ class CallbackSender:
 
     async def run(self) -> None:
         limits = httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency)
-        client = httpx.AsyncClient(timeout=self.timeout, follow_redirects=False, limits=limits,
-                                   headers={"User-Agent": "openxms-callbacks"})
+        client = httpx.AsyncClient(
+            timeout=self.timeout, follow_redirects=False, limits=limits, headers={"User-Agent": "openxms-callbacks"}
+        )
         await self.db.write(outbox.release_own, self.node_id, self.clock.now_ms())
         try:
             while True:
@@ -169,8 +180,15 @@ class CallbackSender:
                 rows: list[outbox.Due] = []
                 if free > 0:
                     try:
-                        rows = await self.db.write(outbox.claim, self.node_id, self.clock.now_ms(), free,
-                                                   VISIBILITY_MS, self.per_target, dict(self._in_flight))
+                        rows = await self.db.write(
+                            outbox.claim,
+                            self.node_id,
+                            self.clock.now_ms(),
+                            free,
+                            VISIBILITY_MS,
+                            self.per_target,
+                            dict(self._in_flight),
+                        )
                     except Exception:  # noqa: BLE001 - the database may be back at the next turn
                         log.exception("claiming callbacks failed")
                 for row in rows:
@@ -231,12 +249,14 @@ class CallbackSender:
         if secret:
             nonce = secrets.token_urlsafe(16)
             ts = str(self.clock.now_ms() // 1000)
-            headers.update({
-                "X-Sinch-Webhook-Signature": sign(secret, body, nonce, ts),
-                "X-Sinch-Webhook-Signature-Nonce": nonce,
-                "X-Sinch-Webhook-Signature-Timestamp": ts,
-                "X-Sinch-Webhook-Signature-Algorithm": "HmacSHA256",
-            })
+            headers.update(
+                {
+                    "X-Sinch-Webhook-Signature": sign(secret, body, nonce, ts),
+                    "X-Sinch-Webhook-Signature-Nonce": nonce,
+                    "X-Sinch-Webhook-Signature-Timestamp": ts,
+                    "X-Sinch-Webhook-Signature-Algorithm": "HmacSHA256",
+                }
+            )
         return headers
 
     async def _post(self, client: httpx.AsyncClient, row: outbox.Due) -> outbox.Outcome:

@@ -25,14 +25,18 @@ from ..store.db import Tx
 KIND = "conversation"  # outbox.kind of every Conversation callback
 
 
-def targets(webhooks: Iterable[Mapping[str, Any]], trigger: str, callback_url: str | None,
-            app_doc: Mapping[str, Any] | None) -> list[tuple[str, str]]:
+def targets(
+    webhooks: Iterable[Mapping[str, Any]], trigger: str, callback_url: str | None, app_doc: Mapping[str, Any] | None
+) -> list[tuple[str, str]]:
     """(url, secret) for one callback of `trigger`."""
     if callback_url:
         secret = ((app_doc or {}).get("callback_settings") or {}).get("secret_for_overridden_callback_urls") or ""
         return [(callback_url, secret)]
-    return [(w["target"], w.get("secret") or "") for w in webhooks
-            if (w.get("target_type") or "HTTP") == "HTTP" and trigger in (w.get("triggers") or ())]
+    return [
+        (w["target"], w.get("secret") or "")
+        for w in webhooks
+        if (w.get("target_type") or "HTTP") == "HTTP" and trigger in (w.get("triggers") or ())
+    ]
 
 
 def enqueue(tx: Tx, project_id: str, payload: Mapping[str, Any], to: list[tuple[str, str]], now: int) -> None:
@@ -70,10 +74,19 @@ def on_changes(tx: Tx, changes: list[Any], now: int) -> None:
         to = targets(app_hooks, "MESSAGE_DELIVERY", m.callback_url, app_doc)
         if not submit_to and not to:
             continue  # nobody listens: the status is all there is to record
-        common = dict(app_id=m.app_id, project_id=m.project_id, message_id=m.id, channel_identity=_identity(m),
-                      accepted_ms=now, event_ms=c.operator_status_at or now, conversation_id=m.conversation_id,
-                      contact_id=m.contact_id, metadata=m.metadata, processing_mode=m.processing_mode,
-                      correlation_id=m.correlation_id)
+        common = dict(
+            app_id=m.app_id,
+            project_id=m.project_id,
+            message_id=m.id,
+            channel_identity=_identity(m),
+            accepted_ms=now,
+            event_ms=c.operator_status_at or now,
+            conversation_id=m.conversation_id,
+            contact_id=m.contact_id,
+            metadata=m.metadata,
+            processing_mode=m.processing_mode,
+            correlation_id=m.correlation_id,
+        )
         if submit_to:
             if submitted is None:
                 submitted = message_store.docs(tx, [x.id for x in messages.values()])

@@ -38,21 +38,32 @@ MAX_BACKOFF = 5.0  # seconds between claims while the connector keeps refusing s
 UNAVAILABLE = (ConnectionError, OSError, TimeoutError)
 
 
-def _claim(tx: Tx, account_id: str, node: str, limit: int
-           ) -> tuple[list[queue.Claimed], dict[str, batch_store.BatchRow]]:
+def _claim(
+    tx: Tx, account_id: str, node: str, limit: int
+) -> tuple[list[queue.Claimed], dict[str, batch_store.BatchRow]]:
     rows = queue.claim(tx, account_id, node, limit)
     return rows, batch_store.get_many(tx, list({r.batch_id for r in rows}))
 
 
-def _record(tx: Tx, changes: list[status.Change], routes: list[replies.Route], now: int,
-            accounts: Mapping[str, Account]) -> None:
+def _record(
+    tx: Tx, changes: list[status.Change], routes: list[replies.Route], now: int, accounts: Mapping[str, Account]
+) -> None:
     status.apply(tx, changes, now, accounts)
     replies.record(tx, routes, now)
 
 
 class Dispatcher:
-    def __init__(self, db: Database, clock: Clock, accounts: Mapping[str, Account], node_id: str, account: Account,
-                 connector: Connector, callbacks_changed: Callable[[], None], max_inflight: int = 4) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        accounts: Mapping[str, Account],
+        node_id: str,
+        account: Account,
+        connector: Connector,
+        callbacks_changed: Callable[[], None],
+        max_inflight: int = 4,
+    ) -> None:
         self.db = db
         self.clock = clock
         self.accounts = accounts
@@ -111,15 +122,22 @@ class Dispatcher:
         key = (b.id, b.modified_at)
         tpl = self._templates.get(key)
         if tpl is None:
-            tpl = Template(b.type, doc["body"], doc.get("parameters"), doc.get("truncate_concat"),
-                           doc.get("max_number_of_message_parts") or self.account.max_parts, doc.get("udh"))
+            tpl = Template(
+                b.type,
+                doc["body"],
+                doc.get("parameters"),
+                doc.get("truncate_concat"),
+                doc.get("max_number_of_message_parts") or self.account.max_parts,
+                doc.get("udh"),
+            )
             self._templates[key] = tpl
             if len(self._templates) > 256:
                 self._templates.popitem(last=False)
         return tpl
 
-    def _prepare(self, now: int, rid: int, b: batch_store.BatchRow, doc: dict, msisdn: str,
-                 default_sender: str | None) -> Outbound | status.Change:
+    def _prepare(
+        self, now: int, rid: int, b: batch_store.BatchRow, doc: dict, msisdn: str, default_sender: str | None
+    ) -> Outbound | status.Change:
         """One claimed recipient: what to hand to the connector, or the status it ends with
         before reaching it (pre-flight failures never reach the connector)."""
         if b.canceled:
@@ -133,11 +151,23 @@ class Dispatcher:
         if sender is None:
             return status.Change(rid, st.ABORTED, st.C_NO_ORIGINATOR)
         return Outbound(
-            recipient_id=rid, batch_id=b.id, account_id=b.account_id, msisdn=msisdn, sender=sender,
-            type=b.type, text=r.body, encoding=r.encoding, parts=r.parts, udh=doc.get("udh"),
-            media=doc["body"] if b.type == "mt_media" else None, flash=bool(doc.get("flash_message")),
-            from_ton=doc.get("from_ton"), from_npi=doc.get("from_npi"), expire_at=b.expire_at,
-            delivery_report=b.delivery_report)
+            recipient_id=rid,
+            batch_id=b.id,
+            account_id=b.account_id,
+            msisdn=msisdn,
+            sender=sender,
+            type=b.type,
+            text=r.body,
+            encoding=r.encoding,
+            parts=r.parts,
+            udh=doc.get("udh"),
+            media=doc["body"] if b.type == "mt_media" else None,
+            flash=bool(doc.get("flash_message")),
+            from_ton=doc.get("from_ton"),
+            from_npi=doc.get("from_npi"),
+            expire_at=b.expire_at,
+            delivery_report=b.delivery_report,
+        )
 
     async def _process(self, rows: list[queue.Claimed], batches: dict[str, batch_store.BatchRow]) -> None:
         now = self.clock.now_ms()
@@ -167,13 +197,24 @@ class Dispatcher:
             for res in results:
                 m = by_id[res.recipient_id]
                 if isinstance(res, Accepted):
-                    changes.append(status.Change(m.recipient_id, st.DISPATCHED, st.C_DISPATCHED,
-                                                 parts=m.parts, encoding=m.encoding))
+                    changes.append(
+                        status.Change(
+                            m.recipient_id, st.DISPATCHED, st.C_DISPATCHED, parts=m.parts, encoding=m.encoding
+                        )
+                    )
                     if m.sender:
                         routes.append(replies.Route(m.msisdn, m.sender, m.account_id, m.batch_id, m.recipient_id))
                 elif isinstance(res, Refused):
-                    changes.append(status.Change(m.recipient_id, res.status, res.code,
-                                                 operator_status_at=now, parts=m.parts, encoding=m.encoding))
+                    changes.append(
+                        status.Change(
+                            m.recipient_id,
+                            res.status,
+                            res.code,
+                            operator_status_at=now,
+                            parts=m.parts,
+                            encoding=m.encoding,
+                        )
+                    )
                 else:
                     changes.append(res)
         self.sent += len(outbound)
@@ -188,11 +229,15 @@ class Dispatcher:
             raise
         except Exception:  # noqa: BLE001
             if len(outbound) == 1:
-                log.exception("connector %s failed on recipient %d; aborting it (403)", self.connector.name,
-                              outbound[0].recipient_id)
+                log.exception(
+                    "connector %s failed on recipient %d; aborting it (403)",
+                    self.connector.name,
+                    outbound[0].recipient_id,
+                )
                 return [status.Change(outbound[0].recipient_id, st.ABORTED, st.C_INTERNAL_ERROR)]
-            log.exception("connector %s failed on a chunk of %d; retrying them one by one", self.connector.name,
-                          len(outbound))
+            log.exception(
+                "connector %s failed on a chunk of %d; retrying them one by one", self.connector.name, len(outbound)
+            )
         out: list[Accepted | Refused | status.Change] = []
         for m in outbound:
             out += await self._submit([m])
@@ -218,8 +263,13 @@ class Dispatcher:
             except Exception:  # noqa: BLE001
                 log.exception("recording the status of recipient %d failed; aborting it (403)", c.recipient_id)
             try:
-                await self.db.write(_record, [status.Change(c.recipient_id, st.ABORTED, st.C_INTERNAL_ERROR)], [],
-                                    self.clock.now_ms(), self.accounts)
+                await self.db.write(
+                    _record,
+                    [status.Change(c.recipient_id, st.ABORTED, st.C_INTERNAL_ERROR)],
+                    [],
+                    self.clock.now_ms(),
+                    self.accounts,
+                )
             except Exception:  # noqa: BLE001 - left claimed; released when the lease moves or at restart
                 log.exception("recipient %d could not be aborted either", c.recipient_id)
 

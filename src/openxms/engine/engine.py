@@ -48,11 +48,21 @@ def take_lease(tx: Tx, account_id: str, node_id: str) -> tuple[bool, bool]:
 
 
 class Engine:
-    def __init__(self, db: Database, clock: Clock, accounts: Mapping[str, Account], node_id: str,
-                 connector_for: Callable[[Account], Connector],
-                 on_inbound: Callable[[Inbound], Awaitable[dict[str, Any]]], *,
-                 unknown_after_ms: int, callback_timeout: float, max_batch_recipients: int = 1_000_000,
-                 callback_policy: TargetPolicy | None = None, due_work: Sequence[DueWork] = ()) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        accounts: Mapping[str, Account],
+        node_id: str,
+        connector_for: Callable[[Account], Connector],
+        on_inbound: Callable[[Inbound], Awaitable[dict[str, Any]]],
+        *,
+        unknown_after_ms: int,
+        callback_timeout: float,
+        max_batch_recipients: int = 1_000_000,
+        callback_policy: TargetPolicy | None = None,
+        due_work: Sequence[DueWork] = (),
+    ) -> None:
         self.db = db
         self.clock = clock
         self.accounts = accounts
@@ -60,8 +70,16 @@ class Engine:
         self.connector_for = connector_for
         self.on_inbound = on_inbound
         self.callbacks = CallbackSender(db, clock, accounts, node_id, callback_timeout, policy=callback_policy)
-        self.scheduler = Scheduler(db, clock, accounts, unknown_after_ms, self.queue_changed,
-                                   self.callbacks_changed, max_batch_recipients, due_work)
+        self.scheduler = Scheduler(
+            db,
+            clock,
+            accounts,
+            unknown_after_ms,
+            self.queue_changed,
+            self.callbacks_changed,
+            max_batch_recipients,
+            due_work,
+        )
         self.dispatchers: dict[str, Dispatcher] = {}
         self._dispatch_tasks: dict[str, asyncio.Task] = {}
         self._tasks: list[asyncio.Task] = []
@@ -81,8 +99,14 @@ class Engine:
             if c.shared and id(c) not in self._shared:
                 self._shared[id(c)] = c
                 await c.start(self)
-        self._tasks = [asyncio.create_task(self._supervise(name, run), name=name) for name, run in (
-            ("scheduler", self.scheduler.run), ("callbacks", self.callbacks.run), ("leases", self._leases))]
+        self._tasks = [
+            asyncio.create_task(self._supervise(name, run), name=name)
+            for name, run in (
+                ("scheduler", self.scheduler.run),
+                ("callbacks", self.callbacks.run),
+                ("leases", self._leases),
+            )
+        ]
 
     async def _supervise(self, name: str, run: Callable[[], Awaitable[None]]) -> None:
         """Run an engine loop for ever: if it ever fails, log it and start it again (readiness
@@ -102,8 +126,12 @@ class Engine:
 
     def health(self) -> dict[str, Any]:
         """For readiness: every loop's state, and whether all of them run."""
-        return {"ready": all(v == "running" for v in self.loops.values()), "loops": dict(self.loops),
-                "restarts": dict(self.restarts), "dispatching": sorted(self.dispatchers)}
+        return {
+            "ready": all(v == "running" for v in self.loops.values()),
+            "loops": dict(self.loops),
+            "restarts": dict(self.restarts),
+            "dispatching": sorted(self.dispatchers),
+        }
 
     async def stop(self, deadline_s: float = STOP_S) -> None:
         """Stop within `deadline_s`: in-flight chunks get most of it to finish, then everything
@@ -117,8 +145,9 @@ class Engine:
             await asyncio.wait(drains, timeout=min(DRAIN_S, max(0.0, end - loop.time() - 2.0)))
         for t in self._dispatch_tasks.values():
             t.cancel()
-        await _cancel_until_done([*self._tasks, *self._dispatch_tasks.values(), *drains],
-                                 max(0.5, end - loop.time() - 1.0))
+        await _cancel_until_done(
+            [*self._tasks, *self._dispatch_tasks.values(), *drains], max(0.5, end - loop.time() - 1.0)
+        )
         stops = [asyncio.ensure_future(c.stop()) for c in self._shared.values()]
         await _cancel_until_done(stops, max(0.5, end - loop.time() - 0.5), cancel_first=False)
         try:
@@ -188,8 +217,12 @@ class Engine:
 
     # the Sink connectors report to (connectors/base.py) ---------------------------------
     def apply_receipts(self, tx: Tx, items: list[Receipt], now: int) -> None:
-        status.apply(tx, [status.Change(r.recipient_id, r.status, r.code, r.operator_status_at) for r in items],
-                     now, self.accounts)
+        status.apply(
+            tx,
+            [status.Change(r.recipient_id, r.status, r.code, r.operator_status_at) for r in items],
+            now,
+            self.accounts,
+        )
 
     def receipts_applied(self) -> None:
         self.callbacks.wake()

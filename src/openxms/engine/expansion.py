@@ -77,10 +77,12 @@ def step(tx: Tx, now: int, accounts: Mapping[str, Account], max_recipients: int)
         status.apply(tx, [status.Change(r, st.CANCELLED, st.C_CANCELLED) for r in ids], now, accounts)
     done = i >= len(groups) or n >= max_recipients
     if done and i < len(groups):
-        log.warning("batch %s reached max_batch_recipients (%d): the rest of its groups is left out", row.id,
-                    max_recipients)
-    batch_store.set_expanding(tx, row.id, None if done else json.dumps({"groups": groups, "i": i, "after": after,
-                                                                          "n": n}))
+        log.warning(
+            "batch %s reached max_batch_recipients (%d): the rest of its groups is left out", row.id, max_recipients
+        )
+    batch_store.set_expanding(
+        tx, row.id, None if done else json.dumps({"groups": groups, "i": i, "after": after, "n": n})
+    )
     if done:
         _finished(tx, row, now, accounts)
     return row.account_id

@@ -54,13 +54,13 @@ def sweep_expired(tx: Tx, now: int, unknown_after_ms: int, accounts: Mapping[str
     changed = 0
     for bid in batch_store.in_state_until(tx, "active", now):
         ids = rstore.ids_in_status(tx, bid, st.QUEUED, unclaimed=True)
-        changed += len(status.apply(tx, [status.Change(i, st.ABORTED, st.C_INTERNAL_EXPIRY) for i in ids],
-                                    now, accounts))
+        changed += len(
+            status.apply(tx, [status.Change(i, st.ABORTED, st.C_INTERNAL_EXPIRY) for i in ids], now, accounts)
+        )
         batch_store.set_state(tx, bid, "expired")
     for bid in batch_store.in_state_until(tx, "expired", now - unknown_after_ms):
         ids = rstore.ids_in_status(tx, bid, st.DISPATCHED)
-        changed += len(status.apply(tx, [status.Change(i, st.UNKNOWN, st.C_DISPATCHED) for i in ids],
-                                    now, accounts))
+        changed += len(status.apply(tx, [status.Change(i, st.UNKNOWN, st.C_DISPATCHED) for i in ids], now, accounts))
         batch_store.set_state(tx, bid, "closed")
     return changed
 
@@ -77,9 +77,17 @@ class DueWork(Protocol):
 
 
 class Scheduler:
-    def __init__(self, db: Database, clock: Clock, accounts: Mapping[str, Account], unknown_after_ms: int,
-                 queue_changed: Callable[[str], None], callbacks_changed: Callable[[], None],
-                 max_batch_recipients: int = 1_000_000, due_work: Sequence[DueWork] = ()) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        accounts: Mapping[str, Account],
+        unknown_after_ms: int,
+        queue_changed: Callable[[str], None],
+        callbacks_changed: Callable[[], None],
+        max_batch_recipients: int = 1_000_000,
+        due_work: Sequence[DueWork] = (),
+    ) -> None:
         self.max_batch_recipients = max_batch_recipients
         self.due_work = tuple(due_work)
         self.db = db

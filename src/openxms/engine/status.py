@@ -47,12 +47,23 @@ def apply(tx: Tx, changes: list[Change], now: int, accounts: Mapping[str, Accoun
         return []
     by_id = {c.recipient_id: c for c in changes}
     current = rstore.current(tx, by_id)
-    todo = [c for rid, c in by_id.items()
-            if rid in current and not current[rid].final and (current[rid].status, current[rid].code) != (c.status, c.code)]
+    todo = [
+        c
+        for rid, c in by_id.items()
+        if rid in current and not current[rid].final and (current[rid].status, current[rid].code) != (c.status, c.code)
+    ]
     if not todo:
         return []
-    rstore.set_statuses(tx, [rstore.StatusUpdate(c.recipient_id, c.status, c.code, c.status in st.FINAL,
-                                                 c.operator_status_at, c.parts, c.encoding) for c in todo], now)
+    rstore.set_statuses(
+        tx,
+        [
+            rstore.StatusUpdate(
+                c.recipient_id, c.status, c.code, c.status in st.FINAL, c.operator_status_at, c.parts, c.encoding
+            )
+            for c in todo
+        ],
+        now,
+    )
     batches = batch_store.get_many(tx, list({current[c.recipient_id].batch_id for c in todo}), with_doc=False)
     wanted = {b.id for b in batches.values() if b.delivery_report != "none" and _url(b, accounts)}
     if wanted:
@@ -63,8 +74,14 @@ def apply(tx: Tx, changes: list[Change], now: int, accounts: Mapping[str, Accoun
     return [c.recipient_id for c in todo]
 
 
-def _callbacks(tx: Tx, todo: list[Change], batches: dict[str, batch_store.BatchRow], wanted: set[str], now: int,
-               accounts: Mapping[str, Account]) -> None:
+def _callbacks(
+    tx: Tx,
+    todo: list[Change],
+    batches: dict[str, batch_store.BatchRow],
+    wanted: set[str],
+    now: int,
+    accounts: Mapping[str, Account],
+) -> None:
     rows = sorted(report_store.by_ids(tx, [c.recipient_id for c in todo]), key=lambda r: r.id)
     out = []
     for r in rows:
@@ -73,8 +90,9 @@ def _callbacks(tx: Tx, todo: list[Change], batches: dict[str, batch_store.BatchR
             continue
         mode = b.delivery_report
         if mode == "per_recipient" or (mode == "per_recipient_final" and r.status in st.FINAL):
-            payload = reports.recipient_report(b.id, b.type, r.msisdn, r.code, r.status, r.status_at,
-                                               r.operator_status_at, b.client_reference, r.parts)
+            payload = reports.recipient_report(
+                b.id, b.type, r.msisdn, r.code, r.status, r.status_at, r.operator_status_at, b.client_reference, r.parts
+            )
             out.append((b.account_id, "recipient_delivery_report", _url(b, accounts), json.dumps(payload)))
     summary = [b for b in batches.values() if b.id in wanted and b.delivery_report in ("summary", "full")]
     if summary:

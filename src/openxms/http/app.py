@@ -38,8 +38,9 @@ async def _http(request: Request, exc: HTTPException) -> Response:
     headers = getattr(exc, "headers", None)
     if exc.status_code == 405:
         headers = {**(headers or {}), "Allow": _allowed(request)}
-    return await _api(request, ApiError(text, code=_HTTP_CODES.get(exc.status_code, "error"),
-                                        status=exc.status_code, headers=headers))
+    return await _api(
+        request, ApiError(text, code=_HTTP_CODES.get(exc.status_code, "error"), status=exc.status_code, headers=headers)
+    )
 
 
 def _allowed(request: Request) -> str:
@@ -64,12 +65,19 @@ def build(context: Any, lifespan=None) -> Starlette:
         *docs.routes,
         # Flat routes (no Mount): one routing layer less on every API request; each route
         # carries its API's prefix already (spec.route).
-        *batches.routes, *reports.routes, *groups.routes, *inbounds.routes,
-        *conversation_messages.routes, *conversation_batches.routes,
-        *conversation_apps.routes, *conversation_webhooks.routes, *conversation_contacts.routes,
+        *batches.routes,
+        *reports.routes,
+        *groups.routes,
+        *inbounds.routes,
+        *conversation_messages.routes,
+        *conversation_batches.routes,
+        *conversation_apps.routes,
+        *conversation_webhooks.routes,
+        *conversation_contacts.routes,
         *conversation_conversations.routes,
         *control.routes,
-        *simulator.routes, *simulator_conversation.routes,
+        *simulator.routes,
+        *simulator_conversation.routes,
         *ui.routes,
     ]
     app = Starlette(

@@ -28,22 +28,42 @@ from .spec import SMS, header, op, query, route
 DAY_MS = 24 * 3600 * 1000
 
 
-@op(SMS, "Send a batch", tag="batches", status=201, body=BatchRequest, response=Batch,
-    params=[header("Idempotency-Key", "repeat within 24 h with the same body returns the original batch "
-                                      "(200, `Idempotent-Replayed: true`); another body: 409")],
-    errors=[(403, "unknown group id in `to`"), (409, "Idempotency-Key reused with another body")])
+@op(
+    SMS,
+    "Send a batch",
+    tag="batches",
+    status=201,
+    body=BatchRequest,
+    response=Batch,
+    params=[
+        header(
+            "Idempotency-Key",
+            "repeat within 24 h with the same body returns the original batch "
+            "(200, `Idempotent-Replayed: true`); another body: 409",
+        )
+    ],
+    errors=[(403, "unknown group id in `to`"), (409, "Idempotency-Key reused with another body")],
+)
 async def send(request: Request) -> Response:
     acc = account(request)
     c = ctx(request)
     raw = await read_body(request, c.settings.max_body_bytes)
     created, doc = await c.batches.create(acc.id, raw, request.headers.get("idempotency-key"))
-    return json_response(doc, 201 if created else 200,
-                         None if created else {"Idempotent-Replayed": "true"})
+    return json_response(doc, 201 if created else 200, None if created else {"Idempotent-Replayed": "true"})
 
 
-@op(SMS, "Dry run", tag="batches", body=BatchRequest, response=DryRun, errors=[403], params=[
-    query("per_recipient", "boolean", "include per-recipient details"),
-    query("number_of_recipients", "integer", "max per-recipient entries (default 100)", minimum=0, maximum=1000)])
+@op(
+    SMS,
+    "Dry run",
+    tag="batches",
+    body=BatchRequest,
+    response=DryRun,
+    errors=[403],
+    params=[
+        query("per_recipient", "boolean", "include per-recipient details"),
+        query("number_of_recipients", "integer", "max per-recipient entries (default 100)", minimum=0, maximum=1000),
+    ],
+)
 async def dry_run(request: Request) -> Response:
     acc = account(request)
     c = ctx(request)
@@ -53,9 +73,19 @@ async def dry_run(request: Request) -> Response:
     return json_response(await c.batches.dry_run(acc.id, raw, per_recipient, limit))
 
 
-@op(SMS, "List batches", tag="batches", response=BatchList, params=[
-    *PAGE, *DATES, query("from", description="comma-separated senders"),
-    query("to", description="comma-separated recipients"), query("client_reference")])
+@op(
+    SMS,
+    "List batches",
+    tag="batches",
+    response=BatchList,
+    params=[
+        *PAGE,
+        *DATES,
+        query("from", description="comma-separated senders"),
+        query("to", description="comma-separated recipients"),
+        query("client_reference"),
+    ],
+)
 async def list_batches(request: Request) -> Response:
     acc = account(request)
     c = ctx(request)

@@ -46,9 +46,15 @@ async def health(request: Request) -> Response:
     return json_response(Health("ok"))
 
 
-@op(OPERATOR, "Readiness: the database answers and every engine loop runs", response=Ready,
-    errors=[(503, "not ready: an engine loop is being restarted (the body says which)"),
-            (500, "the database does not answer")])
+@op(
+    OPERATOR,
+    "Readiness: the database answers and every engine loop runs",
+    response=Ready,
+    errors=[
+        (503, "not ready: an engine loop is being restarted (the body says which)"),
+        (500, "the database does not answer"),
+    ],
+)
 async def ready(request: Request) -> Response:
     c = ctx(request)
     await c.db.read(meta.ping)
@@ -66,8 +72,9 @@ async def clock(request: Request) -> Response:
     return json_response(ClockState(dates.format(now), now, c.clock.manual))
 
 
-@op(OPERATOR, "Move the manual clock", body=Advance, response=ClockState,
-    errors=[400, (409, "the clock is not manual")])
+@op(
+    OPERATOR, "Move the manual clock", body=Advance, response=ClockState, errors=[400, (409, "the clock is not manual")]
+)
 async def advance(request: Request) -> Response:
     """`{"seconds": 5}`, `{"ms": 5000}` or `{"to": "2030-01-01T00:00:00Z"}` (manual clock only)."""
     c = ctx(request)

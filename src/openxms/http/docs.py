@@ -41,31 +41,44 @@ def _schema_name(content: dict | None) -> str:
 
 def _page(routes) -> str:
     doc = document(routes)
-    out = [f"<h1>{html.escape(doc['info']['title'])}</h1><p>{html.escape(doc['info']['description'])}</p>",
-           '<p>Machine-readable: <a href="/openapi.json">/openapi.json</a> (OpenAPI 3.1). '
-           'Simulator: <a href="/">web UI</a>, <code>/simulator/...</code>; clock: <code>/clock</code>.</p>']
+    out = [
+        f"<h1>{html.escape(doc['info']['title'])}</h1><p>{html.escape(doc['info']['description'])}</p>",
+        '<p>Machine-readable: <a href="/openapi.json">/openapi.json</a> (OpenAPI 3.1). '
+        'Simulator: <a href="/">web UI</a>, <code>/simulator/...</code>; clock: <code>/clock</code>.</p>',
+    ]
     for path, item in doc["paths"].items():
         for method, o in item.items():
             params = "".join(
                 f"<li><code>{html.escape(p['name'])}</code> ({p['in']}{', required' if p.get('required') else ''})"
-                f" {html.escape(p.get('description', ''))}</li>" for p in o.get("parameters", []))
+                f" {html.escape(p.get('description', ''))}</li>"
+                for p in o.get("parameters", [])
+            )
             body = _schema_name(o.get("requestBody", {}).get("content"))
-            responses = "".join(f"<li>{code}: {html.escape(r.get('description', ''))} {_schema_name(r.get('content'))}"
-                                "</li>" for code, r in o["responses"].items())
+            responses = "".join(
+                f"<li>{code}: {html.escape(r.get('description', ''))} {_schema_name(r.get('content'))}</li>"
+                for code, r in o["responses"].items()
+            )
             tags = ", ".join(o.get("tags", []))
-            out.append(f"<section><h3><span class=m>{method.upper()}</span> <code>{html.escape(path)}</code>"
-                       f" <small>{html.escape(tags)}</small></h3><p>{html.escape(o['summary'])}</p>"
-                       + (f"<p>{html.escape(o['description'])}</p>" if o.get("description") else "")
-                       + (f"<p>Body: {body}</p>" if body else "")
-                       + (f"<ul>{params}</ul>" if params else "") + f"<p>Responses:</p><ul>{responses}</ul></section>")
+            out.append(
+                f"<section><h3><span class=m>{method.upper()}</span> <code>{html.escape(path)}</code>"
+                f" <small>{html.escape(tags)}</small></h3><p>{html.escape(o['summary'])}</p>"
+                + (f"<p>{html.escape(o['description'])}</p>" if o.get("description") else "")
+                + (f"<p>Body: {body}</p>" if body else "")
+                + (f"<ul>{params}</ul>" if params else "")
+                + f"<p>Responses:</p><ul>{responses}</ul></section>"
+            )
     out.append("<h2>Schemas</h2>")
     for name, schema in doc["components"]["schemas"].items():
         out.append(f'<h3 id="schema-{name}">{name}</h3><pre>{html.escape(json.dumps(schema, indent=2))}</pre>')
-    style = ("body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}"
-             "section{border-top:1px solid #ddd;padding:.3rem 0}.m{background:#225;color:#fff;padding:0 .4rem;"
-             "border-radius:3px;font-size:.8rem}pre{background:#f6f6f6;padding:.5rem;overflow:auto}")
-    return (f"<!doctype html><html><head><meta charset=utf-8><title>openxms API</title><style>{style}</style>"
-            f"</head><body>{''.join(out)}</body></html>")
+    style = (
+        "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}"
+        "section{border-top:1px solid #ddd;padding:.3rem 0}.m{background:#225;color:#fff;padding:0 .4rem;"
+        "border-radius:3px;font-size:.8rem}pre{background:#f6f6f6;padding:.5rem;overflow:auto}"
+    )
+    return (
+        f"<!doctype html><html><head><meta charset=utf-8><title>openxms API</title><style>{style}</style>"
+        f"</head><body>{''.join(out)}</body></html>"
+    )
 
 
 @op(OPERATOR, "This document as a web page", response=str, response_media="text/html")

@@ -14,8 +14,15 @@ from .spec import SMS, op, route
 TAG = "groups"
 
 
-@op(SMS, "Create a group", tag=TAG, status=201, body=GroupRequest, response=Group,
-    errors=[(403, "unknown child group, or the name is taken")])
+@op(
+    SMS,
+    "Create a group",
+    tag=TAG,
+    status=201,
+    body=GroupRequest,
+    response=Group,
+    errors=[(403, "unknown child group, or the name is taken")],
+)
 async def create(request: Request) -> Response:
     acc = account(request)
     c = ctx(request)
@@ -36,8 +43,14 @@ async def get_group(request: Request) -> Response:
     return json_response(await ctx(request).groups.get(acc.id, request.path_params["group_id"]))
 
 
-@op(SMS, "Update a group", tag=TAG, body=GroupUpdate, response=Group,
-    errors=[(403, "unknown group in add_from_group / remove_from_group, or the name is taken")])
+@op(
+    SMS,
+    "Update a group",
+    tag=TAG,
+    body=GroupUpdate,
+    response=Group,
+    errors=[(403, "unknown group in add_from_group / remove_from_group, or the name is taken")],
+)
 async def update(request: Request) -> Response:
     acc = account(request)
     c = ctx(request)
@@ -45,8 +58,14 @@ async def update(request: Request) -> Response:
     return json_response(await c.groups.update(acc.id, request.path_params["group_id"], raw))
 
 
-@op(SMS, "Replace a group", tag=TAG, body=GroupRequest, response=Group,
-    errors=[(403, "unknown child group, or the name is taken")])
+@op(
+    SMS,
+    "Replace a group",
+    tag=TAG,
+    body=GroupRequest,
+    response=Group,
+    errors=[(403, "unknown child group, or the name is taken")],
+)
 async def replace(request: Request) -> Response:
     acc = account(request)
     c = ctx(request)

@@ -47,23 +47,37 @@ def host_name(raw: str) -> str:
     """The host of a Host header, lower-cased, without the port."""
     raw = raw.strip().lower()
     if raw.startswith("["):
-        return raw[:raw.find("]") + 1] if "]" in raw else raw
+        return raw[: raw.find("]") + 1] if "]" in raw else raw
     return raw.rsplit(":", 1)[0] if raw.count(":") == 1 else raw
 
 
 def error_body(path: str, status: int, code: str, text: str) -> bytes:
     """The error in the format of the API `path` belongs to."""
     if path.startswith(("/v1/", "/conversationbatch/")):
-        names = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 415: "INVALID_ARGUMENT",
-                 503: "UNAVAILABLE"}
-        return json.dumps({"error": {"code": status, "message": text, "status": names.get(status, "UNKNOWN"),
-                                     "details": []}}).encode()
+        names = {
+            400: "INVALID_ARGUMENT",
+            401: "UNAUTHENTICATED",
+            403: "PERMISSION_DENIED",
+            415: "INVALID_ARGUMENT",
+            503: "UNAVAILABLE",
+        }
+        return json.dumps(
+            {"error": {"code": status, "message": text, "status": names.get(status, "UNKNOWN"), "details": []}}
+        ).encode()
     return json.dumps({"code": code, "text": text}).encode()
 
 
 class Guard:
-    def __init__(self, app: ASGI, *, listen_host: str, allowed_hosts: tuple[str, ...] = (),
-                 control_token: str | None = None, max_body_bytes: int, max_inflight_body_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGI,
+        *,
+        listen_host: str,
+        allowed_hosts: tuple[str, ...] = (),
+        control_token: str | None = None,
+        max_body_bytes: int,
+        max_inflight_body_bytes: int,
+    ) -> None:
         self.app = app
         self.any_host = "*" in allowed_hosts
         self.hosts = LOOPBACK | {host_name(h) for h in (listen_host, *allowed_hosts) if h != "*"}
@@ -75,16 +89,22 @@ class Guard:
     def __getattr__(self, name: str) -> Any:  # the wrapped app's routes, state, ...
         return getattr(self.app, name)
 
-    async def __call__(self, scope: Scope, receive: Callable[[], Awaitable[dict]],
-                       send: Callable[[dict], Awaitable[None]]) -> None:
+    async def __call__(
+        self, scope: Scope, receive: Callable[[], Awaitable[dict]], send: Callable[[dict], Awaitable[None]]
+    ) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         path, method = scope["path"], scope["method"]
         if "\x00" in path or b"%00" in scope.get("query_string", b""):
             # PostgreSQL text cannot hold NUL, and no id or filter needs one (bodies: read_body)
-            await _answer(send, path, 400, "syntax_invalid_parameter_format",
-                          "the path or query contains a NUL character, which is not allowed")
+            await _answer(
+                send,
+                path,
+                400,
+                "syntax_invalid_parameter_format",
+                "the path or query contains a NUL character, which is not allowed",
+            )
             return
         if is_control(path):  # only the control plane's requests need their headers read here
             headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", ()) if k in _READ}
@@ -125,12 +145,17 @@ class Guard:
     def _control(self, method: str, headers: dict[str, str], routable: bool = True) -> tuple[int, str, str] | None:
         host = host_name(headers.get("host", ""))
         if not self.any_host and host not in self.hosts:
-            return 403, "forbidden_host", (f"Host {host!r} may not use the control plane (loopback only); "
-                                           "start openxms with --allowed-host to add a name")
+            return (
+                403,
+                "forbidden_host",
+                (
+                    f"Host {host!r} may not use the control plane (loopback only); "
+                    "start openxms with --allowed-host to add a name"
+                ),
+            )
         if method not in _MUTATING or not routable:
             return None
-        if method in _WITH_BODY and headers.get("content-type", "").split(";")[0].strip().lower() \
-                != "application/json":
+        if method in _WITH_BODY and headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
             return 415, "unsupported_media_type", "control calls take Content-Type: application/json"
         if self.token is not None:
             scheme, _, cred = headers.get("authorization", "").partition(" ")
@@ -139,8 +164,14 @@ class Guard:
         return None
 
 
-async def _answer(send: Callable[[dict], Awaitable[None]], path: str, status: int, code: str, text: str,
-                  extra: dict[str, str] | None = None) -> None:
+async def _answer(
+    send: Callable[[dict], Awaitable[None]],
+    path: str,
+    status: int,
+    code: str,
+    text: str,
+    extra: dict[str, str] | None = None,
+) -> None:
     body = error_body(path, status, code, text)
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     headers += [(k.encode(), v.encode()) for k, v in (extra or {}).items()]

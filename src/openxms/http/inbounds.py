@@ -14,16 +14,25 @@ from .spec import SMS, op, query, route
 DAY_MS = 24 * 3600 * 1000
 
 
-@op(SMS, "List inbound messages", tag="inbounds", response=InboundList,
-    params=[*PAGE, *DATES, query("to", description="comma-separated recipients"), query("client_reference")])
+@op(
+    SMS,
+    "List inbound messages",
+    tag="inbounds",
+    response=InboundList,
+    params=[*PAGE, *DATES, query("to", description="comma-separated recipients"), query("client_reference")],
+)
 async def list_inbounds(request: Request) -> Response:
     acc = account(request)
     c = ctx(request)
     page, size = page_params(request)
     start = q_time(request, "start_date")
-    f = ListFilter(account_id=acc.id, start=start if start is not None else c.clock.now_ms() - DAY_MS,
-                   end=q_time(request, "end_date"), recipients=q_numbers(request, "to") or None,
-                   client_reference=request.query_params.get("client_reference") or None)
+    f = ListFilter(
+        account_id=acc.id,
+        start=start if start is not None else c.clock.now_ms() - DAY_MS,
+        end=q_time(request, "end_date"),
+        recipients=q_numbers(request, "to") or None,
+        client_reference=request.query_params.get("client_reference") or None,
+    )
     count, docs = await c.inbounds.query(f, page, size)
     return json_response(InboundList(count, page, len(docs), raw(docs)))
 

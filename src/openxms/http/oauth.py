@@ -36,8 +36,13 @@ class TokenForm(msgspec.Struct):
     client_secret: Annotated[str, msgspec.Meta(description="the access key secret (or Basic password)")] | None = None
 
 
-@op(OAUTH, "OAuth2 client credentials token", body=TokenForm, response=Token,
-    body_media="application/x-www-form-urlencoded")
+@op(
+    OAUTH,
+    "OAuth2 client credentials token",
+    body=TokenForm,
+    response=Token,
+    body_media="application/x-www-form-urlencoded",
+)
 async def token(request: Request) -> Response:
     c = ctx(request)
     raw = await read_body(request, 64 * 1024)

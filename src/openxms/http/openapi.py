@@ -29,7 +29,7 @@ _ERROR_TEXT = {
     408: "Timeout",
     409: "Conflict",
     429: "Too many requests: the account's `api_rate`, or (token endpoint) repeated failed attempts for a key; "
-         "see Retry-After",
+    "see Retry-After",
     500: "Internal error",
 }
 
@@ -70,7 +70,9 @@ class _Schemas:
 
 _PATH_TEXT = {
     "service_plan_id": "the service plan id (API token), or the project id (OAuth2 access token)",
-    "batch_id": "a batch id", "group_id": "a group id", "inbound_id": "an inbound message id",
+    "batch_id": "a batch id",
+    "group_id": "a group id",
+    "inbound_id": "an inbound message id",
     "msisdn": "the handset's phone number",
 }
 
@@ -87,8 +89,13 @@ def _param(p: Param) -> dict:
     extra = {"maximum": INT_MAX} if p.type == "integer" and "maximum" not in p.schema else {}
     if p.where == "path":
         extra.update(_PATH_SCHEMA.get(p.name, {}))
-    return {"name": p.name, "in": p.where, "required": p.where == "path", **({"description": text} if text else {}),
-            "schema": {"type": p.type, **extra, **p.schema}}
+    return {
+        "name": p.name,
+        "in": p.where,
+        "required": p.where == "path",
+        **({"description": text} if text else {}),
+        "schema": {"type": p.type, **extra, **p.schema},
+    }
 
 
 def _guarded(path: str, method: str, o: Op) -> dict[int, str]:
@@ -115,14 +122,17 @@ def _operation(starlette_path: str, method: str, o: Op, schema: _Schemas) -> dic
     responses: dict[str, Any] = {str(o.status): ok}
     for e in (*o.api.errors, *o.errors):
         status, text = e if isinstance(e, tuple) else (e, _ERROR_TEXT.get(e, "Error"))
-        responses[str(status)] = {"description": text,
-                                  "content": {"application/json": {"schema": schema(o.api.error_type)}}}
+        responses[str(status)] = {
+            "description": text,
+            "content": {"application/json": {"schema": schema(o.api.error_type)}},
+        }
     path = openapi_path(starlette_path)
     for status, text in _guarded(path, method, o).items():
         # the guard writes Sinch's error body except on the Conversation APIs (guard.error_body)
         body = ConversationError if path.startswith(("/v1/", "/conversationbatch/")) else Error
-        responses.setdefault(str(status), {"description": text,
-                                           "content": {"application/json": {"schema": schema(body)}}})
+        responses.setdefault(
+            str(status), {"description": text, "content": {"application/json": {"schema": schema(body)}}}
+        )
     out: dict[str, Any] = {"tags": [o.tag or o.api.name], "summary": o.summary}
     if o.description:
         out["description"] = o.description
@@ -142,17 +152,27 @@ def document(routes: Iterable[BaseRoute]) -> dict[str, Any]:
         paths.setdefault(path, {})[method] = _operation(r.path, method, o, schema)
     return {
         "openapi": "3.1.0",
-        "info": {"title": "openxms: Sinch-compatible SMS REST API", "version": __version__,
-                 "description": "The Sinch SMS REST API (batches, delivery reports, groups, inbounds) served "
-                                "by openxms. Service plan mode: `Authorization: Bearer <API token>` on "
-                                "/xms/v1/{service_plan_id}. Project mode: the same paths with the project id "
-                                "and an OAuth2 access token from /oauth2/token. The operator endpoints (health, "
-                                "clock) and the handset simulator need no credentials."},
+        "info": {
+            "title": "openxms: Sinch-compatible SMS REST API",
+            "version": __version__,
+            "description": "The Sinch SMS REST API (batches, delivery reports, groups, inbounds) served "
+            "by openxms. Service plan mode: `Authorization: Bearer <API token>` on "
+            "/xms/v1/{service_plan_id}. Project mode: the same paths with the project id "
+            "and an OAuth2 access token from /oauth2/token. The operator endpoints (health, "
+            "clock) and the handset simulator need no credentials.",
+        },
         "servers": [{"url": "/"}],
-        "tags": [{"name": t, **({"description": _TAG_TEXT[t]} if t in _TAG_TEXT else {})}
-                 for t in dict.fromkeys(o.tag or o.api.name for *_, o in ops)],
+        "tags": [
+            {"name": t, **({"description": _TAG_TEXT[t]} if t in _TAG_TEXT else {})}
+            for t in dict.fromkeys(o.tag or o.api.name for *_, o in ops)
+        ],
         "security": [{"bearer": []}],
-        "components": {"schemas": schema.components, "securitySchemes": {
-            "bearer": {"type": "http", "scheme": "bearer"}, "basic": {"type": "http", "scheme": "basic"}}},
+        "components": {
+            "schemas": schema.components,
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "basic": {"type": "http", "scheme": "basic"},
+            },
+        },
         "paths": paths,
     }

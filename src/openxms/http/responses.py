@@ -39,8 +39,12 @@ async def read_body(request: Request, limit: int) -> bytes:
         message = await receive()
         if message["type"] != "http.request":
             if request.scope.get(BUSY):
-                raise ApiError("too many request bodies in flight; try again shortly", code="server_busy",
-                               status=503, headers={"Retry-After": "1"})
+                raise ApiError(
+                    "too many request bodies in flight; try again shortly",
+                    code="server_busy",
+                    status=503,
+                    headers={"Retry-After": "1"},
+                )
             # http.disconnect: the client went away (or the server cut a body too slow to wait
             # for, cli.py) before the body was complete. What arrived is a prefix, which may
             # parse as JSON all the same; acting on it would create what was never sent.
@@ -140,7 +144,11 @@ def page_params(request: Request) -> tuple[int, int]:
     return q_int(request, "page", 0, 0), q_int(request, "page_size", 30, 1, 100)
 
 
-PAGE = (query("page", "integer", "page number, from 0", minimum=0),
-        query("page_size", "integer", "items per page (default 30)", minimum=1, maximum=100))
-DATES = (query("start_date", description="ISO-8601, default now - 24 h", format="date-time"),
-         query("end_date", description="ISO-8601, exclusive", format="date-time"))
+PAGE = (
+    query("page", "integer", "page number, from 0", minimum=0),
+    query("page_size", "integer", "items per page (default 30)", minimum=1, maximum=100),
+)
+DATES = (
+    query("start_date", description="ISO-8601, default now - 24 h", format="date-time"),
+    query("end_date", description="ISO-8601, exclusive", format="date-time"),
+)

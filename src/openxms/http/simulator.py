@@ -81,8 +81,13 @@ async def list_handsets(request: Request) -> Response:
     return json_response(Handsets(await ctx(request).db.read(handsets.handsets)))
 
 
-@op(SIMULATOR, "A handset's messages and replies", response=HandsetMessages, errors=[400],
-    params=[query("limit", "integer", "at most this many of each (default 100)", minimum=1, maximum=1000)])
+@op(
+    SIMULATOR,
+    "A handset's messages and replies",
+    response=HandsetMessages,
+    errors=[400],
+    params=[query("limit", "integer", "at most this many of each (default 100)", minimum=1, maximum=1000)],
+)
 async def handset_messages(request: Request) -> Response:
     c = ctx(request)
     number = _handset(request)
@@ -92,10 +97,16 @@ async def handset_messages(request: Request) -> Response:
     return json_response(HandsetMessages(number, mt, [msgspec.convert(d, InboundMessage) for d in mo]))
 
 
-@op(SIMULATOR, "Wait for a message to a handset", response=dict[str, Any], params=[
-    query("after", "integer", "a message id: wait for a newer one (default: any message)", minimum=0),
-    query("timeout", "integer", "seconds (default 10)", minimum=0, maximum=300)],
-    errors=[400, (408, "no message within the timeout"), _NOT_RUNNING])
+@op(
+    SIMULATOR,
+    "Wait for a message to a handset",
+    response=dict[str, Any],
+    params=[
+        query("after", "integer", "a message id: wait for a newer one (default: any message)", minimum=0),
+        query("timeout", "integer", "seconds (default 10)", minimum=0, maximum=300),
+    ],
+    errors=[400, (408, "no message within the timeout"), _NOT_RUNNING],
+)
 async def wait_message(request: Request) -> Response:
     """Long-poll until the handset has a message with id > `after` (default: any), or `timeout` s."""
     c = ctx(request)
@@ -156,8 +167,18 @@ async def reply(request: Request) -> Response:
             sent_at = dates.parse(r.sent_at)
         except ValueError:
             raise InvalidFormat("sent_at is not ISO-8601") from None
-    doc = await c.receive_inbound(Inbound(sender=number, recipient=r.to, body=r.body, type=r.type, udh=r.udh,
-                                         sent_at=sent_at, operator_id=r.operator_id, account_id=r.service_plan_id))
+    doc = await c.receive_inbound(
+        Inbound(
+            sender=number,
+            recipient=r.to,
+            body=r.body,
+            type=r.type,
+            udh=r.udh,
+            sent_at=sent_at,
+            operator_id=r.operator_id,
+            account_id=r.service_plan_id,
+        )
+    )
     if c.simulator is not None:
         c.simulator.announce({"event": "replies", "msisdns": [number]})
     return json_response(msgspec.convert(doc, Received), 201)

@@ -85,8 +85,21 @@ class SimConversationBatchDetail(SimConversationBatch, kw_only=True):
 
 
 def _message(m: browse.MessageRow) -> SimConversationMessage:
-    return SimConversationMessage(m.id, m.project_id, m.app_id, m.direction, m.identity, m.contact_id, m.sender_id,
-                                  dates.format(m.accept_time), m.status, m.batch_id, m.metadata, m.content, m.text)
+    return SimConversationMessage(
+        m.id,
+        m.project_id,
+        m.app_id,
+        m.direction,
+        m.identity,
+        m.contact_id,
+        m.sender_id,
+        dates.format(m.accept_time),
+        m.status,
+        m.batch_id,
+        m.metadata,
+        m.content,
+        m.text,
+    )
 
 
 def _counts(counts: dict[str, int]) -> dict[str, int]:
@@ -95,9 +108,18 @@ def _counts(counts: dict[str, int]) -> dict[str, int]:
 
 def _batch_fields(s: browse.BatchSummary) -> dict:
     b = s.batch
-    return dict(id=b.id, project_id=b.project_id, app_id=b.app_id, status=b.status,
-                send_after=dates.format(b.send_after), created_at=dates.format(b.created_at), metadata=b.metadata,
-                recipient_count=s.recipients, counts=_counts(s.counts), replies=s.replies)
+    return dict(
+        id=b.id,
+        project_id=b.project_id,
+        app_id=b.app_id,
+        status=b.status,
+        send_after=dates.format(b.send_after),
+        created_at=dates.format(b.created_at),
+        metadata=b.metadata,
+        recipient_count=s.recipients,
+        counts=_counts(s.counts),
+        replies=s.replies,
+    )
 
 
 def _id_param(request: Request, name: str) -> str | None:
@@ -123,28 +145,47 @@ _APP = query("app_id", description="only this app's")
 _AFTER = query("after", description="the `next` of the previous page")
 
 
-@op(SIMULATOR, "Conversation messages, newest first", response=SimConversationMessages, errors=[400],
-    params=[_APP, query("identity", description="only this handset's (a phone number)"),
-            query("limit", "integer", "at most this many (default 50)", minimum=1, maximum=500), _AFTER])
+@op(
+    SIMULATOR,
+    "Conversation messages, newest first",
+    response=SimConversationMessages,
+    errors=[400],
+    params=[
+        _APP,
+        query("identity", description="only this handset's (a phone number)"),
+        query("limit", "integer", "at most this many (default 50)", minimum=1, maximum=500),
+        _AFTER,
+    ],
+)
 async def list_messages(request: Request) -> Response:
     limit = q_int(request, "limit", 50, 1, 500)
-    rows = await ctx(request).db.read(browse.messages, _id_param(request, "app_id"), _identity(request), limit + 1,
-                                      _id_param(request, "after"))
+    rows = await ctx(request).db.read(
+        browse.messages, _id_param(request, "app_id"), _identity(request), limit + 1, _id_param(request, "after")
+    )
     page = rows[:limit]
-    return json_response(SimConversationMessages([_message(m) for m in page],
-                                                 page[-1].id if len(rows) > limit else None))
+    return json_response(
+        SimConversationMessages([_message(m) for m in page], page[-1].id if len(rows) > limit else None)
+    )
 
 
-@op(SIMULATOR, "Conversation batches, newest first, with their messages' statuses",
-    response=SimConversationBatches, errors=[400],
-    params=[_APP, query("limit", "integer", "at most this many (default 20)", minimum=1, maximum=200), _AFTER])
+@op(
+    SIMULATOR,
+    "Conversation batches, newest first, with their messages' statuses",
+    response=SimConversationBatches,
+    errors=[400],
+    params=[_APP, query("limit", "integer", "at most this many (default 20)", minimum=1, maximum=200), _AFTER],
+)
 async def list_batches(request: Request) -> Response:
     limit = q_int(request, "limit", 20, 1, 200)
-    rows = await ctx(request).db.read(browse.batches, _id_param(request, "app_id"), limit + 1,
-                                      _id_param(request, "after"))
+    rows = await ctx(request).db.read(
+        browse.batches, _id_param(request, "app_id"), limit + 1, _id_param(request, "after")
+    )
     page = rows[:limit]
-    return json_response(SimConversationBatches([SimConversationBatch(**_batch_fields(s)) for s in page],
-                                                page[-1].batch.id if len(rows) > limit else None))
+    return json_response(
+        SimConversationBatches(
+            [SimConversationBatch(**_batch_fields(s)) for s in page], page[-1].batch.id if len(rows) > limit else None
+        )
+    )
 
 
 @op(SIMULATOR, "A Conversation batch and its recipients", response=SimConversationBatchDetail, errors=[400, 404])
@@ -158,11 +199,14 @@ async def get_batch(request: Request) -> Response:
     if d is None:
         raise NotFound(f"no Conversation batch {batch_id}")
     if d.messages:
-        recipients = [SimConversationBatchRecipient(m.identity, m.contact_id, m.id, m.status, m.text)
-                      for m in d.messages]
+        recipients = [
+            SimConversationBatchRecipient(m.identity, m.contact_id, m.id, m.status, m.text) for m in d.messages
+        ]
     else:
-        recipients = [SimConversationBatchRecipient(msisdn.normalize(r.identity) or r.identity, r.contact_id,
-                                                    None, None, None) for r in d.requested]
+        recipients = [
+            SimConversationBatchRecipient(msisdn.normalize(r.identity) or r.identity, r.contact_id, None, None, None)
+            for r in d.requested
+        ]
     return json_response(SimConversationBatchDetail(**_batch_fields(d.summary), recipients=recipients))
 
 

@@ -89,12 +89,24 @@ SMS = Api("sms", "/xms/v1/{service_plan_id}", Error, sinch_sms_error, ({"bearer"
 OAUTH = Api("oauth2", "", OAuth2Error, oauth2_error, ({"basic": []},), (400, 401, 429))
 OPERATOR = Api("operator", "", Error, sinch_sms_error)
 SIMULATOR = Api("simulator", "/simulator", Error, sinch_sms_error)
-CONVERSATION = Api("conversation", "/v1/projects/{project_id}", ConversationError, conversation_error,
-                   ({"bearer": []}, {"basic": []}), (400, 401, 403, 404, 429))
+CONVERSATION = Api(
+    "conversation",
+    "/v1/projects/{project_id}",
+    ConversationError,
+    conversation_error,
+    ({"bearer": []}, {"basic": []}),
+    (400, 401, 403, 404, 429),
+)
 # Sinch serves the Batch API on its own host, with paths that collide with the Conversation
 # API's (GET /messages/{id}); here it lives under a prefix on the same port.
-CONVERSATION_BATCH = Api("conversationbatch", "/conversationbatch/v1/projects/{project_id}", ConversationError,
-                         conversation_error, ({"bearer": []},), (400, 401, 403, 404, 429))
+CONVERSATION_BATCH = Api(
+    "conversationbatch",
+    "/conversationbatch/v1/projects/{project_id}",
+    ConversationError,
+    conversation_error,
+    ({"bearer": []},),
+    (400, 401, 403, 404, 429),
+)
 APIS = (SMS, OAUTH, OPERATOR, SIMULATOR, CONVERSATION, CONVERSATION_BATCH)
 DEFAULT = OPERATOR  # paths that belong to no API (unknown paths outside every prefix)
 
@@ -138,12 +150,14 @@ class Op:
 
 def op(api: Api, summary: str, **kw: Any) -> Callable:
     """Declare a handler's operation: `@op(SMS, "Get a batch", response=Batch)`."""
+
     def deco(fn: Callable) -> Callable:
         kw.setdefault("description", (fn.__doc__ or "").strip() or None)
         kw["params"] = tuple(kw.get("params", ()))
         kw["errors"] = tuple(kw.get("errors", ()))
         fn.__op__ = Op(api, summary, **kw)  # type: ignore[attr-defined]
         return fn
+
     return deco
 
 

@@ -48,16 +48,20 @@ class Auth:
         self.ttl = ttl
         self._keys = {a.key_id: a for a in accounts.values() if a.kind == "project"}
         self._failures: OrderedDict[str, deque[float]] = OrderedDict()
-        self._buckets = {a.id: TokenBucket(a.api_rate, burst=max(1.0, a.api_rate)) for a in accounts.values()
-                         if a.api_rate}
+        self._buckets = {
+            a.id: TokenBucket(a.api_rate, burst=max(1.0, a.api_rate)) for a in accounts.values() if a.api_rate
+        }
 
     def _limit(self, account: Account) -> Account:
         """The account's optional API rate (`api_rate` requests/s): 429 with Retry-After over it."""
         bucket = self._buckets.get(account.id)
         if bucket is not None and not bucket.take(1):
-            raise ApiError(f"more than {account.api_rate:g} requests per second for {account.id}",
-                           code="too_many_requests", status=429,
-                           headers={"Retry-After": str(max(1, math.ceil(bucket.wait_time())))})
+            raise ApiError(
+                f"more than {account.api_rate:g} requests per second for {account.id}",
+                code="too_many_requests",
+                status=429,
+                headers={"Retry-After": str(max(1, math.ceil(bucket.wait_time())))},
+            )
         return account
 
     def check(self, account_id: str, authorization: str | None) -> Account:
@@ -81,8 +85,13 @@ class Auth:
     def _claims(self, token: str) -> dict[str, Any]:
         """A valid, unexpired token's claims, issued to a key that still exists; else Unauthorized."""
         try:
-            claims = jwt.decode(token, self.secret, algorithms=["HS256"], audience="openxms",
-                                options={"verify_exp": False, "verify_iat": False, "verify_nbf": False})
+            claims = jwt.decode(
+                token,
+                self.secret,
+                algorithms=["HS256"],
+                audience="openxms",
+                options={"verify_exp": False, "verify_iat": False, "verify_nbf": False},
+            )
         except jwt.PyJWTError:
             raise Unauthorized("invalid access token", headers=_INVALID) from None
         key = self._keys.get(claims.get("sub") or "")
@@ -110,8 +119,10 @@ class Auth:
                 raise Unauthorized("invalid credentials", headers={"WWW-Authenticate": "Basic"})
             owner = key.id
         else:
-            raise Unauthorized("missing credentials: Bearer access token or Basic key_id:key_secret",
-                               headers={"WWW-Authenticate": "Bearer"})
+            raise Unauthorized(
+                "missing credentials: Bearer access token or Basic key_id:key_secret",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
         account = self.accounts.get(project_id)
         if owner != project_id or account is None:
             raise Forbidden(f"these credentials do not give access to project {project_id}", code="permission_denied")
@@ -126,8 +137,12 @@ class Auth:
             history.popleft()
         if len(history) >= LOGIN_FAILURES:
             wait = max(1, math.ceil(history[0] + LOGIN_WINDOW_S - now))
-            raise OAuthError(f"too many failed attempts for this key; retry in {wait} s", code="slow_down",
-                             status=429, headers={"Retry-After": str(wait)})
+            raise OAuthError(
+                f"too many failed attempts for this key; retry in {wait} s",
+                code="slow_down",
+                status=429,
+                headers={"Retry-After": str(wait)},
+            )
 
     def _failed(self, key: str) -> None:
         history = self._failures.pop(key, None) or deque(maxlen=LOGIN_FAILURES)
@@ -147,6 +162,16 @@ class Auth:
             self._failed(key)
             raise OAuthError("Bad credentials", code="invalid_client", status=401)
         now = self.clock.now_ms() // 1000
-        token = jwt.encode({"iss": "openxms", "aud": "openxms", "sub": key_id, "project_id": account.id,
-                            "iat": now, "exp": now + self.ttl}, self.secret, algorithm="HS256")
+        token = jwt.encode(
+            {
+                "iss": "openxms",
+                "aud": "openxms",
+                "sub": key_id,
+                "project_id": account.id,
+                "iat": now,
+                "exp": now + self.ttl,
+            },
+            self.secret,
+            algorithm="HS256",
+        )
         return Token(access_token=token, expires_in=self.ttl, scope="", token_type="bearer")

@@ -41,14 +41,31 @@ class FeedbackRequest(msgspec.Struct):
 _feedback_decoder = msgspec.json.Decoder(FeedbackRequest)
 
 
-def _row(batch_id: str, account_id: str, b: rules.Batch, created: int, modified: int, now: int,
-         canceled: bool = False) -> store.BatchRow:
+def _row(
+    batch_id: str, account_id: str, b: rules.Batch, created: int, modified: int, now: int, canceled: bool = False
+) -> store.BatchRow:
     due = b.send_at if b.send_at is not None and b.send_at > now else now
     state = "canceled" if canceled and due > now else ("scheduled" if due > now else "active")
     doc = _encode(rules.to_doc(batch_id, b, created, modified, canceled)).decode()
-    return store.BatchRow(batch_id, account_id, b.type, b.sender, b.client_reference, created, modified, due,
-                          b.expire_at, b.expire_explicit, canceled, state, b.delivery_report, b.callback_url,
-                          b.feedback_enabled, False, doc)
+    return store.BatchRow(
+        batch_id,
+        account_id,
+        b.type,
+        b.sender,
+        b.client_reference,
+        created,
+        modified,
+        due,
+        b.expire_at,
+        b.expire_explicit,
+        canceled,
+        state,
+        b.delivery_report,
+        b.callback_url,
+        b.feedback_enabled,
+        False,
+        doc,
+    )
 
 
 def _check_groups(tx: Tx, account_id: str, targets: list[str]) -> None:
@@ -63,13 +80,21 @@ def _check_groups(tx: Tx, account_id: str, targets: list[str]) -> None:
 
 def _check_size(tx: Tx, account_id: str, targets: list[str], max_recipients: int) -> None:
     if any(not t.isdigit() for t in targets) and expansion.estimate(tx, account_id, targets) > max_recipients:
-        raise ConstraintViolation(f"the groups of this batch hold more than {max_recipients} recipients "
-                               "(max_batch_recipients)")
+        raise ConstraintViolation(
+            f"the groups of this batch hold more than {max_recipients} recipients (max_batch_recipients)"
+        )
 
 
 class BatchService:
-    def __init__(self, db: Database, clock: Clock, ids: IdFactory, accounts: Mapping[str, Account],
-                 wakeups: Wakeups, max_recipients: int = 1_000_000) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        ids: IdFactory,
+        accounts: Mapping[str, Account],
+        wakeups: Wakeups,
+        max_recipients: int = 1_000_000,
+    ) -> None:
         self.db, self.clock, self.ids, self.accounts, self.wakeups = db, clock, ids, accounts, wakeups
         self.max_recipients = max_recipients  # per batch, groups expanded (engine/expansion.py)
         # A number configured on a plan (its `numbers`) is that plan's: replies to it are routed
@@ -96,14 +121,17 @@ class BatchService:
         return created, doc
 
     @staticmethod
-    def _create(tx: Tx, row: store.BatchRow, targets: list[str], key: tuple[str, str] | None,
-                max_recipients: int) -> tuple[bool, str]:
+    def _create(
+        tx: Tx, row: store.BatchRow, targets: list[str], key: tuple[str, str] | None, max_recipients: int
+    ) -> tuple[bool, str]:
         if key is not None:
             found = store.idempotent_lookup(tx, row.account_id, key[0], row.created_at)
             if found is not None:
                 if found[0] != key[1]:
-                    raise Conflict("this Idempotency-Key was used with a different request body in the last 24 h",
-                                   code="idempotency_key_reused")
+                    raise Conflict(
+                        "this Idempotency-Key was used with a different request body in the last 24 h",
+                        code="idempotency_key_reused",
+                    )
                 doc = store.get_doc(tx, row.account_id, found[1])
                 if doc is not None:
                     return False, doc
@@ -235,8 +263,9 @@ class BatchService:
         self.wakeups.callbacks_changed()
 
     @staticmethod
-    def _feedback(tx: Tx, account_id: str, batch_id: str, targets: list[str], now: int,
-                  accounts: Mapping[str, Account]) -> None:
+    def _feedback(
+        tx: Tx, account_id: str, batch_id: str, targets: list[str], now: int, accounts: Mapping[str, Account]
+    ) -> None:
         row = store.get(tx, account_id, batch_id)
         if row is None:
             raise NotFound(f"batch {batch_id} not found")
@@ -245,8 +274,9 @@ class BatchService:
         if not targets and any(not t.isdigit() for t in json.loads(row.doc)["to"]):
             raise ConstraintViolation("a batch sent to a group needs at least one recipient in delivery feedback")
         ids = rstore.ids_in_status(tx, batch_id, st.DISPATCHED, msisdns=targets or None)
-        status.apply(tx, [status.Change(i, st.DELIVERED, st.C_DELIVERED, operator_status_at=now) for i in ids],
-                     now, accounts)
+        status.apply(
+            tx, [status.Change(i, st.DELIVERED, st.C_DELIVERED, operator_status_at=now) for i in ids], now, accounts
+        )
 
 
 def _reschedule(tx: Tx, old: store.BatchRow, row: store.BatchRow, targets: list[str], now: int) -> None:
@@ -257,8 +287,7 @@ def _reschedule(tx: Tx, old: store.BatchRow, row: store.BatchRow, targets: list[
         if old.state in ("active", "expanding"):
             rstore.drop_undispatched(tx, old.id)
         return
-    if any(not t.isdigit() for t in targets) and expansion.estimate(tx, row.account_id, targets) > \
-            expansion.CHUNK_ROWS:
+    if any(not t.isdigit() for t in targets) and expansion.estimate(tx, row.account_id, targets) > expansion.CHUNK_ROWS:
         # Large groups: start over in chunks; recipients already dispatched keep their rows.
         rstore.drop_undispatched(tx, old.id)
         row.state = "active" if expansion.start(tx, row, targets, now) else "expanding"

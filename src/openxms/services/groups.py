@@ -1,4 +1,5 @@
-"""Groups (https://developers.sinch.com/docs/sms/api-reference/sms/groups/): create, read, update, replace, delete, members, MO keyword auto-update.
+"""Groups (https://developers.sinch.com/docs/sms/api-reference/sms/groups/): create, read, update,
+replace, delete, members, MO keyword auto-update.
 
 Batches keep group ids in `to` and resolve them when they become due (store/recipients.py),
 so a member added before `send_at` receives the batch and a deleted group counts as empty.
@@ -20,8 +21,7 @@ def _unknown(group_id: str) -> Forbidden:
 
 
 def _object(row: store.GroupRow, size: int) -> Group:
-    return rules.to_object(row.id, row.name, size, row.created_at, row.modified_at, row.child_groups,
-                           row.auto_update)
+    return rules.to_object(row.id, row.name, size, row.created_at, row.modified_at, row.child_groups, row.auto_update)
 
 
 def _check_children(tx: Tx, account_id: str, children: list[str], self_id: str | None = None) -> None:

@@ -51,8 +51,14 @@ def resolve_account(tx: Tx, accounts: Mapping[str, Account], mo: Inbound) -> tup
 
 
 class InboundService:
-    def __init__(self, db: Database, clock: Clock, ids: IdFactory, accounts: Mapping[str, Account],
-                 hooks: list[MoHook] | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        ids: IdFactory,
+        accounts: Mapping[str, Account],
+        hooks: list[MoHook] | None = None,
+    ) -> None:
         self.db, self.clock, self.ids, self.accounts = db, clock, ids, accounts
         self.hooks: list[MoHook] = list(hooks or [])  # run inside the MO's transaction
 
@@ -60,17 +66,32 @@ class InboundService:
         """Store an MO; returns its Sinch object as a dict, plus the `account_id` it went to."""
         sender = numbers.normalize(mo.sender) or mo.sender
         recipient = numbers.normalize_sender(mo.recipient)
-        mo = Inbound(sender=sender, recipient=recipient, body=mo.body, type=mo.type, udh=mo.udh,
-                     sent_at=mo.sent_at, operator_id=mo.operator_id, account_id=mo.account_id)
+        mo = Inbound(
+            sender=sender,
+            recipient=recipient,
+            body=mo.body,
+            type=mo.type,
+            udh=mo.udh,
+            sent_at=mo.sent_at,
+            operator_id=mo.operator_id,
+            account_id=mo.account_id,
+        )
         return await self.db.write(self._receive, mo, self.ids.new(), self.clock.now_ms())
 
     def _receive(self, tx: Tx, mo: Inbound, inbound_id: str, now: int) -> dict[str, Any]:
         account_id, ref = resolve_account(tx, self.accounts, mo)
         message = InboundMessage(
-            type=mo.type, id=inbound_id, from_=mo.sender, to=mo.recipient, body=mo.body,
-            udh=(mo.udh or "") if mo.type == "mo_binary" else None, received_at=dates.format(now),
+            type=mo.type,
+            id=inbound_id,
+            from_=mo.sender,
+            to=mo.recipient,
+            body=mo.body,
+            udh=(mo.udh or "") if mo.type == "mo_binary" else None,
+            received_at=dates.format(now),
             sent_at=dates.format(mo.sent_at) if mo.sent_at is not None else None,
-            operator_id=mo.operator_id or None, client_reference=ref)
+            operator_id=mo.operator_id or None,
+            client_reference=ref,
+        )
         raw = msgspec.json.encode(message).decode()
         store.insert(tx, inbound_id, account_id, mo.recipient, mo.sender, now, ref, raw)
         account = self.accounts[account_id]

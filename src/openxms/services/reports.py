@@ -38,8 +38,9 @@ class ReportService:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def batch(self, account_id: str, batch_id: str, kind: str, statuses: list[str] | None,
-                    codes: list[int] | None) -> BatchDeliveryReport:
+    async def batch(
+        self, account_id: str, batch_id: str, kind: str, statuses: list[str] | None, codes: list[int] | None
+    ) -> BatchDeliveryReport:
         if kind not in ("summary", "full"):
             raise NotFound(f"unknown delivery report type {kind!r}")
         return await self.db.read(self._batch, account_id, batch_id, kind == "full", statuses, codes)
@@ -64,14 +65,27 @@ class ReportService:
         r = rstore.one(tx, batch_id, number)
         if r is None:
             raise NotFound(f"{number} is not a recipient of batch {batch_id}")
-        return reports.recipient_delivery_report(b.id, b.type, r.msisdn, r.code, r.status, r.status_at,
-                                        r.operator_status_at, b.client_reference, r.parts)
+        return reports.recipient_delivery_report(
+            b.id, b.type, r.msisdn, r.code, r.status, r.status_at, r.operator_status_at, b.client_reference, r.parts
+        )
 
     async def query(self, f: rstore.ReportFilter, page: int, size: int) -> tuple[int, list[bytes]]:
         count, rows = await self.db.read(rstore.list_reports, f, page, size)
         docs = []
         for r in rows:
-            docs.append(msgspec.json.encode(reports.recipient_delivery_report(
-                r.batch_id, r.batch_type, r.msisdn, r.code, r.status, r.status_at, r.operator_status_at,
-                r.client_reference, r.parts)))
+            docs.append(
+                msgspec.json.encode(
+                    reports.recipient_delivery_report(
+                        r.batch_id,
+                        r.batch_type,
+                        r.msisdn,
+                        r.code,
+                        r.status,
+                        r.status_at,
+                        r.operator_status_at,
+                        r.client_reference,
+                        r.parts,
+                    )
+                )
+            )
         return count, docs

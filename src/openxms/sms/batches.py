@@ -32,7 +32,6 @@ MAX_SENDER = 32
 MAX_EXPIRY_MS = 3 * 24 * 3600 * 1000  # "default and max is 3 days after send_at"
 
 
-
 class _Fields(msgspec.Struct, omit_defaults=True):
     """Fields shared by send/replace/dry-run and update bodies. Everything is optional at the
     decoding level: Sinch reports a missing required field as a constraint violation, not as
@@ -259,8 +258,16 @@ def validate(req: BatchRequest, now_ms: int) -> Batch:
         values.pop("parameters", None)  # "not applicable to mt_binary"
     send_at = _time(req.send_at, "send_at") if req.send_at is not None else None
     expire_at = _time(req.expire_at, "expire_at") if req.expire_at is not None else None
-    return Batch(type=kind, to=_targets(req.to, "to"), body=body, udh=req.udh, send_at=send_at,
-                 expire_at=_expiry(send_at, expire_at, now_ms), expire_explicit=expire_at is not None, **values)
+    return Batch(
+        type=kind,
+        to=_targets(req.to, "to"),
+        body=body,
+        udh=req.udh,
+        send_at=send_at,
+        expire_at=_expiry(send_at, expire_at, now_ms),
+        expire_explicit=expire_at is not None,
+        **values,
+    )
 
 
 def apply_update(current: Batch, upd: UpdateRequest, now_ms: int) -> Batch:
@@ -289,8 +296,9 @@ def apply_update(current: Batch, upd: UpdateRequest, now_ms: int) -> Batch:
     if upd.send_at is not None or upd.expire_at is not None:
         send_at = _time(upd.send_at, "send_at") if upd.send_at is not None else b.send_at
         explicit = upd.expire_at is not None or b.expire_explicit
-        expire_at = _time(upd.expire_at, "expire_at") if upd.expire_at is not None else (
-            b.expire_at if explicit else None)
+        expire_at = (
+            _time(upd.expire_at, "expire_at") if upd.expire_at is not None else (b.expire_at if explicit else None)
+        )
         b = replace(b, send_at=send_at, expire_at=_expiry(send_at, expire_at, now_ms), expire_explicit=explicit)
     return b
 
@@ -300,19 +308,27 @@ def to_doc(batch_id: str, b: Batch, created_at: int, modified_at: int, canceled:
     (https://developers.sinch.com/docs/sms/api-reference/sms/tag/Batches/)."""
     text, media = b.type == "mt_text", b.type == "mt_media"
     return objects.Batch(
-        id=batch_id, to=b.to, from_=b.sender, canceled=canceled,
+        id=batch_id,
+        to=b.to,
+        from_=b.sender,
+        canceled=canceled,
         parameters=b.parameters if b.type != "mt_binary" else None,
         body=MediaBody(b.body["url"], b.body.get("message"), b.body.get("subject")) if media else b.body,
-        udh=b.udh if b.type == "mt_binary" else None, type=b.type,
-        created_at=dates.format(created_at), modified_at=dates.format(modified_at),
+        udh=b.udh if b.type == "mt_binary" else None,
+        type=b.type,
+        created_at=dates.format(created_at),
+        modified_at=dates.format(modified_at),
         delivery_report=b.delivery_report,
         send_at=dates.format(b.send_at) if b.send_at is not None else None,
-        expire_at=dates.format(b.expire_at), callback_url=b.callback_url, client_reference=b.client_reference,
+        expire_at=dates.format(b.expire_at),
+        callback_url=b.callback_url,
+        client_reference=b.client_reference,
         feedback_enabled=b.feedback_enabled,
         flash_message=bool(b.flash_message) if text else b.flash_message,
         truncate_concat=b.truncate_concat if text else None,
         max_number_of_message_parts=b.max_parts if text else None,
-        from_ton=b.from_ton if not media else None, from_npi=b.from_npi if not media else None,
+        from_ton=b.from_ton if not media else None,
+        from_npi=b.from_npi if not media else None,
         strict_validation=b.strict_validation if media else None,
     )
 
@@ -328,13 +344,23 @@ def decode_doc(doc: str | bytes) -> objects.Batch:
 def from_doc(doc: objects.Batch, expire_explicit: bool) -> Batch:
     """Inverse of to_doc, for updates."""
     return Batch(
-        type=doc.type, to=list(doc.to), body=_media(doc.body), sender=doc.from_, udh=doc.udh,
+        type=doc.type,
+        to=list(doc.to),
+        body=_media(doc.body),
+        sender=doc.from_,
+        udh=doc.udh,
         delivery_report=doc.delivery_report,
         send_at=dates.parse(doc.send_at) if doc.send_at is not None else None,
-        expire_at=dates.parse(doc.expire_at), expire_explicit=expire_explicit,
-        callback_url=doc.callback_url, client_reference=doc.client_reference,
-        feedback_enabled=doc.feedback_enabled, flash_message=doc.flash_message,
-        truncate_concat=doc.truncate_concat, max_parts=doc.max_number_of_message_parts,
-        from_ton=doc.from_ton, from_npi=doc.from_npi, parameters=doc.parameters,
+        expire_at=dates.parse(doc.expire_at),
+        expire_explicit=expire_explicit,
+        callback_url=doc.callback_url,
+        client_reference=doc.client_reference,
+        feedback_enabled=doc.feedback_enabled,
+        flash_message=doc.flash_message,
+        truncate_concat=doc.truncate_concat,
+        max_parts=doc.max_number_of_message_parts,
+        from_ton=doc.from_ton,
+        from_npi=doc.from_npi,
+        parameters=doc.parameters,
         strict_validation=doc.strict_validation,
     )

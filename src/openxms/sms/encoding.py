@@ -90,7 +90,7 @@ def _end(text: str, start: int, encoding: str, budget: int) -> int:
     end -= w
     used = end - start + _wide(text[start:end], encoding)
     while budget - used >= 2 and end < n:
-        piece = text[end:end + (budget - used) // 2]
+        piece = text[end : end + (budget - used) // 2]
         used += len(piece) + _wide(piece, encoding)
         end += len(piece)
     if used < budget and end < n:
@@ -120,7 +120,7 @@ def split(text: str, encoding: str | None = None, *, multi: int | None = None) -
             raise ValueError("multi must be at least 2 units (one escape or surrogate pair)")
         size = multi
     if not pairs:  # nothing that must stay together: plain slicing
-        return [text[i:i + size] for i in range(0, n, size)]
+        return [text[i : i + size] for i in range(0, n, size)]
     parts, start = [], 0
     while start < n:
         end = _end(text, start, encoding, size)
@@ -143,7 +143,7 @@ def count_parts(text: str) -> tuple[str, int]:
 def truncate(text: str, encoding: str | None = None) -> str:
     """The longest prefix that fits one part (`truncate_concat`), same no-split rules."""
     encoding = encoding or detect(text)
-    return text[:_end(text, 0, encoding, GSM_SINGLE if encoding == TEXT else UCS2_SINGLE)]
+    return text[: _end(text, 0, encoding, GSM_SINGLE if encoding == TEXT else UCS2_SINGLE)]
 
 
 def gsm7_encode(text: str) -> bytes:

@@ -141,12 +141,13 @@ def validate_update(raw: bytes) -> Update:
     add, remove = _numbers(u.add or [], "add"), _numbers(u.remove or [], "remove")
     if len(add) > MAX_MEMBERS or len(remove) > MAX_MEMBERS:
         raise ConstraintViolation(f"add and remove take at most {MAX_MEMBERS} numbers")
-    return Update(add, remove, set_name, _name(u.name), u.add_from_group, u.remove_from_group,
-                  auto_update_doc(u.auto_update))
+    return Update(
+        add, remove, set_name, _name(u.name), u.add_from_group, u.remove_from_group, auto_update_doc(u.auto_update)
+    )
 
 
 def keyword_action(auto_update: dict, text: str) -> str | None:
-    """"add" / "remove" if an MO text matches the group's keywords (case-insensitive)."""
+    """ "add" / "remove" if an MO text matches the group's keywords (case-insensitive)."""
     words = text.split()
     first = words[0].lower() if words else ""
     second = words[1].lower() if len(words) > 1 else ""
@@ -160,9 +161,22 @@ def keyword_action(auto_update: dict, text: str) -> str | None:
     return None
 
 
-def to_object(group_id: str, name: str | None, size: int, created_at: int, modified_at: int,
-              child_groups: list[str], auto_update: dict | None) -> objects.Group:
+def to_object(
+    group_id: str,
+    name: str | None,
+    size: int,
+    created_at: int,
+    modified_at: int,
+    child_groups: list[str],
+    auto_update: dict | None,
+) -> objects.Group:
     """The group object returned by every group endpoint (`auto_update` as `auto_update_doc` made it)."""
-    return objects.Group(id=group_id, name=name, size=size, created_at=dates.format(created_at),
-                         modified_at=dates.format(modified_at), child_groups=child_groups,
-                         auto_update=None if auto_update is None else msgspec.convert(auto_update, AutoUpdate))
+    return objects.Group(
+        id=group_id,
+        name=name,
+        size=size,
+        created_at=dates.format(created_at),
+        modified_at=dates.format(modified_at),
+        child_groups=child_groups,
+        auto_update=None if auto_update is None else msgspec.convert(auto_update, AutoUpdate),
+    )

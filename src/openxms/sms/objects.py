@@ -19,8 +19,9 @@ from typing import Annotated, Literal
 from msgspec import Meta, Struct, field
 
 Timestamp = Annotated[str, Meta(extra_json_schema={"format": "date-time"})]
-Status = Literal["Queued", "Dispatched", "Aborted", "Cancelled", "Rejected", "Deleted", "Delivered", "Failed",
-                 "Expired", "Unknown"]
+Status = Literal[
+    "Queued", "Dispatched", "Aborted", "Cancelled", "Rejected", "Deleted", "Delivered", "Failed", "Expired", "Unknown"
+]
 PageSize = Annotated[int, Meta(description="number of items in this page")]
 Parameters = dict[str, dict[str, str]]
 

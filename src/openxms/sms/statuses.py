@@ -36,9 +36,24 @@ C_BLOCKED = 413
 # The status each pre-flight / engine code comes with (Sinch's status-codes page; 413-418, which
 # it names without a status, get the status their meaning implies).
 STATUS_OF_CODE = {
-    400: QUEUED, 401: DISPATCHED, 402: ABORTED, 403: ABORTED, 404: ABORTED, 405: ABORTED,
-    406: ABORTED, 407: CANCELLED, 408: ABORTED, 410: ABORTED, 411: ABORTED, 412: ABORTED,
-    413: ABORTED, 414: FAILED, 415: REJECTED, 416: FAILED, 417: FAILED, 418: FAILED,
+    400: QUEUED,
+    401: DISPATCHED,
+    402: ABORTED,
+    403: ABORTED,
+    404: ABORTED,
+    405: ABORTED,
+    406: ABORTED,
+    407: CANCELLED,
+    408: ABORTED,
+    410: ABORTED,
+    411: ABORTED,
+    412: ABORTED,
+    413: ABORTED,
+    414: FAILED,
+    415: REJECTED,
+    416: FAILED,
+    417: FAILED,
+    418: FAILED,
 }
 
 

@@ -39,15 +39,34 @@ class BatchRow:
     origin: str = "sms"  # "conversation": carries one Conversation message; not shown by the SMS API
 
 
-_COLUMNS = ("id, account_id, type, sender, client_reference, created_at, modified_at, due_at, expire_at, "
-            "expire_explicit, canceled, state, delivery_report, callback_url, feedback_enabled, report_sent, doc, "
-            "origin")
+_COLUMNS = (
+    "id, account_id, type, sender, client_reference, created_at, modified_at, due_at, expire_at, "
+    "expire_explicit, canceled, state, delivery_report, callback_url, feedback_enabled, report_sent, doc, "
+    "origin"
+)
 
 
 def _row(r: Any) -> BatchRow:
-    return BatchRow(r.id, r.account_id, r.type, r.sender, r.client_reference, r.created_at, r.modified_at,
-                    r.due_at, r.expire_at, bool(r.expire_explicit), bool(r.canceled), r.state, r.delivery_report,
-                    r.callback_url, bool(r.feedback_enabled), bool(r.report_sent), r.doc, r.origin)
+    return BatchRow(
+        r.id,
+        r.account_id,
+        r.type,
+        r.sender,
+        r.client_reference,
+        r.created_at,
+        r.modified_at,
+        r.due_at,
+        r.expire_at,
+        bool(r.expire_explicit),
+        bool(r.canceled),
+        r.state,
+        r.delivery_report,
+        r.callback_url,
+        bool(r.feedback_enabled),
+        bool(r.report_sent),
+        r.doc,
+        r.origin,
+    )
 
 
 _DOCS: OrderedDict[tuple[str, int], dict[str, Any]] = OrderedDict()
@@ -68,22 +87,42 @@ def parsed_doc(b: BatchRow) -> dict[str, Any]:
 def insert(tx: Tx, b: BatchRow) -> None:
     tx.execute(
         f"INSERT INTO batches ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        (b.id, b.account_id, b.type, b.sender, b.client_reference, b.created_at, b.modified_at, b.due_at,
-         b.expire_at, int(b.expire_explicit), int(b.canceled), b.state, b.delivery_report, b.callback_url,
-         int(b.feedback_enabled), int(b.report_sent), b.doc, b.origin),
+        (
+            b.id,
+            b.account_id,
+            b.type,
+            b.sender,
+            b.client_reference,
+            b.created_at,
+            b.modified_at,
+            b.due_at,
+            b.expire_at,
+            int(b.expire_explicit),
+            int(b.canceled),
+            b.state,
+            b.delivery_report,
+            b.callback_url,
+            int(b.feedback_enabled),
+            int(b.report_sent),
+            b.doc,
+            b.origin,
+        ),
     )
 
 
 def get(tx: Tx, account_id: str, batch_id: str, *, for_update: bool = False) -> BatchRow | None:
     lock = " FOR UPDATE" if for_update and tx.dialect == "postgresql" else ""
-    r = tx.one(f"SELECT {_COLUMNS} FROM batches WHERE id = ? AND account_id = ? AND origin = 'sms'{lock}",
-               (batch_id, account_id))
+    r = tx.one(
+        f"SELECT {_COLUMNS} FROM batches WHERE id = ? AND account_id = ? AND origin = 'sms'{lock}",
+        (batch_id, account_id),
+    )
     return None if r is None else _row(r)
 
 
 def get_doc(tx: Tx, account_id: str, batch_id: str) -> str | None:
-    return tx.scalar("SELECT doc FROM batches WHERE id = ? AND account_id = ? AND origin = 'sms'",
-                     (batch_id, account_id))
+    return tx.scalar(
+        "SELECT doc FROM batches WHERE id = ? AND account_id = ? AND origin = 'sms'", (batch_id, account_id)
+    )
 
 
 def get_many(tx: Tx, batch_ids: list[str], *, with_doc: bool = True) -> dict[str, BatchRow]:
@@ -101,9 +140,23 @@ def save(tx: Tx, b: BatchRow) -> None:
         "UPDATE batches SET type = ?, sender = ?, client_reference = ?, modified_at = ?, due_at = ?, "
         "expire_at = ?, expire_explicit = ?, canceled = ?, state = ?, delivery_report = ?, callback_url = ?, "
         "feedback_enabled = ?, report_sent = ?, doc = ? WHERE id = ?",
-        (b.type, b.sender, b.client_reference, b.modified_at, b.due_at, b.expire_at, int(b.expire_explicit),
-         int(b.canceled), b.state, b.delivery_report, b.callback_url, int(b.feedback_enabled),
-         int(b.report_sent), b.doc, b.id),
+        (
+            b.type,
+            b.sender,
+            b.client_reference,
+            b.modified_at,
+            b.due_at,
+            b.expire_at,
+            int(b.expire_explicit),
+            int(b.canceled),
+            b.state,
+            b.delivery_report,
+            b.callback_url,
+            int(b.feedback_enabled),
+            int(b.report_sent),
+            b.doc,
+            b.id,
+        ),
     )
 
 
@@ -143,28 +196,40 @@ def list_page(tx: Tx, f: ListFilter, page: int, size: int) -> tuple[int, list[st
     """(total matching, docs of this page), newest first."""
     where, args = _where(tx, f)
     count = tx.scalar(f"SELECT count(*) FROM batches WHERE {where}", args)
-    docs = [r.doc for r in tx.all(
-        f"SELECT doc FROM batches WHERE {where} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
-        args + [size, page * size])]
+    docs = [
+        r.doc
+        for r in tx.all(
+            f"SELECT doc FROM batches WHERE {where} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
+            args + [size, page * size],
+        )
+    ]
     return count, docs
 
 
 # The scheduler's queries ------------------------------------------------------------------
+
 
 def claim_due(tx: Tx, now: int, limit: int = 200) -> list[BatchRow]:
     """Scheduled batches whose time has come, in (due, creation) order so they enter their
     account's FIFO queue in that order. On PostgreSQL the rows stay locked until the caller's
     transaction ends (`SKIP LOCKED`: two nodes never expand the same batch; a cancel waits)."""
     lock = " FOR UPDATE SKIP LOCKED" if tx.dialect == "postgresql" else ""
-    return [_row(r) for r in tx.all(f"SELECT {_COLUMNS} FROM batches WHERE state = 'scheduled' AND due_at <= ? "
-                                    f"ORDER BY due_at, created_at, id LIMIT ?{lock}", (now, limit))]
+    return [
+        _row(r)
+        for r in tx.all(
+            f"SELECT {_COLUMNS} FROM batches WHERE state = 'scheduled' AND due_at <= ? "
+            f"ORDER BY due_at, created_at, id LIMIT ?{lock}",
+            (now, limit),
+        )
+    ]
 
 
 def claim_expanding(tx: Tx) -> tuple[BatchRow, str] | None:
     """The oldest batch being expanded and its cursor (locked on PostgreSQL: one node at a time)."""
     lock = " FOR UPDATE SKIP LOCKED" if tx.dialect == "postgresql" else ""
-    r = tx.one(f"SELECT {_COLUMNS}, expand_cursor FROM batches WHERE state = 'expanding' "
-               f"ORDER BY created_at, id LIMIT 1{lock}")
+    r = tx.one(
+        f"SELECT {_COLUMNS}, expand_cursor FROM batches WHERE state = 'expanding' ORDER BY created_at, id LIMIT 1{lock}"
+    )
     return None if r is None else (_row(r), r.expand_cursor)
 
 
@@ -190,8 +255,9 @@ def set_state(tx: Tx, batch_id: str, state: str) -> None:
 
 def in_state_until(tx: Tx, state: str, until: int, limit: int = 100) -> list[str]:
     """Ids of batches in `state` whose `expire_at` is at or before `until`."""
-    return [r.id for r in tx.all("SELECT id FROM batches WHERE state = ? AND expire_at <= ? LIMIT ?",
-                                 (state, until, limit))]
+    return [
+        r.id for r in tx.all("SELECT id FROM batches WHERE state = ? AND expire_at <= ? LIMIT ?", (state, until, limit))
+    ]
 
 
 def next_wake(tx: Tx, unknown_after_ms: int) -> int | None:
@@ -221,8 +287,10 @@ IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000
 
 def idempotent_lookup(tx: Tx, account_id: str, key: str, now: int) -> tuple[str, str] | None:
     """(body hash, batch id) of a live key, or None."""
-    r = tx.one("SELECT body_hash, batch_id, created_at FROM idempotency_keys WHERE account_id = ? AND key = ?",
-               (account_id, key))
+    r = tx.one(
+        "SELECT body_hash, batch_id, created_at FROM idempotency_keys WHERE account_id = ? AND key = ?",
+        (account_id, key),
+    )
     if r is None:
         return None
     if r.created_at <= now - IDEMPOTENCY_TTL_MS:
@@ -232,5 +300,7 @@ def idempotent_lookup(tx: Tx, account_id: str, key: str, now: int) -> tuple[str,
 
 
 def idempotent_store(tx: Tx, account_id: str, key: str, body_hash: str, batch_id: str, now: int) -> None:
-    tx.execute("INSERT INTO idempotency_keys (account_id, key, body_hash, batch_id, created_at) "
-               "VALUES (?, ?, ?, ?, ?)", (account_id, key, body_hash, batch_id, now))
+    tx.execute(
+        "INSERT INTO idempotency_keys (account_id, key, body_hash, batch_id, created_at) VALUES (?, ?, ?, ?, ?)",
+        (account_id, key, body_hash, batch_id, now),
+    )

@@ -221,7 +221,7 @@ def sqlite_path(url: str) -> Path:
     """`sqlite:///rel.db`, `sqlite:////abs.db` (SQLAlchemy's convention), `sqlite:x.db` or a path."""
     for prefix in ("sqlite:///", "sqlite://", "sqlite:"):
         if url.startswith(prefix):
-            return Path(url[len(prefix):])
+            return Path(url[len(prefix) :])
     return Path(url)
 
 

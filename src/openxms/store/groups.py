@@ -25,8 +25,12 @@ class GroupRow:
         d: dict[str, Any] = {"id": self.id}
         if self.name is not None:
             d["name"] = self.name
-        d.update(size=size, created_at=dates.format(self.created_at), modified_at=dates.format(self.modified_at),
-                 child_groups=self.child_groups)
+        d.update(
+            size=size,
+            created_at=dates.format(self.created_at),
+            modified_at=dates.format(self.modified_at),
+            child_groups=self.child_groups,
+        )
         if self.auto_update is not None:
             d["auto_update"] = self.auto_update
         return d
@@ -36,8 +40,15 @@ _COLS = "id, account_id, name, created_at, modified_at, child_groups, auto_updat
 
 
 def _row(r: Any) -> GroupRow:
-    return GroupRow(r.id, r.account_id, r.name, r.created_at, r.modified_at, json.loads(r.child_groups or "[]"),
-                    json.loads(r.auto_update) if r.auto_update else None)
+    return GroupRow(
+        r.id,
+        r.account_id,
+        r.name,
+        r.created_at,
+        r.modified_at,
+        json.loads(r.child_groups or "[]"),
+        json.loads(r.auto_update) if r.auto_update else None,
+    )
 
 
 def get(tx: Tx, account_id: str, group_id: str, *, for_update: bool = False) -> GroupRow | None:
@@ -49,24 +60,36 @@ def get(tx: Tx, account_id: str, group_id: str, *, for_update: bool = False) -> 
 def existing(tx: Tx, account_id: str, group_ids: list[str]) -> set[str]:
     if not group_ids:
         return set()
-    return {r.id for r in tx.all(f"SELECT id FROM groups WHERE account_id = ? AND id IN {tx.in_list(group_ids)}",
-                                 [account_id, *group_ids])}
+    return {
+        r.id
+        for r in tx.all(
+            f"SELECT id FROM groups WHERE account_id = ? AND id IN {tx.in_list(group_ids)}", [account_id, *group_ids]
+        )
+    }
 
 
 def name_taken(tx: Tx, account_id: str, name: str, except_id: str | None = None) -> bool:
-    return tx.one("SELECT 1 FROM groups WHERE account_id = ? AND name = ? AND id <> ?",
-                  (account_id, name, except_id or "")) is not None
+    return (
+        tx.one(
+            "SELECT 1 FROM groups WHERE account_id = ? AND name = ? AND id <> ?", (account_id, name, except_id or "")
+        )
+        is not None
+    )
 
 
 def save(tx: Tx, g: GroupRow, insert: bool) -> None:
     auto = json.dumps(g.auto_update) if g.auto_update is not None else None
     auto_to = g.auto_update["to"] if g.auto_update else None
     if insert:
-        tx.execute(f"INSERT INTO groups ({_COLS}, auto_to) VALUES (?,?,?,?,?,?,?,?)",
-                   (g.id, g.account_id, g.name, g.created_at, g.modified_at, json.dumps(g.child_groups), auto, auto_to))
+        tx.execute(
+            f"INSERT INTO groups ({_COLS}, auto_to) VALUES (?,?,?,?,?,?,?,?)",
+            (g.id, g.account_id, g.name, g.created_at, g.modified_at, json.dumps(g.child_groups), auto, auto_to),
+        )
     else:
-        tx.execute("UPDATE groups SET name = ?, modified_at = ?, child_groups = ?, auto_update = ?, auto_to = ? "
-                   "WHERE id = ?", (g.name, g.modified_at, json.dumps(g.child_groups), auto, auto_to, g.id))
+        tx.execute(
+            "UPDATE groups SET name = ?, modified_at = ?, child_groups = ?, auto_update = ?, auto_to = ? WHERE id = ?",
+            (g.name, g.modified_at, json.dumps(g.child_groups), auto, auto_to, g.id),
+        )
 
 
 def delete(tx: Tx, group_id: str) -> None:
@@ -76,8 +99,10 @@ def delete(tx: Tx, group_id: str) -> None:
 
 def add_members(tx: Tx, group_id: str, msisdns: list[str]) -> None:
     if msisdns:
-        tx.executemany("INSERT INTO group_members (group_id, msisdn) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                       [(group_id, m) for m in msisdns])
+        tx.executemany(
+            "INSERT INTO group_members (group_id, msisdn) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            [(group_id, m) for m in msisdns],
+        )
 
 
 def remove_members(tx: Tx, group_id: str, msisdns: list[str]) -> None:
@@ -90,7 +115,9 @@ def clear_members(tx: Tx, group_id: str) -> None:
 
 
 def members(tx: Tx, group_id: str) -> list[str]:
-    return [r.msisdn for r in tx.all("SELECT msisdn FROM group_members WHERE group_id = ? ORDER BY msisdn", (group_id,))]
+    return [
+        r.msisdn for r in tx.all("SELECT msisdn FROM group_members WHERE group_id = ? ORDER BY msisdn", (group_id,))
+    ]
 
 
 def size(tx: Tx, group_id: str) -> int:
@@ -100,19 +127,26 @@ def size(tx: Tx, group_id: str) -> int:
 def sizes(tx: Tx, group_ids: list[str]) -> dict[str, int]:
     out = {g: 0 for g in group_ids}
     if group_ids:
-        for r in tx.all(f"SELECT group_id, count(*) AS n FROM group_members WHERE group_id IN "
-                        f"{tx.in_list(group_ids)} GROUP BY group_id", group_ids):
+        for r in tx.all(
+            f"SELECT group_id, count(*) AS n FROM group_members WHERE group_id IN "
+            f"{tx.in_list(group_ids)} GROUP BY group_id",
+            group_ids,
+        ):
             out[r.group_id] = r.n
     return out
 
 
 def list_page(tx: Tx, account_id: str, page: int, size_: int) -> tuple[int, list[GroupRow]]:
     count = tx.scalar("SELECT count(*) FROM groups WHERE account_id = ?", (account_id,), 0)
-    rows = tx.all(f"SELECT {_COLS} FROM groups WHERE account_id = ? ORDER BY created_at DESC, id DESC "
-                  "LIMIT ? OFFSET ?", (account_id, size_, page * size_))
+    rows = tx.all(
+        f"SELECT {_COLS} FROM groups WHERE account_id = ? ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
+        (account_id, size_, page * size_),
+    )
     return count, [_row(r) for r in rows]
 
 
 def auto_update_targets(tx: Tx, account_id: str, number: str) -> list[GroupRow]:
-    return [_row(r) for r in tx.all(f"SELECT {_COLS} FROM groups WHERE account_id = ? AND auto_to = ?",
-                                    (account_id, number))]
+    return [
+        _row(r)
+        for r in tx.all(f"SELECT {_COLS} FROM groups WHERE account_id = ? AND auto_to = ?", (account_id, number))
+    ]

@@ -14,10 +14,12 @@ from typing import Any, NamedTuple
 from ..sms import dates
 from .db import Tx
 
-_COLS = ("s.id, s.msisdn, s.sender, s.type, s.body, s.udh, s.encoding, s.parts, s.flash, s.received_at, "
-         "s.batch_id, s.account_id, s.outcome_status, s.outcome_code, r.status, r.code, c.id AS conv_id, "
-         "c.project_id AS conv_project_id, c.app_id AS conv_app_id, c.status AS conv_status, "
-         "c.batch_id AS conv_batch_id")
+_COLS = (
+    "s.id, s.msisdn, s.sender, s.type, s.body, s.udh, s.encoding, s.parts, s.flash, s.received_at, "
+    "s.batch_id, s.account_id, s.outcome_status, s.outcome_code, r.status, r.code, c.id AS conv_id, "
+    "c.project_id AS conv_project_id, c.app_id AS conv_app_id, c.status AS conv_status, "
+    "c.batch_id AS conv_batch_id"
+)
 
 
 class Landed(NamedTuple):
@@ -47,8 +49,19 @@ def land(tx: Tx, messages: list[Landed]) -> None:
         "INSERT INTO sim_messages (recipient_id, account_id, batch_id, msisdn, sender, type, body, udh, encoding, "
         "parts, flash, received_at, outcome_status, outcome_code, receipt_due_at, receipt_done) "
         "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (recipient_id) DO NOTHING",
-        [(*m[:10], int(m.flash), m.received_at, m.outcome_status, m.outcome_code, m.receipt_due_at,
-          0 if m.receipt_due_at is not None else 1) for m in messages])
+        [
+            (
+                *m[:10],
+                int(m.flash),
+                m.received_at,
+                m.outcome_status,
+                m.outcome_code,
+                m.receipt_due_at,
+                0 if m.receipt_due_at is not None else 1,
+            )
+            for m in messages
+        ],
+    )
 
 
 class DueReceipt(NamedTuple):
@@ -63,9 +76,14 @@ def take_due_receipts(tx: Tx, now: int, limit: int) -> list[DueReceipt]:
     """Receipts due by `now`, marked done (in the caller's transaction, with the status change).
     On PostgreSQL, `SKIP LOCKED`: two nodes' simulators never report the same receipt."""
     lock = " FOR UPDATE SKIP LOCKED" if tx.dialect == "postgresql" else ""
-    rows = [DueReceipt(*r) for r in tx.all(
-        "SELECT id, recipient_id, outcome_status, outcome_code, receipt_due_at FROM sim_messages "
-        f"WHERE receipt_done = 0 AND receipt_due_at <= ? ORDER BY receipt_due_at, id LIMIT ?{lock}", (now, limit))]
+    rows = [
+        DueReceipt(*r)
+        for r in tx.all(
+            "SELECT id, recipient_id, outcome_status, outcome_code, receipt_due_at FROM sim_messages "
+            f"WHERE receipt_done = 0 AND receipt_due_at <= ? ORDER BY receipt_due_at, id LIMIT ?{lock}",
+            (now, limit),
+        )
+    ]
     if rows:
         tx.executemany("UPDATE sim_messages SET receipt_done = 1 WHERE id = ?", [(r.id,) for r in rows])
     return rows
@@ -76,25 +94,48 @@ def next_receipt_due(tx: Tx) -> int | None:
 
 
 def _msg(r: Any) -> dict[str, Any]:
-    return {"id": r.id, "msisdn": r.msisdn, "from": r.sender, "type": r.type, "body": r.body, "udh": r.udh,
-            "encoding": r.encoding, "parts": r.parts, "flash": bool(r.flash), "received_at": dates.format(r.received_at),
-            "batch_id": r.batch_id, "service_plan_id": r.account_id,
-            "outcome": {"status": r.outcome_status, "code": r.outcome_code},
-            "status": r.status or r.outcome_status, "code": r.code if r.code is not None else r.outcome_code,
-            "conversation": None if r.conv_id is None else {
-                "message_id": r.conv_id, "project_id": r.conv_project_id, "app_id": r.conv_app_id,
-                "status": r.conv_status, "batch_id": r.conv_batch_id}}
+    return {
+        "id": r.id,
+        "msisdn": r.msisdn,
+        "from": r.sender,
+        "type": r.type,
+        "body": r.body,
+        "udh": r.udh,
+        "encoding": r.encoding,
+        "parts": r.parts,
+        "flash": bool(r.flash),
+        "received_at": dates.format(r.received_at),
+        "batch_id": r.batch_id,
+        "service_plan_id": r.account_id,
+        "outcome": {"status": r.outcome_status, "code": r.outcome_code},
+        "status": r.status or r.outcome_status,
+        "code": r.code if r.code is not None else r.outcome_code,
+        "conversation": None
+        if r.conv_id is None
+        else {
+            "message_id": r.conv_id,
+            "project_id": r.conv_project_id,
+            "app_id": r.conv_app_id,
+            "status": r.conv_status,
+            "batch_id": r.conv_batch_id,
+        },
+    }
 
 
 def handsets(tx: Tx, limit: int = 500) -> list[dict[str, Any]]:
-    rows = tx.all("SELECT msisdn, count(*) AS n, max(received_at) AS last_at, max(id) AS last_id FROM sim_messages "
-                  "GROUP BY msisdn ORDER BY max(id) DESC LIMIT ?", (limit,))
+    rows = tx.all(
+        "SELECT msisdn, count(*) AS n, max(received_at) AS last_at, max(id) AS last_id FROM sim_messages "
+        "GROUP BY msisdn ORDER BY max(id) DESC LIMIT ?",
+        (limit,),
+    )
     return [{"msisdn": r.msisdn, "messages": r.n, "last_message_at": dates.format(r.last_at)} for r in rows]
 
 
 def messages(tx: Tx, msisdn: str | None, after_id: int = 0, limit: int = 100) -> list[dict[str, Any]]:
-    sql = (f"SELECT {_COLS} FROM sim_messages s LEFT JOIN recipients r ON r.id = s.recipient_id "
-           "LEFT JOIN conv_messages c ON c.recipient_id = s.recipient_id WHERE s.id > ?")
+    sql = (
+        f"SELECT {_COLS} FROM sim_messages s LEFT JOIN recipients r ON r.id = s.recipient_id "
+        "LEFT JOIN conv_messages c ON c.recipient_id = s.recipient_id WHERE s.id > ?"
+    )
     args: list = [after_id]
     if msisdn:
         sql += " AND s.msisdn = ?"

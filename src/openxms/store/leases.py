@@ -32,7 +32,8 @@ def acquire(tx: Tx, name: str, node: str, ttl_ms: int = LEASE_MS) -> tuple[bool,
         "INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE "
         "SET holder = excluded.holder, expires_at = excluded.expires_at "
         "WHERE leases.holder = excluded.holder OR leases.expires_at < ?",
-        (name, node, now + ttl_ms, now))
+        (name, node, now + ttl_ms, now),
+    )
     held = tx.scalar("SELECT holder FROM leases WHERE name = ?", (name,)) == node
     fresh = held and (prev is None or prev.holder != node)
     return held, fresh

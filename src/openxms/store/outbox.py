@@ -36,7 +36,9 @@ def enqueue(tx: Tx, rows: list[tuple[str, str, str, str]], now: int) -> None:
     if rows:
         tx.executemany(
             "INSERT INTO outbox (account_id, kind, url, target, payload, created_at, next_attempt_at) "
-            "VALUES (?,?,?,?,?,?,?)", [(a, k, u, target_of(u), p, now, now) for a, k, u, p in rows])
+            "VALUES (?,?,?,?,?,?,?)",
+            [(a, k, u, target_of(u), p, now, now) for a, k, u, p in rows],
+        )
 
 
 def enqueue_signed(tx: Tx, rows: list[tuple[str, str, str, str, str | None]], now: int) -> None:
@@ -45,7 +47,9 @@ def enqueue_signed(tx: Tx, rows: list[tuple[str, str, str, str, str | None]], no
     if rows:
         tx.executemany(
             "INSERT INTO outbox (account_id, kind, url, target, payload, secret, created_at, next_attempt_at) "
-            "VALUES (?,?,?,?,?,?,?,?)", [(a, k, u, target_of(u), p, sec or "", now, now) for a, k, u, p, sec in rows])
+            "VALUES (?,?,?,?,?,?,?,?)",
+            [(a, k, u, target_of(u), p, sec or "", now, now) for a, k, u, p, sec in rows],
+        )
 
 
 class Due(NamedTuple):
@@ -65,8 +69,9 @@ def _not_busy(tx: Tx, busy: list[str]) -> tuple[str, list[str]]:
     return f" AND (target IS NULL OR target NOT IN {tx.in_list(busy)})", busy
 
 
-def claim(tx: Tx, node: str, now: int, limit: int, visibility_ms: int, per_target: int,
-          in_flight: Mapping[str, int]) -> list[Due]:
+def claim(
+    tx: Tx, node: str, now: int, limit: int, visibility_ms: int, per_target: int, in_flight: Mapping[str, int]
+) -> list[Due]:
     """Up to `limit` due callbacks, at most `per_target` in flight per target counting
     `in_flight` (what this node is posting now), marked `sending` by `node` until
     `now + visibility_ms`, oldest first.
@@ -78,9 +83,11 @@ def claim(tx: Tx, node: str, now: int, limit: int, visibility_ms: int, per_targe
     the row as the other transaction left it)."""
     full = [t for t, n in in_flight.items() if n >= per_target]
     where, args = _not_busy(tx, full)
-    candidates = tx.all("SELECT id, url, target FROM outbox WHERE state IN ('pending', 'sending') "
-                        f"AND next_attempt_at <= ?{where} ORDER BY next_attempt_at, id LIMIT ?",
-                        [now, *args, limit * 4])
+    candidates = tx.all(
+        "SELECT id, url, target FROM outbox WHERE state IN ('pending', 'sending') "
+        f"AND next_attempt_at <= ?{where} ORDER BY next_attempt_at, id LIMIT ?",
+        [now, *args, limit * 4],
+    )
     counts = dict(in_flight)
     chosen: list[int] = []
     for c in candidates:
@@ -92,12 +99,24 @@ def claim(tx: Tx, node: str, now: int, limit: int, visibility_ms: int, per_targe
                 break
     out: list[Due] = []
     for part in chunks(sorted(chosen)):
-        out += [Due(r.id, r.account_id, r.url, r.payload, r.attempts, r.first_failure_at, r.target or target_of(r.url),
-                    r.secret) for r in tx.all(
-                    f"UPDATE outbox SET state = 'sending', claimed_by = ?, next_attempt_at = ? WHERE id IN "
-                    f"{tx.in_list(part)} AND state IN ('pending', 'sending') AND next_attempt_at <= ? "
-                    "RETURNING id, account_id, url, payload, attempts, first_failure_at, target, secret",
-                    [node, now + visibility_ms, *part, now])]
+        out += [
+            Due(
+                r.id,
+                r.account_id,
+                r.url,
+                r.payload,
+                r.attempts,
+                r.first_failure_at,
+                r.target or target_of(r.url),
+                r.secret,
+            )
+            for r in tx.all(
+                f"UPDATE outbox SET state = 'sending', claimed_by = ?, next_attempt_at = ? WHERE id IN "
+                f"{tx.in_list(part)} AND state IN ('pending', 'sending') AND next_attempt_at <= ? "
+                "RETURNING id, account_id, url, payload, attempts, first_failure_at, target, secret",
+                [node, now + visibility_ms, *part, now],
+            )
+        ]
     return sorted(out, key=lambda d: d.id)
 
 
@@ -119,8 +138,21 @@ def settle(tx: Tx, outcomes: list[Outcome]) -> None:
         "UPDATE outbox SET state = ?, attempts = ?, first_failure_at = ?, last_status = ?, last_error = ?, "
         "next_attempt_at = ?, claimed_by = NULL, done_at = CASE WHEN ? = 'pending' THEN NULL ELSE ? END "
         "WHERE id = ?",
-        [(o.state, o.attempts, o.first_failure_at, o.last_status, o.last_error, o.next_attempt_at, o.state,
-          o.next_attempt_at, o.id) for o in outcomes])
+        [
+            (
+                o.state,
+                o.attempts,
+                o.first_failure_at,
+                o.last_status,
+                o.last_error,
+                o.next_attempt_at,
+                o.state,
+                o.next_attempt_at,
+                o.id,
+            )
+            for o in outcomes
+        ],
+    )
 
 
 def next_due(tx: Tx, busy: list[str] | None = None) -> int | None:
@@ -132,6 +164,9 @@ def next_due(tx: Tx, busy: list[str] | None = None) -> int | None:
 
 def release_own(tx: Tx, node: str, now: int) -> int:
     """At start-up: callbacks this node was posting when it stopped are due now."""
-    tx.execute("UPDATE outbox SET state = 'pending', claimed_by = NULL, next_attempt_at = ? "
-               "WHERE state = 'sending' AND claimed_by = ?", (now, node))
+    tx.execute(
+        "UPDATE outbox SET state = 'pending', claimed_by = NULL, next_attempt_at = ? "
+        "WHERE state = 'sending' AND claimed_by = ?",
+        (now, node),
+    )
     return tx.rowcount

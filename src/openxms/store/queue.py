@@ -45,27 +45,33 @@ def claim(tx: Tx, account_id: str, node: str, limit: int) -> list[Claimed]:
             "AND claimed_by IS NULL ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED) "
             "UPDATE recipients r SET claimed_by = ?, attempts = r.attempts + 1 FROM c "
             "WHERE r.id = c.id AND r.claimed_by IS NULL RETURNING r.id, r.batch_id, r.msisdn",
-            (account_id, limit, node))
+            (account_id, limit, node),
+        )
     else:
         rows = tx.all(
             "UPDATE recipients SET claimed_by = ?, attempts = attempts + 1 WHERE id IN ("
             "SELECT id FROM recipients WHERE account_id = ? AND status = 'Queued' AND claimed_by IS NULL "
             "ORDER BY id LIMIT ?) RETURNING id, batch_id, msisdn",
-            (node, account_id, limit))
+            (node, account_id, limit),
+        )
     return sorted(Claimed(r.id, r.batch_id, r.msisdn) for r in rows)
 
 
 def unclaim(tx: Tx, ids: list[int]) -> None:
     """Give claimed rows back to the queue (the connector could not take them now)."""
     if ids:
-        tx.executemany("UPDATE recipients SET claimed_by = NULL WHERE id = ? AND status = 'Queued'",
-                       [(i,) for i in ids])
+        tx.executemany(
+            "UPDATE recipients SET claimed_by = NULL WHERE id = ? AND status = 'Queued'", [(i,) for i in ids]
+        )
 
 
 def release_foreign_claims(tx: Tx, account_id: str, node: str) -> int:
     """On taking a lease: claims by other (dead) nodes go back to the queue, in their order."""
-    tx.execute("UPDATE recipients SET claimed_by = NULL WHERE account_id = ? AND status = 'Queued' "
-               "AND claimed_by IS NOT NULL AND claimed_by <> ?", (account_id, node))
+    tx.execute(
+        "UPDATE recipients SET claimed_by = NULL WHERE account_id = ? AND status = 'Queued' "
+        "AND claimed_by IS NOT NULL AND claimed_by <> ?",
+        (account_id, node),
+    )
     return tx.rowcount
 
 
@@ -76,5 +82,10 @@ def release_own_claims(tx: Tx, node: str) -> int:
 
 
 def has_queued(tx: Tx, account_id: str) -> bool:
-    return tx.one("SELECT 1 FROM recipients WHERE account_id = ? AND status = 'Queued' AND claimed_by IS NULL "
-                  "LIMIT 1", (account_id,)) is not None
+    return (
+        tx.one(
+            "SELECT 1 FROM recipients WHERE account_id = ? AND status = 'Queued' AND claimed_by IS NULL LIMIT 1",
+            (account_id,),
+        )
+        is not None
+    )

@@ -20,7 +20,7 @@ CHUNK = 500  # ids per IN (...) list
 
 def chunks(values: list, n: int = CHUNK):
     for i in range(0, len(values), n):
-        yield values[i:i + n]
+        yield values[i : i + n]
 
 
 def group_tree(tx: Tx, account_id: str, group_ids: list[str]) -> list[str]:
@@ -35,8 +35,10 @@ def group_tree(tx: Tx, account_id: str, group_ids: list[str]) -> list[str]:
         pending = []
         if not batch:
             break
-        rows = tx.all(f"SELECT id, child_groups FROM groups WHERE account_id = ? AND id IN {tx.in_list(batch)}",
-                      [account_id, *batch])
+        rows = tx.all(
+            f"SELECT id, child_groups FROM groups WHERE account_id = ? AND id IN {tx.in_list(batch)}",
+            [account_id, *batch],
+        )
         found = {r.id: r for r in rows}
         for g in batch:
             if g in found:
@@ -55,8 +57,13 @@ def members_count(tx: Tx, group_ids: list[str]) -> int:
 
 def members_page(tx: Tx, group_id: str, after: str, limit: int) -> list[str]:
     """Up to `limit` members of one group after `after`, in number order (a resumable cursor)."""
-    return [r.msisdn for r in tx.all("SELECT msisdn FROM group_members WHERE group_id = ? AND msisdn > ? "
-                                     "ORDER BY msisdn LIMIT ?", (group_id, after, limit))]
+    return [
+        r.msisdn
+        for r in tx.all(
+            "SELECT msisdn FROM group_members WHERE group_id = ? AND msisdn > ? ORDER BY msisdn LIMIT ?",
+            (group_id, after, limit),
+        )
+    ]
 
 
 def group_members(tx: Tx, account_id: str, group_ids: list[str]) -> list[str]:
@@ -64,8 +71,12 @@ def group_members(tx: Tx, account_id: str, group_ids: list[str]) -> list[str]:
     live = group_tree(tx, account_id, group_ids)
     members: list[str] = []
     for part in chunks(live):
-        members += [r.msisdn for r in tx.all(
-            f"SELECT msisdn FROM group_members WHERE group_id IN {tx.in_list(part)} ORDER BY group_id, msisdn", part)]
+        members += [
+            r.msisdn
+            for r in tx.all(
+                f"SELECT msisdn FROM group_members WHERE group_id IN {tx.in_list(part)} ORDER BY group_id, msisdn", part
+            )
+        ]
     return members
 
 
@@ -87,14 +98,16 @@ def insert_queued(tx: Tx, batch_id: str, account_id: str, msisdns: list[str], no
             "INSERT INTO recipients (batch_id, account_id, msisdn, status, code, created_at, status_at) "
             "SELECT ?, ?, m, 'Queued', 400, ?, ? FROM unnest(?::text[]) WITH ORDINALITY AS t(m, n) ORDER BY n "
             "ON CONFLICT (batch_id, msisdn) DO NOTHING",
-            (batch_id, account_id, now, now, msisdns))
+            (batch_id, account_id, now, now, msisdns),
+        )
     else:
         # json_each() walks the list inside SQLite: 3x faster than executemany binding each row.
         tx.execute(
             "INSERT INTO recipients (batch_id, account_id, msisdn, status, code, created_at, status_at) "
             "SELECT ?, ?, value, 'Queued', 400, ?, ? FROM json_each(?) WHERE true ORDER BY key "
             "ON CONFLICT (batch_id, msisdn) DO NOTHING",
-            (batch_id, account_id, now, now, msgspec.json.encode(msisdns).decode()))
+            (batch_id, account_id, now, now, msgspec.json.encode(msisdns).decode()),
+        )
 
 
 def expand(tx: Tx, batch_id: str, account_id: str, targets: list[str], now: int) -> int:
@@ -107,31 +120,43 @@ def expand(tx: Tx, batch_id: str, account_id: str, targets: list[str], now: int)
 def drop_undispatched(tx: Tx, batch_id: str, msisdns: list[str] | None = None) -> int:
     """Forget queued, unclaimed rows (update removed them / replace or reschedule supersedes them)."""
     if msisdns is None:
-        tx.execute("DELETE FROM recipients WHERE batch_id = ? AND status = 'Queued' AND claimed_by IS NULL",
-                   (batch_id,))
+        tx.execute(
+            "DELETE FROM recipients WHERE batch_id = ? AND status = 'Queued' AND claimed_by IS NULL", (batch_id,)
+        )
         return tx.rowcount
     n = 0
     for part in chunks(msisdns):
-        tx.execute(f"DELETE FROM recipients WHERE batch_id = ? AND status = 'Queued' AND claimed_by IS NULL "
-                   f"AND msisdn IN {tx.in_list(part)}", [batch_id, *part])
+        tx.execute(
+            f"DELETE FROM recipients WHERE batch_id = ? AND status = 'Queued' AND claimed_by IS NULL "
+            f"AND msisdn IN {tx.in_list(part)}",
+            [batch_id, *part],
+        )
         n += tx.rowcount
     return n
 
 
 def undispatched_ids(tx: Tx, batch_id: str) -> list[int]:
-    return [r.id for r in tx.all(
-        "SELECT id FROM recipients WHERE batch_id = ? AND status = 'Queued' AND claimed_by IS NULL ORDER BY id",
-        (batch_id,))]
+    return [
+        r.id
+        for r in tx.all(
+            "SELECT id FROM recipients WHERE batch_id = ? AND status = 'Queued' AND claimed_by IS NULL ORDER BY id",
+            (batch_id,),
+        )
+    ]
 
 
 def undispatched_msisdns(tx: Tx, batch_id: str) -> list[str]:
-    return [r.msisdn for r in tx.all(
-        "SELECT msisdn FROM recipients WHERE batch_id = ? AND status = 'Queued' AND claimed_by IS NULL",
-        (batch_id,))]
+    return [
+        r.msisdn
+        for r in tx.all(
+            "SELECT msisdn FROM recipients WHERE batch_id = ? AND status = 'Queued' AND claimed_by IS NULL", (batch_id,)
+        )
+    ]
 
 
-def ids_in_status(tx: Tx, batch_id: str, status: str, *, unclaimed: bool = False,
-                  msisdns: list[str] | None = None) -> list[int]:
+def ids_in_status(
+    tx: Tx, batch_id: str, status: str, *, unclaimed: bool = False, msisdns: list[str] | None = None
+) -> list[int]:
     """Recipient ids of a batch in one status (optionally only unclaimed ones, or these numbers)."""
     sql = "SELECT id FROM recipients WHERE batch_id = ? AND status = ?"
     args: list[Any] = [batch_id, status]
@@ -147,13 +172,17 @@ def count_open(tx: Tx, batch_ids: list[str]) -> dict[str, int]:
     """Non-final recipients per batch (a batch report is due when it reaches 0)."""
     out = {b: 0 for b in batch_ids}
     for part in chunks(batch_ids):
-        for r in tx.all(f"SELECT batch_id, count(*) AS n FROM recipients WHERE final = 0 AND batch_id IN "
-                        f"{tx.in_list(part)} GROUP BY batch_id", part):
+        for r in tx.all(
+            f"SELECT batch_id, count(*) AS n FROM recipients WHERE final = 0 AND batch_id IN "
+            f"{tx.in_list(part)} GROUP BY batch_id",
+            part,
+        ):
             out[r.batch_id] = r.n
     return out
 
 
 # Status columns (the rules are engine/status.py's) ------------------------------------------
+
 
 class Current(NamedTuple):
     final: bool
@@ -166,8 +195,9 @@ def current(tx: Tx, ids: Iterable[int]) -> dict[int, Current]:
     """The status of these recipients now (ids not found are absent)."""
     out: dict[int, Current] = {}
     for part in chunks(list(ids)):
-        for r in tx.all(f"SELECT id, final, status, code, batch_id FROM recipients WHERE id IN {tx.in_list(part)}",
-                        part):
+        for r in tx.all(
+            f"SELECT id, final, status, code, batch_id FROM recipients WHERE id IN {tx.in_list(part)}", part
+        ):
             out[r.id] = Current(bool(r.final), r.status, r.code, r.batch_id)
     return out
 
@@ -190,5 +220,8 @@ def set_statuses(tx: Tx, updates: list[StatusUpdate], now: int) -> None:
         "operator_status_at = COALESCE(?, operator_status_at), parts = COALESCE(?, parts), "
         "encoding = COALESCE(?, encoding), claimed_by = CASE WHEN ? = 1 THEN NULL ELSE claimed_by END "
         "WHERE id = ? AND final = 0",
-        [(u.status, u.code, int(u.final), now, u.operator_status_at, u.parts, u.encoding, int(u.final), u.id)
-         for u in updates])
+        [
+            (u.status, u.code, int(u.final), now, u.operator_status_at, u.parts, u.encoding, int(u.final), u.id)
+            for u in updates
+        ],
+    )

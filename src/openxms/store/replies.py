@@ -34,19 +34,32 @@ def record(tx: Tx, routes: list[Route], now: int) -> None:
     if not latest:
         return
     rows = [latest[k] for k in sorted(latest)]
-    upsert = ("ON CONFLICT (msisdn, sender) DO UPDATE SET account_id = excluded.account_id, "
-              "batch_id = excluded.batch_id, recipient_id = excluded.recipient_id, at = excluded.at")
+    upsert = (
+        "ON CONFLICT (msisdn, sender) DO UPDATE SET account_id = excluded.account_id, "
+        "batch_id = excluded.batch_id, recipient_id = excluded.recipient_id, at = excluded.at"
+    )
     if tx.dialect == "postgresql":
-        tx.execute("INSERT INTO reply_routes (msisdn, sender, account_id, batch_id, recipient_id, at) "
-                   "SELECT m, s, a, b, r, ? FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::bigint[]) "
-                   f"AS t(m, s, a, b, r) {upsert}",
-                   (now, [r.msisdn for r in rows], [r.sender for r in rows], [r.account_id for r in rows],
-                    [r.batch_id for r in rows], [r.recipient_id for r in rows]))
+        tx.execute(
+            "INSERT INTO reply_routes (msisdn, sender, account_id, batch_id, recipient_id, at) "
+            "SELECT m, s, a, b, r, ? FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::bigint[]) "
+            f"AS t(m, s, a, b, r) {upsert}",
+            (
+                now,
+                [r.msisdn for r in rows],
+                [r.sender for r in rows],
+                [r.account_id for r in rows],
+                [r.batch_id for r in rows],
+                [r.recipient_id for r in rows],
+            ),
+        )
     else:
-        tx.execute("INSERT INTO reply_routes (msisdn, sender, account_id, batch_id, recipient_id, at) "
-                   "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), "
-                   "json_extract(value, '$[3]'), json_extract(value, '$[4]'), ? FROM json_each(?) "
-                   f"WHERE true {upsert}", (now, msgspec.json.encode([list(r) for r in rows]).decode()))
+        tx.execute(
+            "INSERT INTO reply_routes (msisdn, sender, account_id, batch_id, recipient_id, at) "
+            "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), "
+            "json_extract(value, '$[3]'), json_extract(value, '$[4]'), ? FROM json_each(?) "
+            f"WHERE true {upsert}",
+            (now, msgspec.json.encode([list(r) for r in rows]).decode()),
+        )
 
 
 class Last(NamedTuple):
@@ -58,6 +71,9 @@ class Last(NamedTuple):
 
 def last(tx: Tx, msisdn: str, sender: str) -> Last | None:
     """The last message sent to `msisdn` from `sender`, with its batch's client_reference."""
-    r = tx.one("SELECT r.account_id, r.batch_id, r.recipient_id, b.client_reference FROM reply_routes r "
-               "LEFT JOIN batches b ON b.id = r.batch_id WHERE r.msisdn = ? AND r.sender = ?", (msisdn, sender))
+    r = tx.one(
+        "SELECT r.account_id, r.batch_id, r.recipient_id, b.client_reference FROM reply_routes r "
+        "LEFT JOIN batches b ON b.id = r.batch_id WHERE r.msisdn = ? AND r.sender = ?",
+        (msisdn, sender),
+    )
     return None if r is None else Last(r.account_id, r.batch_id, r.recipient_id, r.client_reference)

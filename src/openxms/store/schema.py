@@ -18,10 +18,12 @@ _DIALECT = {
 }
 
 MIGRATIONS: list[tuple[str, list[str]]] = [
-    ("initial", [
-        """CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)""",
-        # A batch as defined by the client; `doc` is the Sinch batch object, served as is.
-        """CREATE TABLE batches (
+    (
+        "initial",
+        [
+            """CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)""",
+            # A batch as defined by the client; `doc` is the Sinch batch object, served as is.
+            """CREATE TABLE batches (
             id TEXT PRIMARY KEY,
             account_id TEXT NOT NULL,
             type TEXT NOT NULL,
@@ -40,13 +42,13 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
             report_sent INTEGER NOT NULL DEFAULT 0,
             doc TEXT NOT NULL
         )""",
-        "CREATE INDEX batches_list ON batches (account_id, created_at, id)",
-        "CREATE INDEX batches_due ON batches (due_at, created_at) WHERE state = 'scheduled'",
-        "CREATE INDEX batches_ref ON batches (account_id, client_reference)",
-        "CREATE INDEX batches_expiry ON batches (expire_at) WHERE state IN ('active', 'expired')",
-        # One row per batch x recipient: the queue (status Queued, unclaimed) and the
-        # delivery report at once.
-        """CREATE TABLE recipients (
+            "CREATE INDEX batches_list ON batches (account_id, created_at, id)",
+            "CREATE INDEX batches_due ON batches (due_at, created_at) WHERE state = 'scheduled'",
+            "CREATE INDEX batches_ref ON batches (account_id, client_reference)",
+            "CREATE INDEX batches_expiry ON batches (expire_at) WHERE state IN ('active', 'expired')",
+            # One row per batch x recipient: the queue (status Queued, unclaimed) and the
+            # delivery report at once.
+            """CREATE TABLE recipients (
             id {pk},
             batch_id TEXT NOT NULL,
             account_id TEXT NOT NULL,
@@ -63,13 +65,14 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
             operator_status_at BIGINT,
             UNIQUE (batch_id, msisdn)
         )""",
-        "CREATE INDEX recipients_queue ON recipients (account_id, id) WHERE status = 'Queued' AND claimed_by IS NULL",
-        "CREATE INDEX recipients_claimed ON recipients (claimed_by) WHERE claimed_by IS NOT NULL",
-        # (batch_id, ...) lookups use the UNIQUE (batch_id, msisdn) index; every index on this
-        # table is paid for on each of the ~thousands of inserts per second, so there are few,
-        # and the reports index only holds finished rows (the rows /delivery_reports lists).
-        "CREATE INDEX recipients_reports ON recipients (account_id, status_at) WHERE final = 1",
-        """CREATE TABLE idempotency_keys (
+            "CREATE INDEX recipients_queue ON recipients (account_id, id) "
+            "WHERE status = 'Queued' AND claimed_by IS NULL",
+            "CREATE INDEX recipients_claimed ON recipients (claimed_by) WHERE claimed_by IS NOT NULL",
+            # (batch_id, ...) lookups use the UNIQUE (batch_id, msisdn) index; every index on this
+            # table is paid for on each of the ~thousands of inserts per second, so there are few,
+            # and the reports index only holds finished rows (the rows /delivery_reports lists).
+            "CREATE INDEX recipients_reports ON recipients (account_id, status_at) WHERE final = 1",
+            """CREATE TABLE idempotency_keys (
             account_id TEXT NOT NULL,
             key TEXT NOT NULL,
             body_hash TEXT NOT NULL,
@@ -77,7 +80,7 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
             created_at BIGINT NOT NULL,
             PRIMARY KEY (account_id, key)
         )""",
-        """CREATE TABLE groups (
+            """CREATE TABLE groups (
             id TEXT PRIMARY KEY,
             account_id TEXT NOT NULL,
             name TEXT,
@@ -87,14 +90,14 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
             auto_update TEXT,
             auto_to TEXT
         )""",
-        "CREATE INDEX groups_list ON groups (account_id, created_at, id)",
-        "CREATE INDEX groups_auto ON groups (account_id, auto_to)",
-        """CREATE TABLE group_members (
+            "CREATE INDEX groups_list ON groups (account_id, created_at, id)",
+            "CREATE INDEX groups_auto ON groups (account_id, auto_to)",
+            """CREATE TABLE group_members (
             group_id TEXT NOT NULL,
             msisdn TEXT NOT NULL,
             PRIMARY KEY (group_id, msisdn)
         )""",
-        """CREATE TABLE inbounds (
+            """CREATE TABLE inbounds (
             id TEXT PRIMARY KEY,
             account_id TEXT NOT NULL,
             recipient TEXT NOT NULL,
@@ -103,9 +106,9 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
             client_reference TEXT,
             doc TEXT NOT NULL
         )""",
-        "CREATE INDEX inbounds_list ON inbounds (account_id, received_at, id)",
-        # Callbacks to deliver (the outbox): written in the transaction that causes them.
-        """CREATE TABLE outbox (
+            "CREATE INDEX inbounds_list ON inbounds (account_id, received_at, id)",
+            # Callbacks to deliver (the outbox): written in the transaction that causes them.
+            """CREATE TABLE outbox (
             id {pk},
             account_id TEXT NOT NULL,
             kind TEXT NOT NULL,
@@ -121,9 +124,9 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
             last_error TEXT,
             done_at BIGINT
         )""",
-        "CREATE INDEX outbox_due ON outbox (next_attempt_at, id) WHERE state IN ('pending', 'sending')",
-        # Virtual handsets of the simulator connector: what each one received.
-        """CREATE TABLE sim_messages (
+            "CREATE INDEX outbox_due ON outbox (next_attempt_at, id) WHERE state IN ('pending', 'sending')",
+            # Virtual handsets of the simulator connector: what each one received.
+            """CREATE TABLE sim_messages (
             id {pk},
             recipient_id BIGINT UNIQUE,
             account_id TEXT NOT NULL,
@@ -142,19 +145,22 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
             receipt_due_at BIGINT,
             receipt_done INTEGER NOT NULL DEFAULT 0
         )""",
-        "CREATE INDEX sim_messages_handset ON sim_messages (msisdn, id)",
-        "CREATE INDEX sim_messages_receipts ON sim_messages (receipt_due_at, id) WHERE receipt_done = 0",
-        # Who dispatches which account's queue (multi-node): a lease that must be renewed.
-        """CREATE TABLE leases (
+            "CREATE INDEX sim_messages_handset ON sim_messages (msisdn, id)",
+            "CREATE INDEX sim_messages_receipts ON sim_messages (receipt_due_at, id) WHERE receipt_done = 0",
+            # Who dispatches which account's queue (multi-node): a lease that must be renewed.
+            """CREATE TABLE leases (
             name TEXT PRIMARY KEY,
             holder TEXT NOT NULL,
             expires_at BIGINT NOT NULL
         )""",
-    ]),
-    ("smpp", [
-        # Every part submitted over SMPP, by the id the SMSC gave it (normalised: see
-        # connectors/smpp/receipts.py), until its receipt arrives.
-        """CREATE TABLE smpp_parts (
+        ],
+    ),
+    (
+        "smpp",
+        [
+            # Every part submitted over SMPP, by the id the SMSC gave it (normalised: see
+            # connectors/smpp/receipts.py), until its receipt arrives.
+            """CREATE TABLE smpp_parts (
             account_id TEXT NOT NULL,
             message_key TEXT NOT NULL,
             recipient_id BIGINT NOT NULL,
@@ -166,9 +172,9 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
             submitted_at BIGINT NOT NULL,
             PRIMARY KEY (account_id, message_key)
         )""",
-        "CREATE INDEX smpp_parts_recipient ON smpp_parts (recipient_id)",
-        # Receipts that arrived before we stored their submit_sm_resp (the SMSC was faster).
-        """CREATE TABLE smpp_orphans (
+            "CREATE INDEX smpp_parts_recipient ON smpp_parts (recipient_id)",
+            # Receipts that arrived before we stored their submit_sm_resp (the SMSC was faster).
+            """CREATE TABLE smpp_orphans (
             account_id TEXT NOT NULL,
             message_key TEXT NOT NULL,
             state TEXT NOT NULL,
@@ -177,16 +183,22 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
             received_at BIGINT NOT NULL,
             PRIMARY KEY (account_id, message_key)
         )""",
-    ]),
-    ("smpp_retention", [
-        # The connector's sweep deletes ids older than `receipt_wait` (connectors/smpp/connector.py).
-        "CREATE INDEX smpp_parts_submitted ON smpp_parts (account_id, submitted_at)",
-        "CREATE INDEX smpp_orphans_received ON smpp_orphans (account_id, received_at)",
-    ]),
-    ("reply_routes", [
-        # The last message sent to each handset from each of our numbers, for every connector
-        # (store/replies.py): where a reply goes and which batch it answers.
-        """CREATE TABLE reply_routes (
+        ],
+    ),
+    (
+        "smpp_retention",
+        [
+            # The connector's sweep deletes ids older than `receipt_wait` (connectors/smpp/connector.py).
+            "CREATE INDEX smpp_parts_submitted ON smpp_parts (account_id, submitted_at)",
+            "CREATE INDEX smpp_orphans_received ON smpp_orphans (account_id, received_at)",
+        ],
+    ),
+    (
+        "reply_routes",
+        [
+            # The last message sent to each handset from each of our numbers, for every connector
+            # (store/replies.py): where a reply goes and which batch it answers.
+            """CREATE TABLE reply_routes (
             msisdn TEXT NOT NULL,
             sender TEXT NOT NULL,
             account_id TEXT NOT NULL,
@@ -195,21 +207,27 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
             at BIGINT NOT NULL,
             PRIMARY KEY (msisdn, sender)
         )""",
-        # Until now only the simulator's handsets knew this: carry it over.
-        """INSERT INTO reply_routes (msisdn, sender, account_id, batch_id, recipient_id, at)
+            # Until now only the simulator's handsets knew this: carry it over.
+            """INSERT INTO reply_routes (msisdn, sender, account_id, batch_id, recipient_id, at)
            SELECT s.msisdn, s.sender, s.account_id, s.batch_id, s.recipient_id, s.received_at FROM sim_messages s
            WHERE s.sender IS NOT NULL AND s.batch_id IS NOT NULL AND s.recipient_id IS NOT NULL
              AND s.id = (SELECT max(s2.id) FROM sim_messages s2 WHERE s2.msisdn = s.msisdn AND s2.sender = s.sender)""",
-    ]),
-    ("outbox_target", [
-        # scheme://host[:port] of the callback URL: the sender bounds concurrency per target
-        # (engine/callbacks.py). NULL on older rows: computed from the URL when claimed.
-        "ALTER TABLE outbox ADD COLUMN target TEXT",
-    ]),
-    ("smpp_parts_reused_ids", [
-        # An SMSC may hand out the same message id again after a restart: a part is no longer
-        # keyed by its id alone (store/smpp.py matches a receipt to the most plausible part).
-        """CREATE TABLE smpp_parts_v2 (
+        ],
+    ),
+    (
+        "outbox_target",
+        [
+            # scheme://host[:port] of the callback URL: the sender bounds concurrency per target
+            # (engine/callbacks.py). NULL on older rows: computed from the URL when claimed.
+            "ALTER TABLE outbox ADD COLUMN target TEXT",
+        ],
+    ),
+    (
+        "smpp_parts_reused_ids",
+        [
+            # An SMSC may hand out the same message id again after a restart: a part is no longer
+            # keyed by its id alone (store/smpp.py matches a receipt to the most plausible part).
+            """CREATE TABLE smpp_parts_v2 (
             id {pk},
             account_id TEXT NOT NULL,
             message_key TEXT NOT NULL,
@@ -221,61 +239,67 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
             done_at BIGINT,
             submitted_at BIGINT NOT NULL
         )""",
-        """INSERT INTO smpp_parts_v2 (account_id, message_key, recipient_id, part, total, state, err, done_at,
+            """INSERT INTO smpp_parts_v2 (account_id, message_key, recipient_id, part, total, state, err, done_at,
                submitted_at)
            SELECT account_id, message_key, recipient_id, part, total, state, err, done_at, submitted_at
            FROM smpp_parts ORDER BY submitted_at""",
-        "DROP TABLE smpp_parts",
-        "ALTER TABLE smpp_parts_v2 RENAME TO smpp_parts",
-        "CREATE INDEX smpp_parts_key ON smpp_parts (account_id, message_key)",
-        "CREATE INDEX smpp_parts_recipient ON smpp_parts (recipient_id)",
-        "CREATE INDEX smpp_parts_submitted ON smpp_parts (account_id, submitted_at)",
-    ]),
-    ("batches_expanding", [
-        # Where the expansion of a batch to large groups stands (engine/expansion.py): a batch
-        # in state 'expanding' gets its recipients in bounded chunks, one unit of work each.
-        "ALTER TABLE batches ADD COLUMN expand_cursor TEXT",
-        "CREATE INDEX batches_expanding ON batches (created_at, id) WHERE state = 'expanding'",
-    ]),
-    ("conversation", [
-        # The Sinch Conversation API (store/conversation/). Objects are served from `doc`
-        # (their JSON); the columns beside it are what queries filter on.
-        """CREATE TABLE conv_apps (
+            "DROP TABLE smpp_parts",
+            "ALTER TABLE smpp_parts_v2 RENAME TO smpp_parts",
+            "CREATE INDEX smpp_parts_key ON smpp_parts (account_id, message_key)",
+            "CREATE INDEX smpp_parts_recipient ON smpp_parts (recipient_id)",
+            "CREATE INDEX smpp_parts_submitted ON smpp_parts (account_id, submitted_at)",
+        ],
+    ),
+    (
+        "batches_expanding",
+        [
+            # Where the expansion of a batch to large groups stands (engine/expansion.py): a batch
+            # in state 'expanding' gets its recipients in bounded chunks, one unit of work each.
+            "ALTER TABLE batches ADD COLUMN expand_cursor TEXT",
+            "CREATE INDEX batches_expanding ON batches (created_at, id) WHERE state = 'expanding'",
+        ],
+    ),
+    (
+        "conversation",
+        [
+            # The Sinch Conversation API (store/conversation/). Objects are served from `doc`
+            # (their JSON); the columns beside it are what queries filter on.
+            """CREATE TABLE conv_apps (
             id TEXT PRIMARY KEY,
             project_id TEXT NOT NULL,
             plan_id TEXT,
             created_at BIGINT NOT NULL,
             doc TEXT NOT NULL
         )""",
-        "CREATE INDEX conv_apps_project ON conv_apps (project_id, created_at, id)",
-        "CREATE INDEX conv_apps_plan ON conv_apps (plan_id)",
-        """CREATE TABLE conv_contacts (
+            "CREATE INDEX conv_apps_project ON conv_apps (project_id, created_at, id)",
+            "CREATE INDEX conv_apps_plan ON conv_apps (plan_id)",
+            """CREATE TABLE conv_contacts (
             id TEXT PRIMARY KEY,
             project_id TEXT NOT NULL,
             external_id TEXT,
             created_at BIGINT NOT NULL,
             doc TEXT NOT NULL
         )""",
-        "CREATE INDEX conv_contacts_project ON conv_contacts (project_id, id)",
-        "CREATE INDEX conv_contacts_external ON conv_contacts (project_id, external_id)",
-        # (channel, identity) -> contact: how a recipient or an inbound message finds its contact.
-        """CREATE TABLE conv_identities (
+            "CREATE INDEX conv_contacts_project ON conv_contacts (project_id, id)",
+            "CREATE INDEX conv_contacts_external ON conv_contacts (project_id, external_id)",
+            # (channel, identity) -> contact: how a recipient or an inbound message finds its contact.
+            """CREATE TABLE conv_identities (
             project_id TEXT NOT NULL,
             channel TEXT NOT NULL,
             identity TEXT NOT NULL,
             contact_id TEXT NOT NULL,
             PRIMARY KEY (project_id, channel, identity)
         )""",
-        "CREATE INDEX conv_identities_contact ON conv_identities (contact_id)",
-        """CREATE TABLE conv_webhooks (
+            "CREATE INDEX conv_identities_contact ON conv_identities (contact_id)",
+            """CREATE TABLE conv_webhooks (
             id TEXT PRIMARY KEY,
             project_id TEXT NOT NULL,
             app_id TEXT NOT NULL,
             created_at BIGINT NOT NULL,
             doc TEXT NOT NULL
         )""",
-        "CREATE INDEX conv_webhooks_app ON conv_webhooks (app_id, created_at, id)",
-        """CREATE TABLE conv_conversations (
+            "CREATE INDEX conv_webhooks_app ON conv_webhooks (app_id, created_at, id)",
+            """CREATE TABLE conv_conversations (
             id TEXT PRIMARY KEY,
             project_id TEXT NOT NULL,
             app_id TEXT NOT NULL,
@@ -285,11 +309,11 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
             last_received BIGINT NOT NULL DEFAULT 0,
             doc TEXT NOT NULL
         )""",
-        "CREATE INDEX conv_conversations_app ON conv_conversations (app_id, contact_id, active)",
-        "CREATE INDEX conv_conversations_project ON conv_conversations (project_id, created_at, id)",
-        # One row per Conversation message, either way. An outbound SMS one points at the
-        # recipient row that carries it through the engine (recipient_id).
-        """CREATE TABLE conv_messages (
+            "CREATE INDEX conv_conversations_app ON conv_conversations (app_id, contact_id, active)",
+            "CREATE INDEX conv_conversations_project ON conv_conversations (project_id, created_at, id)",
+            # One row per Conversation message, either way. An outbound SMS one points at the
+            # recipient row that carries it through the engine (recipient_id).
+            """CREATE TABLE conv_messages (
             id TEXT PRIMARY KEY,
             project_id TEXT NOT NULL,
             app_id TEXT NOT NULL,
@@ -310,10 +334,11 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
             processing_mode TEXT NOT NULL,
             doc TEXT NOT NULL
         )""",
-        "CREATE INDEX conv_messages_project ON conv_messages (project_id, accept_time, id)",
-        "CREATE UNIQUE INDEX conv_messages_recipient ON conv_messages (recipient_id) WHERE recipient_id IS NOT NULL",
-        "CREATE INDEX conv_messages_conversation ON conv_messages (conversation_id, accept_time)",
-        """CREATE TABLE conv_batches (
+            "CREATE INDEX conv_messages_project ON conv_messages (project_id, accept_time, id)",
+            "CREATE UNIQUE INDEX conv_messages_recipient ON conv_messages (recipient_id) "
+            "WHERE recipient_id IS NOT NULL",
+            "CREATE INDEX conv_messages_conversation ON conv_messages (conversation_id, accept_time)",
+            """CREATE TABLE conv_batches (
             id TEXT PRIMARY KEY,
             project_id TEXT NOT NULL,
             app_id TEXT NOT NULL,
@@ -323,26 +348,30 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
             metadata TEXT NOT NULL,
             request TEXT NOT NULL
         )""",
-        "CREATE INDEX conv_batches_due ON conv_batches (send_after, created_at, id) "
-        "WHERE status IN ('SCHEDULED', 'READY')",
-        """CREATE TABLE conv_batch_metadata (
+            "CREATE INDEX conv_batches_due ON conv_batches (send_after, created_at, id) "
+            "WHERE status IN ('SCHEDULED', 'READY')",
+            """CREATE TABLE conv_batch_metadata (
             project_id TEXT NOT NULL,
             key TEXT NOT NULL,
             value TEXT NOT NULL,
             batch_id TEXT NOT NULL
         )""",
-        "CREATE INDEX conv_batch_metadata_kv ON conv_batch_metadata (project_id, key, value)",
-        # A Conversation message on SMS travels as a one-recipient batch of its app's plan
-        # (the queue, rate, connectors and receipts are the SMS engine's); origin tells the
-        # SMS API to leave those batches out.
-        "ALTER TABLE batches ADD COLUMN origin TEXT NOT NULL DEFAULT 'sms'",
-        # Callbacks of the Conversation API are signed with their webhook's secret, not the plan's.
-        "ALTER TABLE outbox ADD COLUMN secret TEXT",
-    ]),
-    ("conv_messages_batch", [
-        # A Conversation batch's messages (its recipients' statuses, in the UI and the API).
-        "CREATE INDEX conv_messages_batch ON conv_messages (batch_id) WHERE batch_id IS NOT NULL",
-    ]),
+            "CREATE INDEX conv_batch_metadata_kv ON conv_batch_metadata (project_id, key, value)",
+            # A Conversation message on SMS travels as a one-recipient batch of its app's plan
+            # (the queue, rate, connectors and receipts are the SMS engine's); origin tells the
+            # SMS API to leave those batches out.
+            "ALTER TABLE batches ADD COLUMN origin TEXT NOT NULL DEFAULT 'sms'",
+            # Callbacks of the Conversation API are signed with their webhook's secret, not the plan's.
+            "ALTER TABLE outbox ADD COLUMN secret TEXT",
+        ],
+    ),
+    (
+        "conv_messages_batch",
+        [
+            # A Conversation batch's messages (its recipients' statuses, in the UI and the API).
+            "CREATE INDEX conv_messages_batch ON conv_messages (batch_id) WHERE batch_id IS NOT NULL",
+        ],
+    ),
 ]
 
 

@@ -60,11 +60,17 @@ def store_parts(tx: Tx, account_id: str, parts: list[Part], now: int) -> int:
     keys = [p.message_key for p in parts]
     collisions = 0
     for chunk in chunks(sorted(set(keys)), CHUNK):
-        collisions += tx.scalar(f"SELECT count(*) FROM smpp_parts WHERE account_id = ? AND message_key IN "
-                                f"{tx.in_list(chunk)} AND state IS NULL", [account_id, *chunk], 0)
+        collisions += tx.scalar(
+            f"SELECT count(*) FROM smpp_parts WHERE account_id = ? AND message_key IN "
+            f"{tx.in_list(chunk)} AND state IS NULL",
+            [account_id, *chunk],
+            0,
+        )
     tx.executemany(
         "INSERT INTO smpp_parts (account_id, message_key, recipient_id, part, total, submitted_at) "
-        "VALUES (?, ?, ?, ?, ?, ?)", [(account_id, p.message_key, p.recipient_id, p.part, p.total, now) for p in parts])
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        [(account_id, p.message_key, p.recipient_id, p.part, p.total, now) for p in parts],
+    )
     return collisions
 
 
@@ -72,12 +78,15 @@ def lookup(tx: Tx, account_id: str, keys: Iterable[str]) -> dict[str, list[Store
     """Stored parts by key, newest first (only the keys found)."""
     found: dict[str, list[Stored]] = {}
     for chunk in chunks(sorted(set(keys)), CHUNK):
-        for r in tx.all(f"SELECT p.id, p.message_key, p.recipient_id, p.total, p.state, p.submitted_at, "
-                        f"r.msisdn FROM smpp_parts p LEFT JOIN recipients r ON r.id = p.recipient_id "
-                        f"WHERE p.account_id = ? AND p.message_key IN {tx.in_list(chunk)} ORDER BY p.id DESC",
-                        [account_id, *chunk]):
+        for r in tx.all(
+            f"SELECT p.id, p.message_key, p.recipient_id, p.total, p.state, p.submitted_at, "
+            f"r.msisdn FROM smpp_parts p LEFT JOIN recipients r ON r.id = p.recipient_id "
+            f"WHERE p.account_id = ? AND p.message_key IN {tx.in_list(chunk)} ORDER BY p.id DESC",
+            [account_id, *chunk],
+        ):
             found.setdefault(r.message_key, []).append(
-                Stored(r.id, r.recipient_id, r.total, r.state is None, r.submitted_at, r.msisdn or ""))
+                Stored(r.id, r.recipient_id, r.total, r.state is None, r.submitted_at, r.msisdn or "")
+            )
     return found
 
 
@@ -107,45 +116,63 @@ def best_match(candidates: list[Stored], submit_at: int | None, handset: str = "
 
 def mark_done(tx: Tx, done: list[tuple[int, str, int, int]]) -> None:
     """done: (part row id, state, err, done_at). A part already done keeps its first receipt."""
-    tx.executemany("UPDATE smpp_parts SET state = ?, err = ?, done_at = ? WHERE id = ? AND state IS NULL",
-                   [(state, err, at, pid) for pid, state, err, at in done])
+    tx.executemany(
+        "UPDATE smpp_parts SET state = ?, err = ?, done_at = ? WHERE id = ? AND state IS NULL",
+        [(state, err, at, pid) for pid, state, err, at in done],
+    )
 
 
 def parts_of(tx: Tx, recipient_ids: list[int]) -> dict[int, list[PartState]]:
     """Every stored part of these recipients, in part order."""
     out: dict[int, list[PartState]] = {}
     for chunk in chunks(sorted(set(recipient_ids)), CHUNK):
-        for r in tx.all(f"SELECT recipient_id, part, total, state, err, done_at FROM smpp_parts WHERE recipient_id "
-                        f"IN {tx.in_list(chunk)} ORDER BY recipient_id, part", chunk):
+        for r in tx.all(
+            f"SELECT recipient_id, part, total, state, err, done_at FROM smpp_parts WHERE recipient_id "
+            f"IN {tx.in_list(chunk)} ORDER BY recipient_id, part",
+            chunk,
+        ):
             out.setdefault(r.recipient_id, []).append(PartState(r.part, r.total, r.state, r.err, r.done_at))
     return out
 
 
 def record_orphans(tx: Tx, account_id: str, orphans: list[Orphan], now: int) -> None:
-    tx.executemany("INSERT INTO smpp_orphans (account_id, message_key, state, err, done_at, received_at) "
-                   "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (account_id, message_key) DO UPDATE SET "
-                   "state = excluded.state, err = excluded.err, done_at = excluded.done_at",
-                   [(account_id, o.message_key, o.state, o.err, o.done_at, now) for o in orphans])
+    tx.executemany(
+        "INSERT INTO smpp_orphans (account_id, message_key, state, err, done_at, received_at) "
+        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (account_id, message_key) DO UPDATE SET "
+        "state = excluded.state, err = excluded.err, done_at = excluded.done_at",
+        [(account_id, o.message_key, o.state, o.err, o.done_at, now) for o in orphans],
+    )
 
 
 def take_orphans(tx: Tx, account_id: str, keys: Iterable[str]) -> list[Orphan]:
     """Orphan receipts under these keys, removed from the orphan table."""
     found: list[Orphan] = []
     for chunk in chunks(sorted(set(keys)), CHUNK):
-        found += [Orphan(r.message_key, r.state, r.err, r.done_at) for r in tx.all(
-            f"SELECT message_key, state, err, done_at FROM smpp_orphans WHERE account_id = ? "
-            f"AND message_key IN {tx.in_list(chunk)}", [account_id, *chunk])]
+        found += [
+            Orphan(r.message_key, r.state, r.err, r.done_at)
+            for r in tx.all(
+                f"SELECT message_key, state, err, done_at FROM smpp_orphans WHERE account_id = ? "
+                f"AND message_key IN {tx.in_list(chunk)}",
+                [account_id, *chunk],
+            )
+        ]
     if found:
-        tx.executemany("DELETE FROM smpp_orphans WHERE account_id = ? AND message_key = ?",
-                       [(account_id, o.message_key) for o in found])
+        tx.executemany(
+            "DELETE FROM smpp_orphans WHERE account_id = ? AND message_key = ?",
+            [(account_id, o.message_key) for o in found],
+        )
     return found
 
 
 def waiting_before(tx: Tx, account_id: str, before: int) -> list[int]:
     """Recipients with a part submitted before `before` still waiting for its receipt."""
-    return [r.recipient_id for r in tx.all(
-        "SELECT DISTINCT recipient_id FROM smpp_parts WHERE account_id = ? AND submitted_at < ? AND state IS NULL",
-        (account_id, before))]
+    return [
+        r.recipient_id
+        for r in tx.all(
+            "SELECT DISTINCT recipient_id FROM smpp_parts WHERE account_id = ? AND submitted_at < ? AND state IS NULL",
+            (account_id, before),
+        )
+    ]
 
 
 def sweep(tx: Tx, account_id: str, parts_before: int, orphans_before: int) -> tuple[int, int]:

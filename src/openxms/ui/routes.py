@@ -23,8 +23,10 @@ from starlette.routing import Route
 STATIC = Path(__file__).parent / "static"
 CACHE = "public, max-age=60"
 # The page loads nothing but our own script and style; user content never becomes markup.
-CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; "
-       "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
 
 PING_S = 15.0
 QUEUE_SIZE = 256
@@ -46,8 +48,9 @@ def _static(name: str, media_type: str, extra: dict[str, str] | None = None):
 class EventStream:
     """An ASGI response streaming `sim`'s listener events until the client goes away."""
 
-    def __init__(self, sim: Any, ping_s: float | None = None, queue_size: int | None = None,
-                 stop: asyncio.Event | None = None) -> None:
+    def __init__(
+        self, sim: Any, ping_s: float | None = None, queue_size: int | None = None, stop: asyncio.Event | None = None
+    ) -> None:
         self.sim = sim
         self.stop = stop  # set when the server shuts down: the stream then ends at once
         self.ping_s = PING_S if ping_s is None else ping_s
@@ -82,12 +85,18 @@ class EventStream:
         return b"data: " + json.dumps(event, separators=(",", ":"), default=str).encode() + b"\n\n"
 
     async def __call__(self, scope, receive, send) -> None:
-        await send({"type": "http.response.start", "status": 200, "headers": [
-            (b"content-type", b"text/event-stream; charset=utf-8"),
-            (b"cache-control", b"no-cache, no-store"),
-            (b"x-accel-buffering", b"no"),  # nginx: do not buffer the stream
-            (b"x-content-type-options", b"nosniff"),
-        ]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [
+                    (b"content-type", b"text/event-stream; charset=utf-8"),
+                    (b"cache-control", b"no-cache, no-store"),
+                    (b"x-accel-buffering", b"no"),  # nginx: do not buffer the stream
+                    (b"x-content-type-options", b"nosniff"),
+                ],
+            }
+        )
         if scope.get("method") == "HEAD":
             await send({"type": "http.response.body", "body": b"", "more_body": False})
             return
@@ -104,8 +113,9 @@ class EventStream:
             while True:
                 if getter is None:
                     getter = asyncio.ensure_future(self.queue.get())
-                done, _ = await asyncio.wait({getter, *waiting}, timeout=self.ping_s,
-                                             return_when=asyncio.FIRST_COMPLETED)
+                done, _ = await asyncio.wait(
+                    {getter, *waiting}, timeout=self.ping_s, return_when=asyncio.FIRST_COMPLETED
+                )
                 if watcher in done:
                     return
                 if stopper in done:  # shutting down: end the response, the browser reconnects later
@@ -153,8 +163,13 @@ async def events(request: Request) -> EventStream:
 
 
 routes = [
-    Route("/", _static("index.html", "text/html; charset=utf-8",
-                       {"Content-Security-Policy": CSP, "Referrer-Policy": "no-referrer"}), methods=["GET"]),
+    Route(
+        "/",
+        _static(
+            "index.html", "text/html; charset=utf-8", {"Content-Security-Policy": CSP, "Referrer-Policy": "no-referrer"}
+        ),
+        methods=["GET"],
+    ),
     Route("/ui/app.js", _static("app.js", "text/javascript; charset=utf-8"), methods=["GET"]),
     Route("/ui/conv.js", _static("conv.js", "text/javascript; charset=utf-8"), methods=["GET"]),
     Route("/ui/app.css", _static("app.css", "text/css; charset=utf-8"), methods=["GET"]),

@@ -17,9 +17,11 @@ class SmscThread:
 
     def call(self, fn, *args):
         """Run fn(*args) on the SMSC's loop and return its result."""
+
         async def wrapper():
             r = fn(*args)
             return await r if asyncio.iscoroutine(r) else r
+
         return asyncio.run_coroutine_threadsafe(wrapper(), self.loop).result(10)
 
     def __enter__(self) -> SmscThread:

@@ -18,8 +18,11 @@ from .smsc_thread import Collect
 
 def messages(n, text="hello", start=0):
     refs = References()
-    return [f for i in range(start, start + n) for f in build(f"120188{i:04d}8", "12025550100", text, "text",
-                                                              refs=refs, addr=Addressing())]
+    return [
+        f
+        for i in range(start, start + n)
+        for f in build(f"120188{i:04d}8", "12025550100", text, "text", refs=refs, addr=Addressing())
+    ]
 
 
 async def wait_until(fn, timeout=5.0):
@@ -37,8 +40,16 @@ async def pair(smsc_opts: dict | None = None, **cfg):
     smsc = Smsc(SmscOptions(port=0, **(smsc_opts or {})))
     await smsc.start()
     h = Collect()
-    conf = {"host": "127.0.0.1", "port": smsc.port, "system_id": "openxms", "password": "secret",
-            "reconnect_min": 0.05, "reconnect_max": 0.2, "response_timeout": 2.0, **cfg}
+    conf = {
+        "host": "127.0.0.1",
+        "port": smsc.port,
+        "system_id": "openxms",
+        "password": "secret",
+        "reconnect_min": 0.05,
+        "reconnect_max": 0.2,
+        "response_timeout": 2.0,
+        **cfg,
+    }
     client = SmppClient(SmppConfig(**conf), h)
     await client.start()
     return smsc, client, h
@@ -59,6 +70,7 @@ def test_bind_ok_and_bad_credentials():
         await bad_id.stop()
         assert smsc.stats["bind_failures"] >= 2 and smsc.stats["binds"] == 1
         await smsc.stop()
+
     run(main())
 
 
@@ -74,6 +86,7 @@ def test_window_is_respected_and_used():
         assert dt < 1.0  # 100 / 10 in flight x 50 ms = 0.5 s (stop-and-wait would take 5 s)
         await client.stop()
         await smsc.stop()
+
     run(main())
 
 
@@ -86,6 +99,7 @@ def test_throttling_backs_off_and_resubmits():
         assert client.stats["throttled"] >= 4 and smsc.stats["throttled"] >= 4
         await client.stop()
         await smsc.stop()
+
     run(main())
 
 
@@ -98,6 +112,7 @@ def test_dropped_connection_resends_everything_in_flight():
         assert smsc.stats["drops"] >= 3 and client.stats["reconnects"] >= 3 and client.stats["resent"] >= 3
         await client.stop()
         await smsc.stop()
+
     run(main())
 
 
@@ -109,6 +124,7 @@ def test_permanent_errors_are_returned_not_raised():
         assert bad.message_id is None and bad.status == pdu.ESME_RSUBMITFAIL
         await client.stop()
         await smsc.stop()
+
     run(main())
 
 
@@ -123,6 +139,7 @@ def test_receipts_even_when_they_overtake_the_response():
             assert set(r.keys) & resp_ids
         await client.stop()
         await smsc.stop()
+
     run(main())
 
 
@@ -138,6 +155,7 @@ def test_transmitter_receiver_pair_and_mo_concat():
         assert h.mo[0].text == "€uro " * 50 and h.mo[0].parts == 2
         await client.stop()
         await smsc.stop()
+
     run(main())
 
 
@@ -154,11 +172,13 @@ def test_enquire_link_both_ways_and_clean_unbind():
         await wait_until(lambda: not smsc.sessions)
         assert smsc.stats["unbinds"] == 1 and smsc.stats["binds"] == 1  # unbound, not dropped and rebound
         await smsc.stop()
+
     run(main())
 
 
 def test_a_busy_bind_sends_no_enquire_link():
     """SMPP 3.4 section 4.11: enquire_link checks an idle link; traffic already proves it alive."""
+
     async def main():
         smsc, client, _ = await pair(enquire_link_interval=0.4)
         assert await client.wait_bound(2)
@@ -169,6 +189,7 @@ def test_a_busy_bind_sends_no_enquire_link():
         await wait_until(lambda: smsc.stats["enquire_links"] >= 1)  # idle now
         await client.stop()
         await smsc.stop()
+
     run(main())
 
 
@@ -184,6 +205,7 @@ def test_smsc_unbind_makes_the_client_rebind():
         assert all(r.status == 0 for r in res)
         await client.stop()
         await smsc.stop()
+
     run(main())
 
 
@@ -197,6 +219,7 @@ def test_throughput_cap(throughput):
         assert time.perf_counter() - t >= (30 - client.bucket.burst) / throughput * 0.9
         await client.stop()
         await smsc.stop()
+
     run(main())
 
 
@@ -208,8 +231,12 @@ def test_smsc_sends_unacknowledged_receipts_again_after_rebind():
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         s = Session(reader, writer, handler, "test-esme")
         asyncio.ensure_future(s.run())
-        resp = await s.request(pdu.Pdu(pdu.BIND_TRANSCEIVER, fields={
-            "system_id": "openxms", "password": "secret", "interface_version": 0x34}), 2)
+        resp = await s.request(
+            pdu.Pdu(
+                pdu.BIND_TRANSCEIVER, fields={"system_id": "openxms", "password": "secret", "interface_version": 0x34}
+            ),
+            2,
+        )
         assert resp.status == 0
         return s
 
@@ -230,4 +257,5 @@ def test_smsc_sends_unacknowledged_receipts_again_after_rebind():
         assert len(second) == 1 and smsc.stats["redelivered"] == 1 and not smsc.undelivered
         s2.close()
         await smsc.stop()
+
     run(main())

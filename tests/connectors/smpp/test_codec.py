@@ -10,18 +10,33 @@ def roundtrip(p):
     return pdu.decode(pdu.encode(p))
 
 
-@pytest.mark.parametrize("cmd,fields", [
-    (pdu.BIND_TRANSCEIVER, {"system_id": "sys", "password": "pw", "system_type": "t", "interface_version": 0x34}),
-    (pdu.BIND_TRANSMITTER | pdu.RESP, {"system_id": "smsc"}),
-    (pdu.SUBMIT_SM, {"source_addr": "1202", "destination_addr": "1201", "esm_class": 0x40, "data_coding": 8,
-                     "short_message": b"\x05\x00\x03\x01\x02\x01abc", "registered_delivery": 1}),
-    (pdu.SUBMIT_SM | pdu.RESP, {"message_id": "abc123"}),
-    (pdu.DELIVER_SM, {"source_addr": "1201", "destination_addr": "1202", "esm_class": 4, "short_message": b"id:1"}),
-    (pdu.DELIVER_SM | pdu.RESP, {"message_id": ""}),
-    (pdu.DATA_SM, {"source_addr": "1201", "destination_addr": "1202", "data_coding": 0}),
-    (pdu.ENQUIRE_LINK, {}), (pdu.ENQUIRE_LINK | pdu.RESP, {}), (pdu.UNBIND, {}), (pdu.UNBIND | pdu.RESP, {}),
-    (pdu.GENERIC_NACK, {}),
-])
+@pytest.mark.parametrize(
+    "cmd,fields",
+    [
+        (pdu.BIND_TRANSCEIVER, {"system_id": "sys", "password": "pw", "system_type": "t", "interface_version": 0x34}),
+        (pdu.BIND_TRANSMITTER | pdu.RESP, {"system_id": "smsc"}),
+        (
+            pdu.SUBMIT_SM,
+            {
+                "source_addr": "1202",
+                "destination_addr": "1201",
+                "esm_class": 0x40,
+                "data_coding": 8,
+                "short_message": b"\x05\x00\x03\x01\x02\x01abc",
+                "registered_delivery": 1,
+            },
+        ),
+        (pdu.SUBMIT_SM | pdu.RESP, {"message_id": "abc123"}),
+        (pdu.DELIVER_SM, {"source_addr": "1201", "destination_addr": "1202", "esm_class": 4, "short_message": b"id:1"}),
+        (pdu.DELIVER_SM | pdu.RESP, {"message_id": ""}),
+        (pdu.DATA_SM, {"source_addr": "1201", "destination_addr": "1202", "data_coding": 0}),
+        (pdu.ENQUIRE_LINK, {}),
+        (pdu.ENQUIRE_LINK | pdu.RESP, {}),
+        (pdu.UNBIND, {}),
+        (pdu.UNBIND | pdu.RESP, {}),
+        (pdu.GENERIC_NACK, {}),
+    ],
+)
 def test_round_trip_every_pdu(cmd, fields):
     p = pdu.Pdu(cmd, 42, 0, dict(fields), {pdu.TLV_USER_MESSAGE_REFERENCE: b"\x00\x07"} if cmd == pdu.SUBMIT_SM else {})
     back = roundtrip(p)
@@ -37,8 +52,14 @@ def test_golden_enquire_link_and_error_responses_have_no_body():
     assert len(err) == 16 and pdu.decode(err).status == 0x58
 
 
-@pytest.mark.parametrize("raw", [b"\x00\x00\x00\x10", bytes.fromhex("00000011000000150000000000000001") + b"x",
-                                 bytes.fromhex("0000001400000004000000000000000161626364")])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"\x00\x00\x00\x10",
+        bytes.fromhex("00000011000000150000000000000001") + b"x",
+        bytes.fromhex("0000001400000004000000000000000161626364"),
+    ],
+)
 def test_malformed_pdus_raise(raw):
     with pytest.raises(pdu.PduError):
         pdu.decode(raw)
@@ -56,23 +77,40 @@ def test_frame_buffer_splits_and_joins():
 
 
 def test_receipt_text_parsing_variants():
-    f = receipts.parse_text("id:0123ABC sub:001 dlvrd:001 submit date:2401011200 done date:240101120530 "
-                            "stat:DELIVRD err:000 text:hello world")
+    f = receipts.parse_text(
+        "id:0123ABC sub:001 dlvrd:001 submit date:2401011200 done date:240101120530 "
+        "stat:DELIVRD err:000 text:hello world"
+    )
     assert f["id"] == "0123ABC" and f["stat"] == "DELIVRD" and f["text"] == "hello world"
     assert receipts.parse_text("ID:5 Stat:UNDELIV Err:153")["stat"] == "UNDELIV"
 
 
 def test_receipt_from_pdu_prefers_tlvs():
-    p = pdu.Pdu(pdu.DELIVER_SM, fields={"esm_class": 4, "short_message": b"id:1 stat:UNDELIV err:001",
-                                        "source_addr": "1201", "destination_addr": "1202"},
-                tlvs={pdu.TLV_RECEIPTED_MESSAGE_ID: b"ff\x00", pdu.TLV_MESSAGE_STATE: b"\x02",
-                      pdu.TLV_NETWORK_ERROR_CODE: b"\x03\x00\x00"})
+    p = pdu.Pdu(
+        pdu.DELIVER_SM,
+        fields={
+            "esm_class": 4,
+            "short_message": b"id:1 stat:UNDELIV err:001",
+            "source_addr": "1201",
+            "destination_addr": "1202",
+        },
+        tlvs={
+            pdu.TLV_RECEIPTED_MESSAGE_ID: b"ff\x00",
+            pdu.TLV_MESSAGE_STATE: b"\x02",
+            pdu.TLV_NETWORK_ERROR_CODE: b"\x03\x00\x00",
+        },
+    )
     r = receipts.from_pdu(p)
     assert (r.message_id, r.state, r.err, r.final) == ("ff", "DELIVRD", 0, True)
     assert r.sinch() == ("Delivered", 0)
-    text_only = pdu.Pdu(pdu.DELIVER_SM, fields={"esm_class": 4, "short_message":
-                                                 b"id:77 sub:001 dlvrd:000 submit date:2401011200 done date:2401011201 "
-                                                 b"stat:EXPIRED err:020 text:"})
+    text_only = pdu.Pdu(
+        pdu.DELIVER_SM,
+        fields={
+            "esm_class": 4,
+            "short_message": b"id:77 sub:001 dlvrd:000 submit date:2401011200 done date:2401011201 "
+            b"stat:EXPIRED err:020 text:",
+        },
+    )
     r = receipts.from_pdu(text_only)
     assert (r.state, r.err, r.sinch()) == ("EXPIRED", 20, ("Expired", 20))
     assert receipts.from_pdu(pdu.Pdu(pdu.DELIVER_SM, fields={"short_message": b"hi"})) is None
@@ -95,8 +133,9 @@ def test_parts_gsm_ucs2_binary_flash():
     assert alpha["source_addr_ton"] == 5
     [u] = parts.build("1201", "1202", "привет", "unicode", flash=True, refs=refs, addr=addr)
     assert u["data_coding"] == 0x18 and u["short_message"] == "привет".encode("utf-16-be")
-    [b] = parts.build("1201", "1202", None, "text", binary=b"\x01\x02", udh=b"\x06\x05\x04\x23\xf4\x23\xf4",
-                      refs=refs, addr=addr)
+    [b] = parts.build(
+        "1201", "1202", None, "text", binary=b"\x01\x02", udh=b"\x06\x05\x04\x23\xf4\x23\xf4", refs=refs, addr=addr
+    )
     assert b["data_coding"] == 4 and b["esm_class"] == 0x40 and b["short_message"].endswith(b"\x01\x02")
 
 
@@ -131,8 +170,9 @@ def test_surrogate_pairs_not_split_in_ucs2_parts():
 
 
 def _deliver(fields, tlvs=None):
-    return pdu.Pdu(pdu.DELIVER_SM, fields={"source_addr": "1201", "destination_addr": "1202", **fields},
-                   tlvs=tlvs or {})
+    return pdu.Pdu(
+        pdu.DELIVER_SM, fields={"source_addr": "1201", "destination_addr": "1202", **fields}, tlvs=tlvs or {}
+    )
 
 
 def test_mo_reassembly_out_of_order_udh_and_sar():

@@ -36,14 +36,37 @@ def free_port() -> int:
 
 
 def test_our_submit_sm_bytes_equal_smpplib_bytes():
-    ours = pdu.encode(pdu.Pdu(pdu.SUBMIT_SM, 7, fields={
-        "source_addr_ton": 1, "source_addr_npi": 1, "source_addr": "12025550100", "dest_addr_ton": 1,
-        "dest_addr_npi": 1, "destination_addr": "12017777777", "registered_delivery": 1, "data_coding": 0,
-        "short_message": b"hello"}))
-    theirs = smpplib.smpp.make_pdu("submit_sm", client=None, sequence=7, source_addr_ton=1, source_addr_npi=1,
-                                   source_addr="12025550100", dest_addr_ton=1, dest_addr_npi=1,
-                                   destination_addr="12017777777", registered_delivery=1, data_coding=0,
-                                   short_message=b"hello").generate()
+    ours = pdu.encode(
+        pdu.Pdu(
+            pdu.SUBMIT_SM,
+            7,
+            fields={
+                "source_addr_ton": 1,
+                "source_addr_npi": 1,
+                "source_addr": "12025550100",
+                "dest_addr_ton": 1,
+                "dest_addr_npi": 1,
+                "destination_addr": "12017777777",
+                "registered_delivery": 1,
+                "data_coding": 0,
+                "short_message": b"hello",
+            },
+        )
+    )
+    theirs = smpplib.smpp.make_pdu(
+        "submit_sm",
+        client=None,
+        sequence=7,
+        source_addr_ton=1,
+        source_addr_npi=1,
+        source_addr="12025550100",
+        dest_addr_ton=1,
+        dest_addr_npi=1,
+        destination_addr="12017777777",
+        registered_delivery=1,
+        data_coding=0,
+        short_message=b"hello",
+    ).generate()
     assert ours[:12] == theirs[:12] and ours[16:] == theirs[16:]  # smpplib numbers sequences itself
     back = pdu.decode(theirs)
     assert back.get("destination_addr") == "12017777777" and back.get("short_message") == b"hello"
@@ -57,9 +80,16 @@ def test_smpplib_client_against_our_smsc():
         c.connect()
         try:
             c.bind_transceiver(system_id="lib", password="pw")
-            sent = c.send_message(source_addr_ton=1, source_addr_npi=1, source_addr="12025550100", dest_addr_ton=1,
-                                  dest_addr_npi=1, destination_addr="12017777777", short_message=b"hi from smpplib",
-                                  registered_delivery=1)
+            sent = c.send_message(
+                source_addr_ton=1,
+                source_addr_npi=1,
+                source_addr="12025550100",
+                dest_addr_ton=1,
+                dest_addr_npi=1,
+                destination_addr="12017777777",
+                short_message=b"hi from smpplib",
+                registered_delivery=1,
+            )
             deadline = time.monotonic() + 5
             while not got and time.monotonic() < deadline:
                 c.read_once()
@@ -92,21 +122,34 @@ def test_aiosmpplib_client_against_our_smsc():
             pass
 
     with SmscThread(users={"aio": "pw"}) as sim:
+
         async def main():
             hook, broker = Hook(), SimpleBroker()
-            esme = aiosmpplib.ESME(smsc_host="127.0.0.1", smsc_port=sim.port, system_id="aio", password="pw",
-                                   hook=hook, broker=broker, log_level="WARNING")
-            await broker.enqueue(aiosmpplib.SubmitSm(short_message="hi from aiosmpplib", log_id="m1",
-                                                     source=aiosmpplib.PhoneNumber("12025550100"),
-                                                     destination=aiosmpplib.PhoneNumber("12017777777")))
+            esme = aiosmpplib.ESME(
+                smsc_host="127.0.0.1",
+                smsc_port=sim.port,
+                system_id="aio",
+                password="pw",
+                hook=hook,
+                broker=broker,
+                log_level="WARNING",
+            )
+            await broker.enqueue(
+                aiosmpplib.SubmitSm(
+                    short_message="hi from aiosmpplib",
+                    log_id="m1",
+                    source=aiosmpplib.PhoneNumber("12025550100"),
+                    destination=aiosmpplib.PhoneNumber("12017777777"),
+                )
+            )
             task = asyncio.create_task(esme.start())
             deadline = time.monotonic() + 5
-            while time.monotonic() < deadline and not any(
-                    isinstance(m, aiosmpplib.DeliverSm) for m in hook.messages):
+            while time.monotonic() < deadline and not any(isinstance(m, aiosmpplib.DeliverSm) for m in hook.messages):
                 await asyncio.sleep(0.05)
             await esme.stop()
             task.cancel()
             return hook.messages
+
         received = asyncio.run(main())
         assert sim.smsc.received[0].get("short_message") == b"hi from aiosmpplib"
     kinds = {type(m).__name__ for m in received}
@@ -115,8 +158,12 @@ def test_aiosmpplib_client_against_our_smsc():
 
 def test_smpp34_client_against_our_smsc():
     with SmscThread(users={"rust": "pw"}, id_format="decimal") as sim:
-        out = subprocess.run([sys.executable, str(HERE / "thirdparty_client.py"), str(sim.port), "rust", "pw", "3"],
-                             capture_output=True, text=True, timeout=60)
+        out = subprocess.run(
+            [sys.executable, str(HERE / "thirdparty_client.py"), str(sim.port), "rust", "pw", "3"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         line = next((ln for ln in out.stdout.splitlines() if ln.startswith("{")), None)
         assert line, out.stderr
         res = json.loads(line)
@@ -128,8 +175,14 @@ def test_smpp34_client_against_our_smsc():
 
 def test_our_client_against_smpp34_server():
     port = free_port()
-    proc = subprocess.Popen([sys.executable, str(HERE / "thirdparty_smsc.py"), str(port)], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ})
+    proc = subprocess.Popen(
+        [sys.executable, str(HERE / "thirdparty_smsc.py"), str(port)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ},
+    )
     try:
         assert proc.stdout.readline().strip() == "READY"
 
@@ -138,14 +191,20 @@ def test_our_client_against_smpp34_server():
             c = SmppClient(SmppConfig(host="127.0.0.1", port=port, system_id="x", password="y"), h)
             await c.start()
             assert await c.wait_bound(10)
-            parts = [f for i in range(3) for f in build(f"1201777{i:04d}", "12025550100", "interop", "text",
-                                                        refs=References(), addr=Addressing())]
+            parts = [
+                f
+                for i in range(3)
+                for f in build(
+                    f"1201777{i:04d}", "12025550100", "interop", "text", refs=References(), addr=Addressing()
+                )
+            ]
             results = await c.submit(parts)
             deadline = time.monotonic() + 10
             while (len(h.receipts) < 3 or not h.mo) and time.monotonic() < deadline:
                 await asyncio.sleep(0.05)
             await c.stop()
             return results, h
+
         results, h = asyncio.run(main())
     finally:
         proc.stdin.close()

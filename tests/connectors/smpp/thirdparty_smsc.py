@@ -35,10 +35,19 @@ async def main(port: int) -> None:
             ev.accept(mid)
             esme = esmes.get(ev.session_id)
             if esme is not None and ev.registered_delivery & 1:
-                text = f"id:{mid} sub:001 dlvrd:001 submit date:2601010000 done date:2601010000 stat:DELIVRD err:000 text:"
-                await esme.deliver_sm(ev.source_addr, text.encode(), source_addr=ev.destination_addr, esm_class=4,
-                                      tlvs=[smpp34.Tlv(smpp34.TLV_RECEIPTED_MESSAGE_ID, mid.encode() + b"\0"),
-                                            smpp34.Tlv(smpp34.TLV_MESSAGE_STATE, bytes([2]))])
+                text = (
+                    f"id:{mid} sub:001 dlvrd:001 submit date:2601010000 done date:2601010000 stat:DELIVRD err:000 text:"
+                )
+                await esme.deliver_sm(
+                    ev.source_addr,
+                    text.encode(),
+                    source_addr=ev.destination_addr,
+                    esm_class=4,
+                    tlvs=[
+                        smpp34.Tlv(smpp34.TLV_RECEIPTED_MESSAGE_ID, mid.encode() + b"\0"),
+                        smpp34.Tlv(smpp34.TLV_MESSAGE_STATE, bytes([2])),
+                    ],
+                )
     await server.stop()
 
 

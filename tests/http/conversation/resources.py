@@ -22,8 +22,9 @@ def basic(key: str, secret: str) -> dict[str, str]:
 class Conv:
     """The Conversation API as one project sees it."""
 
-    def __init__(self, client: TestClient, ctx, project: str = "PROJ1", key: str = "KEY1",
-                 secret: str = "SECRET1") -> None:
+    def __init__(
+        self, client: TestClient, ctx, project: str = "PROJ1", key: str = "KEY1", secret: str = "SECRET1"
+    ) -> None:
         self.client, self.ctx, self.project = client, ctx, project
         self.key, self.secret = key, secret
         self.headers = basic(key, secret)
@@ -31,12 +32,21 @@ class Conv:
     def url(self, path: str) -> str:
         return f"/v1/projects/{self.project}{path}"
 
-    def call(self, method: str, path: str, body: Any = None, *, content: bytes | None = None,
-             headers: dict[str, str] | None = None, **kw):
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        content: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        **kw,
+    ):
         h = {**self.headers, **(headers or {})}
         if content is not None:
-            return self.client.request(method, self.url(path), content=content,
-                                       headers={"Content-Type": "application/json", **h}, **kw)
+            return self.client.request(
+                method, self.url(path), content=content, headers={"Content-Type": "application/json", **h}, **kw
+            )
         return self.client.request(method, self.url(path), json=body, headers=h, **kw)
 
     def ok(self, method: str, path: str, body: Any = None, **kw) -> Any:
@@ -61,27 +71,42 @@ class Conv:
 
     # objects made through the API ------------------------------------------------------
     def app(self, plan: str = "SP1", token: str | None = None, **fields) -> dict:
-        body = {"display_name": "Shop", "channel_credentials": [
-            {"channel": "SMS", "static_bearer": {"claimed_identity": plan, "token": token or f"TOKEN{plan[-1]}"}}],
-            **fields}
+        body = {
+            "display_name": "Shop",
+            "channel_credentials": [
+                {"channel": "SMS", "static_bearer": {"claimed_identity": plan, "token": token or f"TOKEN{plan[-1]}"}}
+            ],
+            **fields,
+        }
         return self.ok("POST", "/apps", body)
 
     def contact(self, number: str = HANDSET, **fields) -> dict:
-        return self.ok("POST", "/contacts", {"channel_identities": [{"channel": "SMS", "identity": number}],
-                                             "language": "EN_US", **fields})
+        return self.ok(
+            "POST",
+            "/contacts",
+            {"channel_identities": [{"channel": "SMS", "identity": number}], "language": "EN_US", **fields},
+        )
 
     def webhook(self, app_id: str, target: str = "https://hooks.example/conv", **fields) -> dict:
-        return self.ok("POST", "/webhooks", {"app_id": app_id, "target": target,
-                                             "triggers": ["MESSAGE_DELIVERY"], **fields})
+        return self.ok(
+            "POST", "/webhooks", {"app_id": app_id, "target": target, "triggers": ["MESSAGE_DELIVERY"], **fields}
+        )
 
     def conversation(self, app_id: str, contact_id: str, **fields) -> dict:
         return self.ok("POST", "/conversations", {"app_id": app_id, "contact_id": contact_id, **fields})
 
     def send(self, app_id: str, recipient: dict, text: str = "Hello") -> str:
         """messages:send (the plans here have no number of their own: the sender is given)."""
-        return self.ok("POST", "/messages:send", {"app_id": app_id, "recipient": recipient,
-                                                  "message": {"text_message": {"text": text}},
-                                                  "channel_properties": {"SMS_SENDER": "12025550100"}})["message_id"]
+        return self.ok(
+            "POST",
+            "/messages:send",
+            {
+                "app_id": app_id,
+                "recipient": recipient,
+                "message": {"text_message": {"text": text}},
+                "channel_properties": {"SMS_SENDER": "12025550100"},
+            },
+        )["message_id"]
 
     def wait_for(self, fn, timeout: float = 10.0):
         """Poll `fn()` until it returns something truthy (the engine works in the background)."""

@@ -37,12 +37,18 @@ def rp(number: str, **extra) -> dict:
 
 
 def batch(**extra) -> dict:
-    return {"app_id": APP, "message": {"text_message": {"text": "Hi ${name}, code ${code}"}},
-            "recipient_and_params": [rp("+12017770011", parameters={"name": "Ann", "code": "123"},
-                                        message_metadata={"row": "1"}),
-                                     rp("+12017770012", parameters={"name": "Bo"})],
-            "batch_metadata": {"campaign_id": "spring"}, "message_metadata": {"campaign": "spring", "row": "0"},
-            "channel_properties": {"SMS_SENDER": "+12025550100"}, **extra}
+    return {
+        "app_id": APP,
+        "message": {"text_message": {"text": "Hi ${name}, code ${code}"}},
+        "recipient_and_params": [
+            rp("+12017770011", parameters={"name": "Ann", "code": "123"}, message_metadata={"row": "1"}),
+            rp("+12017770012", parameters={"name": "Bo"}),
+        ],
+        "batch_metadata": {"campaign_id": "spring"},
+        "message_metadata": {"campaign": "spring", "row": "0"},
+        "channel_properties": {"SMS_SENDER": "+12025550100"},
+        **extra,
+    }
 
 
 def post(api, body, status=200):
@@ -65,15 +71,29 @@ def test_fan_out_with_parameters_and_metadata(conv):
     conv.wait_for(lambda: status_of(conv, r["batch_id"])["status"] == "PROCESSED")
     conv.wait_for(lambda: texts(conv, "+12017770011") == ["Hi Ann, code 123"])
     assert texts(conv, "+12017770012") == ["Hi Bo, code ${code}"]  # unknown parameter left as it is
-    done = conv.wait_for(lambda: (d := [b["message_delivery_report"] for b in conv.rx.bodies()
-                                        if b.get("message_delivery_report", {}).get("status") == "DELIVERED"])
-                         and len(d) == 2 and d)
+    done = conv.wait_for(
+        lambda: (
+            (
+                d := [
+                    b["message_delivery_report"]
+                    for b in conv.rx.bodies()
+                    if b.get("message_delivery_report", {}).get("status") == "DELIVERED"
+                ]
+            )
+            and len(d) == 2
+            and d
+        )
+    )
     metas = sorted(json.loads(d["metadata"])["row"] for d in done)
     assert metas == ["0", "1"] and all(json.loads(d["metadata"])["_batch_id"] == r["batch_id"] for d in done)
     assert all(json.loads(d["metadata"])["campaign"] == "spring" for d in done)
     s = status_of(conv, r["batch_id"])
-    assert s == {"batch_id": r["batch_id"], "meta_data": {"campaign_id": "spring"}, "status": "PROCESSED",
-                 "send_after": r["send_after"]}
+    assert s == {
+        "batch_id": r["batch_id"],
+        "meta_data": {"campaign_id": "spring"},
+        "status": "PROCESSED",
+        "send_after": r["send_after"],
+    }
 
 
 def _at(api, offset_ms: int) -> str:
@@ -99,11 +119,16 @@ def test_cancel_by_id_and_by_metadata(conv):
     b = post(conv, batch(send_after=_at(conv, 600_000), batch_metadata={"campaign_id": "summer"}))
     now = post(conv, batch())  # immediate: cannot be cancelled
     assert conv.client.request("DELETE", B, json={"batch_id": a["batch_id"]}, headers=conv.bearer).json() == {}
-    r = conv.client.request("DELETE", B, json={"metadata_key": "campaign_id", "metadata_value": "summer"},
-                            headers=conv.bearer)
+    r = conv.client.request(
+        "DELETE", B, json={"metadata_key": "campaign_id", "metadata_value": "summer"}, headers=conv.bearer
+    )
     assert r.status_code == 200 and r.json() == {}
-    assert conv.client.request("DELETE", B, json={"batch_id": "01NOPE0000000000000000000A"},
-                               headers=conv.bearer).status_code == 200  # unknown: still 200
+    assert (
+        conv.client.request(
+            "DELETE", B, json={"batch_id": "01NOPE0000000000000000000A"}, headers=conv.bearer
+        ).status_code
+        == 200
+    )  # unknown: still 200
     assert conv.client.request("DELETE", B, content=b"garbage", headers=conv.bearer).status_code == 200
     assert status_of(conv, a["batch_id"])["status"] == "CANCELLED"
     assert status_of(conv, b["batch_id"])["status"] == "CANCELLED"
@@ -111,21 +136,27 @@ def test_cancel_by_id_and_by_metadata(conv):
     conv.advance(700)
     assert status_of(conv, a["batch_id"])["status"] == "CANCELLED"
     conv.wait_for(lambda: len(texts(conv, "+12017770011")) == 1)  # only the immediate batch was sent
-    found = conv.client.get(B, params={"metadataKey": "campaign_id", "metadataValue": "summer"},
-                            headers=conv.bearer).json()
+    found = conv.client.get(
+        B, params={"metadataKey": "campaign_id", "metadataValue": "summer"}, headers=conv.bearer
+    ).json()
     assert [x["batch_id"] for x in found] == [b["batch_id"]]
-    assert conv.client.get(B, params={"metadataKey": "campaign_id", "metadataValue": "none"},
-                           headers=conv.bearer).json() == []
+    assert (
+        conv.client.get(B, params={"metadataKey": "campaign_id", "metadataValue": "none"}, headers=conv.bearer).json()
+        == []
+    )
     assert conv.client.get(B, params={"metadataKey": "campaign_id"}, headers=conv.bearer).status_code == 400
 
 
-@pytest.mark.parametrize("change, text", [
-    ({"recipient_and_params": []}, "at least one"),
-    ({"recipient_and_params": [rp(f"+1201777{i:04d}") for i in range(1001)]}, "at most 1000"),
-    ({"app_id": None}, "app_id is required"),
-    ({"ttl": "5m"}, "ttl"),
-    ({"message": {"text_message": {"text": "a"}, "media_message": {"url": "https://x.example/a.png"}}}, "message"),
-])
+@pytest.mark.parametrize(
+    "change, text",
+    [
+        ({"recipient_and_params": []}, "at least one"),
+        ({"recipient_and_params": [rp(f"+1201777{i:04d}") for i in range(1001)]}, "at most 1000"),
+        ({"app_id": None}, "app_id is required"),
+        ({"ttl": "5m"}, "ttl"),
+        ({"message": {"text_message": {"text": "a"}, "media_message": {"url": "https://x.example/a.png"}}}, "message"),
+    ],
+)
 def test_validation_errors(conv, change, text):
     body = {k: v for k, v in {**batch(), **change}.items() if v is not None}
     err = post(conv, body, status=400)
@@ -144,8 +175,9 @@ def test_auth_and_projects(conv):
 def test_a_reply_to_a_batch_message_carries_its_batch_id(conv):
     add_webhook(conv.ctx, "01K0WH00000000000000000002", APP, conv.rx.url + "/mo", ["MESSAGE_INBOUND"])
     r = post(conv, batch(conversation_metadata={"campaign": "spring"}))
-    conv.wait_for(lambda: any(b.get("message_delivery_report", {}).get("status") == "DELIVERED"
-                              for b in conv.rx.bodies()))  # dispatched: the reply route is recorded
+    conv.wait_for(
+        lambda: any(b.get("message_delivery_report", {}).get("status") == "DELIVERED" for b in conv.rx.bodies())
+    )  # dispatched: the reply route is recorded
     reply = conv.client.post("/simulator/handsets/+12017770011/messages", json={"to": "+12025550100", "body": "STOP"})
     assert reply.status_code == 201, reply.text
     inbound = conv.wait_for(lambda: [b for b in conv.rx.bodies() if "message" in b])[0]
@@ -154,8 +186,9 @@ def test_a_reply_to_a_batch_message_carries_its_batch_id(conv):
 
 def test_a_batch_that_cannot_be_fanned_out_does_not_wedge_the_others(conv):
     bad = post(conv, batch(send_after=_at(conv, 600_000)))
-    conv.ctx.db.run_sync(lambda tx: tx.execute("UPDATE conv_batches SET request = '{\"broken\": 1}' WHERE id = ?",
-                                               (bad["batch_id"],)))
+    conv.ctx.db.run_sync(
+        lambda tx: tx.execute("UPDATE conv_batches SET request = '{\"broken\": 1}' WHERE id = ?", (bad["batch_id"],))
+    )
     conv.advance(1000)  # past its five-minute mark
     good = post(conv, batch())
     conv.wait_for(lambda: status_of(conv, good["batch_id"])["status"] == "PROCESSED")
@@ -168,6 +201,9 @@ def test_a_sender_of_another_plan_is_refused(database_url, tmp_path):
     with TestClient(app) as client:
         add_app(ctx, APP)
         token = client.post("/oauth2/token", data={"grant_type": "client_credentials"}, headers=BASIC).json()
-        r = client.post(B, json=batch(channel_properties={"SMS_SENDER": "+12025550177"}),
-                        headers={"Authorization": f"Bearer {token['access_token']}"})
+        r = client.post(
+            B,
+            json=batch(channel_properties={"SMS_SENDER": "+12025550177"}),
+            headers={"Authorization": f"Bearer {token['access_token']}"},
+        )
         assert r.status_code == 400 and "another service plan" in r.json()["error"]["message"], r.text

@@ -18,11 +18,26 @@ def pair(conv):
 
 def test_create_and_get(conv, pair):
     app_id, contact_id = pair
-    c = conv.conversation(app_id, contact_id, id="IGNORED", metadata="m", metadata_json={"k": [1, None]},
-                          correlation_id="corr", last_received="2030-01-01T00:00:00Z")
-    assert c == {"id": c["id"], "app_id": app_id, "contact_id": contact_id, "active": True,
-                 "active_channel": "CHANNEL_UNSPECIFIED", "metadata": "m", "metadata_json": {"k": [1, None]},
-                 "correlation_id": "corr", "last_received": "1970-01-01T00:00:00Z"}
+    c = conv.conversation(
+        app_id,
+        contact_id,
+        id="IGNORED",
+        metadata="m",
+        metadata_json={"k": [1, None]},
+        correlation_id="corr",
+        last_received="2030-01-01T00:00:00Z",
+    )
+    assert c == {
+        "id": c["id"],
+        "app_id": app_id,
+        "contact_id": contact_id,
+        "active": True,
+        "active_channel": "CHANNEL_UNSPECIFIED",
+        "metadata": "m",
+        "metadata_json": {"k": [1, None]},
+        "correlation_id": "corr",
+        "last_received": "1970-01-01T00:00:00Z",
+    }
     assert len(c["id"]) == 26
     assert conv.ok("GET", f"/conversations/{c['id']}") == c
 
@@ -37,17 +52,20 @@ def test_one_active_conversation_per_app_and_contact(conv, pair):
     assert other["active"] is True
 
 
-@pytest.mark.parametrize("body,status,words", [
-    ({"contact_id": "CONTACT"}, 400, "app_id is required"),
-    ({"app_id": "APP"}, 400, "contact_id is required"),
-    ({"app_id": "nope", "contact_id": "CONTACT"}, 400, "not a valid id"),
-    ({"app_id": GHOST_APP, "contact_id": "CONTACT"}, 404, "app"),
-    ({"app_id": "APP", "contact_id": GHOST_CONTACT}, 404, "contact"),
-    ({"app_id": "APP", "contact_id": "CONTACT", "active_channel": "PIGEON"}, 400, "active_channel"),
-    ({"app_id": "APP", "contact_id": "CONTACT", "metadata_json": "not an object"}, 400, "metadata_json"),
-    ({"app_id": "APP", "contact_id": "CONTACT", "correlation_id": "c" * 129}, 400, "correlation_id"),
-    ({"app_id": "APP", "contact_id": "CONTACT", "active": "yes"}, 400, "active"),
-])
+@pytest.mark.parametrize(
+    "body,status,words",
+    [
+        ({"contact_id": "CONTACT"}, 400, "app_id is required"),
+        ({"app_id": "APP"}, 400, "contact_id is required"),
+        ({"app_id": "nope", "contact_id": "CONTACT"}, 400, "not a valid id"),
+        ({"app_id": GHOST_APP, "contact_id": "CONTACT"}, 404, "app"),
+        ({"app_id": "APP", "contact_id": GHOST_CONTACT}, 404, "contact"),
+        ({"app_id": "APP", "contact_id": "CONTACT", "active_channel": "PIGEON"}, 400, "active_channel"),
+        ({"app_id": "APP", "contact_id": "CONTACT", "metadata_json": "not an object"}, 400, "metadata_json"),
+        ({"app_id": "APP", "contact_id": "CONTACT", "correlation_id": "c" * 129}, 400, "correlation_id"),
+        ({"app_id": "APP", "contact_id": "CONTACT", "active": "yes"}, 400, "active"),
+    ],
+)
 def test_bad_creates(conv, pair, body, status, words):
     app_id, contact_id = pair
     body = {k: {"APP": app_id, "CONTACT": contact_id}.get(v, v) if isinstance(v, str) else v for k, v in body.items()}
@@ -66,20 +84,27 @@ def test_list_filters_and_pages(conv, pair):
     assert [c["id"] for c in page["conversations"]] == [stopped["id"], active["id"]] and page["total_size"] == 3
     rest = conv.ok("GET", f"/conversations?app_id={app_id}&page_size=2&page_token={page['next_page_token']}")
     assert [c["id"] for c in rest["conversations"]] == [third["id"]] and rest["next_page_token"] == ""
-    assert [c["id"] for c in conv.ok("GET", f"/conversations?contact_id={contact_id}&only_active=True")[
-        "conversations"]] == [active["id"]]
+    assert [
+        c["id"] for c in conv.ok("GET", f"/conversations?contact_id={contact_id}&only_active=True")["conversations"]
+    ] == [active["id"]]
     both = conv.ok("GET", f"/conversations?app_id={app_id}&contact_id={other_contact}&only_active=true")
     assert [c["id"] for c in both["conversations"]] == [third["id"]] and both["total_size"] == 1
     conv.ok("PATCH", f"/conversations/{third['id']}", {"active_channel": "SMS"})
-    assert [c["id"] for c in conv.ok("GET", f"/conversations?app_id={app_id}&active_channel=SMS")[
-        "conversations"]] == [third["id"]]
+    assert [c["id"] for c in conv.ok("GET", f"/conversations?app_id={app_id}&active_channel=SMS")["conversations"]] == [
+        third["id"]
+    ]
 
 
-@pytest.mark.parametrize("query,words", [
-    ("", "app_id or contact_id is required"), ("app_id=A&only_active=maybe", "only_active"),
-    ("app_id=A&active_channel=FAX", "active_channel"), ("app_id=A&page_size=-2", "page_size"),
-    ("app_id=A&page_token=xyz", "page_token"),
-])
+@pytest.mark.parametrize(
+    "query,words",
+    [
+        ("", "app_id or contact_id is required"),
+        ("app_id=A&only_active=maybe", "only_active"),
+        ("app_id=A&active_channel=FAX", "active_channel"),
+        ("app_id=A&page_size=-2", "page_size"),
+        ("app_id=A&page_token=xyz", "page_token"),
+    ],
+)
 def test_bad_list_queries(conv, query, words):
     assert words in conv.err("GET", f"/conversations?{query}", 400)
 
@@ -101,16 +126,19 @@ def test_recent_orders_by_the_newest_message_and_carries_it(conv, pair):
     assert "last_message" not in page["conversations"][1]
     asc = conv.ok("GET", f"/conversations:recent?app_id={app_id}&order=ASC&page_size=1")
     assert [i["conversation"]["id"] for i in asc["conversations"]] == [quiet["id"]]
-    more = conv.ok("GET", f"/conversations:recent?app_id={app_id}&order=ASC&page_size=1&page_token="
-                          f"{asc['next_page_token']}")
+    more = conv.ok(
+        "GET", f"/conversations:recent?app_id={app_id}&order=ASC&page_size=1&page_token={asc['next_page_token']}"
+    )
     assert [i["conversation"]["id"] for i in more["conversations"]] == [busy] and more["next_page_token"] == ""
     conv.ok("POST", f"/conversations/{quiet['id']}:stop")
     only = conv.ok("GET", f"/conversations:recent?app_id={app_id}&only_active=true")
     assert [i["conversation"]["id"] for i in only["conversations"]] == [busy]
 
 
-@pytest.mark.parametrize("query,words", [("", "app_id is required"), ("app_id=A&order=SIDEWAYS", "order"),
-                                         ("app_id=A&page_size=x", "page_size")])
+@pytest.mark.parametrize(
+    "query,words",
+    [("", "app_id is required"), ("app_id=A&order=SIDEWAYS", "order"), ("app_id=A&page_size=x", "page_size")],
+)
 def test_bad_recent_queries(conv, query, words):
     assert words in conv.err("GET", f"/conversations:recent?{query}", 400)
 
@@ -130,12 +158,15 @@ def test_update_replaces_or_merges_metadata_json(conv, pair):
     assert conv.ok("GET", path) == u
 
 
-@pytest.mark.parametrize("query,body,words", [
-    ("?metadata_update_strategy=UPSERT", {}, "metadata_update_strategy"),
-    ("?update_mask=colour", {}, "unknown field"),
-    ("", {"metadata": "x" * 1025}, "metadata"),
-    ("", {"metadata_json": [1]}, "metadata_json"),
-])
+@pytest.mark.parametrize(
+    "query,body,words",
+    [
+        ("?metadata_update_strategy=UPSERT", {}, "metadata_update_strategy"),
+        ("?update_mask=colour", {}, "unknown field"),
+        ("", {"metadata": "x" * 1025}, "metadata"),
+        ("", {"metadata_json": [1]}, "metadata_json"),
+    ],
+)
 def test_bad_updates(conv, pair, query, body, words):
     c = conv.conversation(*pair)
     assert words in conv.err("PATCH", f"/conversations/{c['id']}{query}", 400, body)
@@ -170,11 +201,13 @@ def test_last_received_is_the_newest_inbound_message(conv, pair):
     m = conv.send(app_id, {"contact_id": contact_id})
     cid = conv.ok("GET", f"/messages/{m}")["conversation_id"]
     conv.wait_for(lambda: conv.handset())
-    r = conv.client.post(f"/simulator/handsets/{HANDSET}/messages", json={"to": "12025550100", "body": "YES",
-                                                                         "service_plan_id": "SP1"})
+    r = conv.client.post(
+        f"/simulator/handsets/{HANDSET}/messages", json={"to": "12025550100", "body": "YES", "service_plan_id": "SP1"}
+    )
     assert r.status_code == 201, r.text
-    got = conv.wait_for(lambda: (c := conv.ok("GET", f"/conversations/{cid}"))["last_received"] != "1970-01-01T00:00:00Z"
-                        and c)
+    got = conv.wait_for(
+        lambda: (c := conv.ok("GET", f"/conversations/{cid}"))["last_received"] != "1970-01-01T00:00:00Z" and c
+    )
     assert got["last_received"].endswith("Z") and got["active"] is True
 
 
@@ -184,8 +217,10 @@ def test_a_forged_page_token_is_400_not_an_overflow(conv, pair):
 
     app_id, _ = pair
     scope = repr(ConversationQuery("PROJ1", app_id, None, False, None))
-    assert "page_token" in conv.err("GET", f"/conversations?app_id={app_id}&page_token="
-                                           f"{q.encode_page_token(10**30, scope)}", 400)
+    assert "page_token" in conv.err(
+        "GET", f"/conversations?app_id={app_id}&page_token={q.encode_page_token(10**30, scope)}", 400
+    )
     recent = f"recent|{ConversationQuery('PROJ1', app_id, None, False)!r}|DESC"
-    assert "page_token" in conv.err("GET", f"/conversations:recent?app_id={app_id}&page_token="
-                                           f"{q.encode_page_token(2**40, recent)}", 400)
+    assert "page_token" in conv.err(
+        "GET", f"/conversations:recent?app_id={app_id}&page_token={q.encode_page_token(2**40, recent)}", 400
+    )

@@ -22,8 +22,14 @@ def conv(database_url, tmp_path):
             api = Api(client, ctx)
             api.rx = rx
             add_app(ctx, APP)
-            add_webhook(ctx, "01K0WH00000000000000000001", APP, rx.url + "/conv",
-                        ["MESSAGE_DELIVERY", "MESSAGE_SUBMIT"], secret="whsec")
+            add_webhook(
+                ctx,
+                "01K0WH00000000000000000001",
+                APP,
+                rx.url + "/conv",
+                ["MESSAGE_DELIVERY", "MESSAGE_SUBMIT"],
+                secret="whsec",
+            )
             yield api
 
 
@@ -38,14 +44,25 @@ def recipient(number: str = HANDSET) -> dict:
 
 
 def deliveries(api, message_id: str) -> list[str]:
-    return [b["message_delivery_report"]["status"] for b in api.rx.bodies()
-            if "message_delivery_report" in b and b["message_delivery_report"]["message_id"] == message_id]
+    return [
+        b["message_delivery_report"]["status"]
+        for b in api.rx.bodies()
+        if "message_delivery_report" in b and b["message_delivery_report"]["message_id"] == message_id
+    ]
 
 
 def test_a_text_message_is_delivered_with_signed_receipts(conv):
-    r = send(conv, {"app_id": APP, "recipient": recipient(), "message": {"text_message": {"text": "Hello"}},
-                    "message_metadata": "order-42", "correlation_id": "corr-1",
-                    "channel_properties": {"SMS_SENDER": "+12025550100"}})
+    r = send(
+        conv,
+        {
+            "app_id": APP,
+            "recipient": recipient(),
+            "message": {"text_message": {"text": "Hello"}},
+            "message_metadata": "order-42",
+            "correlation_id": "corr-1",
+            "channel_properties": {"SMS_SENDER": "+12025550100"},
+        },
+    )
     assert set(r) == {"message_id", "accepted_time"}
     # posted concurrently: the order of arrival is not the order of events
     conv.wait_for(lambda: sorted(deliveries(conv, r["message_id"])) == ["DELIVERED", "QUEUED_ON_CHANNEL"])
@@ -58,11 +75,17 @@ def test_a_text_message_is_delivered_with_signed_receipts(conv):
         assert validator.validate_authentication_header(req["headers"], req["raw"])
         event = validator.parse_event(req["raw"])
         assert event.app_id == APP and event.project_id == "PROJ1"
-    receipt = next(b for b in conv.rx.bodies() if "message_delivery_report" in b
-                   and b["message_delivery_report"]["status"] == "DELIVERED")
+    receipt = next(
+        b
+        for b in conv.rx.bodies()
+        if "message_delivery_report" in b and b["message_delivery_report"]["status"] == "DELIVERED"
+    )
     assert receipt["message_delivery_report"]["metadata"] == "order-42" and receipt["correlation_id"] == "corr-1"
-    assert receipt["message_delivery_report"]["channel_identity"] == {"channel": "SMS", "identity": "12017777777",
-                                                                       "app_id": ""}
+    assert receipt["message_delivery_report"]["channel_identity"] == {
+        "channel": "SMS",
+        "identity": "12017777777",
+        "app_id": "",
+    }
     assert any("message_submit_notification" in b for b in conv.rx.bodies())
     m = conv.client.get(url(f"/messages/{r['message_id']}"), headers=BASIC).json()
     assert m["app_message"] == {"text_message": {"text": "Hello"}} and m["direction"] == "TO_CONTACT"
@@ -71,19 +94,39 @@ def test_a_text_message_is_delivered_with_signed_receipts(conv):
 
 
 def test_a_failing_handset_gives_a_failed_receipt_with_a_reason(conv):
-    r = send(conv, {"app_id": APP, "recipient": recipient("+12010000001"), "message": {"text_message": {"text": "x"}},
-                    "channel_properties": {"SMS_SENDER": "+12025550100"}})
+    r = send(
+        conv,
+        {
+            "app_id": APP,
+            "recipient": recipient("+12010000001"),
+            "message": {"text_message": {"text": "x"}},
+            "channel_properties": {"SMS_SENDER": "+12025550100"},
+        },
+    )
     conv.wait_for(lambda: "FAILED" in deliveries(conv, r["message_id"]))
     failed = [b for b in conv.rx.bodies() if b.get("message_delivery_report", {}).get("status") == "FAILED"][0]
     assert failed["message_delivery_report"]["reason"]["code"] == "RECIPIENT_NOT_REACHABLE"
 
 
 def test_per_recipient_problems_are_failed_receipts_not_errors(conv):
-    r = send(conv, {"app_id": APP, "recipient": {"contact_id": "01K0CON0000000000000000009"},
-                    "message": {"text_message": {"text": "x"}}}, status=400)  # DISPATCH mode: contact_id refused
+    r = send(
+        conv,
+        {
+            "app_id": APP,
+            "recipient": {"contact_id": "01K0CON0000000000000000009"},
+            "message": {"text_message": {"text": "x"}},
+        },
+        status=400,
+    )  # DISPATCH mode: contact_id refused
     assert r["error"]["status"] == "INVALID_ARGUMENT"
-    r = send(conv, {"app_id": APP, "recipient": recipient(),
-                    "message": {"template_message": {"omni_template": {"template_id": "nope", "version": "1"}}}})
+    r = send(
+        conv,
+        {
+            "app_id": APP,
+            "recipient": recipient(),
+            "message": {"template_message": {"omni_template": {"template_id": "nope", "version": "1"}}},
+        },
+    )
     conv.wait_for(lambda: deliveries(conv, r["message_id"]) == ["FAILED"])
     failed = [b for b in conv.rx.bodies() if b.get("message_delivery_report", {}).get("message_id") == r["message_id"]]
     assert failed[0]["message_delivery_report"]["reason"]["code"] == "TEMPLATE_NOT_FOUND"
@@ -97,8 +140,15 @@ def test_no_sender_is_a_channel_configuration_failure(conv):
 
 
 def test_too_many_parts_fails_without_sending(conv):
-    r = send(conv, {"app_id": APP, "recipient": recipient("+12017777778"), "message": {"text_message": {"text": "€" * 200}},
-                    "channel_properties": {"SMS_MAX_NUMBER_OF_MESSAGE_PARTS": "1"}})
+    r = send(
+        conv,
+        {
+            "app_id": APP,
+            "recipient": recipient("+12017777778"),
+            "message": {"text_message": {"text": "€" * 200}},
+            "channel_properties": {"SMS_MAX_NUMBER_OF_MESSAGE_PARTS": "1"},
+        },
+    )
     conv.wait_for(lambda: deliveries(conv, r["message_id"]) == ["FAILED"])
     assert conv.client.get("/simulator/handsets/+12017777778/messages").json()["messages"] == []
 
@@ -106,22 +156,37 @@ def test_too_many_parts_fails_without_sending(conv):
 def test_errors_are_conversation_shaped(conv):
     r = conv.client.post(url("/messages:send"), content=b"{", headers={**BASIC, "Content-Type": "application/json"})
     assert r.status_code == 400 and set(r.json()["error"]) == {"code", "message", "status", "details"}
-    body = {"app_id": "01K0APP0000000000000000099", "recipient": recipient(), "message": {"text_message": {"text": "x"}}}
+    body = {
+        "app_id": "01K0APP0000000000000000099",
+        "recipient": recipient(),
+        "message": {"text_message": {"text": "x"}},
+    }
     r = conv.client.post(url("/messages:send"), json=body, headers=BASIC)
     assert r.status_code == 404 and r.json()["error"]["status"] == "NOT_FOUND"
     assert conv.client.post(url("/messages:send"), json=body).status_code == 401
     r = conv.client.get(url("/messages/nope", project="SP1"), headers=BASIC)
     assert r.status_code == 403 and r.json()["error"]["status"] == "PERMISSION_DENIED"
-    two = {"app_id": APP, "recipient": recipient(), "message": {"text_message": {"text": "x"},
-                                                               "media_message": {"url": "https://x.example/a.png"}}}
+    two = {
+        "app_id": APP,
+        "recipient": recipient(),
+        "message": {"text_message": {"text": "x"}, "media_message": {"url": "https://x.example/a.png"}},
+    }
     assert conv.client.post(url("/messages:send"), json=two, headers=BASIC).status_code == 400
 
 
 def test_a_reply_is_message_inbound_with_the_conversation_metadata(conv):
     add_webhook(conv.ctx, "01K0WH00000000000000000002", APP, conv.rx.url + "/mo", ["MESSAGE_INBOUND"])
-    r = send(conv, {"app_id": APP, "recipient": recipient(), "message": {"text_message": {"text": "Shall we?"}},
-                    "conversation_metadata": {"order": "42"}, "correlation_id": "corr-9",
-                    "channel_properties": {"SMS_SENDER": "+12025550100"}})
+    r = send(
+        conv,
+        {
+            "app_id": APP,
+            "recipient": recipient(),
+            "message": {"text_message": {"text": "Shall we?"}},
+            "conversation_metadata": {"order": "42"},
+            "correlation_id": "corr-9",
+            "channel_properties": {"SMS_SENDER": "+12025550100"},
+        },
+    )
     conv.wait_for(lambda: "DELIVERED" in deliveries(conv, r["message_id"]))
     reply = conv.client.post("/simulator/handsets/+12017777777/messages", json={"to": "+12025550100", "body": "YES"})
     assert reply.status_code == 201, reply.text
@@ -141,8 +206,12 @@ def test_a_reply_is_message_inbound_with_the_conversation_metadata(conv):
 def test_conversation_mode_keeps_one_conversation_per_contact(conv):
     app2 = "01K0APP0000000000000000002"
     add_app(conv.ctx, app2, mode="CONVERSATION")
-    body = {"app_id": app2, "recipient": recipient("+12017777779"), "message": {"text_message": {"text": "a"}},
-            "channel_properties": {"SMS_SENDER": "+12025550100"}}
+    body = {
+        "app_id": app2,
+        "recipient": recipient("+12017777779"),
+        "message": {"text_message": {"text": "a"}},
+        "channel_properties": {"SMS_SENDER": "+12025550100"},
+    }
     first, second = send(conv, body), send(conv, body)
     m1 = conv.client.get(url(f"/messages/{first['message_id']}"), headers=BASIC).json()
     m2 = conv.client.get(url(f"/messages/{second['message_id']}"), headers=BASIC).json()
@@ -154,20 +223,28 @@ def test_conversation_mode_keeps_one_conversation_per_contact(conv):
     assert m3["conversation_id"] == m1["conversation_id"] and m3["channel_identity"]["identity"] == "12017777779"
 
 
-@pytest.mark.parametrize("change", [
-    {"recipient": {"identified_by": {"channel_identities": [{"channel": "SMS", "identity": f"+1201555{i:04d}"}
-                                                            for i in range(1001)]}}},
-    {"ttl": "10 minutes"},
-    {"ttl": "1s"},
-    {"recipient": {"identified_by": {"channel_identities": [{"channel": "CARRIER_PIGEON", "identity": "x"}]}}},
-    {"recipient": {}},
-    {"message": {}},
-    {"app_id": None},
-    {"channel_priority_order": ["WHATSAPP"]},
-    {"channel_properties": {"SMS_FLASH_MESSAGE": "maybe"}},
-    {"message_metadata": "x" * 1025},
-    {"correlation_id": "x" * 129},
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {
+            "recipient": {
+                "identified_by": {
+                    "channel_identities": [{"channel": "SMS", "identity": f"+1201555{i:04d}"} for i in range(1001)]
+                }
+            }
+        },
+        {"ttl": "10 minutes"},
+        {"ttl": "1s"},
+        {"recipient": {"identified_by": {"channel_identities": [{"channel": "CARRIER_PIGEON", "identity": "x"}]}}},
+        {"recipient": {}},
+        {"message": {}},
+        {"app_id": None},
+        {"channel_priority_order": ["WHATSAPP"]},
+        {"channel_properties": {"SMS_FLASH_MESSAGE": "maybe"}},
+        {"message_metadata": "x" * 1025},
+        {"correlation_id": "x" * 129},
+    ],
+)
 def test_bad_sends_are_400_invalid_argument(conv, change):
     body = {"app_id": APP, "recipient": recipient(), "message": {"text_message": {"text": "x"}}, **change}
     body = {k: v for k, v in body.items() if v is not None}

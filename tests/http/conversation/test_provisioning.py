@@ -49,9 +49,17 @@ def test_the_next_start_brings_a_configured_app_up_to_date(database_url, tmp_pat
         a = conv.ok("GET", f"/apps/{APP}")
         assert (a["display_name"], a["processing_mode"]) == ("Configured", "CONVERSATION")
         # changed through the API: another channel, a webhook
-        conv.ok("PATCH", f"/apps/{APP}", {"channel_credentials": [
-            {"channel": "TELEGRAM", "telegram_credentials": {"token": "t"}}, *a["channel_credentials"]],
-            "conversation_metadata_report_view": "FULL"})
+        conv.ok(
+            "PATCH",
+            f"/apps/{APP}",
+            {
+                "channel_credentials": [
+                    {"channel": "TELEGRAM", "telegram_credentials": {"token": "t"}},
+                    *a["channel_credentials"],
+                ],
+                "conversation_metadata_report_view": "FULL",
+            },
+        )
         webhook = conv.webhook(APP)
     # the environment now moves the app to SP2 (the file's name and mode stay)
     client, ctx = start(database_url, tmp_path, {"OPENXMS_CONVERSATION_APPS": f"{APP}:PROJ1:SP2"}, toml=TOML)
@@ -61,7 +69,10 @@ def test_the_next_start_brings_a_configured_app_up_to_date(database_url, tmp_pat
         assert [c["channel"] for c in a["channel_credentials"]] == ["TELEGRAM", "SMS"]
         assert a["channel_credentials"][1]["static_bearer"] == {"claimed_identity": "SP2", "token": "TOKEN2"}
         assert (a["display_name"], a["processing_mode"], a["conversation_metadata_report_view"]) == (
-            "Configured", "CONVERSATION", "FULL")
+            "Configured",
+            "CONVERSATION",
+            "FULL",
+        )
         assert conv.row("SELECT plan_id FROM conv_apps WHERE id = ?", APP).plan_id == "SP2"
         assert conv.ok("GET", f"/webhooks/{webhook['id']}") == webhook
     # with no name or mode configured, what the API set is kept
@@ -82,27 +93,59 @@ def test_an_app_of_another_project_in_the_database_stops_the_start(database_url,
         start(database_url, tmp_path, {"OPENXMS_CONVERSATION_APPS": f"{APP}:PROJ2:SP1"})
 
 
-@pytest.mark.parametrize("env,toml,msg", [
-    ({"OPENXMS_CONVERSATION_APPS": f"{APP}:PROJ9:SP1"}, None,
-     f'OPENXMS_CONVERSATION_APPS: {APP}: no project "PROJ9" is configured'),
-    ({"OPENXMS_CONVERSATION_APPS": f"{APP}:PROJ1:SP9"}, None,
-     f'OPENXMS_CONVERSATION_APPS: {APP}: no service plan "SP9" is configured'),
-    ({"OPENXMS_CONVERSATION_APPS": f"{APP}:SP1:SP1"}, None,
-     f'OPENXMS_CONVERSATION_APPS: {APP}: no project "SP1" is configured'),
-    ({"OPENXMS_CONVERSATION_APPS": f"{APP}:PROJ1"}, None,
-     f"OPENXMS_CONVERSATION_APPS: expected APP_ID:PROJECT:PLAN, got '{APP}:PROJ1'"),
-    ({"OPENXMS_CONVERSATION_APPS": "APP:PROJ1:SP1"}, None,
-     "OPENXMS_CONVERSATION_APPS: APP: an app id is 26 letters or digits (a ULID), got 'APP'"),
-    ({"OPENXMS_CONVERSATION_APPS": f"{APP}:PROJ1:SP1,{APP}:PROJ1:SP2"}, None,
-     f'OPENXMS_CONVERSATION_APPS: duplicate id "{APP}"'),
-    ({}, TOML.replace('"SP1"', '"SP7"'), 'openxms.toml: conversation_apps[0].plan: no service plan "SP7" is configured'),
-    ({}, TOML.replace('"PROJ1"', '"SP1"'), 'openxms.toml: conversation_apps[0].project: no project "SP1" is configured'),
-    ({}, TOML + TOML, f'openxms.toml: duplicate id "{APP}" (conversation_apps[0] and conversation_apps[1])'),
-    ({}, TOML.replace('"CONVERSATION"', '"BATCH"'),
-     'openxms.toml: conversation_apps[0].processing_mode: expected "CONVERSATION" or "DISPATCH", got "BATCH"'),
-    ({}, TOML + 'colour = "red"\n', "openxms.toml: unknown key 'conversation_apps[0].colour'"),
-    ({}, TOML.replace(f'id = "{APP}"\n', ""), "openxms.toml: missing key 'conversation_apps[0].id'"),
-])
+@pytest.mark.parametrize(
+    "env,toml,msg",
+    [
+        (
+            {"OPENXMS_CONVERSATION_APPS": f"{APP}:PROJ9:SP1"},
+            None,
+            f'OPENXMS_CONVERSATION_APPS: {APP}: no project "PROJ9" is configured',
+        ),
+        (
+            {"OPENXMS_CONVERSATION_APPS": f"{APP}:PROJ1:SP9"},
+            None,
+            f'OPENXMS_CONVERSATION_APPS: {APP}: no service plan "SP9" is configured',
+        ),
+        (
+            {"OPENXMS_CONVERSATION_APPS": f"{APP}:SP1:SP1"},
+            None,
+            f'OPENXMS_CONVERSATION_APPS: {APP}: no project "SP1" is configured',
+        ),
+        (
+            {"OPENXMS_CONVERSATION_APPS": f"{APP}:PROJ1"},
+            None,
+            f"OPENXMS_CONVERSATION_APPS: expected APP_ID:PROJECT:PLAN, got '{APP}:PROJ1'",
+        ),
+        (
+            {"OPENXMS_CONVERSATION_APPS": "APP:PROJ1:SP1"},
+            None,
+            "OPENXMS_CONVERSATION_APPS: APP: an app id is 26 letters or digits (a ULID), got 'APP'",
+        ),
+        (
+            {"OPENXMS_CONVERSATION_APPS": f"{APP}:PROJ1:SP1,{APP}:PROJ1:SP2"},
+            None,
+            f'OPENXMS_CONVERSATION_APPS: duplicate id "{APP}"',
+        ),
+        (
+            {},
+            TOML.replace('"SP1"', '"SP7"'),
+            'openxms.toml: conversation_apps[0].plan: no service plan "SP7" is configured',
+        ),
+        (
+            {},
+            TOML.replace('"PROJ1"', '"SP1"'),
+            'openxms.toml: conversation_apps[0].project: no project "SP1" is configured',
+        ),
+        ({}, TOML + TOML, f'openxms.toml: duplicate id "{APP}" (conversation_apps[0] and conversation_apps[1])'),
+        (
+            {},
+            TOML.replace('"CONVERSATION"', '"BATCH"'),
+            'openxms.toml: conversation_apps[0].processing_mode: expected "CONVERSATION" or "DISPATCH", got "BATCH"',
+        ),
+        ({}, TOML + 'colour = "red"\n', "openxms.toml: unknown key 'conversation_apps[0].colour'"),
+        ({}, TOML.replace(f'id = "{APP}"\n', ""), "openxms.toml: missing key 'conversation_apps[0].id'"),
+    ],
+)
 def test_configuration_errors_are_one_line_naming_the_key(tmp_path, env, toml, msg):
     path = None
     if toml is not None:

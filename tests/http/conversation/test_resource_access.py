@@ -7,26 +7,44 @@ from __future__ import annotations
 
 import pytest
 
-APP, CONTACT, WEBHOOK, CONV = "01K0APP0000000000000000099", "01K0CON0000000000000000099", \
-    "01K0WH00000000000000000099", "01K0CNV0000000000000000099"
+APP, CONTACT, WEBHOOK, CONV = (
+    "01K0APP0000000000000000099",
+    "01K0CON0000000000000000099",
+    "01K0WH00000000000000000099",
+    "01K0CNV0000000000000000099",
+)
 
 # Every resource route, with a body that would be accepted.
 ROUTES = [
     ("POST", "/apps", {"display_name": "x", "channel_credentials": []}),
-    ("GET", "/apps", None), ("GET", "/apps/{app}", None), ("PATCH", "/apps/{app}", {}),
-    ("DELETE", "/apps/{app}", None), ("GET", "/apps/{app}/webhooks", None),
+    ("GET", "/apps", None),
+    ("GET", "/apps/{app}", None),
+    ("PATCH", "/apps/{app}", {}),
+    ("DELETE", "/apps/{app}", None),
+    ("GET", "/apps/{app}/webhooks", None),
     ("POST", "/webhooks", {"app_id": "{app}", "target": "https://h.example/", "triggers": ["MESSAGE_DELIVERY"]}),
-    ("GET", "/webhooks/{webhook}", None), ("PATCH", "/webhooks/{webhook}", {}), ("DELETE", "/webhooks/{webhook}", None),
+    ("GET", "/webhooks/{webhook}", None),
+    ("PATCH", "/webhooks/{webhook}", {}),
+    ("DELETE", "/webhooks/{webhook}", None),
     ("POST", "/contacts", {"channel_identities": [{"channel": "SMS", "identity": "12015550199"}], "language": "EN"}),
-    ("GET", "/contacts", None), ("GET", "/contacts/{contact}", None), ("PATCH", "/contacts/{contact}", {}),
-    ("DELETE", "/contacts/{contact}", None), ("POST", "/contacts/{contact}:merge", {"source_id": "{contact2}"}),
+    ("GET", "/contacts", None),
+    ("GET", "/contacts/{contact}", None),
+    ("PATCH", "/contacts/{contact}", {}),
+    ("DELETE", "/contacts/{contact}", None),
+    ("POST", "/contacts/{contact}:merge", {"source_id": "{contact2}"}),
     ("GET", "/contacts:identityConflicts", None),
-    ("POST", "/contacts:getChannelProfile", {"app_id": "{app}", "recipient": {"contact_id": "{contact}"},
-                                             "channel": "MESSENGER"}),
+    (
+        "POST",
+        "/contacts:getChannelProfile",
+        {"app_id": "{app}", "recipient": {"contact_id": "{contact}"}, "channel": "MESSENGER"},
+    ),
     ("POST", "/conversations", {"app_id": "{app}", "contact_id": "{contact}", "active": False}),
-    ("GET", "/conversations?app_id={app}", None), ("GET", "/conversations:recent?app_id={app}", None),
-    ("GET", "/conversations/{conv}", None), ("PATCH", "/conversations/{conv}", {}),
-    ("POST", "/conversations/{conv}:stop", None), ("DELETE", "/conversations/{conv}", None),
+    ("GET", "/conversations?app_id={app}", None),
+    ("GET", "/conversations:recent?app_id={app}", None),
+    ("GET", "/conversations/{conv}", None),
+    ("PATCH", "/conversations/{conv}", {}),
+    ("POST", "/conversations/{conv}:stop", None),
+    ("DELETE", "/conversations/{conv}", None),
 ]
 IDS = {"app": APP, "contact": CONTACT, "contact2": CONTACT, "webhook": WEBHOOK, "conv": CONV}
 
@@ -106,8 +124,13 @@ def test_unknown_paths_and_methods_get_the_conversation_error_body(conv):
 def test_bodies_nested_too_deeply_are_400_on_every_route(conv, levels):
     app = conv.app()["id"]
     contact = conv.contact()["id"]
-    ids = {"app": app, "contact": contact, "contact2": contact, "webhook": conv.webhook(app)["id"],
-           "conv": conv.conversation(app, contact)["id"]}
+    ids = {
+        "app": app,
+        "contact": contact,
+        "contact2": contact,
+        "webhook": conv.webhook(app)["id"],
+        "conv": conv.conversation(app, contact)["id"],
+    }
     deep = b'{"metadata_json": ' + b'{"a": ' * levels + b"1" + b"}" * levels + b"}"
     for method, path, body in ROUTES:
         if body is not None:

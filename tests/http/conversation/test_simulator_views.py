@@ -41,8 +41,11 @@ def recipient(number: str) -> dict:
 
 
 def send(api, number: str, message: dict, app: str = APP, **extra) -> str:
-    r = api.client.post(url("/messages:send"), headers=BASIC, json={
-        "app_id": app, "recipient": recipient(number), "message": message, "channel_properties": SENDER, **extra})
+    r = api.client.post(
+        url("/messages:send"),
+        headers=BASIC,
+        json={"app_id": app, "recipient": recipient(number), "message": message, "channel_properties": SENDER, **extra},
+    )
     assert r.status_code == 200, r.text
     return r.json()["message_id"]
 
@@ -81,12 +84,28 @@ def test_messages_newest_first_with_their_text_status_and_filters(conv):
     assert [m["direction"] for m in listed] == ["TO_APP", "TO_CONTACT", "TO_CONTACT", "TO_CONTACT"]
     reply, failed, carded, hello = listed
     assert [failed["id"], carded["id"], hello["id"]] == [bad, card, first]
-    assert hello == {**hello, "app_id": APP, "project_id": "PROJ1", "identity": "12017771111", "status": "DELIVERED",
-                     "content": "text_message", "text": "Hello", "metadata": "order-1", "batch_id": None}
+    assert hello == {
+        **hello,
+        "app_id": APP,
+        "project_id": "PROJ1",
+        "identity": "12017771111",
+        "status": "DELIVERED",
+        "content": "text_message",
+        "text": "Hello",
+        "metadata": "order-1",
+        "batch_id": None,
+    }
     assert carded["text"] == "Offer\n20% off" and carded["content"] == "card_message"  # as rendered for SMS
     assert failed["status"] == "FAILED" and failed["text"] is None and failed["content"] == "template_message"
-    assert reply == {**reply, "app_id": APP2, "identity": "12017772222", "sender_id": "12025550100",
-                     "text": "YES", "content": "text_message", "status": None}
+    assert reply == {
+        **reply,
+        "app_id": APP2,
+        "identity": "12017772222",
+        "sender_id": "12025550100",
+        "text": "YES",
+        "content": "text_message",
+        "status": None,
+    }
     assert hello["accept_time"].endswith("Z")
 
     assert [m["id"] for m in messages(conv, app_id=APP2)["messages"]] == [reply["id"], card]
@@ -104,8 +123,18 @@ def test_messages_newest_first_with_their_text_status_and_filters(conv):
     assert seen == [m["id"] for m in listed] and after == carded["id"]
 
 
-@pytest.mark.parametrize("params", [{"limit": "0"}, {"limit": "501"}, {"limit": "x"}, {"after": "a'b"},
-                                    {"after": "x\x00"}, {"app_id": "a" * 65}, {"identity": "not-a-number"}])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"limit": "0"},
+        {"limit": "501"},
+        {"limit": "x"},
+        {"after": "a'b"},
+        {"after": "x\x00"},
+        {"app_id": "a" * 65},
+        {"identity": "not-a-number"},
+    ],
+)
 def test_bad_query_parameters_are_400s_in_the_simulators_format(conv, params):
     body = messages(conv, 400, **params)
     assert set(body) == {"code", "text"}
@@ -115,26 +144,45 @@ def test_a_handset_message_says_which_conversation_message_it_carries(conv):
     plain = conv.send(to=["+12017773333"], body="plain SMS")
     conv.wait_for(lambda: conv.client.get("/simulator/handsets/12017773333/messages").json()["messages"])
     mid = send(conv, "+12017773333", {"text_message": {"text": "From the app"}})
-    got = conv.wait_for(lambda: (m := conv.client.get("/simulator/handsets/12017773333/messages").json()["messages"])
-                        and len(m) == 2 and m[0]["conversation"]["status"] == "DELIVERED" and m)
-    msgspec.json.decode(conv.client.get("/simulator/handsets/12017773333/messages").content, type=HandsetMessages,
-                        strict=True)
+    got = conv.wait_for(
+        lambda: (
+            (m := conv.client.get("/simulator/handsets/12017773333/messages").json()["messages"])
+            and len(m) == 2
+            and m[0]["conversation"]["status"] == "DELIVERED"
+            and m
+        )
+    )
+    msgspec.json.decode(
+        conv.client.get("/simulator/handsets/12017773333/messages").content, type=HandsetMessages, strict=True
+    )
     app_msg, sms = got  # newest first
     assert sms["batch_id"] == plain["id"] and sms["conversation"] is None
     assert app_msg["body"] == "From the app" and app_msg["batch_id"] == mid
-    assert app_msg["conversation"] == {"message_id": mid, "project_id": "PROJ1", "app_id": APP,
-                                       "status": "DELIVERED", "batch_id": None}
+    assert app_msg["conversation"] == {
+        "message_id": mid,
+        "project_id": "PROJ1",
+        "app_id": APP,
+        "status": "DELIVERED",
+        "batch_id": None,
+    }
     # the long-poll answers with the same object
-    waited = conv.client.get("/simulator/handsets/12017773333/messages/wait",
-                             params={"after": sms["id"], "timeout": 1}).json()
+    waited = conv.client.get(
+        "/simulator/handsets/12017773333/messages/wait", params={"after": sms["id"], "timeout": 1}
+    ).json()
     assert waited["conversation"]["message_id"] == mid
 
 
 def post_batch(api, numbers: list[str], **extra) -> str:
-    body = {"app_id": APP, "message": {"text_message": {"text": "Hi ${name}"}},
-            "channel_properties": {"SMS_SENDER": "12025550100"},
-            "recipient_and_params": [{"recipient": recipient(n), "parameters": {"name": f"n{i}"}}
-                                     for i, n in enumerate(numbers)], "batch_metadata": {"campaign": "spring"}, **extra}
+    body = {
+        "app_id": APP,
+        "message": {"text_message": {"text": "Hi ${name}"}},
+        "channel_properties": {"SMS_SENDER": "12025550100"},
+        "recipient_and_params": [
+            {"recipient": recipient(n), "parameters": {"name": f"n{i}"}} for i, n in enumerate(numbers)
+        ],
+        "batch_metadata": {"campaign": "spring"},
+        **extra,
+    }
     r = api.client.post(B, json=body, headers=api.bearer)
     assert r.status_code == 200, r.text
     return r.json()["batch_id"]
@@ -157,24 +205,35 @@ def test_batches_with_counts_and_recipients(conv):
     listed = batches(conv)
     assert [b["id"] for b in listed["batches"]] == [scheduled, sent] and listed["next"] is None
     newest, done = listed["batches"]
-    assert newest == {**newest, "status": "SCHEDULED", "counts": {}, "recipient_count": 1, "replies": 0,
-                      "app_id": APP, "project_id": "PROJ1", "metadata": {"campaign": "spring"}}
+    assert newest == {
+        **newest,
+        "status": "SCHEDULED",
+        "counts": {},
+        "recipient_count": 1,
+        "replies": 0,
+        "app_id": APP,
+        "project_id": "PROJ1",
+        "metadata": {"campaign": "spring"},
+    }
     status = conv.client.get(f"{B}/{scheduled}", headers=conv.bearer).json()
     assert newest["send_after"][:19] == status["send_after"][:19] and newest["send_after"] > done["send_after"]
     assert done == {**done, "status": "PROCESSED", "recipient_count": 3, "replies": 1}
 
     d = batch_detail(conv, sent)
     assert [(r["identity"], r["status"], r["text"]) for r in d["recipients"]] == [
-        ("12017771011", "DELIVERED", "Hi n0"), ("12017771012", "DELIVERED", "Hi n1"),
-        ("12010000001", "FAILED", "Hi n2")]
+        ("12017771011", "DELIVERED", "Hi n0"),
+        ("12017771012", "DELIVERED", "Hi n1"),
+        ("12010000001", "FAILED", "Hi n2"),
+    ]
     generated = {m["id"]: m for m in messages(conv, limit=500)["messages"] if m["batch_id"] == sent}
     assert [r["message_id"] for r in d["recipients"] if r["message_id"] not in generated] == []
     assert len(generated) == 4  # three sent, one reply
 
     # before its fan-out a batch lists the request's recipients, without message ids
     s = batch_detail(conv, scheduled)
-    assert s["recipients"] == [{"identity": "12017771021", "contact_id": "", "message_id": None, "status": None,
-                                "text": None}]
+    assert s["recipients"] == [
+        {"identity": "12017771021", "contact_id": "", "message_id": None, "status": None, "text": None}
+    ]
     conv.client.request("DELETE", B, json={"batch_id": scheduled}, headers=conv.bearer)
     assert batch_detail(conv, scheduled)["status"] == "CANCELLED"
 

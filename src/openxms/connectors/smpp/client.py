@@ -104,9 +104,18 @@ class _Bind:
             reader, writer = await asyncio.open_connection(c.host, c.port, ssl=ctx)
         s = Session(reader, writer, self.client._on_request, f"{c.system_id}@{c.host}:{c.port}#{self.index}")
         s.info["reader"] = asyncio.ensure_future(s.run())
-        resp = await s.request(pdu.Pdu(command, fields={
-            "system_id": c.system_id, "password": c.password, "system_type": c.system_type,
-            "interface_version": 0x34}), c.response_timeout)
+        resp = await s.request(
+            pdu.Pdu(
+                command,
+                fields={
+                    "system_id": c.system_id,
+                    "password": c.password,
+                    "system_type": c.system_type,
+                    "interface_version": 0x34,
+                },
+            ),
+            c.response_timeout,
+        )
         if resp.status != pdu.ESME_ROK:
             s.close()
             raise BindError(f"bind refused with status 0x{resp.status:02x}")
@@ -175,8 +184,16 @@ class SmppClient:
         self._tasks: list[asyncio.Task] = []
         self._rr = 0
         self._any_bound = asyncio.Event()
-        self.stats = {"submitted": 0, "accepted": 0, "errors": 0, "throttled": 0, "resent": 0, "reconnects": 0,
-                      "receipts": 0, "mo": 0}
+        self.stats = {
+            "submitted": 0,
+            "accepted": 0,
+            "errors": 0,
+            "throttled": 0,
+            "resent": 0,
+            "reconnects": 0,
+            "receipts": 0,
+            "mo": 0,
+        }
 
     async def start(self) -> None:
         self.binds = [_Bind(self, i) for i in range(self.config.binds)]
@@ -207,7 +224,7 @@ class SmppClient:
             ready = [b for b in self.binds if b.ready.is_set() and b.tx is not None and not b.tx.closed.is_set()]
             if ready:
                 self._rr = (self._rr + 1) % len(ready)
-                return min(ready[self._rr:] + ready[:self._rr], key=lambda b: b.inflight)
+                return min(ready[self._rr :] + ready[: self._rr], key=lambda b: b.inflight)
             if self.stopping:
                 raise SessionClosed("client stopping")
             # a bind is (re)connecting: wait for it (polling, since a link can die between checks)
@@ -243,8 +260,9 @@ class SmppClient:
                 self.stats["submitted"] += 1
                 b.inflight += 1
                 try:
-                    resp = await b.tx.request(pdu.Pdu(pdu.SUBMIT_SM, fields=body, tlvs=dict(tlvs)),
-                                              self.config.response_timeout)
+                    resp = await b.tx.request(
+                        pdu.Pdu(pdu.SUBMIT_SM, fields=body, tlvs=dict(tlvs)), self.config.response_timeout
+                    )
                 except TimeoutError:
                     log.warning("submit_sm response timeout on %s: reconnecting", b.tx.name)
                     b.tx.close()
@@ -279,8 +297,9 @@ class SmppClient:
                 if stored is None:
                     return resp
                 out = asyncio.get_running_loop().create_future()
-                stored.add_done_callback(lambda f: out.set_exception(f.exception()) if f.exception()
-                                         else out.set_result(resp))
+                stored.add_done_callback(
+                    lambda f: out.set_exception(f.exception()) if f.exception() else out.set_result(resp)
+                )
                 return out
             return self._deliver_mo(p)
         if p.command_id == pdu.UNBIND:

@@ -51,16 +51,18 @@ def wall_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-def sweep(tx: Tx, account_id: str, now: int, receipt_wait_s: float, sink: Sink | None = None,
-          status_now: int | None = None) -> tuple[int, int]:
+def sweep(
+    tx: Tx, account_id: str, now: int, receipt_wait_s: float, sink: Sink | None = None, status_now: int | None = None
+) -> tuple[int, int]:
     """Forget ids older than `receipt_wait` and stale orphans of one account; returns (parts,
     orphans) deleted. Recipients whose receipt never came by then end Unknown (401): the
     carrier will not tell us any more (e.g. the SMSC restarted and lost it)."""
     before = now - int(receipt_wait_s * 1000)
     stuck = idmap.waiting_before(tx, account_id, before)
     if stuck and sink is not None:
-        sink.apply_receipts(tx, [EngineReceipt(rid, "Unknown", 401) for rid in stuck],
-                            now if status_now is None else status_now)
+        sink.apply_receipts(
+            tx, [EngineReceipt(rid, "Unknown", 401) for rid in stuck], now if status_now is None else status_now
+        )
     return idmap.sweep(tx, account_id, before, now - ORPHAN_TTL_S * 1000)
 
 
@@ -74,9 +76,15 @@ class SmppConnector(Connector):
         self.config = config
         self.client = SmppClient(self.config, self)
         self.refs = References()
-        self.addr = Addressing(self.config.source_ton, self.config.source_npi, self.config.dest_ton,
-                               self.config.dest_npi, self.config.registered_delivery, self.config.concat,
-                               self.config.service_type)
+        self.addr = Addressing(
+            self.config.source_ton,
+            self.config.source_npi,
+            self.config.dest_ton,
+            self.config.dest_npi,
+            self.config.registered_delivery,
+            self.config.concat,
+            self.config.service_type,
+        )
         self.sink: Sink | None = None
         self._queue: list[tuple[receipts.Receipt, asyncio.Future]] = []
         self._flusher: asyncio.Task | None = None
@@ -106,11 +114,16 @@ class SmppConnector(Connector):
     async def _sweep_loop(self) -> None:
         while True:
             try:
-                parts, orphans = await self.db.write(sweep, self.account_id, wall_ms(), self.config.receipt_wait,
-                                                     self.sink, self.clock.now_ms())
+                parts, orphans = await self.db.write(
+                    sweep, self.account_id, wall_ms(), self.config.receipt_wait, self.sink, self.clock.now_ms()
+                )
                 if parts or orphans:
-                    log.info("%s: forgot %d part ids past receipt_wait and %d stale orphan receipts",
-                             self.account_id, parts, orphans)
+                    log.info(
+                        "%s: forgot %d part ids past receipt_wait and %d stale orphan receipts",
+                        self.account_id,
+                        parts,
+                        orphans,
+                    )
             except Exception:  # noqa: BLE001 - retried at the next sweep
                 log.exception("smpp sweep failed for %s", self.account_id)
             # at least twice per receipt_wait, so a short wait is kept to (within half of it)
@@ -123,12 +136,30 @@ class SmppConnector(Connector):
     # out ---------------------------------------------------------------------------------
     def _parts(self, m: Outbound) -> list[dict]:
         if m.type == "mt_binary":
-            return build(m.msisdn, m.sender or "", None, "text", binary=base64.b64decode(m.text),
-                         udh=bytes.fromhex(m.udh or ""), refs=self.refs, addr=self.addr,
-                         source_ton=m.from_ton, source_npi=m.from_npi)
+            return build(
+                m.msisdn,
+                m.sender or "",
+                None,
+                "text",
+                binary=base64.b64decode(m.text),
+                udh=bytes.fromhex(m.udh or ""),
+                refs=self.refs,
+                addr=self.addr,
+                source_ton=m.from_ton,
+                source_npi=m.from_npi,
+            )
         text = m.text if m.type == "mt_text" else "\n".join(x for x in (m.text, (m.media or {}).get("url")) if x)
-        return build(m.msisdn, m.sender or "", text, m.encoding, flash=m.flash, refs=self.refs, addr=self.addr,
-                     source_ton=m.from_ton, source_npi=m.from_npi)
+        return build(
+            m.msisdn,
+            m.sender or "",
+            text,
+            m.encoding,
+            flash=m.flash,
+            refs=self.refs,
+            addr=self.addr,
+            source_ton=m.from_ton,
+            source_npi=m.from_npi,
+        )
 
     async def submit(self, messages: list[Outbound]) -> list[Accepted | Refused]:
         if not self.client.bound():
@@ -141,7 +172,7 @@ class SmppConnector(Connector):
         rows: list[idmap.Part] = []
         i = 0
         for m, ps in plans:
-            mine = results[i:i + len(ps)]
+            mine = results[i : i + len(ps)]
             i += len(ps)
             failed = next((r for r in mine if r.status != 0 or not r.message_id), None)
             if failed is not None:
@@ -151,8 +182,10 @@ class SmppConnector(Connector):
                 out.append(Refused(m.recipient_id, "Rejected", 408))
                 continue
             out.append(Accepted(m.recipient_id))
-            rows += [idmap.Part(receipts.id_keys(r.message_id or "")[0], m.recipient_id, n, len(ps))
-                     for n, r in enumerate(mine, 1)]
+            rows += [
+                idmap.Part(receipts.id_keys(r.message_id or "")[0], m.recipient_id, n, len(ps))
+                for n, r in enumerate(mine, 1)
+            ]
         if rows:
             await self.db.write(self._store, rows, orphans_before)
         return out
@@ -161,8 +194,12 @@ class SmppConnector(Connector):
         collisions = idmap.store_parts(tx, self.account_id, rows, wall_ms())
         if collisions:
             self.collisions += collisions
-            log.warning("%s: the SMSC reused %d message ids of parts still waiting for a receipt (restarted?); "
-                        "receipts go to the part closest in submit time", self.account_id, collisions)
+            log.warning(
+                "%s: the SMSC reused %d message ids of parts still waiting for a receipt (restarted?); "
+                "receipts go to the part closest in submit time",
+                self.account_id,
+                collisions,
+            )
         if self._orphans_seen == orphans_before:
             return
         keys = {alt: p.message_key for p in rows for alt in receipts.id_keys(p.message_key)}
@@ -172,8 +209,14 @@ class SmppConnector(Connector):
             found = []
             for o in matched:
                 part = idmap.best_match(stored[keys[o.message_key]], None)  # the newest: just stored
-                found.append((part.id, receipts.Receipt(o.message_key, o.state, o.err or 0, o.done_at),
-                              part.recipient_id, part.total))
+                found.append(
+                    (
+                        part.id,
+                        receipts.Receipt(o.message_key, o.state, o.err or 0, o.done_at),
+                        part.recipient_id,
+                        part.total,
+                    )
+                )
             self._apply(tx, found, self.clock.now_ms())
 
     # receipts ------------------------------------------------------------------------------
@@ -253,7 +296,13 @@ class SmppConnector(Connector):
         if m.text is not None:
             mo = Inbound(sender=m.source, recipient=m.destination, body=m.text, account_id=self.account_id)
         else:
-            mo = Inbound(sender=m.source, recipient=m.destination, body=base64.b64encode(m.binary or b"").decode(),
-                         type="mo_binary", udh=(m.udh or b"").hex(), account_id=self.account_id)
+            mo = Inbound(
+                sender=m.source,
+                recipient=m.destination,
+                body=base64.b64encode(m.binary or b"").decode(),
+                type="mo_binary",
+                udh=(m.udh or b"").hex(),
+                account_id=self.account_id,
+            )
         if self.sink is not None:
             await self.sink.inbound(mo)

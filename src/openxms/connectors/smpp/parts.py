@@ -60,21 +60,47 @@ def _udh_concat(ref: int, total: int, seq: int, bits: int) -> bytes:
     return bytes([6, 0x08, 4, ref >> 8, ref & 0xFF, total, seq])
 
 
-def build(destination: str, source: str, text: str | None, enc: str, *, binary: bytes | None = None,
-          udh: bytes | None = None, flash: bool = False, refs: References, addr: Addressing,
-          source_ton: int | None = None, source_npi: int | None = None, validity: str = "") -> list[dict]:
+def build(
+    destination: str,
+    source: str,
+    text: str | None,
+    enc: str,
+    *,
+    binary: bytes | None = None,
+    udh: bytes | None = None,
+    flash: bool = False,
+    refs: References,
+    addr: Addressing,
+    source_ton: int | None = None,
+    source_npi: int | None = None,
+    validity: str = "",
+) -> list[dict]:
     """The submit_sm `fields` (plus a `_tlvs` entry) for each part of one message."""
     ton, npi = guess_source_ton_npi(source)
     ton = source_ton if source_ton is not None else addr.source_ton if addr.source_ton is not None else ton
     npi = source_npi if source_npi is not None else addr.source_npi if addr.source_npi is not None else npi
-    common = {"service_type": addr.service_type, "source_addr_ton": ton, "source_addr_npi": npi,
-              "source_addr": source, "dest_addr_ton": addr.dest_ton, "dest_addr_npi": addr.dest_npi,
-              "destination_addr": destination, "registered_delivery": addr.registered_delivery,
-              "validity_period": validity}
+    common = {
+        "service_type": addr.service_type,
+        "source_addr_ton": ton,
+        "source_addr_npi": npi,
+        "source_addr": source,
+        "dest_addr_ton": addr.dest_ton,
+        "dest_addr_npi": addr.dest_npi,
+        "destination_addr": destination,
+        "registered_delivery": addr.registered_delivery,
+        "validity_period": validity,
+    }
     if binary is not None:
         header = udh or b""
-        return [{**common, "esm_class": pdu.ESM_UDHI if header else 0, "data_coding": DC_BINARY,
-                 "short_message": header + binary, "_tlvs": {}}]
+        return [
+            {
+                **common,
+                "esm_class": pdu.ESM_UDHI if header else 0,
+                "data_coding": DC_BINARY,
+                "short_message": header + binary,
+                "_tlvs": {},
+            }
+        ]
     dc = DC_GSM if enc == encoding.TEXT else DC_UCS2
     if flash:
         dc = DC_FLASH[dc]
@@ -91,12 +117,22 @@ def build(destination: str, source: str, text: str | None, enc: str, *, binary: 
     out = []
     for seq, body in enumerate(payloads, 1):
         if addr.concat == "sar":
-            tlvs = {pdu.TLV_SAR_MSG_REF_NUM: ref.to_bytes(2, "big"), pdu.TLV_SAR_TOTAL_SEGMENTS: bytes([total]),
-                    pdu.TLV_SAR_SEGMENT_SEQNUM: bytes([seq])}
+            tlvs = {
+                pdu.TLV_SAR_MSG_REF_NUM: ref.to_bytes(2, "big"),
+                pdu.TLV_SAR_TOTAL_SEGMENTS: bytes([total]),
+                pdu.TLV_SAR_SEGMENT_SEQNUM: bytes([seq]),
+            }
             out.append({**common, "esm_class": 0, "data_coding": dc, "short_message": body, "_tlvs": tlvs})
         else:
-            out.append({**common, "esm_class": pdu.ESM_UDHI, "data_coding": dc,
-                        "short_message": _udh_concat(ref, total, seq, bits) + body, "_tlvs": {}})
+            out.append(
+                {
+                    **common,
+                    "esm_class": pdu.ESM_UDHI,
+                    "data_coding": dc,
+                    "short_message": _udh_concat(ref, total, seq, bits) + body,
+                    "_tlvs": {},
+                }
+            )
     return out
 
 
@@ -105,11 +141,11 @@ def parse_udh(data: bytes) -> tuple[bytes, bytes, tuple[int, int, int] | None]:
     if not data:
         return b"", b"", None
     n = data[0]
-    header, payload = data[:1 + n], data[1 + n:]
+    header, payload = data[: 1 + n], data[1 + n :]
     i, concat = 1, None
     while i + 1 < len(header):
         iei, ln = header[i], header[i + 1]
-        v = header[i + 2:i + 2 + ln]
+        v = header[i + 2 : i + 2 + ln]
         if iei == 0x00 and ln == 3:
             concat = (v[0], v[1], v[2])
         elif iei == 0x08 and ln == 4:
@@ -165,8 +201,11 @@ class Reassembler:
         if p.get("esm_class") & pdu.ESM_UDHI:
             udh, sm, concat = parse_udh(sm)
         elif pdu.TLV_SAR_MSG_REF_NUM in p.tlvs:
-            concat = (pdu.tlv_int(p, pdu.TLV_SAR_MSG_REF_NUM), pdu.tlv_int(p, pdu.TLV_SAR_TOTAL_SEGMENTS) or 1,
-                      pdu.tlv_int(p, pdu.TLV_SAR_SEGMENT_SEQNUM) or 1)
+            concat = (
+                pdu.tlv_int(p, pdu.TLV_SAR_MSG_REF_NUM),
+                pdu.tlv_int(p, pdu.TLV_SAR_TOTAL_SEGMENTS) or 1,
+                pdu.tlv_int(p, pdu.TLV_SAR_SEGMENT_SEQNUM) or 1,
+            )
         if concat is None or concat[1] <= 1:
             return self._message(src, dst, dc, sm, udh, 1)
         ref, total, seq = concat

@@ -25,10 +25,20 @@ ENQUIRE_LINK, SUBMIT_MULTI, ALERT_NOTIFICATION, DATA_SM = 0x00000015, 0x00000021
 RESP = 0x80000000
 
 NAMES = {
-    GENERIC_NACK: "generic_nack", BIND_RECEIVER: "bind_receiver", BIND_TRANSMITTER: "bind_transmitter",
-    BIND_TRANSCEIVER: "bind_transceiver", QUERY_SM: "query_sm", SUBMIT_SM: "submit_sm", DELIVER_SM: "deliver_sm",
-    UNBIND: "unbind", REPLACE_SM: "replace_sm", CANCEL_SM: "cancel_sm", OUTBIND: "outbind",
-    ENQUIRE_LINK: "enquire_link", SUBMIT_MULTI: "submit_multi", ALERT_NOTIFICATION: "alert_notification",
+    GENERIC_NACK: "generic_nack",
+    BIND_RECEIVER: "bind_receiver",
+    BIND_TRANSMITTER: "bind_transmitter",
+    BIND_TRANSCEIVER: "bind_transceiver",
+    QUERY_SM: "query_sm",
+    SUBMIT_SM: "submit_sm",
+    DELIVER_SM: "deliver_sm",
+    UNBIND: "unbind",
+    REPLACE_SM: "replace_sm",
+    CANCEL_SM: "cancel_sm",
+    OUTBIND: "outbind",
+    ENQUIRE_LINK: "enquire_link",
+    SUBMIT_MULTI: "submit_multi",
+    ALERT_NOTIFICATION: "alert_notification",
     DATA_SM: "data_sm",
 }
 
@@ -66,24 +76,63 @@ ESM_UDHI = 0x40
 ESM_RECEIPT = 0x04  # SMSC delivery receipt (deliver_sm)
 
 _C, _B, _SM = "c", "b", "sm"
-_BIND = [("system_id", _C), ("password", _C), ("system_type", _C), ("interface_version", _B),
-         ("addr_ton", _B), ("addr_npi", _B), ("address_range", _C)]
-_SUBMIT = [("service_type", _C), ("source_addr_ton", _B), ("source_addr_npi", _B), ("source_addr", _C),
-           ("dest_addr_ton", _B), ("dest_addr_npi", _B), ("destination_addr", _C), ("esm_class", _B),
-           ("protocol_id", _B), ("priority_flag", _B), ("schedule_delivery_time", _C), ("validity_period", _C),
-           ("registered_delivery", _B), ("replace_if_present_flag", _B), ("data_coding", _B),
-           ("sm_default_msg_id", _B), ("short_message", _SM)]
-_DATA_SM = [("service_type", _C), ("source_addr_ton", _B), ("source_addr_npi", _B), ("source_addr", _C),
-            ("dest_addr_ton", _B), ("dest_addr_npi", _B), ("destination_addr", _C), ("esm_class", _B),
-            ("registered_delivery", _B), ("data_coding", _B)]
+_BIND = [
+    ("system_id", _C),
+    ("password", _C),
+    ("system_type", _C),
+    ("interface_version", _B),
+    ("addr_ton", _B),
+    ("addr_npi", _B),
+    ("address_range", _C),
+]
+_SUBMIT = [
+    ("service_type", _C),
+    ("source_addr_ton", _B),
+    ("source_addr_npi", _B),
+    ("source_addr", _C),
+    ("dest_addr_ton", _B),
+    ("dest_addr_npi", _B),
+    ("destination_addr", _C),
+    ("esm_class", _B),
+    ("protocol_id", _B),
+    ("priority_flag", _B),
+    ("schedule_delivery_time", _C),
+    ("validity_period", _C),
+    ("registered_delivery", _B),
+    ("replace_if_present_flag", _B),
+    ("data_coding", _B),
+    ("sm_default_msg_id", _B),
+    ("short_message", _SM),
+]
+_DATA_SM = [
+    ("service_type", _C),
+    ("source_addr_ton", _B),
+    ("source_addr_npi", _B),
+    ("source_addr", _C),
+    ("dest_addr_ton", _B),
+    ("dest_addr_npi", _B),
+    ("destination_addr", _C),
+    ("esm_class", _B),
+    ("registered_delivery", _B),
+    ("data_coding", _B),
+]
 _ID = [("message_id", _C)]
 _SYSTEM_ID = [("system_id", _C)]
 
 BODIES: dict[int, list[tuple[str, str]]] = {
-    BIND_RECEIVER: _BIND, BIND_TRANSMITTER: _BIND, BIND_TRANSCEIVER: _BIND,
-    BIND_RECEIVER | RESP: _SYSTEM_ID, BIND_TRANSMITTER | RESP: _SYSTEM_ID, BIND_TRANSCEIVER | RESP: _SYSTEM_ID,
-    SUBMIT_SM: _SUBMIT, DELIVER_SM: _SUBMIT, SUBMIT_SM | RESP: _ID, DELIVER_SM | RESP: _ID,
-    DATA_SM: _DATA_SM, DATA_SM | RESP: _ID, OUTBIND: [("system_id", _C), ("password", _C)],
+    BIND_RECEIVER: _BIND,
+    BIND_TRANSMITTER: _BIND,
+    BIND_TRANSCEIVER: _BIND,
+    BIND_RECEIVER | RESP: _SYSTEM_ID,
+    BIND_TRANSMITTER | RESP: _SYSTEM_ID,
+    BIND_TRANSCEIVER | RESP: _SYSTEM_ID,
+    SUBMIT_SM: _SUBMIT,
+    DELIVER_SM: _SUBMIT,
+    SUBMIT_SM | RESP: _ID,
+    DELIVER_SM | RESP: _ID,
+    DATA_SM: _DATA_SM,
+    DATA_SM | RESP: _ID,
+    OUTBIND: [("system_id", _C), ("password", _C)],
 }
 _DEFAULTS = {_C: "", _B: 0, _SM: b""}
 
@@ -181,13 +230,13 @@ def decode(data: bytes | memoryview) -> Pdu:
                 n = buf[i]
                 if i + 1 + n > end:
                     raise PduError(f"{p.name}: sm_length {n} runs past the PDU")
-                f[name] = buf[i + 1:i + 1 + n]
+                f[name] = buf[i + 1 : i + 1 + n]
                 i += 1 + n
     while i + 4 <= end:
         tag, n = struct.unpack_from(">HH", data, i)
         if i + 4 + n > end:
             raise PduError(f"{p.name}: TLV 0x{tag:04x} runs past the PDU")
-        p.tlvs[tag] = bytes(data[i + 4:i + 4 + n])
+        p.tlvs[tag] = bytes(data[i + 4 : i + 4 + n])
         i += 4 + n
     if i != end and not (spec is None and command_id not in NAMES):
         raise PduError(f"{p.name}: {end - i} trailing octets")
@@ -221,12 +270,12 @@ class FrameBuffer:
         pos = 0
         n = len(buf)
         while n - pos >= 4:
-            length = int.from_bytes(buf[pos:pos + 4], "big")
+            length = int.from_bytes(buf[pos : pos + 4], "big")
             if length < 16 or length > MAX_PDU:
                 raise PduError(f"bad command_length {length}")
             if n - pos < length:
                 break
-            out.append(bytes(buf[pos:pos + length]))
+            out.append(bytes(buf[pos : pos + length]))
             pos += length
         if pos:
             del buf[:pos]

@@ -24,17 +24,39 @@ from datetime import UTC, datetime
 
 from . import pdu
 
-STATE_NAMES = {1: "ENROUTE", 2: "DELIVRD", 3: "EXPIRED", 4: "DELETED", 5: "UNDELIV", 6: "ACCEPTD",
-               7: "UNKNOWN", 8: "REJECTD"}
+STATE_NAMES = {
+    1: "ENROUTE",
+    2: "DELIVRD",
+    3: "EXPIRED",
+    4: "DELETED",
+    5: "UNDELIV",
+    6: "ACCEPTD",
+    7: "UNKNOWN",
+    8: "REJECTD",
+}
 STATE_CODES = {v: k for k, v in STATE_NAMES.items()}
 FINAL_STATES = {"DELIVRD", "EXPIRED", "DELETED", "UNDELIV", "UNKNOWN", "REJECTD"}
 # Full words some SMSCs write in `stat:`
-_ALIASES = {"DELIVERED": "DELIVRD", "UNDELIVERABLE": "UNDELIV", "REJECTED": "REJECTD", "ACCEPTED": "ACCEPTD",
-            "ENROUTE": "ENROUTE", "EXPIRED": "EXPIRED", "DELETED": "DELETED", "UNKNOWN": "UNKNOWN"}
+_ALIASES = {
+    "DELIVERED": "DELIVRD",
+    "UNDELIVERABLE": "UNDELIV",
+    "REJECTED": "REJECTD",
+    "ACCEPTED": "ACCEPTD",
+    "ENROUTE": "ENROUTE",
+    "EXPIRED": "EXPIRED",
+    "DELETED": "DELETED",
+    "UNKNOWN": "UNKNOWN",
+}
 
 # Sinch status and the code used when the SMSC gives no error number.
-SINCH = {"DELIVRD": ("Delivered", 0), "EXPIRED": ("Expired", 201), "DELETED": ("Deleted", 150),
-         "UNDELIV": ("Failed", 153), "UNKNOWN": ("Unknown", 401), "REJECTD": ("Rejected", 408)}
+SINCH = {
+    "DELIVRD": ("Delivered", 0),
+    "EXPIRED": ("Expired", 201),
+    "DELETED": ("Deleted", 150),
+    "UNDELIV": ("Failed", 153),
+    "UNKNOWN": ("Unknown", 401),
+    "REJECTD": ("Rejected", 408),
+}
 
 _FIELD = re.compile(r"(id|sub|dlvrd|submit date|done date|stat|err|text)\s*:\s*", re.I)
 
@@ -95,9 +117,11 @@ def _date(value: str) -> int | None:
     return calendar.timegm((y, mo, day, h, mi, sec)) * 1000
 
 
-_STANDARD = re.compile(r"id:(?P<id>\S*) sub:(?P<sub>\S*) dlvrd:(?P<dlvrd>\S*) submit date:(?P<submit>\d*) "
-                       r"done date:(?P<done>\d*) stat:(?P<stat>\S*) err:(?P<err>\S*)(?: text:(?P<text>.*))?",
-                       re.S)
+_STANDARD = re.compile(
+    r"id:(?P<id>\S*) sub:(?P<sub>\S*) dlvrd:(?P<dlvrd>\S*) submit date:(?P<submit>\d*) "
+    r"done date:(?P<done>\d*) stat:(?P<stat>\S*) err:(?P<err>\S*)(?: text:(?P<text>.*))?",
+    re.S,
+)
 
 
 def parse_text(text: str) -> dict[str, str]:
@@ -105,8 +129,15 @@ def parse_text(text: str) -> dict[str, str]:
     m = _STANDARD.match(text)
     if m:  # the common exact layout, ~5x faster than the general loop below
         g = m.groupdict()
-        out = {"id": g["id"], "sub": g["sub"], "dlvrd": g["dlvrd"], "submit date": g["submit"],
-               "done date": g["done"], "stat": g["stat"], "err": g["err"]}
+        out = {
+            "id": g["id"],
+            "sub": g["sub"],
+            "dlvrd": g["dlvrd"],
+            "submit date": g["submit"],
+            "done date": g["done"],
+            "stat": g["stat"],
+            "err": g["err"],
+        }
         if g["text"] is not None:
             out["text"] = g["text"]
         return out
@@ -114,7 +145,7 @@ def parse_text(text: str) -> dict[str, str]:
     matches = list(_FIELD.finditer(text))
     for m, nxt in zip(matches, matches[1:] + [None], strict=True):
         key = m.group(1).lower()
-        value = text[m.end():nxt.start() if nxt else len(text)]
+        value = text[m.end() : nxt.start() if nxt else len(text)]
         out[key] = value if key == "text" else value.strip()
     return out
 
@@ -141,15 +172,27 @@ def from_pdu(p: pdu.Pdu) -> Receipt | None:
         err = int(fields["err"])
     if not message_id:
         return None
-    return Receipt(message_id, state, err, _date(fields.get("done date", "")), p.get("source_addr"),
-                   p.get("destination_addr"), _date(fields.get("submit date", "")))
+    return Receipt(
+        message_id,
+        state,
+        err,
+        _date(fields.get("done date", "")),
+        p.get("source_addr"),
+        p.get("destination_addr"),
+        _date(fields.get("submit date", "")),
+    )
 
 
-def format_text(message_id: str, state: str, err: int, submit_ms: int, done_ms: int, text: str = "",
-                parts: int = 1) -> str:
+def format_text(
+    message_id: str, state: str, err: int, submit_ms: int, done_ms: int, text: str = "", parts: int = 1
+) -> str:
     """Appendix B text, as the bundled SMSC writes it."""
+
     def d(ms: int) -> str:
         return datetime.fromtimestamp(ms / 1000, UTC).strftime("%y%m%d%H%M")
+
     delivered = 1 if state == "DELIVRD" else 0
-    return (f"id:{message_id} sub:{parts:03d} dlvrd:{delivered:03d} submit date:{d(submit_ms)} "
-            f"done date:{d(done_ms)} stat:{state} err:{err:03d} text:{text[:20]}")
+    return (
+        f"id:{message_id} sub:{parts:03d} dlvrd:{delivered:03d} submit date:{d(submit_ms)} "
+        f"done date:{d(done_ms)} stat:{state} err:{err:03d} text:{text[:20]}"
+    )

@@ -33,8 +33,9 @@ def _expire(fut: asyncio.Future) -> None:
 
 
 class Session:
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, handler: Handler,
-                 name: str = "smpp") -> None:
+    def __init__(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, handler: Handler, name: str = "smpp"
+    ) -> None:
         self.reader = reader
         self.writer = writer
         self.handler = handler

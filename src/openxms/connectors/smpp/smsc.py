@@ -49,9 +49,20 @@ class Smsc:
         self._submits = 0
         self.refs = References()
         self.undelivered: list[tuple[str, pdu.Pdu]] = []  # receipts/MO waiting for a receiver bind
-        self.stats = {"binds": 0, "bind_failures": 0, "submits": 0, "receipts": 0, "mo": 0, "throttled": 0,
-                      "drops": 0, "max_inflight": 0, "redelivered": 0, "acked": 0, "enquire_links": 0,
-                      "unbinds": 0}
+        self.stats = {
+            "binds": 0,
+            "bind_failures": 0,
+            "submits": 0,
+            "receipts": 0,
+            "mo": 0,
+            "throttled": 0,
+            "drops": 0,
+            "max_inflight": 0,
+            "redelivered": 0,
+            "acked": 0,
+            "enquire_links": 0,
+            "unbinds": 0,
+        }
         self.received: list[pdu.Pdu] = []  # every accepted submit_sm, for tests
         self._inflight = 0
 
@@ -104,7 +115,8 @@ class Smsc:
             self.stats["bind_failures"] += 1
             return pdu.response(p, pdu.ESME_RINVPASWD)
         s.info["mode"] = {pdu.BIND_TRANSMITTER: "tx", pdu.BIND_RECEIVER: "rx", pdu.BIND_TRANSCEIVER: "trx"}[
-            p.command_id]
+            p.command_id
+        ]
         s.info["system_id"] = system_id
         self.stats["binds"] += 1
         if s.info["mode"] != "tx":
@@ -138,13 +150,22 @@ class Smsc:
             delay = self.o.receipt_delay_ms if self.o.receipt_delay_ms is not None else outcome.delay_ms
             state = outcome.smpp_state
             err = 0 if outcome.status == "Delivered" else outcome.code
-            args = (s.info["system_id"], receipt_id, dest, p.get("source_addr"), state, err, self._text(p),
-                    int(time.time() * 1000))  # the submit date the receipt reports
+            args = (
+                s.info["system_id"],
+                receipt_id,
+                dest,
+                p.get("source_addr"),
+                state,
+                err,
+                self._text(p),
+                int(time.time() * 1000),
+            )  # the submit date the receipt reports
             if self.o.receipts_first:
                 self._send_receipt(*args)
             else:
-                asyncio.get_running_loop().call_later((delay + self.o.latency_ms) / 1000 + 0.001,
-                                                      self._send_receipt, *args)
+                asyncio.get_running_loop().call_later(
+                    (delay + self.o.latency_ms) / 1000 + 0.001, self._send_receipt, *args
+                )
         return self._later(pdu.response(p, message_id=resp_id))
 
     def _later(self, resp: pdu.Pdu):
@@ -158,13 +179,14 @@ class Smsc:
             await asyncio.sleep(self.o.latency_ms / 1000)
             self._inflight -= 1
             return resp
+
         return answer()
 
     @staticmethod
     def _text(p: pdu.Pdu) -> str:
         sm = p.get("short_message") or b""
         if p.get("esm_class") & pdu.ESM_UDHI and sm:
-            sm = sm[1 + sm[0]:]
+            sm = sm[1 + sm[0] :]
         dc = p.get("data_coding")
         try:
             return encoding.ucs2_decode(sm) if dc in (8, 0x18) else encoding.gsm7_decode(sm)
@@ -174,8 +196,7 @@ class Smsc:
     # outgoing deliver_sm ---------------------------------------------------------------------
     def _receiver(self, system_id: str) -> Session | None:
         for s in self.sessions:
-            if s.info.get("system_id") == system_id and s.info.get("mode") in ("rx", "trx") \
-                    and not s.closed.is_set():
+            if s.info.get("system_id") == system_id and s.info.get("mode") in ("rx", "trx") and not s.closed.is_set():
                 return s
         return None
 
@@ -207,18 +228,39 @@ class Smsc:
         for sid, p in waiting:
             self._deliver(sid, p) if sid == system_id else self.undelivered.append((sid, p))
 
-    def _send_receipt(self, system_id: str, message_id: str, handset: str, our_number: str, state: str,
-                      err: int, text: str, submit_ms: int | None = None) -> None:
+    def _send_receipt(
+        self,
+        system_id: str,
+        message_id: str,
+        handset: str,
+        our_number: str,
+        state: str,
+        err: int,
+        text: str,
+        submit_ms: int | None = None,
+    ) -> None:
         now = int(time.time() * 1000)
-        body = receipts.format_text(message_id, state, err, now if submit_ms is None else submit_ms, now,
-                                    text).encode("latin-1", "replace")
-        p = pdu.Pdu(pdu.DELIVER_SM, fields={
-            "source_addr_ton": 1, "source_addr_npi": 1, "source_addr": handset, "dest_addr_ton": 1,
-            "dest_addr_npi": 1, "destination_addr": our_number, "esm_class": pdu.ESM_RECEIPT,
-            "short_message": body},
-            tlvs={pdu.TLV_RECEIPTED_MESSAGE_ID: message_id.encode() + b"\x00",
-                  pdu.TLV_MESSAGE_STATE: bytes([receipts.STATE_CODES[state]]),
-                  pdu.TLV_NETWORK_ERROR_CODE: bytes([3]) + err.to_bytes(2, "big")})
+        body = receipts.format_text(message_id, state, err, now if submit_ms is None else submit_ms, now, text).encode(
+            "latin-1", "replace"
+        )
+        p = pdu.Pdu(
+            pdu.DELIVER_SM,
+            fields={
+                "source_addr_ton": 1,
+                "source_addr_npi": 1,
+                "source_addr": handset,
+                "dest_addr_ton": 1,
+                "dest_addr_npi": 1,
+                "destination_addr": our_number,
+                "esm_class": pdu.ESM_RECEIPT,
+                "short_message": body,
+            },
+            tlvs={
+                pdu.TLV_RECEIPTED_MESSAGE_ID: message_id.encode() + b"\x00",
+                pdu.TLV_MESSAGE_STATE: bytes([receipts.STATE_CODES[state]]),
+                pdu.TLV_NETWORK_ERROR_CODE: bytes([3]) + err.to_bytes(2, "big"),
+            },
+        )
         self.stats["receipts"] += 1
         self._deliver(system_id, p)
 
@@ -226,8 +268,7 @@ class Smsc:
         """A handset sends `text` (split and concatenated if long); returns the number of parts."""
         sid = system_id or next(iter(self.o.users))
         enc = encoding.detect(text)
-        fields_list = build(destination, source, text, enc, refs=self.refs,
-                            addr=Addressing(registered_delivery=0))
+        fields_list = build(destination, source, text, enc, refs=self.refs, addr=Addressing(registered_delivery=0))
         for f in fields_list:
             tlvs = f.pop("_tlvs")
             f["source_addr_ton"], f["source_addr_npi"] = 1, 1

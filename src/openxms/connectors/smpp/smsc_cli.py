@@ -16,21 +16,47 @@ from .smsc import Smsc, SmscOptions
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=2775, show_default=True)
-@click.option("--user", "users", multiple=True, metavar="SYSTEM_ID:PASSWORD",
-              help="Accepted credentials (repeatable). Default openxms:secret.")
-@click.option("--id-format", type=click.Choice(["hex", "decimal", "mixed"]), default="hex", show_default=True,
-              help="mixed: hex in submit_sm_resp, decimal in the receipt.")
+@click.option(
+    "--user",
+    "users",
+    multiple=True,
+    metavar="SYSTEM_ID:PASSWORD",
+    help="Accepted credentials (repeatable). Default openxms:secret.",
+)
+@click.option(
+    "--id-format",
+    type=click.Choice(["hex", "decimal", "mixed"]),
+    default="hex",
+    show_default=True,
+    help="mixed: hex in submit_sm_resp, decimal in the receipt.",
+)
 @click.option("--latency-ms", type=float, default=0.0, help="Delay before each submit_sm_resp.")
 @click.option("--receipt-delay-ms", type=int, default=None, help="Override the rules' receipt delay.")
 @click.option("--throttle-every", type=int, default=0, help="Answer every Nth submit_sm with ESME_RTHROTTLED.")
 @click.option("--drop-after", type=int, default=0, help="Drop the connection at every Nth submit_sm.")
 @click.option("--receipts-first", is_flag=True, help="Send each receipt before the submit_sm_resp.")
-@click.option("--rules", "rules_file", type=click.Path(exists=True, dir_okay=False),
-              help="Outcome rules JSON (same format as GET /simulator/rules).")
+@click.option(
+    "--rules",
+    "rules_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Outcome rules JSON (same format as GET /simulator/rules).",
+)
 @click.option("--seed", type=int, default=None)
 @click.option("--log-level", default="info", show_default=True)
-def smsc(host, port, users, id_format, latency_ms, receipt_delay_ms, throttle_every, drop_after, receipts_first,
-         rules_file, seed, log_level) -> None:
+def smsc(
+    host,
+    port,
+    users,
+    id_format,
+    latency_ms,
+    receipt_delay_ms,
+    throttle_every,
+    drop_after,
+    receipts_first,
+    rules_file,
+    seed,
+    log_level,
+) -> None:
     """Run the SMSC simulator. Type `mo FROM TO TEXT` on stdin to inject an inbound message."""
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     creds = {}
@@ -46,8 +72,9 @@ def smsc(host, port, users, id_format, latency_ms, receipt_delay_ms, throttle_ev
         rules = OutcomeRules.from_dict(rules_doc)
     except ValueError as e:
         raise click.ClickException(f"bad rules: {e}") from None
-    opts = SmscOptions(host, port, creds, id_format, latency_ms, throttle_every, drop_after, receipts_first,
-                       receipt_delay_ms, rules)
+    opts = SmscOptions(
+        host, port, creds, id_format, latency_ms, throttle_every, drop_after, receipts_first, receipt_delay_ms, rules
+    )
     try:
         asyncio.run(_serve(opts))
     except KeyboardInterrupt:

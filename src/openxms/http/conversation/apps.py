@@ -13,9 +13,12 @@ from ..responses import json_response, read_body
 from ..spec import CONVERSATION, op, query, route
 
 TAG = "conversation apps"
-UPDATE_MASK = query("update_mask", description="comma-separated top-level fields to write (`a,b`); a listed field "
-                                               "absent or null in the body is reset. Without it every field in the "
-                                               "body is written, null clearing it")
+UPDATE_MASK = query(
+    "update_mask",
+    description="comma-separated top-level fields to write (`a,b`); a listed field "
+    "absent or null in the body is reset. Without it every field in the "
+    "body is written, null clearing it",
+)
 
 
 class AppList(msgspec.Struct):
@@ -60,8 +63,9 @@ async def update(request: Request) -> Response:
     """A written `channel_credentials` replaces the whole list."""
     p = project(request)
     raw = await body(request)
-    return json_response(await ctx(request).conversation_apps.update(p.id, request.path_params["app_id"], raw,
-                                                                     update_mask(request)))
+    return json_response(
+        await ctx(request).conversation_apps.update(p.id, request.path_params["app_id"], raw, update_mask(request))
+    )
 
 
 @op(CONVERSATION, "Delete an app", tag=TAG)

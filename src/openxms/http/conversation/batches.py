@@ -36,8 +36,9 @@ class BatchStatus(msgspec.Struct):
 
 def _bearer(request: Request):
     if not request.headers.get("authorization", "").lower().startswith("bearer "):
-        raise Unauthorized("the Batch API takes an OAuth2 bearer token (POST /oauth2/token)",
-                           headers={"WWW-Authenticate": "Bearer"})
+        raise Unauthorized(
+            "the Batch API takes an OAuth2 bearer token (POST /oauth2/token)", headers={"WWW-Authenticate": "Bearer"}
+        )
     return project(request)
 
 
@@ -56,15 +57,23 @@ async def status(request: Request) -> Response:
     return json_response(await ctx(request).conversation_batches.get(p.id, request.path_params["batch_id"]))
 
 
-@op(CONVERSATION_BATCH, "Batch statuses by metadata", response=list[BatchStatus],
-    params=[query("metadataKey", description="required"), query("metadataValue", description="required")])
+@op(
+    CONVERSATION_BATCH,
+    "Batch statuses by metadata",
+    response=list[BatchStatus],
+    params=[query("metadataKey", description="required"), query("metadataValue", description="required")],
+)
 async def by_metadata(request: Request) -> Response:
     p = _bearer(request)
     return json_response(await ctx(request).conversation_batches.by_metadata(p.id, request.query_params))
 
 
-@op(CONVERSATION_BATCH, "Cancel scheduled batches", response=dict,
-    params=[query("batch_id"), query("metadataKey"), query("metadataValue")])
+@op(
+    CONVERSATION_BATCH,
+    "Cancel scheduled batches",
+    response=dict,
+    params=[query("batch_id"), query("metadataKey"), query("metadataValue")],
+)
 async def cancel(request: Request) -> Response:
     """By `batch_id`, or every batch whose metadata has the key and value. Always 200 `{}`:
     Sinch cancels asynchronously and never says whether it did."""

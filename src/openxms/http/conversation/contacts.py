@@ -19,8 +19,10 @@ from ..spec import CONVERSATION, op, query, route
 from .apps import UPDATE_MASK, body, update_mask
 
 TAG = "conversation contacts"
-PAGE = (query("page_size", "integer", "default 10, at most 20 (more is read as 20)"),
-        query("page_token", description="next_page_token of the previous page"))
+PAGE = (
+    query("page_size", "integer", "default 10, at most 20 (more is read as 20)"),
+    query("page_token", description="next_page_token of the previous page"),
+)
 
 
 class ContactList(msgspec.Struct):
@@ -33,8 +35,14 @@ class IdentityConflictList(msgspec.Struct):
     next_page_token: str
 
 
-@op(CONVERSATION, "Create a contact", tag=TAG, body=Contact, response=Contact,
-    errors=[(409, "a channel identity already belongs to another contact")])
+@op(
+    CONVERSATION,
+    "Create a contact",
+    tag=TAG,
+    body=Contact,
+    response=Contact,
+    errors=[(409, "a channel identity already belongs to another contact")],
+)
 async def create(request: Request) -> Response:
     """`channel_identities` (at least one) and `language` are required; SMS identities are
     stored as digits (`+` and formatting dropped)."""
@@ -42,9 +50,18 @@ async def create(request: Request) -> Response:
     return json_response(await ctx(request).conversation_contacts.create(p.id, await body(request)))
 
 
-@op(CONVERSATION, "List contacts", tag=TAG, response=ContactList, params=[
-    *PAGE, query("external_id"), query("channel", description="with identity"),
-    query("identity", description="with channel; a phone number in any format")])
+@op(
+    CONVERSATION,
+    "List contacts",
+    tag=TAG,
+    response=ContactList,
+    params=[
+        *PAGE,
+        query("external_id"),
+        query("channel", description="with identity"),
+        query("identity", description="with channel; a phone number in any format"),
+    ],
+)
 async def list_contacts(request: Request) -> Response:
     """Oldest first. `channel` and `identity` go together; `external_id` excludes both."""
     p = project(request)
@@ -58,13 +75,23 @@ async def get_contact(request: Request) -> Response:
     return json_response(await ctx(request).conversation_contacts.get(p.id, request.path_params["contact_id"]))
 
 
-@op(CONVERSATION, "Update a contact", tag=TAG, body=Contact, response=Contact, params=[UPDATE_MASK],
-    errors=[(409, "a channel identity already belongs to another contact")])
+@op(
+    CONVERSATION,
+    "Update a contact",
+    tag=TAG,
+    body=Contact,
+    response=Contact,
+    params=[UPDATE_MASK],
+    errors=[(409, "a channel identity already belongs to another contact")],
+)
 async def update(request: Request) -> Response:
     p = project(request)
     raw = await body(request)
-    return json_response(await ctx(request).conversation_contacts.update(
-        p.id, request.path_params["contact_id"], raw, update_mask(request)))
+    return json_response(
+        await ctx(request).conversation_contacts.update(
+            p.id, request.path_params["contact_id"], raw, update_mask(request)
+        )
+    )
 
 
 @op(CONVERSATION, "Delete a contact", tag=TAG)
@@ -81,8 +108,7 @@ async def merge(request: Request) -> Response:
     the destination is returned."""
     p = project(request)
     raw = await body(request)
-    return json_response(await ctx(request).conversation_contacts.merge(p.id, request.path_params["contact_id"],
-                                                                        raw))
+    return json_response(await ctx(request).conversation_contacts.merge(p.id, request.path_params["contact_id"], raw))
 
 
 @op(CONVERSATION, "List identity conflicts", tag=TAG, response=IdentityConflictList, params=PAGE)
@@ -90,13 +116,20 @@ async def identity_conflicts(request: Request) -> Response:
     """Always empty: a channel identity belongs to one contact at most here."""
     p = project(request)
     qp = request.query_params
-    conflicts, token = await ctx(request).conversation_contacts.identity_conflicts(p.id, qp.get("page_size"),
-                                                                                   qp.get("page_token"))
+    conflicts, token = await ctx(request).conversation_contacts.identity_conflicts(
+        p.id, qp.get("page_size"), qp.get("page_token")
+    )
     return json_response(IdentityConflictList(conflicts, token))
 
 
-@op(CONVERSATION, "Get a channel profile", tag=TAG, body=ChannelProfileRequest, response=ChannelProfile,
-    errors=[(501, "openxms has no connection to the profile's channel")])
+@op(
+    CONVERSATION,
+    "Get a channel profile",
+    tag=TAG,
+    body=ChannelProfileRequest,
+    response=ChannelProfile,
+    errors=[(501, "openxms has no connection to the profile's channel")],
+)
 async def channel_profile(request: Request) -> Response:
     """Profiles exist on MESSENGER, INSTAGRAM, VIBER and LINE only (400 for SMS); openxms
     delivers on SMS only, so a valid request for one of those channels is 501."""

@@ -59,8 +59,13 @@ async def send(request: Request) -> Response:
     return json_response(await c.conversation_messages.send(p.id, await read_body(request, c.settings.max_body_bytes)))
 
 
-@op(CONVERSATION, "Get a message", response=ConversationMessage, tag="conversation",
-    params=[query("messages_source", description="CONVERSATION_SOURCE (default) or DISPATCH_SOURCE")])
+@op(
+    CONVERSATION,
+    "Get a message",
+    response=ConversationMessage,
+    tag="conversation",
+    params=[query("messages_source", description="CONVERSATION_SOURCE (default) or DISPATCH_SOURCE")],
+)
 async def get_message(request: Request) -> Response:
     p = project(request)
     return json_response(await ctx(request).conversation_messages.get(p.id, request.path_params["message_id"]))
@@ -73,13 +78,29 @@ async def delete_message(request: Request) -> Response:
     return json_response({})
 
 
-_FILTERS = ("app_id", "conversation_id", "contact_id", "channel_identity", "channel", "direction", "start_time",
-            "end_time", "only_recipient_originated", "view", "messages_source")
+_FILTERS = (
+    "app_id",
+    "conversation_id",
+    "contact_id",
+    "channel_identity",
+    "channel",
+    "direction",
+    "start_time",
+    "end_time",
+    "only_recipient_originated",
+    "view",
+    "messages_source",
+)
 
 
-@op(CONVERSATION, "List messages", response=ListMessagesResponse, tag="conversation",
-    params=[query(n, format="date-time") if n.endswith("_time") else query(n) for n in _FILTERS] + [query("page_size", "integer", "default 10, at most 1000"),
-                                            query("page_token")])
+@op(
+    CONVERSATION,
+    "List messages",
+    response=ListMessagesResponse,
+    tag="conversation",
+    params=[query(n, format="date-time") if n.endswith("_time") else query(n) for n in _FILTERS]
+    + [query("page_size", "integer", "default 10, at most 1000"), query("page_token")],
+)
 async def list_messages(request: Request) -> Response:
     """Newest first (by accept_time). Filters combine; `next_page_token` is "" on the last page."""
     p = project(request)
@@ -90,9 +111,17 @@ async def list_messages(request: Request) -> Response:
     direction = q.parse_enum(qp.get("direction"), ("TO_APP", "TO_CONTACT"), "direction")
     if q.parse_bool(qp.get("only_recipient_originated"), "only_recipient_originated"):
         direction = "TO_APP"
-    f = ListFilter(p.id, app_id=qp.get("app_id") or None, conversation_id=qp.get("conversation_id") or None,
-                   contact_id=qp.get("contact_id") or None, identity=q.query_identity(qp.get("channel_identity")) or None,
-                   channel=qp.get("channel") or None, direction=direction, start=start, end=end)
+    f = ListFilter(
+        p.id,
+        app_id=qp.get("app_id") or None,
+        conversation_id=qp.get("conversation_id") or None,
+        contact_id=qp.get("contact_id") or None,
+        identity=q.query_identity(qp.get("channel_identity")) or None,
+        channel=qp.get("channel") or None,
+        direction=direction,
+        start=start,
+        end=end,
+    )
     scope = repr(f)
     cursor = q.decode_page_token(qp.get("page_token"), scope)
     before = None

@@ -32,8 +32,9 @@ async def create(request: Request) -> Response:
 async def list_webhooks(request: Request) -> Response:
     """Oldest first; no paging, as in Sinch's API."""
     p = project(request)
-    return json_response(WebhookList(await ctx(request).conversation_webhooks.of_app(p.id,
-                                                                                    request.path_params["app_id"])))
+    return json_response(
+        WebhookList(await ctx(request).conversation_webhooks.of_app(p.id, request.path_params["app_id"]))
+    )
 
 
 @op(CONVERSATION, "Get a webhook", tag=TAG, response=Webhook)
@@ -47,8 +48,11 @@ async def update(request: Request) -> Response:
     """`app_id` cannot change."""
     p = project(request)
     raw = await body(request)
-    return json_response(await ctx(request).conversation_webhooks.update(
-        p.id, request.path_params["webhook_id"], raw, update_mask(request)))
+    return json_response(
+        await ctx(request).conversation_webhooks.update(
+            p.id, request.path_params["webhook_id"], raw, update_mask(request)
+        )
+    )
 
 
 @op(CONVERSATION, "Delete a webhook", tag=TAG)

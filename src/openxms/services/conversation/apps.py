@@ -97,8 +97,10 @@ def bound_plan(app: App, plans: Mapping[str, Account]) -> str | None:
     assert isinstance(bearer, StaticBearer)  # the only credential SMS takes (conversation/apps.py)
     plan = plans.get(bearer.claimed_identity)
     if plan is None or not hmac.compare_digest(bearer.token.encode(), (plan.token or "").encode()):
-        raise InvalidRequest(f"channel_credentials[{i}].static_bearer: claimed_identity must be a service plan id "
-                             "and token that plan's API token")
+        raise InvalidRequest(
+            f"channel_credentials[{i}].static_bearer: claimed_identity must be a service plan id "
+            "and token that plan's API token"
+        )
     return plan.id
 
 
@@ -151,13 +153,20 @@ def provision(tx: Tx, apps: Iterable[ConversationApp], accounts: Mapping[str, Ac
         sms = ChannelCredential(channel="SMS", static_bearer=StaticBearer(cfg.plan, plan.token or ""))
         row = store.get_any(tx, cfg.id)
         if row is None:
-            app = new_app(App(display_name=cfg.display_name or cfg.id, channel_credentials=[sms],
-                              processing_mode=cfg.processing_mode or "DISPATCH"), cfg.id)
+            app = new_app(
+                App(
+                    display_name=cfg.display_name or cfg.id,
+                    channel_credentials=[sms],
+                    processing_mode=cfg.processing_mode or "DISPATCH",
+                ),
+                cfg.id,
+            )
             store.insert(tx, store.AppRow(cfg.id, cfg.project, cfg.plan, now, _doc(app)))
             continue
         if row.project_id != cfg.project:
-            raise ConfigError(f"conversation app {cfg.id} belongs to project {row.project_id} in the database, "
-                              f"not {cfg.project}")
+            raise ConfigError(
+                f"conversation app {cfg.id} belongs to project {row.project_id} in the database, not {cfg.project}"
+            )
         app = _object(row)
         creds = [c for c in app.channel_credentials if c.channel != "SMS"]
         at = next((i for i, c in enumerate(app.channel_credentials) if c.channel == "SMS"), 0)

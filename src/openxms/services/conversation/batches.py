@@ -73,8 +73,19 @@ class BatchService:
         self.messaging.check_sender(app, msisdn.normalize_sender(sender) if sender else None)
         rules.check_against_app(batch, app_channels(app.doc), app.doc.get("processing_mode") or "DISPATCH")
         when = batch.send_after if batch.send_after is not None else now - now % 1000
-        store.insert(tx, store.BatchRow(batch_id, project_id, app.id, rules.initial_status(batch.send_after, now),
-                                        when, now, dict(batch.batch_metadata), msgspec.json.encode(batch).decode()))
+        store.insert(
+            tx,
+            store.BatchRow(
+                batch_id,
+                project_id,
+                app.id,
+                rules.initial_status(batch.send_after, now),
+                when,
+                now,
+                dict(batch.batch_metadata),
+                msgspec.json.encode(batch).decode(),
+            ),
+        )
 
     async def get(self, project_id: str, batch_id: str) -> dict[str, Any]:
         b = await self.db.read(store.get, project_id, batch_id)
@@ -92,8 +103,10 @@ class BatchService:
         selector = rules.parse_cancel(raw, params)
         if selector is None:
             return
-        await self.db.write(store.cancel, project_id, self.clock.now_ms(), selector.batch_id, selector.key,
-                            selector.value)
+        await self.db.write(
+            store.cancel, project_id, self.clock.now_ms(), selector.batch_id, selector.key, selector.value
+        )
+
 
 class FanOut:
     """The scheduler's part (engine/scheduler.py `due_work`): due batches become messages."""
@@ -123,10 +136,14 @@ class FanOut:
         store.set_status(tx, b.id, rules.transition("READY", "PROCESSED"))
         return plans
 
-    def _fan_out(self, tx: Tx, b: store.BatchRow, batch: rules.BatchRequest, app: routing.AppRow,
-                 now: int) -> list[str]:
-        mode = "DISPATCH" if batch.processing_strategy == "DISPATCH_ONLY" else (
-            app.doc.get("processing_mode") or "DISPATCH")
+    def _fan_out(
+        self, tx: Tx, b: store.BatchRow, batch: rules.BatchRequest, app: routing.AppRow, now: int
+    ) -> list[str]:
+        mode = (
+            "DISPATCH"
+            if batch.processing_strategy == "DISPATCH_ONLY"
+            else (app.doc.get("processing_mode") or "DISPATCH")
+        )
         sms = channel_properties(batch.channel_properties)
         if sms.sender is not None:
             sms = msgspec.structs.replace(sms, sender=msisdn.normalize_sender(sms.sender))
@@ -134,12 +151,21 @@ class FanOut:
         order = list(batch.channel_priority_order)  # shared by the items: nothing changes it
         items = []
         for g in rules.generated_messages(batch, b.id):
-            item = Item(message=msgspec.convert(g.message, AppMessage), recipient=msgspec.convert(g.recipient, Recipient),
-                        sms=sms, message_metadata=g.message_metadata, conversation_metadata=g.conversation_metadata,
-                        correlation_id=batch.correlation_id, callback_url=batch.callback_url,
-                        channel_priority_order=order, ttl_seconds=batch.ttl_seconds, batch_id=b.id)
-            resolved = self.messages.resolve(tx, app, item, item.recipient, item.message, self.ids.new(), mode, now,
-                                             channels)
+            item = Item(
+                message=msgspec.convert(g.message, AppMessage),
+                recipient=msgspec.convert(g.recipient, Recipient),
+                sms=sms,
+                message_metadata=g.message_metadata,
+                conversation_metadata=g.conversation_metadata,
+                correlation_id=batch.correlation_id,
+                callback_url=batch.callback_url,
+                channel_priority_order=order,
+                ttl_seconds=batch.ttl_seconds,
+                batch_id=b.id,
+            )
+            resolved = self.messages.resolve(
+                tx, app, item, item.recipient, item.message, self.ids.new(), mode, now, channels
+            )
             items.append((resolved, item))
         self.messages.store(tx, items, now, {app.id: app})
         return [app.plan_id] if app.plan_id and any(r.reason is None for r, _ in items) else []

@@ -115,7 +115,7 @@ class ContactService:
         query = store.ContactQuery(project_id, flt.external_id, flt.channel, flt.identity)
         rows = await self.db.read(store.list_page, query, cursor, flt.page_size + 1)
         more = len(rows) > flt.page_size
-        rows = rows[:flt.page_size]
+        rows = rows[: flt.page_size]
         return [_object(r) for r in rows], (q.encode_page_token(rows[-1].id, scope) if more else "")
 
     async def get(self, project_id: str, contact_id: str) -> Contact:
@@ -126,8 +126,9 @@ class ContactService:
         return await self.db.write(self._update, project_id, contact_id, body, update_mask)
 
     @staticmethod
-    def _update(tx: Tx, project_id: str, contact_id: str, body: dict[str, Any],
-                update_mask: list[str] | None) -> Contact:
+    def _update(
+        tx: Tx, project_id: str, contact_id: str, body: dict[str, Any], update_mask: list[str] | None
+    ) -> Contact:
         contact = apply_contact_update(_object(_get(tx, project_id, contact_id, for_update=True)), body, update_mask)
         _refuse(tx, project_id, store.set_identities(tx, project_id, contact_id, _identities(contact)))
         store.update(tx, contact_id, contact.external_id or None, _doc(contact))
@@ -160,18 +161,21 @@ class ContactService:
                 conversation_store.move_messages(tx, project_id, conv.id, target.id, destination_id)
                 conversation_store.delete(tx, project_id, conv.id)
             else:
-                doc = msgspec.structs.replace(msgspec.json.decode(conv.doc, type=Conversation),
-                                              contact_id=destination_id)
-                conversation_store.update(tx, conv.id, conv.active, msgspec.json.encode(doc).decode(),
-                                          contact_id=destination_id)
+                doc = msgspec.structs.replace(
+                    msgspec.json.decode(conv.doc, type=Conversation), contact_id=destination_id
+                )
+                conversation_store.update(
+                    tx, conv.id, conv.active, msgspec.json.encode(doc).decode(), contact_id=destination_id
+                )
         conversation_store.set_messages_contact(tx, project_id, source_id, destination_id)
         store.delete(tx, project_id, source_id)  # its identities go first, so they can move
         _refuse(tx, project_id, store.set_identities(tx, project_id, destination_id, _identities(merged)))
         store.update(tx, destination_id, merged.external_id or None, _doc(merged))
         return merged
 
-    async def identity_conflicts(self, project_id: str, page_size: str | None, page_token: str | None
-                                 ) -> tuple[list[IdentityConflict], str]:
+    async def identity_conflicts(
+        self, project_id: str, page_size: str | None, page_token: str | None
+    ) -> tuple[list[IdentityConflict], str]:
         q.page_size(page_size, q.IDENTITY_CONFLICTS_PAGE)
         q.decode_page_token(page_token, "identity_conflicts")
         return [], ""  # an identity has one contact at most (module docstring)
@@ -188,5 +192,8 @@ class ContactService:
             raise InvalidRequest(f"channel: profiles exist for {', '.join(PROFILE_CHANNELS)} only, not {req.channel!r}")
         await self.db.read(get_app, project_id, req.app_id)
         # openxms delivers on SMS only: it has no connection to these channels to ask.
-        raise ApiError(f"channel profiles on {req.channel} are not available: openxms serves the SMS channel only",
-                       code="unimplemented", status=501)
+        raise ApiError(
+            f"channel profiles on {req.channel} are not available: openxms serves the SMS channel only",
+            code="unimplemented",
+            status=501,
+        )

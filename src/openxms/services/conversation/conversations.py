@@ -50,8 +50,9 @@ def _offset(token: str | None, scope: str) -> int:
 
 def _object(row: store.ConversationRow) -> Conversation:
     c = msgspec.json.decode(row.doc, type=Conversation)
-    return msgspec.structs.replace(c, active=row.active,
-                                   last_received=dates.format(row.last_received) if row.last_received else EPOCH)
+    return msgspec.structs.replace(
+        c, active=row.active, last_received=dates.format(row.last_received) if row.last_received else EPOCH
+    )
 
 
 def _doc(c: Conversation) -> str:
@@ -72,8 +73,13 @@ def conversation_query(project_id: str, params: Mapping[str, str]) -> store.Conv
     contact_id = (params.get("contact_id") or "").strip() or None
     if app_id is None and contact_id is None:
         raise InvalidRequest("app_id or contact_id is required")
-    return store.ConversationQuery(project_id, app_id, contact_id, q.parse_bool(params.get("only_active"), "only_active"),
-                                   q.parse_enum(params.get("active_channel"), CHANNELS, "active_channel"))
+    return store.ConversationQuery(
+        project_id,
+        app_id,
+        contact_id,
+        q.parse_bool(params.get("only_active"), "only_active"),
+        q.parse_enum(params.get("active_channel"), CHANNELS, "active_channel"),
+    )
 
 
 class ConversationService:
@@ -94,15 +100,18 @@ class ConversationService:
         if c.active:
             current = store.active_of(tx, c.app_id, c.contact_id)
             if current is not None:
-                raise Conflict(f"conversation {current.id} is already active between app {c.app_id} and contact "
-                               f"{c.contact_id}: stop it first, or create this one with active false")
+                raise Conflict(
+                    f"conversation {current.id} is already active between app {c.app_id} and contact "
+                    f"{c.contact_id}: stop it first, or create this one with active false"
+                )
         store.insert(tx, store.ConversationRow(c.id, project_id, c.app_id, c.contact_id, c.active, now, 0, _doc(c)))
 
     async def get(self, project_id: str, conversation_id: str) -> Conversation:
         return _object(await self.db.read(_get, project_id, conversation_id))
 
-    async def query(self, query: store.ConversationQuery, page_size: str | None, page_token: str | None
-                   ) -> tuple[list[Conversation], str, int]:
+    async def query(
+        self, query: store.ConversationQuery, page_size: str | None, page_token: str | None
+    ) -> tuple[list[Conversation], str, int]:
         """(page, next_page_token, total_size)."""
         size = q.page_size(page_size, q.CONVERSATIONS_PAGE)
         scope = repr(query)
@@ -110,15 +119,17 @@ class ConversationService:
         total, rows = await self.db.read(store.list_page, query, offset, size)
         return [_object(r) for r in rows], q.next_offset_token(offset, len(rows), size, scope, total), total
 
-    async def recent(self, project_id: str, params: Mapping[str, str]
-                     ) -> tuple[list[tuple[Conversation, dict[str, Any] | None]], str, int]:
+    async def recent(
+        self, project_id: str, params: Mapping[str, str]
+    ) -> tuple[list[tuple[Conversation, dict[str, Any] | None]], str, int]:
         """`GET /conversations:recent`: the app's conversations, the one with the newest message
         first (`order=DESC`, the default) or last, each with that message."""
         app_id = (params.get("app_id") or "").strip()
         if not app_id:
             raise InvalidRequest("app_id is required")
-        query = store.ConversationQuery(project_id, app_id, None,
-                                        q.parse_bool(params.get("only_active"), "only_active"))
+        query = store.ConversationQuery(
+            project_id, app_id, None, q.parse_bool(params.get("only_active"), "only_active")
+        )
         order = q.parse_enum((params.get("order") or "").upper() or None, _ORDERS, "order", "DESC")
         size = q.page_size(params.get("page_size"), q.RECENT_CONVERSATIONS_PAGE)
         scope = f"recent|{query!r}|{order}"
@@ -132,14 +143,21 @@ class ConversationService:
         total, rows = store.recent_page(tx, query, newest_first, offset, size)
         return total, rows, store.last_messages(tx, [r.id for r in rows])
 
-    async def update(self, project_id: str, conversation_id: str, raw: bytes, update_mask: list[str] | None,
-                     strategy: str) -> Conversation:
+    async def update(
+        self, project_id: str, conversation_id: str, raw: bytes, update_mask: list[str] | None, strategy: str
+    ) -> Conversation:
         body = request_body(raw)
         return await self.db.write(self._update, project_id, conversation_id, body, update_mask, strategy)
 
     @staticmethod
-    def _update(tx: Tx, project_id: str, conversation_id: str, body: dict[str, Any], update_mask: list[str] | None,
-                strategy: str) -> Conversation:
+    def _update(
+        tx: Tx,
+        project_id: str,
+        conversation_id: str,
+        body: dict[str, Any],
+        update_mask: list[str] | None,
+        strategy: str,
+    ) -> Conversation:
         row = _get(tx, project_id, conversation_id, for_update=True)
         c = apply_conversation_update(_object(row), body, update_mask, strategy)
         store.update(tx, conversation_id, row.active, _doc(c))

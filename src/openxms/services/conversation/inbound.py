@@ -52,34 +52,74 @@ class ConversationInbound:
         if mode == "CONVERSATION":
             contact_id, conversation_id, metadata = self._conversation(tx, app, sender, now, metadata)
         message_id = self.ids.new()
-        store.insert(tx, [store.Message(
-            message_id, app.project_id, app.id, "TO_APP", conversation_id, contact_id, "SMS", sender, recipient, now,
-            None, last.batch_id if last is not None else None, None, "",
-            None if metadata is None else json.dumps(metadata), last.correlation_id if last is not None else "",
-            None, mode, json.dumps({"contact_message": {"text_message": {"text": body}}}))])
+        store.insert(
+            tx,
+            [
+                store.Message(
+                    message_id,
+                    app.project_id,
+                    app.id,
+                    "TO_APP",
+                    conversation_id,
+                    contact_id,
+                    "SMS",
+                    sender,
+                    recipient,
+                    now,
+                    None,
+                    last.batch_id if last is not None else None,
+                    None,
+                    "",
+                    None if metadata is None else json.dumps(metadata),
+                    last.correlation_id if last is not None else "",
+                    None,
+                    mode,
+                    json.dumps({"contact_message": {"text_message": {"text": body}}}),
+                )
+            ],
+        )
         to = events.targets(routing.webhooks(tx, [app.id]).get(app.id, ()), "MESSAGE_INBOUND", None, app.doc)
         if to:
             payload = receipts.inbound_event(
-                app_id=app.id, project_id=app.project_id, message_id=message_id, text=body,
-                channel_identity={"channel": "SMS", "identity": sender}, sender_id=recipient, accepted_ms=now,
-                event_ms=now, conversation_id=conversation_id, contact_id=contact_id,
-                processing_mode=mode, conversation_metadata=metadata,  # type: ignore[arg-type]
-                correlation_id=last.correlation_id if last is not None else "")
+                app_id=app.id,
+                project_id=app.project_id,
+                message_id=message_id,
+                text=body,
+                channel_identity={"channel": "SMS", "identity": sender},
+                sender_id=recipient,
+                accepted_ms=now,
+                event_ms=now,
+                conversation_id=conversation_id,
+                contact_id=contact_id,
+                processing_mode=mode,
+                conversation_metadata=metadata,  # type: ignore[arg-type]
+                correlation_id=last.correlation_id if last is not None else "",
+            )
             events.enqueue(tx, app.project_id, payload, to, now)
 
-    def _conversation(self, tx: Tx, app: routing.AppRow, identity: str, now: int,
-                      metadata: dict[str, Any] | None) -> tuple[str, str, dict[str, Any] | None]:
+    def _conversation(
+        self, tx: Tx, app: routing.AppRow, identity: str, now: int, metadata: dict[str, Any] | None
+    ) -> tuple[str, str, dict[str, Any] | None]:
         contact_id = routing.contact_of(tx, app.project_id, "SMS", identity)
         if contact_id is None:
             contact_id = self.ids.new()
-            contact = Contact(id=contact_id, channel_identities=[ContactIdentity("SMS", identity)],
-                              channel_priority=["SMS"])
+            contact = Contact(
+                id=contact_id, channel_identities=[ContactIdentity("SMS", identity)], channel_priority=["SMS"]
+            )
             routing.add_contact(tx, app.project_id, contact_id, msgspec.to_builtins(contact), now)
         conv = routing.active_conversation(tx, app.id, contact_id)
         if conv is None:
             cid = self.ids.new()
-            doc = msgspec.to_builtins(Conversation(id=cid, app_id=app.id, contact_id=contact_id, active=True,
-                                                   active_channel="SMS", metadata_json=metadata or {}))
+            doc = msgspec.to_builtins(
+                Conversation(
+                    id=cid,
+                    app_id=app.id,
+                    contact_id=contact_id,
+                    active=True,
+                    active_channel="SMS",
+                    metadata_json=metadata or {},
+                )
+            )
             routing.add_conversation(tx, app.project_id, cid, app.id, contact_id, doc, now)
             routing.save_conversation(tx, cid, doc, last_received=now)
             return contact_id, cid, metadata

@@ -71,13 +71,24 @@ class Messaging:
         if sender is not None and self.owners.get(sender, app.plan_id) != app.plan_id:
             raise InvalidRequest(f"channel_properties.SMS_SENDER {sender} is a number of another service plan")
 
-    def resolve(self, tx: Tx, app: routing.AppRow, req: Any, recipient: Recipient, message: AppMessage,
-                message_id: str, mode: str, now: int, channels: list[str] | None = None) -> Resolved:
+    def resolve(
+        self,
+        tx: Tx,
+        app: routing.AppRow,
+        req: Any,
+        recipient: Recipient,
+        message: AppMessage,
+        message_id: str,
+        mode: str,
+        now: int,
+        channels: list[str] | None = None,
+    ) -> Resolved:
         """Where one message goes, or the Reason it fails (never an exception). `channels`:
         the app's (`app_channels`), when the caller has them already (a batch's fan-out)."""
         r = Resolved(message_id, app.project_id, app.id, app.plan_id, mode, "")
-        identity, contact_id, reason = self._identity(tx, app, req, recipient,
-                                                      app_channels(app.doc) if channels is None else channels)
+        identity, contact_id, reason = self._identity(
+            tx, app, req, recipient, app_channels(app.doc) if channels is None else channels
+        )
         r.identity, r.contact_id = identity, contact_id
         if reason is None and app.plan_id is None:
             reason = Reason("CHANNEL_CONFIGURATION_MISSING", "the app has no SMS channel credential")
@@ -93,8 +104,9 @@ class Messaging:
         return r
 
     @staticmethod
-    def _identity(tx: Tx, app: routing.AppRow, req: Any, recipient: Recipient,
-                  channels: list[str]) -> tuple[str, str, Reason | None]:
+    def _identity(
+        tx: Tx, app: routing.AppRow, req: Any, recipient: Recipient, channels: list[str]
+    ) -> tuple[str, str, Reason | None]:
         """The recipient's SMS identity. Channels are tried in order (the send's
         `channel_priority_order`, else the contact's priority or the identities' order, then the
         app's channels); SMS is the only one with an adapter, so the others are passed over and
@@ -105,8 +117,9 @@ class Messaging:
                 return "", recipient.contact_id, Reason("CONTACT_NOT_FOUND", f"no contact {recipient.contact_id}")
             contact_id = recipient.contact_id
             first = req.channel_priority_order or contact.get("channel_priority") or channels
-            found = next((i["identity"] for i in contact.get("channel_identities") or () if i["channel"] == "SMS"),
-                         None)
+            found = next(
+                (i["identity"] for i in contact.get("channel_identities") or () if i["channel"] == "SMS"), None
+            )
         else:
             assert recipient.identified_by is not None
             given = recipient.identified_by.channel_identities
@@ -118,8 +131,11 @@ class Messaging:
                 return found, contact_id, Reason("CHANNEL_CONFIGURATION_MISSING", "the app has no SMS channel")
             number = msisdn.normalize(found)
             if number is None:
-                return found, contact_id, Reason("RECIPIENT_INVALID_CHANNEL_IDENTITY",
-                                                 f"{found!r} is not a phone number")
+                return (
+                    found,
+                    contact_id,
+                    Reason("RECIPIENT_INVALID_CHANNEL_IDENTITY", f"{found!r} is not a phone number"),
+                )
             return number, contact_id, None
         if contact_id:
             return "", contact_id, Reason("NO_CHANNEL_IDENTITY_FOR_CONTACT", "the contact has no SMS identity")
@@ -127,8 +143,9 @@ class Messaging:
             return "", contact_id, Reason("CHANNEL_CONFIGURATION_MISSING", "the app has no SMS channel")
         return "", contact_id, Reason("NO_CHANNELS_LEFT", "no channel openxms can deliver on (SMS) was given")
 
-    def _conversation(self, tx: Tx, app: routing.AppRow, identity: str, contact_id: str, req: Any,
-                      now: int) -> tuple[str, str]:
+    def _conversation(
+        self, tx: Tx, app: routing.AppRow, identity: str, contact_id: str, req: Any, now: int
+    ) -> tuple[str, str]:
         """CONVERSATION mode: the contact (made for an unknown identity) and its active
         conversation with the app (made if there is none); the send's conversation metadata
         replaces the conversation's."""
@@ -136,16 +153,25 @@ class Messaging:
             contact_id = routing.contact_of(tx, app.project_id, "SMS", identity) or ""
             if not contact_id:
                 contact_id = self.ids.new()
-                contact = Contact(id=contact_id, channel_identities=[ContactIdentity("SMS", identity)],
-                                  channel_priority=["SMS"])
+                contact = Contact(
+                    id=contact_id, channel_identities=[ContactIdentity("SMS", identity)], channel_priority=["SMS"]
+                )
                 routing.add_contact(tx, app.project_id, contact_id, msgspec.to_builtins(contact), now)
         conv = routing.active_conversation(tx, app.id, contact_id)
         metadata = getattr(req, "conversation_metadata", None)
         if conv is None:
             cid = self.ids.new()
-            doc = msgspec.to_builtins(Conversation(id=cid, app_id=app.id, contact_id=contact_id, active=True,
-                                                   active_channel="SMS", metadata_json=metadata or {},
-                                                   correlation_id=getattr(req, "correlation_id", "") or ""))
+            doc = msgspec.to_builtins(
+                Conversation(
+                    id=cid,
+                    app_id=app.id,
+                    contact_id=contact_id,
+                    active=True,
+                    active_channel="SMS",
+                    metadata_json=metadata or {},
+                    correlation_id=getattr(req, "correlation_id", "") or "",
+                )
+            )
             routing.add_conversation(tx, app.project_id, cid, app.id, contact_id, doc, now)
             return contact_id, cid
         if metadata is not None:
@@ -162,32 +188,69 @@ class Messaging:
             if r.reason is None and r.plan_id is not None and r.text is not None:
                 ttl = getattr(req, "ttl_seconds", None)
                 sender = msisdn.normalize_sender(req.sms.sender) if req.sms.sender is not None else None
-                carriers.append(store.Carrier(r.message_id, r.plan_id, r.identity, sender, r.text,
-                                              bool(req.sms.flash), req.sms.max_parts,
-                                              now + (ttl * 1000 if ttl else DEFAULT_TTL_MS)))
+                carriers.append(
+                    store.Carrier(
+                        r.message_id,
+                        r.plan_id,
+                        r.identity,
+                        sender,
+                        r.text,
+                        bool(req.sms.flash),
+                        req.sms.max_parts,
+                        now + (ttl * 1000 if ttl else DEFAULT_TTL_MS),
+                    )
+                )
         recipient_ids = store.queue_sms(tx, carriers, now)
         hooks = routing.webhooks(tx, {r.app_id for r, _ in items if r.reason is not None})
         for r, req in items:
             message = req.message if isinstance(req.message, AppMessage) else msgspec.convert(req.message, AppMessage)
             conv_md = getattr(req, "conversation_metadata", None)
-            rows.append(store.Message(
-                r.message_id, r.project_id, r.app_id, "TO_CONTACT", r.conversation_id, r.contact_id, "SMS",
-                r.identity, "", now, recipient_ids.get(r.message_id), getattr(req, "batch_id", None),
-                "FAILED" if r.reason is not None else None, req.message_metadata or "",
-                None if conv_md is None else _encode(conv_md).decode(), req.correlation_id or "",
-                req.callback_url or None, r.mode, _encode({"app_message": message}).decode()))
+            rows.append(
+                store.Message(
+                    r.message_id,
+                    r.project_id,
+                    r.app_id,
+                    "TO_CONTACT",
+                    r.conversation_id,
+                    r.contact_id,
+                    "SMS",
+                    r.identity,
+                    "",
+                    now,
+                    recipient_ids.get(r.message_id),
+                    getattr(req, "batch_id", None),
+                    "FAILED" if r.reason is not None else None,
+                    req.message_metadata or "",
+                    None if conv_md is None else _encode(conv_md).decode(),
+                    req.correlation_id or "",
+                    req.callback_url or None,
+                    r.mode,
+                    _encode({"app_message": message}).decode(),
+                )
+            )
             if r.reason is not None:
-                to = events.targets(hooks.get(r.app_id, ()), "MESSAGE_DELIVERY", req.callback_url or None,
-                                    apps[r.app_id].doc)
+                to = events.targets(
+                    hooks.get(r.app_id, ()), "MESSAGE_DELIVERY", req.callback_url or None, apps[r.app_id].doc
+                )
                 if to:
                     payload = receipts.delivery_event(
-                        app_id=r.app_id, project_id=r.project_id, message_id=r.message_id, status="FAILED",
-                        reason=r.reason, channel_identity={"channel": "SMS", "identity": r.identity},
-                        accepted_ms=now, event_ms=now, conversation_id=r.conversation_id, contact_id=r.contact_id,
-                        metadata=req.message_metadata or "", processing_mode=r.mode,  # type: ignore[arg-type]
-                        correlation_id=req.correlation_id or "")
+                        app_id=r.app_id,
+                        project_id=r.project_id,
+                        message_id=r.message_id,
+                        status="FAILED",
+                        reason=r.reason,
+                        channel_identity={"channel": "SMS", "identity": r.identity},
+                        accepted_ms=now,
+                        event_ms=now,
+                        conversation_id=r.conversation_id,
+                        contact_id=r.contact_id,
+                        metadata=req.message_metadata or "",
+                        processing_mode=r.mode,  # type: ignore[arg-type]
+                        correlation_id=req.correlation_id or "",
+                    )
                     events.enqueue(tx, r.project_id, payload, to, now)
         store.insert(tx, rows)
+
 
 class MessageService:
     """`messages:send`, get, list, delete."""
@@ -199,8 +262,9 @@ class MessageService:
         req = decode_send(raw)
         now = self.clock.now_ms()
         if req.sms.sender is not None:
-            req = msgspec.structs.replace(req, sms=msgspec.structs.replace(
-                req.sms, sender=msisdn.normalize_sender(req.sms.sender)))
+            req = msgspec.structs.replace(
+                req, sms=msgspec.structs.replace(req.sms, sender=msisdn.normalize_sender(req.sms.sender))
+            )
         message_id = self.messaging.ids.new()
         plan = await self.db.write(self._send, project_id, req, message_id, now)
         if plan is not None:
@@ -230,20 +294,28 @@ class MessageService:
         if not await self.db.write(store.delete, project_id, message_id):
             raise NotFound(f"message {message_id} not found")
 
-    async def query(self, f: store.ListFilter, size: int, before: tuple[int, str] | None
-                   ) -> tuple[list[dict[str, Any]], tuple[int, str] | None]:
+    async def query(
+        self, f: store.ListFilter, size: int, before: tuple[int, str] | None
+    ) -> tuple[list[dict[str, Any]], tuple[int, str] | None]:
         rows = await self.db.read(store.list_page, f, size + 1, before)
         more = len(rows) > size
         rows = rows[:size]
         return [to_object(m) for m in rows], ((rows[-1].accept_time, rows[-1].id) if more and rows else None)
 
 
-
 def to_object(m: store.Message) -> dict[str, Any]:
     """The ConversationMessage object (every documented field; "" when empty)."""
     content = json.loads(m.doc)
-    return {"id": m.id, "direction": m.direction, **content,
-            "channel_identity": {"channel": m.channel, "identity": m.identity, "app_id": ""},
-            "conversation_id": m.conversation_id, "contact_id": m.contact_id, "metadata": m.metadata,
-            "accept_time": dates.format(m.accept_time), "sender_id": m.sender_id,
-            "processing_mode": m.processing_mode, "injected": False}
+    return {
+        "id": m.id,
+        "direction": m.direction,
+        **content,
+        "channel_identity": {"channel": m.channel, "identity": m.identity, "app_id": ""},
+        "conversation_id": m.conversation_id,
+        "contact_id": m.contact_id,
+        "metadata": m.metadata,
+        "accept_time": dates.format(m.accept_time),
+        "sender_id": m.sender_id,
+        "processing_mode": m.processing_mode,
+        "injected": False,
+    }

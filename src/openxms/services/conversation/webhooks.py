@@ -57,8 +57,9 @@ class WebhookService:
     def _create(tx: Tx, project_id: str, w: Webhook, now: int) -> None:
         get_app(tx, project_id, w.app_id, for_update=True)
         if store.count(tx, w.app_id) >= MAX_WEBHOOKS_PER_APP:
-            raise InvalidRequest(f"app {w.app_id} already has {MAX_WEBHOOKS_PER_APP} webhooks, the most an app "
-                                 "can have")
+            raise InvalidRequest(
+                f"app {w.app_id} already has {MAX_WEBHOOKS_PER_APP} webhooks, the most an app can have"
+            )
         store.insert(tx, store.WebhookRow(w.id, project_id, w.app_id, now, _doc(w)))
 
     async def of_app(self, project_id: str, app_id: str) -> list[Webhook]:
@@ -77,8 +78,9 @@ class WebhookService:
         return await self.db.write(self._update, project_id, webhook_id, body, update_mask)
 
     @staticmethod
-    def _update(tx: Tx, project_id: str, webhook_id: str, body: dict[str, Any],
-                update_mask: list[str] | None) -> Webhook:
+    def _update(
+        tx: Tx, project_id: str, webhook_id: str, body: dict[str, Any], update_mask: list[str] | None
+    ) -> Webhook:
         webhook = apply_webhook_update(_object(_get(tx, project_id, webhook_id)), body, update_mask)
         store.update(tx, webhook_id, _doc(webhook))
         return webhook

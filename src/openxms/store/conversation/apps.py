@@ -40,22 +40,26 @@ def get_any(tx: Tx, app_id: str) -> AppRow | None:
 
 def list_all(tx: Tx, project_id: str) -> list[AppRow]:
     """The project's apps in creation order (Sinch's ListApps has no paging)."""
-    return [_row(r) for r in tx.all(f"SELECT {_COLS} FROM conv_apps WHERE project_id = ? ORDER BY created_at, id",
-                                    (project_id,))]
+    return [
+        _row(r)
+        for r in tx.all(f"SELECT {_COLS} FROM conv_apps WHERE project_id = ? ORDER BY created_at, id", (project_id,))
+    ]
 
 
 def by_ids(tx: Tx, app_ids: Iterable[str]) -> dict[str, AppRow]:
     out: dict[str, AppRow] = {}
     for part in chunks(sorted(set(app_ids))):
-        out.update((r.id, _row(r)) for r in tx.all(f"SELECT {_COLS} FROM conv_apps WHERE id IN {tx.in_list(part)}",
-                                                    part))
+        out.update(
+            (r.id, _row(r)) for r in tx.all(f"SELECT {_COLS} FROM conv_apps WHERE id IN {tx.in_list(part)}", part)
+        )
     return out
 
 
 def of_plan(tx: Tx, plan_id: str) -> list[AppRow]:
     """Apps whose SMS channel is this service plan, oldest first."""
-    return [_row(r) for r in tx.all(f"SELECT {_COLS} FROM conv_apps WHERE plan_id = ? ORDER BY created_at, id",
-                                    (plan_id,))]
+    return [
+        _row(r) for r in tx.all(f"SELECT {_COLS} FROM conv_apps WHERE plan_id = ? ORDER BY created_at, id", (plan_id,))
+    ]
 
 
 def insert(tx: Tx, app: AppRow) -> None:

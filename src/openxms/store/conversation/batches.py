@@ -29,16 +29,20 @@ class BatchRow(NamedTuple):
 
 
 def _row(r: Any) -> BatchRow:
-    return BatchRow(r.id, r.project_id, r.app_id, r.status, r.send_after, r.created_at, json.loads(r.metadata),
-                    r.request)
+    return BatchRow(
+        r.id, r.project_id, r.app_id, r.status, r.send_after, r.created_at, json.loads(r.metadata), r.request
+    )
 
 
 def insert(tx: Tx, b: BatchRow) -> None:
-    tx.execute(f"INSERT INTO conv_batches ({_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-               (b.id, b.project_id, b.app_id, b.status, b.send_after, b.created_at, json.dumps(b.metadata),
-                b.request))
-    tx.executemany("INSERT INTO conv_batch_metadata (project_id, key, value, batch_id) VALUES (?, ?, ?, ?)",
-                   [(b.project_id, k, v, b.id) for k, v in b.metadata.items()])
+    tx.execute(
+        f"INSERT INTO conv_batches ({_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (b.id, b.project_id, b.app_id, b.status, b.send_after, b.created_at, json.dumps(b.metadata), b.request),
+    )
+    tx.executemany(
+        "INSERT INTO conv_batch_metadata (project_id, key, value, batch_id) VALUES (?, ?, ?, ?)",
+        [(b.project_id, k, v, b.id) for k, v in b.metadata.items()],
+    )
 
 
 def get(tx: Tx, project_id: str, batch_id: str) -> BatchRow | None:
@@ -47,30 +51,44 @@ def get(tx: Tx, project_id: str, batch_id: str) -> BatchRow | None:
 
 
 def by_metadata(tx: Tx, project_id: str, key: str, value: str) -> list[BatchRow]:
-    return [_row(r) for r in tx.all(
-        f"SELECT {_COLS} FROM conv_batches WHERE project_id = ? AND id IN (SELECT batch_id FROM conv_batch_metadata "
-        "WHERE project_id = ? AND key = ? AND value = ?) ORDER BY created_at, id", (project_id, project_id, key, value))]
+    return [
+        _row(r)
+        for r in tx.all(
+            f"SELECT {_COLS} FROM conv_batches WHERE project_id = ? "
+            "AND id IN (SELECT batch_id FROM conv_batch_metadata WHERE project_id = ? AND key = ? AND value = ?) "
+            "ORDER BY created_at, id",
+            (project_id, project_id, key, value),
+        )
+    ]
 
 
-def cancel(tx: Tx, project_id: str, now: int, batch_id: str | None = None,
-           key: str | None = None, value: str | None = None) -> int:
+def cancel(
+    tx: Tx, project_id: str, now: int, batch_id: str | None = None, key: str | None = None, value: str | None = None
+) -> int:
     """Cancel the batches named (by id, or by a metadata pair) that are still SCHEDULED and not
     yet due; returns how many."""
     guard = "status = 'SCHEDULED' AND send_after > ? AND project_id = ?"
     if batch_id is not None:
-        tx.execute(f"UPDATE conv_batches SET status = 'CANCELLED' WHERE id = ? AND {guard}", (batch_id, now, project_id))
+        tx.execute(
+            f"UPDATE conv_batches SET status = 'CANCELLED' WHERE id = ? AND {guard}", (batch_id, now, project_id)
+        )
     else:
-        tx.execute(f"UPDATE conv_batches SET status = 'CANCELLED' WHERE {guard} AND id IN (SELECT batch_id FROM "
-                   "conv_batch_metadata WHERE project_id = ? AND key = ? AND value = ?)",
-                   (now, project_id, project_id, key, value))
+        tx.execute(
+            f"UPDATE conv_batches SET status = 'CANCELLED' WHERE {guard} AND id IN (SELECT batch_id FROM "
+            "conv_batch_metadata WHERE project_id = ? AND key = ? AND value = ?)",
+            (now, project_id, project_id, key, value),
+        )
     return tx.rowcount
 
 
 def claim_due(tx: Tx, now: int) -> BatchRow | None:
     """The oldest batch due for fan-out (locked until the caller's transaction ends)."""
     lock = " FOR UPDATE SKIP LOCKED" if tx.dialect == "postgresql" else ""
-    r = tx.one(f"SELECT {_COLS} FROM conv_batches WHERE status IN ('SCHEDULED', 'READY') AND send_after <= ? "
-               f"ORDER BY send_after, created_at, id LIMIT 1{lock}", (now,))
+    r = tx.one(
+        f"SELECT {_COLS} FROM conv_batches WHERE status IN ('SCHEDULED', 'READY') AND send_after <= ? "
+        f"ORDER BY send_after, created_at, id LIMIT 1{lock}",
+        (now,),
+    )
     return None if r is None else _row(r)
 
 

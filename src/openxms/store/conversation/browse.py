@@ -16,8 +16,10 @@ from ..db import Tx
 from ..recipients import chunks
 from .batches import BatchRow
 
-_MSG_COLS = ("m.id, m.project_id, m.app_id, m.direction, m.identity, m.contact_id, m.sender_id, m.accept_time, "
-             "m.batch_id, m.status, m.metadata, m.doc, b.doc AS carrier")
+_MSG_COLS = (
+    "m.id, m.project_id, m.app_id, m.direction, m.identity, m.contact_id, m.sender_id, m.accept_time, "
+    "m.batch_id, m.status, m.metadata, m.doc, b.doc AS carrier"
+)
 # The carrier batch, when there is one (a plain SMS batch never has a message's id).
 _CARRIER = "LEFT JOIN batches b ON b.id = m.id AND b.origin = 'conversation'"
 _BATCH_COLS = "id, project_id, app_id, status, send_after, created_at, metadata, request"
@@ -54,8 +56,21 @@ def _message(r: Any) -> MessageRow:
     kind, text = _content(r.doc)
     if r.carrier is not None:
         text = json.loads(r.carrier).get("body")
-    return MessageRow(r.id, r.project_id, r.app_id, r.direction, r.identity, r.contact_id, r.sender_id,
-                      r.accept_time, r.batch_id, r.status, r.metadata, kind, text)
+    return MessageRow(
+        r.id,
+        r.project_id,
+        r.app_id,
+        r.direction,
+        r.identity,
+        r.contact_id,
+        r.sender_id,
+        r.accept_time,
+        r.batch_id,
+        r.status,
+        r.metadata,
+        kind,
+        text,
+    )
 
 
 def messages(tx: Tx, app_id: str | None, identity: str | None, limit: int, after: str | None) -> list[MessageRow]:
@@ -74,8 +89,9 @@ def messages(tx: Tx, app_id: str | None, identity: str | None, limit: int, after
 
 
 def _batch_row(r: Any) -> BatchRow:
-    return BatchRow(r.id, r.project_id, r.app_id, r.status, r.send_after, r.created_at, json.loads(r.metadata),
-                    r.request)
+    return BatchRow(
+        r.id, r.project_id, r.app_id, r.status, r.send_after, r.created_at, json.loads(r.metadata), r.request
+    )
 
 
 class BatchSummary(NamedTuple):
@@ -92,8 +108,11 @@ def _recipient_count(request: str) -> int:
 def _counts(tx: Tx, batch_ids: list[str]) -> dict[str, tuple[dict[str, int], int]]:
     out: dict[str, tuple[dict[str, int], int]] = {i: ({}, 0) for i in batch_ids}
     for part in chunks(batch_ids):
-        for r in tx.all("SELECT batch_id, direction, status, count(*) AS n FROM conv_messages "
-                        f"WHERE batch_id IN {tx.in_list(part)} GROUP BY batch_id, direction, status", part):
+        for r in tx.all(
+            "SELECT batch_id, direction, status, count(*) AS n FROM conv_messages "
+            f"WHERE batch_id IN {tx.in_list(part)} GROUP BY batch_id, direction, status",
+            part,
+        ):
             counts, replies = out[r.batch_id]
             if r.direction == "TO_APP":
                 out[r.batch_id] = (counts, replies + r.n)
@@ -149,8 +168,13 @@ def batch(tx: Tx, batch_id: str) -> BatchDetail | None:
     b = _batch_row(r)
     counts, replies = _counts(tx, [b.id])[b.id]
     # The fan-out makes a batch's messages in recipient order, so their ids are in that order.
-    made = [_message(m) for m in tx.all(
-        f"SELECT {_MSG_COLS} FROM conv_messages m {_CARRIER} WHERE m.batch_id = ? AND m.direction = 'TO_CONTACT' "
-        "ORDER BY m.id", (b.id,))]
+    made = [
+        _message(m)
+        for m in tx.all(
+            f"SELECT {_MSG_COLS} FROM conv_messages m {_CARRIER} WHERE m.batch_id = ? AND m.direction = 'TO_CONTACT' "
+            "ORDER BY m.id",
+            (b.id,),
+        )
+    ]
     requested = _requested(b.request)
     return BatchDetail(BatchSummary(b, len(requested), counts, replies), made, requested)

@@ -42,8 +42,10 @@ def holders(tx: Tx, project_id: str, identities: Iterable[Identity]) -> dict[Ide
     """Which contact holds each of these identities (absent: nobody)."""
     out: dict[Identity, str] = {}
     for channel, identity in dict.fromkeys(identities):
-        holder = tx.scalar("SELECT contact_id FROM conv_identities WHERE project_id = ? AND channel = ? "
-                           "AND identity = ?", (project_id, channel, identity))
+        holder = tx.scalar(
+            "SELECT contact_id FROM conv_identities WHERE project_id = ? AND channel = ? AND identity = ?",
+            (project_id, channel, identity),
+        )
         if holder is not None:
             out[(channel, identity)] = holder
     return out
@@ -53,11 +55,16 @@ def claim(tx: Tx, project_id: str, contact_id: str, identities: Iterable[Identit
     """Give these identities to the contact; returns those another contact holds (not taken)."""
     lost = []
     for channel, identity in dict.fromkeys(identities):
-        tx.execute("INSERT INTO conv_identities (project_id, channel, identity, contact_id) VALUES (?, ?, ?, ?) "
-                   "ON CONFLICT DO NOTHING", (project_id, channel, identity, contact_id))
+        tx.execute(
+            "INSERT INTO conv_identities (project_id, channel, identity, contact_id) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT DO NOTHING",
+            (project_id, channel, identity, contact_id),
+        )
         if tx.rowcount == 0:
-            holder = tx.scalar("SELECT contact_id FROM conv_identities WHERE project_id = ? AND channel = ? "
-                               "AND identity = ?", (project_id, channel, identity))
+            holder = tx.scalar(
+                "SELECT contact_id FROM conv_identities WHERE project_id = ? AND channel = ? AND identity = ?",
+                (project_id, channel, identity),
+            )
             if holder != contact_id:
                 lost.append((channel, identity))
     return lost
@@ -66,11 +73,15 @@ def claim(tx: Tx, project_id: str, contact_id: str, identities: Iterable[Identit
 def set_identities(tx: Tx, project_id: str, contact_id: str, identities: list[Identity]) -> list[Identity]:
     """The contact's identities become exactly these; returns those another contact holds."""
     keep = set(identities)
-    for r in tx.all("SELECT channel, identity FROM conv_identities WHERE contact_id = ? AND project_id = ?",
-                    (contact_id, project_id)):
+    for r in tx.all(
+        "SELECT channel, identity FROM conv_identities WHERE contact_id = ? AND project_id = ?",
+        (contact_id, project_id),
+    ):
         if (r.channel, r.identity) not in keep:
-            tx.execute("DELETE FROM conv_identities WHERE project_id = ? AND channel = ? AND identity = ?",
-                       (project_id, r.channel, r.identity))
+            tx.execute(
+                "DELETE FROM conv_identities WHERE project_id = ? AND channel = ? AND identity = ?",
+                (project_id, r.channel, r.identity),
+            )
     return claim(tx, project_id, contact_id, identities)
 
 
@@ -86,8 +97,11 @@ def delete(tx: Tx, project_id: str, contact_id: str) -> None:
     """The contact, its identities, and its conversations with their messages (a conversation
     is between an app and a contact: it cannot outlive either)."""
     tx.execute("DELETE FROM conv_identities WHERE contact_id = ? AND project_id = ?", (contact_id, project_id))
-    tx.execute("DELETE FROM conv_messages WHERE conversation_id IN (SELECT id FROM conv_conversations "
-               "WHERE contact_id = ? AND project_id = ?)", (contact_id, project_id))
+    tx.execute(
+        "DELETE FROM conv_messages WHERE conversation_id IN (SELECT id FROM conv_conversations "
+        "WHERE contact_id = ? AND project_id = ?)",
+        (contact_id, project_id),
+    )
     tx.execute("DELETE FROM conv_conversations WHERE contact_id = ? AND project_id = ?", (contact_id, project_id))
     tx.execute("DELETE FROM conv_contacts WHERE id = ? AND project_id = ?", (contact_id, project_id))
 
@@ -106,8 +120,10 @@ def list_page(tx: Tx, q: ContactQuery, after: str | None, limit: int) -> list[Co
     sql = [f"SELECT {cols} FROM conv_contacts c"]
     args: list[Any] = []
     if q.channel is not None and q.identity is not None:
-        sql.append("JOIN conv_identities i ON i.contact_id = c.id AND i.project_id = c.project_id "
-                   "AND i.channel = ? AND i.identity = ?")
+        sql.append(
+            "JOIN conv_identities i ON i.contact_id = c.id AND i.project_id = c.project_id "
+            "AND i.channel = ? AND i.identity = ?"
+        )
         args += [q.channel, q.identity]
     sql.append("WHERE c.project_id = ?")
     args.append(q.project_id)

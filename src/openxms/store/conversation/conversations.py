@@ -30,40 +30,55 @@ _COLS = "id, project_id, app_id, contact_id, active, created_at, last_received, 
 
 
 def _row(r: Any) -> ConversationRow:
-    return ConversationRow(r.id, r.project_id, r.app_id, r.contact_id, bool(r.active), r.created_at,
-                           r.last_received or 0, r.doc)
+    return ConversationRow(
+        r.id, r.project_id, r.app_id, r.contact_id, bool(r.active), r.created_at, r.last_received or 0, r.doc
+    )
 
 
 def get(tx: Tx, project_id: str, conversation_id: str, *, for_update: bool = False) -> ConversationRow | None:
     lock = " FOR UPDATE" if for_update and tx.dialect == "postgresql" else ""
-    r = tx.one(f"SELECT {_COLS} FROM conv_conversations WHERE id = ? AND project_id = ?{lock}",
-               (conversation_id, project_id))
+    r = tx.one(
+        f"SELECT {_COLS} FROM conv_conversations WHERE id = ? AND project_id = ?{lock}", (conversation_id, project_id)
+    )
     return None if r is None else _row(r)
 
 
 def active_of(tx: Tx, app_id: str, contact_id: str) -> ConversationRow | None:
-    r = tx.one(f"SELECT {_COLS} FROM conv_conversations WHERE app_id = ? AND contact_id = ? AND active = 1 "
-               "ORDER BY created_at DESC, id DESC LIMIT 1", (app_id, contact_id))
+    r = tx.one(
+        f"SELECT {_COLS} FROM conv_conversations WHERE app_id = ? AND contact_id = ? AND active = 1 "
+        "ORDER BY created_at DESC, id DESC LIMIT 1",
+        (app_id, contact_id),
+    )
     return None if r is None else _row(r)
 
 
 def of_contact(tx: Tx, project_id: str, contact_id: str) -> list[ConversationRow]:
-    return [_row(r) for r in tx.all(f"SELECT {_COLS} FROM conv_conversations WHERE contact_id = ? "
-                                    "AND project_id = ? ORDER BY created_at, id", (contact_id, project_id))]
+    return [
+        _row(r)
+        for r in tx.all(
+            f"SELECT {_COLS} FROM conv_conversations WHERE contact_id = ? AND project_id = ? ORDER BY created_at, id",
+            (contact_id, project_id),
+        )
+    ]
 
 
 def insert(tx: Tx, c: ConversationRow) -> None:
-    tx.execute(f"INSERT INTO conv_conversations ({_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-               (c.id, c.project_id, c.app_id, c.contact_id, int(c.active), c.created_at, c.last_received, c.doc))
+    tx.execute(
+        f"INSERT INTO conv_conversations ({_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (c.id, c.project_id, c.app_id, c.contact_id, int(c.active), c.created_at, c.last_received, c.doc),
+    )
 
 
 def update(tx: Tx, conversation_id: str, active: bool, doc: str, contact_id: str | None = None) -> None:
     if contact_id is None:
-        tx.execute("UPDATE conv_conversations SET active = ?, doc = ? WHERE id = ?",
-                   (int(active), doc, conversation_id))
+        tx.execute(
+            "UPDATE conv_conversations SET active = ?, doc = ? WHERE id = ?", (int(active), doc, conversation_id)
+        )
     else:
-        tx.execute("UPDATE conv_conversations SET active = ?, doc = ?, contact_id = ? WHERE id = ?",
-                   (int(active), doc, contact_id, conversation_id))
+        tx.execute(
+            "UPDATE conv_conversations SET active = ?, doc = ?, contact_id = ? WHERE id = ?",
+            (int(active), doc, contact_id, conversation_id),
+        )
 
 
 def received(tx: Tx, conversation_id: str, at: int) -> None:
@@ -73,21 +88,24 @@ def received(tx: Tx, conversation_id: str, at: int) -> None:
 
 def delete(tx: Tx, project_id: str, conversation_id: str) -> bool:
     """The conversation and its messages."""
-    tx.execute("DELETE FROM conv_messages WHERE conversation_id = ? AND project_id = ?",
-               (conversation_id, project_id))
+    tx.execute("DELETE FROM conv_messages WHERE conversation_id = ? AND project_id = ?", (conversation_id, project_id))
     tx.execute("DELETE FROM conv_conversations WHERE id = ? AND project_id = ?", (conversation_id, project_id))
     return tx.rowcount > 0
 
 
 def move_messages(tx: Tx, project_id: str, from_conversation: str, to_conversation: str, contact_id: str) -> None:
     """Every message of one conversation into another (a contact merge)."""
-    tx.execute("UPDATE conv_messages SET conversation_id = ?, contact_id = ? WHERE conversation_id = ? "
-               "AND project_id = ?", (to_conversation, contact_id, from_conversation, project_id))
+    tx.execute(
+        "UPDATE conv_messages SET conversation_id = ?, contact_id = ? WHERE conversation_id = ? AND project_id = ?",
+        (to_conversation, contact_id, from_conversation, project_id),
+    )
 
 
 def set_messages_contact(tx: Tx, project_id: str, from_contact: str, to_contact: str) -> None:
-    tx.execute("UPDATE conv_messages SET contact_id = ? WHERE contact_id = ? AND project_id = ?",
-               (to_contact, from_contact, project_id))
+    tx.execute(
+        "UPDATE conv_messages SET contact_id = ? WHERE contact_id = ? AND project_id = ?",
+        (to_contact, from_contact, project_id),
+    )
 
 
 class ConversationQuery(NamedTuple):
@@ -109,8 +127,11 @@ def _where(tx: Tx, q: ConversationQuery) -> tuple[str, list[Any]]:
         sql.append("c.active = 1")
     if q.active_channel is not None:
         # The channel lives in the document only (JSON functions of each database).
-        sql.append("json_extract(c.doc, '$.active_channel') = ?" if tx.dialect == "sqlite"
-                   else "(c.doc::json ->> 'active_channel') = ?")
+        sql.append(
+            "json_extract(c.doc, '$.active_channel') = ?"
+            if tx.dialect == "sqlite"
+            else "(c.doc::json ->> 'active_channel') = ?"
+        )
         args.append(q.active_channel)
     return " AND ".join(sql), args
 
@@ -122,22 +143,27 @@ def list_page(tx: Tx, q: ConversationQuery, offset: int, limit: int) -> tuple[in
     """(how many match, one page of them in creation order)."""
     where, args = _where(tx, q)
     total = tx.scalar(f"SELECT count(*) FROM conv_conversations c WHERE {where}", args, 0)
-    rows = tx.all(f"SELECT {_C_COLS} FROM conv_conversations c WHERE {where} ORDER BY c.created_at, c.id "
-                  "LIMIT ? OFFSET ?", [*args, limit, offset])
+    rows = tx.all(
+        f"SELECT {_C_COLS} FROM conv_conversations c WHERE {where} ORDER BY c.created_at, c.id LIMIT ? OFFSET ?",
+        [*args, limit, offset],
+    )
     return total, [_row(r) for r in rows]
 
 
-def recent_page(tx: Tx, q: ConversationQuery, newest_first: bool, offset: int, limit: int
-                ) -> tuple[int, list[ConversationRow]]:
+def recent_page(
+    tx: Tx, q: ConversationQuery, newest_first: bool, offset: int, limit: int
+) -> tuple[int, list[ConversationRow]]:
     """Like `list_page`, ordered by the time of each conversation's newest message (either
     direction); conversations without messages count as older than any message."""
     where, args = _where(tx, q)
     total = tx.scalar(f"SELECT count(*) FROM conv_conversations c WHERE {where}", args, 0)
     order = "DESC" if newest_first else "ASC"
-    rows = tx.all(f"SELECT {_C_COLS}, COALESCE((SELECT max(m.accept_time) FROM conv_messages m "
-                  f"WHERE m.conversation_id = c.id), 0) AS last_at FROM conv_conversations c WHERE {where} "
-                  f"ORDER BY last_at {order}, c.created_at {order}, c.id {order} LIMIT ? OFFSET ?",
-                  [*args, limit, offset])
+    rows = tx.all(
+        f"SELECT {_C_COLS}, COALESCE((SELECT max(m.accept_time) FROM conv_messages m "
+        f"WHERE m.conversation_id = c.id), 0) AS last_at FROM conv_conversations c WHERE {where} "
+        f"ORDER BY last_at {order}, c.created_at {order}, c.id {order} LIMIT ? OFFSET ?",
+        [*args, limit, offset],
+    )
     return total, [_row(r) for r in rows]
 
 
@@ -146,8 +172,10 @@ def last_messages(tx: Tx, conversation_ids: Iterable[str]) -> dict[str, messages
     cols = ", ".join(messages.Message._fields)
     out: dict[str, messages.Message] = {}
     for cid in dict.fromkeys(conversation_ids):
-        r = tx.one(f"SELECT {cols} FROM conv_messages WHERE conversation_id = ? "
-                   "ORDER BY accept_time DESC, id DESC LIMIT 1", (cid,))
+        r = tx.one(
+            f"SELECT {cols} FROM conv_messages WHERE conversation_id = ? ORDER BY accept_time DESC, id DESC LIMIT 1",
+            (cid,),
+        )
         if r is not None:
             out[cid] = messages.Message(*r)
     return out

@@ -18,9 +18,11 @@ from ..recipients import chunks
 
 _encode = msgspec.json.encode
 
-_COLS = ("id, project_id, app_id, direction, conversation_id, contact_id, channel, identity, sender_id, accept_time, "
-         "recipient_id, batch_id, status, metadata, conversation_metadata, correlation_id, callback_url, "
-         "processing_mode, doc")
+_COLS = (
+    "id, project_id, app_id, direction, conversation_id, contact_id, channel, identity, sender_id, accept_time, "
+    "recipient_id, batch_id, status, metadata, conversation_metadata, correlation_id, callback_url, "
+    "processing_mode, doc"
+)
 
 
 class Message(NamedTuple):
@@ -135,6 +137,7 @@ def list_page(tx: Tx, f: ListFilter, limit: int, before: tuple[int, str] | None)
 
 # The SMS that carries an outbound message ------------------------------------------------
 
+
 class Carrier(NamedTuple):
     message_id: str
     plan_id: str
@@ -152,29 +155,53 @@ def queue_sms(tx: Tx, carriers: list[Carrier], now: int) -> dict[str, int]:
         return {}
     rows = []
     for c in carriers:
-        doc: dict[str, Any] = {"id": c.message_id, "to": [c.msisdn], "body": c.text, "type": "mt_text",
-                               "delivery_report": "none", "flash_message": c.flash}
+        doc: dict[str, Any] = {
+            "id": c.message_id,
+            "to": [c.msisdn],
+            "body": c.text,
+            "type": "mt_text",
+            "delivery_report": "none",
+            "flash_message": c.flash,
+        }
         if c.sender is not None:
             doc["from"] = c.sender
         if c.max_parts is not None:
             doc["max_number_of_message_parts"] = c.max_parts
-        rows.append((c.message_id, c.plan_id, "mt_text", c.sender, now, now, now, c.expire_at, "active", "none",
-                     _encode(doc).decode()))
+        rows.append(
+            (
+                c.message_id,
+                c.plan_id,
+                "mt_text",
+                c.sender,
+                now,
+                now,
+                now,
+                c.expire_at,
+                "active",
+                "none",
+                _encode(doc).decode(),
+            )
+        )
     tx.executemany(
         "INSERT INTO batches (id, account_id, type, sender, client_reference, created_at, modified_at, due_at, "
         "expire_at, expire_explicit, canceled, state, delivery_report, callback_url, feedback_enabled, report_sent, "
-        "doc, origin) VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?, 1, 0, ?, ?, NULL, 0, 0, ?, 'conversation')", rows)
+        "doc, origin) VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?, 1, 0, ?, ?, NULL, 0, 0, ?, 'conversation')",
+        rows,
+    )
     # One statement for all the recipient rows, handing back their ids (in carrier order, so
     # ids follow the FIFO): 2-3x faster than executemany followed by a SELECT of the ids.
     cols = "INSERT INTO recipients (batch_id, account_id, msisdn, status, code, created_at, status_at) "
     if tx.dialect == "postgresql":
-        found = tx.all(cols + "SELECT b, p, m, 'Queued', 400, ?, ? FROM unnest(?::text[], ?::text[], ?::text[]) "
-                       "WITH ORDINALITY AS t(b, p, m, n) ORDER BY n RETURNING id, batch_id",
-                       (now, now, [c.message_id for c in carriers], [c.plan_id for c in carriers],
-                        [c.msisdn for c in carriers]))
+        found = tx.all(
+            cols + "SELECT b, p, m, 'Queued', 400, ?, ? FROM unnest(?::text[], ?::text[], ?::text[]) "
+            "WITH ORDINALITY AS t(b, p, m, n) ORDER BY n RETURNING id, batch_id",
+            (now, now, [c.message_id for c in carriers], [c.plan_id for c in carriers], [c.msisdn for c in carriers]),
+        )
     else:
-        found = tx.all(cols + "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), "
-                       "json_extract(value, '$[2]'), 'Queued', 400, ?, ? FROM json_each(?) ORDER BY key "
-                       "RETURNING id, batch_id",
-                       (now, now, _encode([(c.message_id, c.plan_id, c.msisdn) for c in carriers]).decode()))
+        found = tx.all(
+            cols + "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), "
+            "json_extract(value, '$[2]'), 'Queued', 400, ?, ? FROM json_each(?) ORDER BY key "
+            "RETURNING id, batch_id",
+            (now, now, _encode([(c.message_id, c.plan_id, c.msisdn) for c in carriers]).decode()),
+        )
     return {r.batch_id: r.id for r in found}

@@ -62,10 +62,12 @@ def contact_of(tx: Tx, project_id: str, channel: str, identity: str) -> str | No
 
 def add_contact(tx: Tx, project_id: str, contact_id: str, doc: dict[str, Any], now: int) -> None:
     """A contact made by the message path (CONVERSATION mode meets an unknown identity)."""
-    contact_store.insert(tx, contact_store.ContactRow(contact_id, project_id, doc.get("external_id") or None, now,
-                                                      json.dumps(doc)))
-    contact_store.claim(tx, project_id, contact_id,
-                        [(i["channel"], i["identity"]) for i in doc.get("channel_identities", [])])
+    contact_store.insert(
+        tx, contact_store.ContactRow(contact_id, project_id, doc.get("external_id") or None, now, json.dumps(doc))
+    )
+    contact_store.claim(
+        tx, project_id, contact_id, [(i["channel"], i["identity"]) for i in doc.get("channel_identities", [])]
+    )
 
 
 class ConversationRow(NamedTuple):
@@ -78,10 +80,15 @@ def active_conversation(tx: Tx, app_id: str, contact_id: str) -> ConversationRow
     return None if r is None else ConversationRow(r.id, _decode(r.doc))
 
 
-def add_conversation(tx: Tx, project_id: str, conversation_id: str, app_id: str, contact_id: str,
-                     doc: dict[str, Any], now: int) -> None:
-    conversation_store.insert(tx, conversation_store.ConversationRow(
-        conversation_id, project_id, app_id, contact_id, True, now, 0, json.dumps(doc)))
+def add_conversation(
+    tx: Tx, project_id: str, conversation_id: str, app_id: str, contact_id: str, doc: dict[str, Any], now: int
+) -> None:
+    conversation_store.insert(
+        tx,
+        conversation_store.ConversationRow(
+            conversation_id, project_id, app_id, contact_id, True, now, 0, json.dumps(doc)
+        ),
+    )
 
 
 def save_conversation(tx: Tx, conversation_id: str, doc: dict[str, Any], last_received: int | None = None) -> None:

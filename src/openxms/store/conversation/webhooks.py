@@ -30,16 +30,22 @@ def get(tx: Tx, project_id: str, webhook_id: str) -> WebhookRow | None:
 
 
 def of_app(tx: Tx, project_id: str, app_id: str) -> list[WebhookRow]:
-    return [_row(r) for r in tx.all(f"SELECT {_COLS} FROM conv_webhooks WHERE app_id = ? AND project_id = ? "
-                                    "ORDER BY created_at, id", (app_id, project_id))]
+    return [
+        _row(r)
+        for r in tx.all(
+            f"SELECT {_COLS} FROM conv_webhooks WHERE app_id = ? AND project_id = ? ORDER BY created_at, id",
+            (app_id, project_id),
+        )
+    ]
 
 
 def of_apps(tx: Tx, app_ids: Iterable[str]) -> dict[str, list[WebhookRow]]:
     """The webhooks of these apps (whatever their project: the callers hold the apps already)."""
     out: dict[str, list[WebhookRow]] = {}
     for part in chunks(sorted(set(app_ids))):
-        for r in tx.all(f"SELECT {_COLS} FROM conv_webhooks WHERE app_id IN {tx.in_list(part)} "
-                        "ORDER BY created_at, id", part):
+        for r in tx.all(
+            f"SELECT {_COLS} FROM conv_webhooks WHERE app_id IN {tx.in_list(part)} ORDER BY created_at, id", part
+        ):
             out.setdefault(r.app_id, []).append(_row(r))
     return out
 
