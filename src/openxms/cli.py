@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import sys
@@ -148,7 +149,7 @@ def bounded_http_tools(
         HEAD_TIMEOUT, BODY_TIMEOUT, BODY_MIN_RATE, MAX_HEAD = head_timeout, body_timeout, body_min_rate, max_head_bytes
 
         def connection_made(self, transport) -> None:
-            self._timer = None
+            self._timer: asyncio.TimerHandle | None = None
             self._in_head, self._head_bytes, self._body_bytes, self._body_start = True, 0, 0, 0.0
             super().connection_made(transport)
             self._arm(self.HEAD_TIMEOUT, self._head_late)

@@ -28,6 +28,7 @@ import json
 import os
 import re
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -302,7 +303,9 @@ def _expected(words: str) -> str:
 
 
 def _describe(message: str, root: Any, type_: Any, renamed: dict[str, str]) -> str:
-    text, at = _AT.fullmatch(message).groups()
+    found = _AT.fullmatch(message)
+    assert found is not None  # _AT matches any text
+    text, at = found.groups()
     at = at or ""  # ".server.port", "[0].rate", "" (the value itself)
     path = at.lstrip(".")
 
@@ -385,7 +388,7 @@ def parse_conversation_apps(value: str) -> list[ConversationApp]:
 
 
 def _conversation_apps(
-    src: str, cf: ConfigFile, env: dict[str, str], accounts: list[Account]
+    src: str, cf: ConfigFile, env: Mapping[str, str], accounts: list[Account]
 ) -> tuple[ConversationApp, ...]:
     """The file's apps with the environment's merged in (an id in both keeps the file's other
     keys and takes the environment's project and plan); each must name a configured project
@@ -474,7 +477,9 @@ def _check_ids(src: str, cf: ConfigFile) -> None:
             seen[a.id] = here
 
 
-def load(config_file: str | os.PathLike | None = None, env: dict[str, str] | None = None, **overrides: Any) -> Settings:
+def load(
+    config_file: str | os.PathLike | None = None, env: Mapping[str, str] | None = None, **overrides: Any
+) -> Settings:
     """Build the settings; `overrides` are command-line flags (None means not given), named
     like the settings (`port`, `database_url`, `oauth_token_ttl`, ...)."""
     env = os.environ if env is None else env

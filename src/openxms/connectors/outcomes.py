@@ -196,7 +196,8 @@ def _matcher(where: str, match: Any) -> Callable[[str], Any]:
     if head == "*" and not _GLOB_CHARS.search(tail):
         return lambda s: s.endswith(tail)
     if match[-1] == "*" and not _GLOB_CHARS.search(match[:-1]):
-        return lambda s, p=match[:-1]: s.startswith(p)
+        prefix = match[:-1]
+        return lambda s: s.startswith(prefix)
     if not _GLOB_CHARS.search(match):
         return match.__eq__
     return re.compile(translate(match)).match  # translate() anchors at the end itself
@@ -301,6 +302,7 @@ class OutcomeRules:
             fixed, profile = self._default_fixed, self._default
         if fixed is not None:
             return fixed
+        assert profile is not None  # a rule has either a fixed outcome or a profile
         return self._outcome(profile, _fractions(self.seed, msisdn, key))
 
     # config / JSON -----------------------------------------------------------------------

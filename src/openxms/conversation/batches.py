@@ -275,7 +275,9 @@ def generated_messages(
     """The fan-out: each recipient's message with its parameters substituted and its metadata
     merged (no substitution in metadata, properties or callback_url)."""
     if substitute is None:
-        from .params import substitute
+        from .params import substitute as default
+
+        substitute = default
     for i, rp in enumerate(batch.recipient_and_params):
         msg_md = merge_metadata(batch.message_metadata, rp.message_metadata, batch_id)
         yield Generated(

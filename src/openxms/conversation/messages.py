@@ -396,6 +396,7 @@ def _app_message(m: AppMessage, where: str) -> None:
 
 def _override(o: OmniMessageOverride, where: str) -> None:
     if _one_of(o, OVERRIDE_TYPES, "message type", where) == "template_reference":
+        assert o.template_reference is not None  # the one type present
         _required(o.template_reference.version, f"{where}.template_reference.version")
 
 
@@ -469,6 +470,7 @@ def _recipient(r: Recipient, where: str) -> None:
     if r.contact_id is not None:
         _required(r.contact_id, f"{where}.contact_id")
     else:
+        assert r.identified_by is not None  # exactly one of the two: checked above
         _count(
             r.identified_by.channel_identities, f"{where}.identified_by.channel_identities", 1, MAX_CHANNEL_IDENTITIES
         )

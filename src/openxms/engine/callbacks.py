@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import hashlib
 import hmac
 import ipaddress
@@ -213,7 +214,7 @@ class CallbackSender:
         self._in_flight[row.target] = self._in_flight.get(row.target, 0) + 1
         task = asyncio.create_task(self._deliver(client, row), name=f"callback:{row.id}")
         self._tasks.add(task)
-        task.add_done_callback(lambda t, target=row.target: self._finished(t, target))
+        task.add_done_callback(functools.partial(self._finished, target=row.target))
 
     def _finished(self, task: asyncio.Task, target: str) -> None:
         self._tasks.discard(task)

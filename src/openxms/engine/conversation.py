@@ -74,7 +74,7 @@ def on_changes(tx: Tx, changes: list[Any], now: int) -> None:
         to = targets(app_hooks, "MESSAGE_DELIVERY", m.callback_url, app_doc)
         if not submit_to and not to:
             continue  # nobody listens: the status is all there is to record
-        common = dict(
+        common: dict[str, Any] = dict(
             app_id=m.app_id,
             project_id=m.project_id,
             message_id=m.id,

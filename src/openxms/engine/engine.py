@@ -238,7 +238,7 @@ def _release(tx: Tx, account_ids: list[str], node_id: str) -> None:
         leases.release(tx, lease_name(account_id), node_id)
 
 
-async def _cancel_until_done(tasks: list[asyncio.Future], timeout: float, cancel_first: bool = True) -> None:
+async def _cancel_until_done(tasks: Sequence[asyncio.Future], timeout: float, cancel_first: bool = True) -> None:
     """Wait up to `timeout` s for `tasks`, cancelling what still runs every 0.5 s (after a first
     grace period when `cancel_first` is false)."""
     loop = asyncio.get_running_loop()

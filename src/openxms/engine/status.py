@@ -83,7 +83,7 @@ def _callbacks(
     accounts: Mapping[str, Account],
 ) -> None:
     rows = sorted(report_store.by_ids(tx, [c.recipient_id for c in todo]), key=lambda r: r.id)
-    out = []
+    out: list[tuple[str, str, str, str]] = []
     for r in rows:
         b = batches[r.batch_id]
         if b.id not in wanted:
@@ -93,7 +93,9 @@ def _callbacks(
             payload = reports.recipient_report(
                 b.id, b.type, r.msisdn, r.code, r.status, r.status_at, r.operator_status_at, b.client_reference, r.parts
             )
-            out.append((b.account_id, "recipient_delivery_report", _url(b, accounts), json.dumps(payload)))
+            url = _url(b, accounts)
+            assert url is not None  # b is wanted: it has one
+            out.append((b.account_id, "recipient_delivery_report", url, json.dumps(payload)))
     summary = [b for b in batches.values() if b.id in wanted and b.delivery_report in ("summary", "full")]
     if summary:
         open_counts = rstore.count_open(tx, [b.id for b in summary])

@@ -4,6 +4,7 @@ format of the API its route belongs to (`http/spec.py`)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from starlette.applications import Starlette
@@ -24,6 +25,12 @@ from .conversation import webhooks as conversation_webhooks
 from .responses import json_response
 
 log = logging.getLogger("openxms.http")
+
+
+def _handlers() -> dict[Any, Callable[..., Any]]:
+    # each handler takes the exception class it is registered for (Starlette dispatches by class)
+    return {ApiError: _api, HTTPException: _http, Exception: _crash}
+
 
 _HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}
 
@@ -83,7 +90,7 @@ def build(context: Any, lifespan=None) -> Starlette:
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        exception_handlers={ApiError: _api, HTTPException: _http, Exception: _crash},
+        exception_handlers=_handlers(),
     )
     app.state.ctx = context
     return app

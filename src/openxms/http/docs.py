@@ -32,7 +32,7 @@ async def openapi_json(request: Request) -> Response:
 def _schema_name(content: dict | None) -> str:
     if not content:
         return ""
-    schema = next(iter(content.values()), {}).get("schema", {})
+    schema = next(iter(content.values()), dict[str, Any]()).get("schema", {})
     if "$ref" in schema:
         name = schema["$ref"].rsplit("/", 1)[-1]
         return f'<a href="#schema-{name}">{name}</a>'

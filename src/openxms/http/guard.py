@@ -24,13 +24,11 @@ from __future__ import annotations
 
 import hmac
 import json
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.routing import Match
-
-Scope = dict[str, Any]
-ASGI = Callable[[Scope, Callable[[], Awaitable[dict]], Callable[[dict], Awaitable[None]]], Awaitable[None]]
+from starlette.types import ASGIApp as ASGI
+from starlette.types import Message, Receive, Scope, Send
 
 LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
 _MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -89,9 +87,7 @@ class Guard:
     def __getattr__(self, name: str) -> Any:  # the wrapped app's routes, state, ...
         return getattr(self.app, name)
 
-    async def __call__(
-        self, scope: Scope, receive: Callable[[], Awaitable[dict]], send: Callable[[dict], Awaitable[None]]
-    ) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -117,7 +113,7 @@ class Guard:
             return
         held = 0
 
-        async def counted() -> dict:
+        async def counted() -> Message:
             nonlocal held
             message = await receive()
             if message["type"] == "http.request":
@@ -165,7 +161,7 @@ class Guard:
 
 
 async def _answer(
-    send: Callable[[dict], Awaitable[None]],
+    send: Send,
     path: str,
     status: int,
     code: str,

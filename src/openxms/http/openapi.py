@@ -86,7 +86,7 @@ _PATH_SCHEMA = {"msisdn": {"pattern": msisdn.PATTERN}}
 
 def _param(p: Param) -> dict:
     text = p.description or (_PATH_TEXT.get(p.name, "") if p.where == "path" else "")
-    extra = {"maximum": INT_MAX} if p.type == "integer" and "maximum" not in p.schema else {}
+    extra: dict[str, Any] = {"maximum": INT_MAX} if p.type == "integer" and "maximum" not in p.schema else {}
     if p.where == "path":
         extra.update(_PATH_SCHEMA.get(p.name, {}))
     return {

@@ -23,8 +23,9 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
     return Response(body, status_code=status, media_type=JSON, headers=headers)
 
 
-def raw(docs: list[str] | list[bytes]) -> list[msgspec.Raw]:
-    """Stored JSON documents, to be embedded in a response as they are."""
+def raw(docs: list[str] | list[bytes]) -> list[Any]:
+    """Stored JSON documents, to be embedded in a response as they are: typed Any because each
+    stands in for the list field's object type (the stored document is that object encoded)."""
     return [msgspec.Raw(d) for d in docs]
 
 

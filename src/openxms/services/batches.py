@@ -151,7 +151,7 @@ class BatchService:
         recipients = await self.db.read(self._resolve_checked, account_id, b.to)
         tpl = Template(b.type, b.body, b.parameters, b.truncate_concat, b.max_parts, b.udh)
         messages = 0
-        details = []
+        details: list[DryRunRecipient] = []
         for r in recipients:
             out = tpl.render(r, lenient=True)
             messages += out.parts

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 
@@ -17,7 +17,7 @@ from ..errors import ConstraintViolation, InvalidFormat, NotFound
 from ..ids import IdFactory
 from ..sms import dates
 from ..sms import msisdn as numbers
-from ..sms.objects import InboundMessage
+from ..sms.objects import InboundMessage, InboundType
 from ..store import inbounds as store
 from ..store import outbox, replies
 from ..store.db import Database, Tx
@@ -81,7 +81,7 @@ class InboundService:
     def _receive(self, tx: Tx, mo: Inbound, inbound_id: str, now: int) -> dict[str, Any]:
         account_id, ref = resolve_account(tx, self.accounts, mo)
         message = InboundMessage(
-            type=mo.type,
+            type=cast(InboundType, mo.type),  # connectors build mo_text or mo_binary only
             id=inbound_id,
             from_=mo.sender,
             to=mo.recipient,

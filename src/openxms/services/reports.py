@@ -77,7 +77,7 @@ class ReportService:
                 msgspec.json.encode(
                     reports.recipient_delivery_report(
                         r.batch_id,
-                        r.batch_type,
+                        r.batch_type or "mt_text",  # list_reports always selects it
                         r.msisdn,
                         r.code,
                         r.status,

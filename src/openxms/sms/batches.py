@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import msgspec
@@ -96,12 +96,12 @@ def decode_update(raw: bytes) -> UpdateRequest:
 class Batch:
     """A validated batch definition (what is stored; ids and timestamps are the store's)."""
 
-    type: str
+    type: objects.BatchType
     to: list[str]  # normalised MSISDNs and group ids, in order, deduplicated
     body: Any  # str for text/binary (binary: base64), dict for media
     sender: str | None = None
     udh: str | None = None
-    delivery_report: str = "none"
+    delivery_report: objects.ReportMode = "none"
     send_at: int | None = None  # as requested (ms); None = immediately
     expire_at: int = 0
     expire_explicit: bool = False
@@ -259,7 +259,7 @@ def validate(req: BatchRequest, now_ms: int) -> Batch:
     send_at = _time(req.send_at, "send_at") if req.send_at is not None else None
     expire_at = _time(req.expire_at, "expire_at") if req.expire_at is not None else None
     return Batch(
-        type=kind,
+        type=cast(objects.BatchType, kind),  # one of TYPES: checked above
         to=_targets(req.to, "to"),
         body=body,
         udh=req.udh,

@@ -18,11 +18,13 @@ without a Python-level loop.
 from __future__ import annotations
 
 import re
+from typing import Final, Literal
 
 import gsm0338  # noqa: F401 - registers the "gsm03.38" codec used to build the tables
 
-TEXT = "text"  # GSM-7 (the dry run's spelling)
-UNICODE = "unicode"  # UCS-2
+Encoding = Literal["text", "unicode"]  # the dry run's spelling
+TEXT: Final = "text"  # GSM-7
+UNICODE: Final = "unicode"  # UCS-2
 GSM_SINGLE, GSM_MULTI = 160, 153  # septets per part (153 = 160 minus a 6-byte UDH, 8-bit ref)
 UCS2_SINGLE, UCS2_MULTI = 70, 67  # UTF-16 code units per part
 
@@ -58,7 +60,7 @@ _PLAIN_RE = re.compile("[" + re.escape("".join(_BASIC)) + "]*")  # GSM without e
 _EXT_RE = re.compile("[" + re.escape("".join(_EXT)) + "]")
 
 
-def detect(text: str) -> str:
+def detect(text: str) -> Encoding:
     """TEXT if every character is in the GSM basic or extension table, else UNICODE: one
     character outside them turns the whole message into UCS-2."""
     return TEXT if _GSM_RE.fullmatch(text) else UNICODE
@@ -129,7 +131,7 @@ def split(text: str, encoding: str | None = None, *, multi: int | None = None) -
     return parts
 
 
-def count_parts(text: str) -> tuple[str, int]:
+def count_parts(text: str) -> tuple[Encoding, int]:
     """(encoding, number of parts), by definition `len(split(text))` (see the module docstring)."""
     n = len(text)
     if _PLAIN_RE.fullmatch(text):  # the common case: no pairs, so ceil() is exact

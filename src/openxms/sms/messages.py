@@ -16,7 +16,7 @@ from . import parameters as params
 @dataclass(frozen=True)
 class Rendered:
     body: str  # text after substitution (and truncation); base64 for binary
-    encoding: str  # "text" | "unicode" (binary and media count as "text", one part)
+    encoding: encoding.Encoding  # binary and media count as "text", one part
     parts: int
     error: int | None = None  # a Sinch code (405, 411) when this recipient must not be sent
 

@@ -22,6 +22,9 @@ Timestamp = Annotated[str, Meta(extra_json_schema={"format": "date-time"})]
 Status = Literal[
     "Queued", "Dispatched", "Aborted", "Cancelled", "Rejected", "Deleted", "Delivered", "Failed", "Expired", "Unknown"
 ]
+BatchType = Literal["mt_text", "mt_binary", "mt_media"]
+ReportMode = Literal["none", "summary", "full", "per_recipient", "per_recipient_final"]
+InboundType = Literal["mo_text", "mo_binary", "mo_media"]
 PageSize = Annotated[int, Meta(description="number of items in this page")]
 Parameters = dict[str, dict[str, str]]
 
@@ -42,10 +45,10 @@ class Batch(Struct, omit_defaults=True, kw_only=True):
     parameters: Parameters | None = None
     body: str | MediaBody
     udh: str | None = None
-    type: Literal["mt_text", "mt_binary", "mt_media"]
+    type: BatchType
     created_at: Timestamp
     modified_at: Timestamp
-    delivery_report: Literal["none", "summary", "full", "per_recipient", "per_recipient_final"]
+    delivery_report: ReportMode
     send_at: Timestamp | None = None
     expire_at: Timestamp
     callback_url: str | None = None
@@ -70,7 +73,7 @@ class DryRunRecipient(Struct):
     recipient: str
     body: str
     number_of_parts: int
-    encoding: Literal["text", "unicode"]
+    encoding: Literal["text", "unicode"]  # encoding.Encoding
 
 
 class DryRun(Struct, omit_defaults=True):
@@ -142,7 +145,7 @@ class GroupList(Struct):
 
 
 class InboundMessage(Struct, omit_defaults=True, kw_only=True):
-    type: Literal["mo_text", "mo_binary", "mo_media"]
+    type: InboundType
     id: str
     from_: str = field(name="from")
     to: str

@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 
 from . import dates
-from .objects import BatchDeliveryReport, RecipientDeliveryReport, StatusCount
+from .objects import BatchDeliveryReport, RecipientDeliveryReport, Status, StatusCount
 
 
 def _mms(batch_type: str) -> bool:
@@ -19,7 +19,7 @@ def batch_delivery_report(
     batch_id: str,
     batch_type: str,
     total: int,
-    statuses: list[tuple[int, str, int, list[str]]],
+    statuses: list[tuple[int, Status, int, list[str]]],
     client_reference: str | None,
     full: bool,
 ) -> BatchDeliveryReport:
@@ -38,7 +38,7 @@ def recipient_delivery_report(
     batch_type: str,
     recipient: str,
     code: int,
-    status: str,
+    status: Status,
     at: int,
     operator_status_at: int | None,
     client_reference: str | None,

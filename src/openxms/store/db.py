@@ -32,16 +32,20 @@ log = logging.getLogger("openxms.store")
 T = TypeVar("T")
 MAX_GROUP = 512  # units of work per commit
 
+# A result row: a named tuple whose fields are the columns the SQL selected (`r.status`), so
+# its type is only known from the query text; callers read the fields they selected.
+Row = Any
+
 
 @lru_cache(maxsize=1024)
-def _row_type(names: tuple[str, ...]) -> type:
-    return namedtuple("Row", names, rename=True)  # type: ignore[misc]
+def _row_type(names: tuple[str, ...]) -> Any:
+    return namedtuple("Row", names, rename=True)
 
 
-_last_type: tuple[Any, type] = ((), tuple)
+_last_type: tuple[Any, Any] = ((), tuple)
 
 
-def _sqlite_row(cursor: sqlite3.Cursor, row: tuple) -> tuple:
+def _sqlite_row(cursor: sqlite3.Cursor, row: tuple) -> Row:
     """Rows as named tuples (`r.status`), like psycopg's `namedtuple_row`: queries read columns
     by name, and positional access still works. The cursor keeps one description object per
     statement, so the row type is looked up once per result, not once per row."""
@@ -71,11 +75,11 @@ class Tx:
     def executemany(self, sql: str, rows: Any) -> None:
         self.cur.executemany(_pg_sql(sql) if self._pg else sql, rows)
 
-    def all(self, sql: str, params: Any = ()) -> list[tuple]:
+    def all(self, sql: str, params: Any = ()) -> list[Row]:
         self.execute(sql, params)
         return self.cur.fetchall()
 
-    def one(self, sql: str, params: Any = ()) -> tuple | None:
+    def one(self, sql: str, params: Any = ()) -> Row | None:
         self.execute(sql, params)
         return self.cur.fetchone()
 
@@ -276,7 +280,7 @@ class _Writer(threading.Thread):
     _last_error: BaseException | None = None
 
     def _attempt(self, group: list) -> list | None:
-        results = []
+        results: list[tuple[asyncio.Future, Any, BaseException | None]] = []
         try:
             if self.conn is None:
                 self.conn = self.db.connect()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ..sms import statuses as st
+from ..sms.objects import Status
 from .db import Tx
 from .recipients import chunks
 
@@ -14,7 +16,7 @@ class RecipientRow:
     id: int
     batch_id: str
     msisdn: str
-    status: str
+    status: Status
     code: int
     status_at: int
     operator_status_at: int | None
@@ -28,7 +30,7 @@ _RCOLS = "r.id, r.batch_id, r.msisdn, r.status, r.code, r.status_at, r.operator_
 
 
 def _filters(tx: Tx, statuses: list[str] | None, codes: list[int] | None) -> tuple[str, list]:
-    sql, args = "", []
+    sql, args = "", list[Any]()
     if statuses:
         sql += f" AND r.status IN {tx.in_list(statuses)}"
         args += statuses
@@ -40,7 +42,7 @@ def _filters(tx: Tx, statuses: list[str] | None, codes: list[int] | None) -> tup
 
 def batch_statuses(
     tx: Tx, batch_id: str, statuses: list[str] | None, codes: list[int] | None, with_recipients: bool
-) -> tuple[int, list[tuple[int, str, int, list[str]]]]:
+) -> tuple[int, list[tuple[int, Status, int, list[str]]]]:
     """(total recipients, [(code, status, count, recipients)]) for a batch delivery report."""
     total = tx.scalar("SELECT count(*) FROM recipients WHERE batch_id = ?", (batch_id,), 0)
     where, args = _filters(tx, statuses, codes)
@@ -51,7 +53,7 @@ def batch_statuses(
             [batch_id, *args],
         )
         return total, [(r.code, r.status, r.n, []) for r in rows]
-    groups: dict[tuple[int, str], list[str]] = {}
+    groups: dict[tuple[int, Status], list[str]] = {}
     for r in tx.all(
         f"SELECT r.code, r.status, r.msisdn FROM recipients r WHERE r.batch_id = ?{where} ORDER BY r.code, r.id",
         [batch_id, *args],

@@ -297,9 +297,15 @@ class SmppClient:
                 if stored is None:
                     return resp
                 out = asyncio.get_running_loop().create_future()
-                stored.add_done_callback(
-                    lambda f: out.set_exception(f.exception()) if f.exception() else out.set_result(resp)
-                )
+
+                def answer(f: asyncio.Future) -> None:
+                    error = f.exception()
+                    if error is not None:
+                        out.set_exception(error)
+                    else:
+                        out.set_result(resp)
+
+                stored.add_done_callback(answer)
                 return out
             return self._deliver_mo(p)
         if p.command_id == pdu.UNBIND:

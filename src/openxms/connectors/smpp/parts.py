@@ -202,7 +202,7 @@ class Reassembler:
             udh, sm, concat = parse_udh(sm)
         elif pdu.TLV_SAR_MSG_REF_NUM in p.tlvs:
             concat = (
-                pdu.tlv_int(p, pdu.TLV_SAR_MSG_REF_NUM),
+                pdu.tlv_int(p, pdu.TLV_SAR_MSG_REF_NUM) or 0,  # present: tested above
                 pdu.tlv_int(p, pdu.TLV_SAR_TOTAL_SEGMENTS) or 1,
                 pdu.tlv_int(p, pdu.TLV_SAR_SEGMENT_SEQNUM) or 1,
             )

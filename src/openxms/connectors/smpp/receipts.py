@@ -129,7 +129,7 @@ def parse_text(text: str) -> dict[str, str]:
     m = _STANDARD.match(text)
     if m:  # the common exact layout, ~5x faster than the general loop below
         g = m.groupdict()
-        out = {
+        out: dict[str, str] = {
             "id": g["id"],
             "sub": g["sub"],
             "dlvrd": g["dlvrd"],
@@ -141,7 +141,7 @@ def parse_text(text: str) -> dict[str, str]:
         if g["text"] is not None:
             out["text"] = g["text"]
         return out
-    out: dict[str, str] = {}
+    out = {}
     matches = list(_FIELD.finditer(text))
     for m, nxt in zip(matches, matches[1:] + [None], strict=True):
         key = m.group(1).lower()

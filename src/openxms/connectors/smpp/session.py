@@ -12,6 +12,7 @@ or the responses to a batch of receipts, costs one system call instead of one ea
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
@@ -83,7 +84,8 @@ class Session:
         fut = asyncio.get_running_loop().create_future()
         self.write(p)
         self.pending[p.sequence] = fut
-        fut.add_done_callback(lambda _f, seq=p.sequence: self.pending.pop(seq, None))
+        seq = p.sequence
+        fut.add_done_callback(lambda _f: self.pending.pop(seq, None))
         return fut
 
     async def request(self, p: pdu.Pdu, timeout: float) -> pdu.Pdu:
@@ -140,7 +142,7 @@ class Session:
             log.exception("%s: handler failed on %s", self.name, p.name)
             result = pdu.response(p, pdu.ESME_RSYSERR)
         if isinstance(result, asyncio.Future):  # answered when the future is done (no task needed)
-            result.add_done_callback(lambda f, req=p: self._answer_future(req, f))
+            result.add_done_callback(functools.partial(self._answer_future, p))
         elif inspect.isawaitable(result):
             task = asyncio.ensure_future(self._answer_later(p, result))
             self._tasks.add(task)

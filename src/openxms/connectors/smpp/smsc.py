@@ -43,7 +43,7 @@ class SmscOptions:
 class Smsc:
     def __init__(self, options: SmscOptions | None = None) -> None:
         self.o = options or SmscOptions()
-        self.server: asyncio.AbstractServer | None = None
+        self.server: asyncio.Server | None = None
         self.sessions: set[Session] = set()
         self._ids = itertools.count(0x10000000)
         self._submits = 0

@@ -22,6 +22,7 @@ from ...clock import Clock
 from ...conversation import batches as rules
 from ...conversation.messages import AppMessage, Recipient
 from ...conversation.send import SmsProperties, channel_properties
+from ...conversation.types import Channel
 from ...engine.wakeups import Wakeups
 from ...errors import NotFound
 from ...ids import IdFactory
@@ -45,7 +46,7 @@ class Item(msgspec.Struct):
     conversation_metadata: dict[str, Any] | None
     correlation_id: str
     callback_url: str
-    channel_priority_order: list[str]
+    channel_priority_order: list[Channel]
     ttl_seconds: int | None
     batch_id: str
 

@@ -21,6 +21,7 @@ import msgspec
 from ...conversation import receipts
 from ...conversation.contacts import Contact, ContactIdentity
 from ...conversation.conversations import Conversation
+from ...conversation.types import ProcessingMode
 from ...engine import conversation as events
 from ...ids import IdFactory
 from ...store import replies
@@ -44,7 +45,7 @@ class ConversationInbound:
             app = bound[0] if bound else None
         if app is None:
             return
-        mode = app.doc.get("processing_mode") or "DISPATCH"
+        mode: ProcessingMode = app.doc.get("processing_mode") or "DISPATCH"
         contact_id = conversation_id = ""
         metadata: dict[str, Any] | None = None
         if last is not None and last.conversation_metadata:
@@ -92,7 +93,7 @@ class ConversationInbound:
                 conversation_id=conversation_id,
                 contact_id=contact_id,
                 processing_mode=mode,
-                conversation_metadata=metadata,  # type: ignore[arg-type]
+                conversation_metadata=metadata,
                 correlation_id=last.correlation_id if last is not None else "",
             )
             events.enqueue(tx, app.project_id, payload, to, now)
