@@ -515,3 +515,54 @@ def test_default_substitute():
         recipient_and_params=[{"recipient": ident("1"), "parameters": {"name": "Ann"}}],
     )
     assert next(b.generated_messages(batch, BATCH)).message == {"text_message": {"text": "Hi Ann"}}
+
+
+def _outcome(raw: bytes, **checks) -> str:
+    try:
+        b.decode_batch(raw, NOW, **checks)
+    except InvalidRequest as e:
+        return e.text
+    return "ok"
+
+
+@pytest.mark.parametrize(
+    "recipient",
+    [
+        ident("+46700000001"),
+        {"contact_id": "01HZZZZZZZZZZZZZZZZZZZZZZZ"},
+        {"contact_id": " "},
+        {"identified_by": {"channel_identities": [{"channel": "SMS", "identity": str(i)} for i in range(20)]}},
+        {"identified_by": {"channel_identities": [{"channel": "SMS", "identity": str(i)} for i in range(21)]}},
+        {"identified_by": {"channel_identities": [{"channel": "SMS", "identity": "1", "app_id": 5}]}},
+        {"identified_by": {"channel_identities": [{"channel": "SMS", "identity": "1", "app_id": "A"}]}},
+        {"identified_by": {"channel_identities": [{"channel": "SMS", "identity": 7}]}},
+        {"identified_by": {"channel_identities": [{"channel": "SMS", "identity": "1"}], "other": 1}},
+        {**ident("1"), "extra": True},
+        {"identified_by": {"channel_identities": [{"channel": "SMS", "identity": "1"}]}, "contact_id": "X"},
+    ],
+)
+def test_usual_recipients_skip_the_conversion_with_the_same_verdict(recipient):
+    """decode_batch skips converting recipients of the usual form (_plain_recipient): every
+    recipient gets the verdict the full messages.validate_recipient check gives."""
+    raw = json.dumps({**BODY, "recipient_and_params": [{"recipient": ident("1")}, {"recipient": recipient}]}).encode()
+    full = _outcome(raw, check_recipient=b._default_check_recipient)
+    assert _outcome(raw) == full
+
+
+def test_nulls_dropped_only_when_the_body_has_one():
+    with_null = {**BODY, "correlation_id": None, "batch_metadata": {"k": "v"}, "send_after": None}
+    assert b.decode_batch(json.dumps(with_null).encode(), NOW).correlation_id == ""
+    text = json.dumps({**BODY, "message": {"text_message": {"text": "null"}}}).encode()
+    assert b.decode_batch(text, NOW).message == {"text_message": {"text": "null"}}
+
+
+def test_metadata_sizes_checked_per_recipient_and_for_the_shared_case():
+    big = {"k": "x" * 1000}
+    rps = [{"recipient": ident("1")}, {"recipient": ident("2"), "message_metadata": big}]
+    assert "recipient_and_params[1]: message_metadata" in _outcome(
+        json.dumps({**BODY, "recipient_and_params": rps}).encode()
+    )
+    shared = {**BODY, "message_metadata": big, "recipient_and_params": [{"recipient": ident("1")}] * 3}
+    assert "recipient_and_params[0]: message_metadata" in _outcome(json.dumps(shared).encode())
+    fits = {**BODY, "message_metadata": {"k": "x" * 900}, "recipient_and_params": [{"recipient": ident("1")}] * 3}
+    assert _outcome(json.dumps(fits).encode()) == "ok"

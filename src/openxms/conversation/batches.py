@@ -31,6 +31,7 @@ from msgspec import UNSET, UnsetType
 from ..errors import InvalidRequest
 from ..sms import dates
 from . import fields as f
+from .messages import MAX_CHANNEL_IDENTITIES
 from .types import CHANNELS, Channel, MessageContentType, MessageQueue, MetadataUpdateStrategy, ProcessingStrategy
 
 MAX_RECIPIENTS = 1000
@@ -130,14 +131,18 @@ def decode_batch(
             raise InvalidRequest("recipient_and_params must contain at least one recipient")
         if len(rps) > MAX_RECIPIENTS:
             raise InvalidRequest(f"recipient_and_params holds {len(rps)} recipients; at most {MAX_RECIPIENTS}")
-    w = f.convert(f.strip_nulls(data, _OPAQUE), _Wire)
+    # A body without the bytes `null` has no null to drop (1000 recipients: a quarter of the
+    # decoding time saved on the usual request).
+    w = f.convert(f.strip_nulls(data, _OPAQUE) if b"null" in raw else data, _Wire)
     f.check_ulid(w.app_id, "app_id")
     (check_message or _default_check_message)(w.message)
-    check_recipient = check_recipient or _default_check_recipient
     for i, rp in enumerate(w.recipient_and_params):
         try:
             _check_recipient_shape(rp.recipient)
-            check_recipient(rp.recipient)
+            if check_recipient is not None:
+                check_recipient(rp.recipient)
+            elif not _plain_recipient(rp.recipient):
+                _default_check_recipient(rp.recipient)
         except InvalidRequest as e:
             raise InvalidRequest(f"recipient_and_params[{i}]: {e.text}") from None
     requested = None
@@ -152,8 +157,7 @@ def decode_batch(
     f.check_length(w.correlation_id, MAX_CORRELATION_ID, "correlation_id")
     if w.callback_url:
         f.check_url(w.callback_url, "callback_url")
-    for i, rp in enumerate(w.recipient_and_params):
-        _check_metadata_sizes(w, rp, i)
+    _check_metadata_sizes(w)
     kept = {k: getattr(w, k) for k in w.__struct_fields__ if k not in ("send_after", "ttl")}
     kept = {k: None if v is UNSET else v for k, v in kept.items()}
     return BatchRequest(
@@ -184,18 +188,45 @@ def _check_recipient_shape(recipient: dict[str, Any]) -> None:
             raise InvalidRequest(f"{where}.identity is required")
 
 
-def _check_metadata_sizes(w: _Wire, rp: RecipientAndParam, i: int) -> None:
+def _plain_recipient(recipient: dict[str, Any]) -> bool:
+    """A recipient of the usual form, `{"contact_id": id}` or `{"identified_by":
+    {"channel_identities": [{"channel", "identity"}, ...]}}` with at most
+    MAX_CHANNEL_IDENTITIES entries and no other key: `_check_recipient_shape` has then checked
+    all that `messages.validate_recipient` would, so the conversion is skipped (it is most of
+    the time of a 1000-recipient request)."""
+    if len(recipient) != 1:
+        return False
+    if "contact_id" in recipient:
+        return True
+    by = recipient["identified_by"]
+    if len(by) != 1:
+        return False
+    ids = by["channel_identities"]
+    return len(ids) <= MAX_CHANNEL_IDENTITIES and all(len(ci) == 2 for ci in ids)
+
+
+def _check_metadata_sizes(w: _Wire) -> None:
+    """Each recipient's merged metadata within the messages:send limits. Recipients without
+    metadata of their own all have the batch's, measured once."""
     for name, limit in (
         ("message_metadata", MAX_MESSAGE_METADATA),
         ("conversation_metadata", MAX_CONVERSATION_METADATA),
     ):
-        merged = merge_metadata(getattr(w, name), getattr(rp, name), _ID_PLACEHOLDER)
-        size = len(msgspec.json.encode(merged).decode())
-        if size > limit:
-            raise InvalidRequest(
-                f"recipient_and_params[{i}]: {name} merged with the batch's is {size} "
-                f"characters as JSON; at most {limit}"
-            )
+        top = getattr(w, name)
+        shared: int | None = None
+        for i, rp in enumerate(w.recipient_and_params):
+            own = getattr(rp, name)
+            if own:
+                size = len(msgspec.json.encode(merge_metadata(top, own, _ID_PLACEHOLDER)).decode())
+            else:
+                if shared is None:
+                    shared = len(msgspec.json.encode(merge_metadata(top, None, _ID_PLACEHOLDER)).decode())
+                size = shared
+            if size > limit:
+                raise InvalidRequest(
+                    f"recipient_and_params[{i}]: {name} merged with the batch's is {size} "
+                    f"characters as JSON; at most {limit}"
+                )
 
 
 def parse_ttl(value: str | None) -> int | None:
