@@ -566,3 +566,31 @@ def test_metadata_sizes_checked_per_recipient_and_for_the_shared_case():
     assert "recipient_and_params[0]: message_metadata" in _outcome(json.dumps(shared).encode())
     fits = {**BODY, "message_metadata": {"k": "x" * 900}, "recipient_and_params": [{"recipient": ident("1")}] * 3}
     assert _outcome(json.dumps(fits).encode()) == "ok"
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {},
+        {"batch_metadata": {"k": "v"}, "message_metadata": {"a": [1, {"b": 2}]}, "conversation_metadata": {"c": 1}},
+        {"send_after": "2024-06-06T10:00:00Z", "ttl": "30s", "correlation_id": "x", "callback_url": "https://a.b/c"},
+        {"channel_priority_order": ["SMS"], "channel_properties": {"SMS_SENDER": "123"}, "queue": "HIGH_PRIORITY"},
+        {"processing_strategy": "DISPATCH_ONLY", "unknown_field": {"deep": [1, 2]}},
+        {"recipient_and_params": [{"recipient": ident("1"), "parameters": {"n": "v"}, "message_metadata": {"m": 1}}]},
+    ],
+)
+def test_typed_decoding_gives_what_the_general_path_gives(extra):
+    raw = json.dumps({**BODY, **extra}).encode()
+    typed = b._typed(raw)
+    assert typed is not None
+    assert typed == b._general(raw)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"", b"[]", b"{", b'{"app_id": 5}', b'{"app_id": "A", "message": {}, "recipient_and_params": "x"}', b"null"],
+)
+def test_bodies_the_typed_decoder_refuses_take_the_general_path(body):
+    assert b._typed(body) is None
+    with pytest.raises(InvalidRequest):
+        b.decode_batch(body, NOW)

@@ -48,6 +48,7 @@ BATCH_ID_KEY = "_batch_id"
 _TTL = re.compile(r"[0-9]+s")
 _ID_PLACEHOLDER = "0" * 26  # a batch id's length, to size metadata before the id exists
 _OPAQUE = ("message_metadata", "conversation_metadata")
+_CHANNEL_SET = frozenset(CHANNELS)
 
 Check = Callable[[Any], object]
 
@@ -120,29 +121,24 @@ def _default_check_recipient(raw: Any) -> object:
 def decode_batch(
     raw: bytes, now_ms: int, *, check_message: Check | None = None, check_recipient: Check | None = None
 ) -> BatchRequest:
-    """`POST /v1/projects/{project_id}/messages` body, checked; every problem is a 400."""
-    data = f.decode_object(raw)
-    for name in ("app_id", "message", "recipient_and_params"):
-        if data.get(name) is None:
-            raise InvalidRequest(f"{name} is required")
-    rps = data["recipient_and_params"]
-    if isinstance(rps, list):
-        if not rps:
-            raise InvalidRequest("recipient_and_params must contain at least one recipient")
-        if len(rps) > MAX_RECIPIENTS:
-            raise InvalidRequest(f"recipient_and_params holds {len(rps)} recipients; at most {MAX_RECIPIENTS}")
-    # A body without the bytes `null` has no null to drop (1000 recipients: a quarter of the
-    # decoding time saved on the usual request).
-    w = f.convert(f.strip_nulls(data, _OPAQUE) if b"null" in raw else data, _Wire)
+    """`POST /v1/projects/{project_id}/messages` body, checked; every problem is a 400.
+
+    The usual body (no `null` in it: nothing to drop) is decoded straight into `_Wire`, which
+    is several times faster than decoding to Python values and converting; any body that does
+    not decode so takes the general path, which names the problem."""
+    w = _typed(raw)
+    if w is None:
+        w = _general(raw)
+    else:
+        _check_count(w.recipient_and_params)
     f.check_ulid(w.app_id, "app_id")
     (check_message or _default_check_message)(w.message)
     for i, rp in enumerate(w.recipient_and_params):
+        if check_recipient is None and _usual_recipient(rp.recipient):
+            continue
         try:
             _check_recipient_shape(rp.recipient)
-            if check_recipient is not None:
-                check_recipient(rp.recipient)
-            elif not _plain_recipient(rp.recipient):
-                _default_check_recipient(rp.recipient)
+            (check_recipient or _default_check_recipient)(rp.recipient)
         except InvalidRequest as e:
             raise InvalidRequest(f"recipient_and_params[{i}]: {e.text}") from None
     requested = None
@@ -163,6 +159,36 @@ def decode_batch(
     return BatchRequest(
         **kept, requested_send_after=requested, send_after=effective_send_after(requested, now_ms), ttl_seconds=ttl
     )
+
+
+_WIRE_DECODER = msgspec.json.Decoder(_Wire)
+
+
+def _typed(raw: bytes) -> _Wire | None:
+    if b"null" in raw:
+        return None
+    try:
+        return _WIRE_DECODER.decode(raw)
+    except (msgspec.DecodeError, RecursionError):  # ValidationError is a DecodeError
+        return None
+
+
+def _general(raw: bytes) -> _Wire:
+    data = f.decode_object(raw)
+    for name in ("app_id", "message", "recipient_and_params"):
+        if data.get(name) is None:
+            raise InvalidRequest(f"{name} is required")
+    rps = data["recipient_and_params"]
+    if isinstance(rps, list):
+        _check_count(rps)
+    return f.convert(f.strip_nulls(data, _OPAQUE), _Wire)
+
+
+def _check_count(rps: list) -> None:
+    if not rps:
+        raise InvalidRequest("recipient_and_params must contain at least one recipient")
+    if len(rps) > MAX_RECIPIENTS:
+        raise InvalidRequest(f"recipient_and_params holds {len(rps)} recipients; at most {MAX_RECIPIENTS}")
 
 
 def _check_recipient_shape(recipient: dict[str, Any]) -> None:
@@ -188,21 +214,30 @@ def _check_recipient_shape(recipient: dict[str, Any]) -> None:
             raise InvalidRequest(f"{where}.identity is required")
 
 
-def _plain_recipient(recipient: dict[str, Any]) -> bool:
-    """A recipient of the usual form, `{"contact_id": id}` or `{"identified_by":
-    {"channel_identities": [{"channel", "identity"}, ...]}}` with at most
-    MAX_CHANNEL_IDENTITIES entries and no other key: `_check_recipient_shape` has then checked
-    all that `messages.validate_recipient` would, so the conversion is skipped (it is most of
-    the time of a 1000-recipient request)."""
+def _usual_recipient(recipient: dict[str, Any]) -> bool:
+    """True for a valid recipient of the usual form, `{"contact_id": id}` or `{"identified_by":
+    {"channel_identities": [{"channel", "identity"}, ...]}}` (1 to MAX_CHANNEL_IDENTITIES
+    entries, no other key), for which `_check_recipient_shape` and the full
+    `messages.validate_recipient` would find nothing: those are skipped for it (they are most
+    of the time of a 1000-recipient request). False sends a recipient through both."""
     if len(recipient) != 1:
         return False
-    if "contact_id" in recipient:
-        return True
-    by = recipient["identified_by"]
-    if len(by) != 1:
+    by = recipient.get("identified_by")
+    if by is None:
+        cid = recipient.get("contact_id")
+        return isinstance(cid, str) and bool(cid.strip())
+    if type(by) is not dict or len(by) != 1:
         return False
-    ids = by["channel_identities"]
-    return len(ids) <= MAX_CHANNEL_IDENTITIES and all(len(ci) == 2 for ci in ids)
+    ids = by.get("channel_identities")
+    if type(ids) is not list or not 0 < len(ids) <= MAX_CHANNEL_IDENTITIES:
+        return False
+    for ci in ids:
+        if type(ci) is not dict or len(ci) != 2:
+            return False
+        channel, identity = ci.get("channel"), ci.get("identity")
+        if type(channel) is not str or channel not in _CHANNEL_SET or type(identity) is not str or not identity.strip():
+            return False
+    return True
 
 
 def _check_metadata_sizes(w: _Wire) -> None:
