@@ -356,12 +356,40 @@ def test_python_sdk_bodies_decode(sdk):
 
 
 @pytest.mark.parametrize("depth", [600, 5000])
-def test_deep_nesting_is_a_400(depth):
+def test_deep_nesting_is_skipped_or_a_400_never_a_crash(depth):
     nested = "[" * depth + "]" * depth
     raw = json.dumps(BODY)[:-1] + f', "unknown": {nested}}}'
-    bad("nested too deeply|not valid JSON", raw=raw.encode())
+    try:  # an unknown field is skipped, while the decoder takes its nesting
+        assert send.decode_send(raw.encode()).app_id == APP
+    except InvalidRequest as e:
+        assert "nested too deeply" in e.text or "not valid JSON" in e.text
+    bad(
+        "nested too deeply|not valid JSON",
+        raw=raw.replace(f'"unknown": {nested}', f'"unknown": null, "u": {nested}').encode(),
+    )
     raw = json.dumps({**BODY, "conversation_metadata": {}})[:-3] + f'{{"k": {nested}}}}}'
     try:  # free JSON, walked by nothing recursive: accepted while the decoder takes it
         assert send.decode_send(raw.encode()).conversation_metadata["k"]
     except InvalidRequest as e:
         assert "nested too deeply" in e.text or "not valid JSON" in e.text or "characters as JSON" in e.text
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {},
+        {"message": {"card_message": {"title": "t", "choices": [{"text_message": {"text": "x"}}]}}},
+        {"conversation_metadata": {"a": [1, {"b": 2}]}, "message_metadata": "m", "correlation_id": "c"},
+        {"ttl": 30, "channel_priority_order": ["SMS"], "channel_properties": {"SMS_SENDER": "123"}},
+        {"ttl": "30s", "queue": "HIGH_PRIORITY", "unknown": {"deep": [1]}},
+    ],
+)
+def test_typed_decoding_gives_what_the_general_path_gives(extra):
+    raw = json.dumps({**BODY, **extra})
+    assert send.decode_send(raw.encode()) == send.decode_send(raw.replace("}", ', "pad": null}', 1))
+
+
+@pytest.mark.parametrize("body", [b"", b"[]", b"{", b'{"app_id": 5}', b"null", b'{"recipient": {}, "message": {}}'])
+def test_bodies_the_typed_decoder_refuses_are_400s(body):
+    with pytest.raises(InvalidRequest):
+        send.decode_send(body)
