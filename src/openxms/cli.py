@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import gc
 import logging
+import socket
+import sqlite3
 import sys
 
 import click
 
 from . import __version__, config
+
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 
 
 @click.group()
@@ -55,7 +60,7 @@ def main() -> None:
     help="Allow a non-loopback --host without OPENXMS_CONTROL_TOKEN (anyone who reaches the port "
     "can then drive the simulator and the clock).",
 )
-@click.option("--log-level", default="info", show_default=True)
+@click.option("--log-level", type=click.Choice(LOG_LEVELS, case_sensitive=False), default="info", show_default=True)
 @click.option("--access-log/--no-access-log", default=False, show_default=True)
 def serve(
     host, port, database, config_file, data_dir, clock, role, allowed_hosts, insecure_control, log_level, access_log
@@ -65,7 +70,11 @@ def serve(
 
     from .app import build
 
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log_level = log_level.lower()
+    logging.basicConfig(
+        level=5 if log_level == "trace" else log_level.upper(),  # uvicorn's TRACE level is 5
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     try:
         settings = config.load(
             config_file,
@@ -79,11 +88,22 @@ def serve(
             insecure_control=insecure_control,
         )
         _check_exposure(settings)
-        app, ctx = build(settings)
     except config.ConfigError as e:
         raise click.ClickException(str(e)) from None
+    # The port first: a second server on a busy port must fail before it migrates, takes the
+    # delivery lease or sends anything.
+    sock = _listen(settings.host, settings.port)
+    try:
+        app, ctx = build(settings)
+    except config.ConfigError as e:
+        sock.close()
+        raise click.ClickException(str(e)) from None
+    except Exception as e:  # noqa: BLE001 - a start-up problem is one line for a person, not a traceback
+        sock.close()
+        raise click.ClickException(_startup_problem(e, settings)) from None
     s = ctx.settings
-    click.echo(f"openxms {__version__}: http://{s.host}:{s.port}  database: {_redact(s.database)}  clock: {s.clock}")
+    where = config.redact_url(s.database)
+    click.echo(f"openxms {__version__}: http://{s.host}:{s.port}  database: {where}  clock: {s.clock}")
     if ctx.dev_account is not None:
         a = ctx.dev_account
         click.echo(f"dev service plan id: {a.id}")
@@ -101,7 +121,44 @@ def serve(
             close_streams(ctx)  # open UI event streams would otherwise hold shutdown for 5 s
             await super().shutdown(sockets)
 
-    Server(server_config(app, s.host, s.port, log_level, access_log)).run()
+    Server(server_config(app, s.host, s.port, log_level, access_log)).run(sockets=[sock])
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The listening socket, bound now (uvicorn serves on it), or a ClickException naming the
+    address and the reason."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as e:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {e.strerror}") from None
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as e:
+        sock.close()
+        busy = " (is another openxms running? --port picks another)" if e.errno == errno.EADDRINUSE else ""
+        raise click.ClickException(f"cannot listen on {host}:{port}: {e.strerror}{busy}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def _startup_problem(e: Exception, settings: config.Settings) -> str:
+    """One line for what stopped start-up: the database that cannot be reached, the data
+    directory that cannot be made."""
+    import psycopg
+
+    where = config.redact_url(settings.database)
+    if isinstance(e, psycopg.OperationalError):
+        cause = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        return f"cannot connect to the database {where}: {cause}"
+    if isinstance(e, OSError):
+        return f"cannot use {e.filename or settings.data_dir}: {e.strerror or e}"
+    if isinstance(e, sqlite3.Error):
+        return f"cannot open the database {where}: {e}"
+    return f"start-up failed: {type(e).__name__}: {e}"
 
 
 def server_config(app, host: str, port: int, log_level: str = "info", access_log: bool = False):
@@ -258,11 +315,3 @@ def _smsc():
 
 
 main.add_command(_smsc(), "smsc")
-
-
-def _redact(url: str) -> str:
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        creds, host = rest.rsplit("@", 1)
-        return f"{scheme}://{creds.split(':')[0]}:***@{host}" if ":" in creds else url
-    return url

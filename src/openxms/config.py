@@ -467,6 +467,30 @@ def _file_doc(src: str, doc: dict[str, Any]) -> dict[str, str]:
     return renamed
 
 
+_URL_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
+DATABASE_SCHEMES = ("sqlite", "postgresql", "postgres")
+
+
+def _check_database_url(url: str | None) -> None:
+    """`sqlite:///...`, `postgresql://...` or a file path. Any other `scheme://` is a mistake
+    (a MySQL URL would otherwise become a SQLite file named `mysql:`)."""
+    m = _URL_SCHEME.match(url or "")
+    if m and m.group(1).lower() not in DATABASE_SCHEMES:
+        raise ConfigError(
+            f"database: unsupported database {m.group(1)!r} in {redact_url(url or '')}; "
+            "use sqlite:///path/file.sqlite3 (or a file path) or postgresql://user@host/db"
+        )
+
+
+def redact_url(url: str) -> str:
+    """`url` with a password in it replaced by `***` (for messages and the start-up line)."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        return f"{scheme}://{creds.split(':')[0]}:***@{host}" if ":" in creds else url
+    return url
+
+
 def _check_ids(src: str, cf: ConfigFile) -> None:
     seen: dict[str, str] = {}
     for table in ("service_plans", "projects"):
@@ -520,6 +544,7 @@ def load(
             env_accounts.append(a)
     accounts = _merge_accounts([*cf.service_plans, *cf.projects], env_accounts)
     apps = _conversation_apps(src, cf, env, accounts)
+    _check_database_url(cf.server.database_url)
     return Settings(
         **msgspec.structs.asdict(cf.server),
         oauth=cf.oauth,
