@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import copy
 
+import msgspec
+import pytest
+
+from openxms.conversation import params as p
 from openxms.conversation.params import placeholders, substitute
 
 
@@ -75,3 +79,37 @@ def test_deep_trees_do_not_exhaust_the_stack():
         out = out[0] if i % 2 else out["k"]
     assert out == "A"
     assert placeholders(tree) == {"a"}
+
+
+JSON_TREES = [
+    {"text_message": {"text": "Hi ${name}, ${missing} ${name}"}},
+    {"card_message": {"title": "${a}", "choices": [{"text_message": {"text": "x${b}y"}}], "n": 3, "f": None}},
+    {"t": ["${a}", ["${b}", {"k": "${a}${b}"}]], "u": '\\${a} and \\"${b}\\"'},
+    {"t": "${ä-name} ${with space} ${x:y}"},
+    {"t": "no placeholders", "e": "$ { a }", "o": "${"},
+    {"t": "${a"},
+    {"t": "${a", "u": "b}"},
+    {"t": "${a", "u": "b} ${name}"},
+]
+JSON_PARAMS = [
+    {},
+    {"name": "Ann", "a": "1", "b": "2"},
+    {"a": 'quote " backslash \\ newline \n tab \t', "b": "\u2028 \x7f \x00 é ${a}"},
+    {"ä-name": "ok", "with space": "s", "x:y": "z", 'a","u":"b': "cross"},
+]
+
+
+@pytest.mark.parametrize("tree", JSON_TREES)
+@pytest.mark.parametrize("params", JSON_PARAMS)
+def test_json_substituter_gives_what_substitute_gives(tree, params):
+    render = p.json_substituter(tree)
+    assert render is not None
+    assert msgspec.json.decode(render(params)) == p.substitute(tree, params)
+
+
+@pytest.mark.parametrize(
+    "tree",
+    [{"${a}": "x"}, {"t": [{"k${b}": 1}]}, {"t": '${a"b}'}, {"t": "${a\\b}"}, {"t": "${a\nb}"}],
+)
+def test_json_substituter_declines_trees_where_it_could_differ(tree):
+    assert p.json_substituter(tree) is None
