@@ -65,7 +65,13 @@ def substitute(tree: Any, parameters: Mapping[str, str] | None, *, keep_unknown:
 
 def placeholders(tree: Any) -> set[str]:
     """The names of every `${name}` in the string values of `tree`."""
+    return _scan(tree)[0]
+
+
+def _scan(tree: Any) -> tuple[set[str], bool]:
+    """(the names of every `${name}` in the string values, whether an object key holds `${`)."""
     found: set[str] = set()
+    in_key = False
     pending = [tree]
     while pending:
         node = pending.pop()
@@ -73,10 +79,11 @@ def placeholders(tree: Any) -> set[str]:
             if "${" in node:
                 found.update(PLACEHOLDER.findall(node))
         elif isinstance(node, dict):
+            in_key = in_key or any("${" in k for k in node if isinstance(k, str))
             pending.extend(node.values())
         elif isinstance(node, (list, tuple)):
             pending.extend(node)
-    return found
+    return found, in_key
 
 
 def json_substituter(tree: Any) -> Callable[[Mapping[str, str] | None], bytes] | None:
@@ -84,18 +91,9 @@ def json_substituter(tree: Any) -> Callable[[Mapping[str, str] | None], bytes] |
     made by one regex pass over `tree` encoded once (decoding that text is several times
     faster than copying the tree per recipient). None for a tree where the two could differ:
     a `${` in an object key (keys are never substituted), or a name that JSON escapes."""
-    pending, names = [tree], set()
-    while pending:
-        node = pending.pop()
-        if isinstance(node, str):
-            if "${" in node:
-                names.update(PLACEHOLDER.findall(node))
-        elif isinstance(node, dict):
-            if any("${" in k for k in node):
-                return None
-            pending.extend(node.values())
-        elif isinstance(node, (list, tuple)):
-            pending.extend(node)
+    names, in_key = _scan(tree)
+    if in_key:
+        return None
     if not all(_PLAIN_NAME.fullmatch(n) for n in names):
         return None
     text = msgspec.json.encode(tree).decode()
