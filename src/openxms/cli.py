@@ -6,6 +6,7 @@ import asyncio
 import errno
 import gc
 import logging
+import os
 import socket
 import sqlite3
 import sys
@@ -103,12 +104,18 @@ def serve(
         raise click.ClickException(_startup_problem(e, settings)) from None
     s = ctx.settings
     where = config.redact_url(s.database)
-    click.echo(f"openxms {__version__}: http://{s.host}:{s.port}  database: {where}  clock: {s.clock}")
+    base = f"http://{s.host}:{s.port}"
+    click.echo(f"openxms {__version__}: {base}  database: {where}  clock: {s.clock}")
+    click.echo(f"web UI:   {base}/")
+    click.echo(f"API docs: {base}/docs  (OpenAPI: {base}/openapi.json)")
     if ctx.dev_account is not None:
         a = ctx.dev_account
         click.echo(f"dev service plan id: {a.id}")
         click.echo(f"dev API token:       {a.token}")
-        click.echo(f"try: curl -H 'Authorization: Bearer {a.token}' http://{s.host}:{s.port}/xms/v1/{a.id}/batches")
+        env_file = _write_dev_credentials(s, a, base)
+        click.echo(f"export OPENXMS_URL={base} OPENXMS_PLAN={a.id} OPENXMS_TOKEN={a.token}")
+        if env_file is not None:
+            click.echo(f"(also in {env_file}: . {env_file})")
     sys.stdout.flush()
     # Long-lived objects made at start-up never need collecting; fewer young-generation passes
     # keep the collector off the request path (~5% of CPU at full load otherwise).
@@ -122,6 +129,24 @@ def serve(
             await super().shutdown(sockets)
 
     Server(server_config(app, s.host, s.port, log_level, access_log)).run(sockets=[sock])
+
+
+def _write_dev_credentials(s: config.Settings, a: config.Account, base: str) -> str | None:
+    """The dev plan's credentials as shell assignments in `<data dir>/dev-credentials.env`, so
+    that the README's examples run as pasted after `. data/dev-credentials.env`. Readable by
+    the owner only (it holds a token). None if the file cannot be written (start-up goes on)."""
+    path = s.data_dir / "dev-credentials.env"
+    names = {"OPENXMS_URL": base, "OPENXMS_PLAN": a.id, "OPENXMS_TOKEN": a.token}
+    text = "".join(f"{k}={v}\n" for k, v in names.items()) + f"export {' '.join(names)}\n"
+    try:
+        s.data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+    except OSError as e:
+        logging.getLogger("openxms").warning("could not write %s: %s", path, e.strerror)
+        return None
+    return str(path)
 
 
 def _listen(host: str, port: int) -> socket.socket:
