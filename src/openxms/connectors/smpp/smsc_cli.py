@@ -5,7 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+import stat
 import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import click
 
@@ -65,7 +69,12 @@ def smsc(
         if not sep or not sid:
             raise click.BadParameter(f"expected SYSTEM_ID:PASSWORD, got {u!r}", param_hint="--user")
         creds[sid] = pw
-    rules_doc = json.load(open(rules_file)) if rules_file else {}
+    try:
+        rules_doc = json.loads(Path(rules_file).read_text()) if rules_file else {}
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise click.ClickException(f"--rules {rules_file}: not a JSON rules file: {e}") from None
+    if not isinstance(rules_doc, dict):
+        raise click.ClickException(f"--rules {rules_file}: must hold a JSON object (as GET /simulator/rules returns)")
     if seed is not None:
         rules_doc["seed"] = seed
     try:
@@ -83,16 +92,14 @@ def smsc(
 
 async def _serve(opts: SmscOptions) -> None:
     server = Smsc(opts)
-    await server.start()
-    click.echo(f"openxms smsc listening on {opts.host}:{server.port} (users: {', '.join(opts.users)})")
-    loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader()
     try:
-        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-    except (OSError, ValueError):
-        await asyncio.Event().wait()
+        await server.start()
+    except OSError as e:
+        raise click.ClickException(f"cannot listen on {opts.host}:{opts.port}: {e.strerror}") from None
+    click.echo(f"openxms smsc listening on {opts.host}:{server.port} (users: {', '.join(opts.users)})")
+    readline = await _stdin_lines()
     while True:
-        line = await reader.readline()
+        line = await readline()
         if not line:
             await asyncio.Event().wait()
         words = line.decode(errors="replace").strip().split(" ", 3)
@@ -103,3 +110,23 @@ async def _serve(opts: SmscOptions) -> None:
             click.echo(json.dumps(server.stats))
         elif words[0]:
             click.echo("commands: mo FROM TO TEXT | stats")
+
+
+async def _stdin_lines() -> Callable[[], Awaitable[bytes]]:
+    """Reading stdin's command lines. A terminal, pipe or socket is watched by the event loop;
+    a regular file or /dev/null (`< /dev/null`, as under a supervisor) cannot be (epoll
+    refuses it), so it is read in a thread: it never blocks, and at its end the SMSC keeps
+    serving with no commands."""
+    mode = os.fstat(sys.stdin.fileno()).st_mode if sys.stdin is not None else 0
+    if sys.stdin is None or not (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or sys.stdin.isatty()):
+        loop = asyncio.get_running_loop()
+
+        async def from_file() -> bytes:
+            if sys.stdin is None:
+                return b""
+            return (await loop.run_in_executor(None, sys.stdin.readline)).encode()
+
+        return from_file
+    reader = asyncio.StreamReader()
+    await asyncio.get_running_loop().connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    return reader.readline
