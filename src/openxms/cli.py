@@ -116,6 +116,9 @@ def serve(
         click.echo(f"export OPENXMS_URL={base} OPENXMS_PLAN={a.id} OPENXMS_TOKEN={a.token}")
         if env_file is not None:
             click.echo(f"(also in {env_file}: . {env_file})")
+    else:
+        for line in loaded_accounts(s):
+            click.echo(line)
     sys.stdout.flush()
     # Long-lived objects made at start-up never need collecting; fewer young-generation passes
     # keep the collector off the request path (~5% of CPU at full load otherwise).
@@ -129,6 +132,29 @@ def serve(
             await super().shutdown(sockets)
 
     Server(server_config(app, s.host, s.port, log_level, access_log)).run(sockets=[sock])
+
+
+def loaded_accounts(s: config.Settings) -> list[str]:
+    """What start-up loaded, one line per plan, project and Conversation app: never a token or
+    secret, only enough of a token to tell two apart (its last 4 characters)."""
+
+    def hint(secret: str | None) -> str:
+        return f"...{secret[-4:]}" if secret and len(secret) >= 12 else "***"
+
+    lines = []
+    for a in s.accounts:
+        rate = "unlimited" if a.rate == 0 else f"{a.rate:g} msg/s"
+        if a.connector == "smpp" and a.smpp is not None:
+            via = f"smpp {a.smpp.host}:{a.smpp.port} ({a.smpp.binds} bind{'s' if a.smpp.binds > 1 else ''})"
+        else:
+            via = "simulator"
+        if a.kind == "plan":
+            lines.append(f"service plan {a.id}: token {hint(a.token)}, {rate}, via {via}")
+        else:
+            lines.append(f"project {a.id}: key {a.key_id}, secret {hint(a.key_secret)}, {rate}, via {via}")
+    for app in s.conversation_apps:
+        lines.append(f"conversation app {app.id}: project {app.project}, plan {app.plan}")
+    return lines
 
 
 def _write_dev_credentials(s: config.Settings, a: config.Account, base: str) -> str | None:
