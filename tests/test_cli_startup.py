@@ -37,3 +37,17 @@ def test_start_up_lists_what_it_loaded_without_secrets(tmp_path):
     assert "conversation app 01K0APP0000000000000000009: project PROJ9, plan SP9" in lines
     for secret in ("tok-0123456789abcdef", "sec-0123456789abcdef", "TOKEN1"):
         assert secret not in text
+
+
+def test_serve_help_lists_every_environment_variable_the_settings_read():
+    import re
+    from pathlib import Path
+
+    from click.testing import CliRunner
+
+    from openxms.cli import main
+
+    source = Path(config.__file__).read_text()
+    read = set(re.findall(r'"(OPENXMS_[A-Z_]+)"', source))
+    out = CliRunner().invoke(main, ["serve", "--help"]).output
+    assert read and all(var in out for var in read), read - set(re.findall(r"OPENXMS_[A-Z_]+", out))

@@ -24,7 +24,11 @@ def main() -> None:
     """openxms: the Sinch SMS REST API on your own machine."""
 
 
-@main.command()
+@main.command(
+    epilog="\b\nEnvironment variables (they override the --config file; flags override them):\n"
+    + config.environment_help()
+    + "\n\nEvery setting: docs/configuration.md."
+)
 @click.option("--host", default=None, help="Listen address (default 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Listen port (default 8080).")
 @click.option("--database", default=None, help="sqlite:///path or postgresql://... (default: SQLite in the data dir).")

@@ -217,6 +217,21 @@ _ENV = {
 }
 
 
+# Read by `load` beside _ENV: lists of accounts and apps (the formats in docs/configuration.md).
+LIST_VARIABLES = {
+    "OPENXMS_SERVICE_PLANS": "service plans, ID:TOKEN[:RATE] separated by commas",
+    "OPENXMS_PROJECTS": "projects (OAuth2), ID:KEY_ID:KEY_SECRET separated by commas",
+    "OPENXMS_CONVERSATION_APPS": "Conversation apps, APP_ID:PROJECT:PLAN separated by commas",
+}
+
+
+def environment_help() -> str:
+    """Every environment variable `load` reads, one per line, for `openxms serve --help`."""
+    rows = [(var, f"the {name} setting") for var, name in _ENV.items()] + list(LIST_VARIABLES.items())
+    width = max(len(v) for v, _ in rows)
+    return "\n".join(f"  {var:<{width}}  {what}" for var, what in rows)
+
+
 def _dec_hook(type_: type, obj: Any) -> Any:
     if type_ is Path and isinstance(obj, (str, Path)):
         return Path(obj)
