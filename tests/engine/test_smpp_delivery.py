@@ -113,3 +113,21 @@ def test_sweep_forgets_old_part_ids_and_orphans_but_not_reports(smpp):
     assert db.run_sync(sweep, "SM1", now + 3 * 86_400_000 + 1, 259_200) == (2, 1)
     assert db.run_sync(lambda tx: tx.scalar("SELECT count(*) FROM smpp_parts")) == 0
     assert smpp.statuses(b["id"], "SM1") == {"Delivered": 2}  # reports are not the sweep's business
+
+
+def test_readyz_follows_the_plans_smpp_binds(smpp, caplog):
+    caplog.set_level("INFO", logger="openxms")
+
+    def ready():
+        r = smpp.client.get("/readyz")
+        return r.status_code, r.json()["engine"]["connectors"].get("SM1")
+
+    smpp.wait_for(lambda: ready()[0] == 200 and ready()[1] is not None)  # once the plan's dispatch started
+    assert ready() == (200, {"ready": True, "binds_up": 1, "binds": 1, "smsc": f"127.0.0.1:{smpp.sim.port}"})
+    smpp.sim.call(smpp.sim.smsc.stop)  # the SMSC goes away: the bind drops and cannot come back
+    smpp.wait_for(lambda: ready()[0] == 503)
+    status, detail = ready()
+    assert detail["ready"] is False and detail["binds_up"] == 0
+    assert smpp.client.get("/readyz").json()["status"] == "not ready"
+    assert f"bind 0 to 127.0.0.1:{smpp.sim.port} up (transceiver)" in caplog.text
+    assert f"bind 0 to 127.0.0.1:{smpp.sim.port} down" in caplog.text

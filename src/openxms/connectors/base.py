@@ -125,3 +125,8 @@ class Connector(abc.ABC):
         dispatcher claims nothing while this is false (e.g. no SMPP bind is up), so messages
         stay queued instead of being claimed and handed back."""
         return True
+
+    def status(self) -> dict[str, Any]:
+        """For `/readyz`: `{"ready": bool, ...}` with what an operator needs to see (e.g. binds
+        up of binds configured). Not ready makes the server not ready."""
+        return {"ready": True}

@@ -126,11 +126,13 @@ class Engine:
 
     def health(self) -> dict[str, Any]:
         """For readiness: every loop's state, and whether all of them run."""
+        connectors = {plan: d.connector.status() for plan, d in sorted(self.dispatchers.items())}
         return {
-            "ready": all(v == "running" for v in self.loops.values()),
+            "ready": all(v == "running" for v in self.loops.values()) and all(c["ready"] for c in connectors.values()),
             "loops": dict(self.loops),
             "restarts": dict(self.restarts),
             "dispatching": sorted(self.dispatchers),
+            "connectors": connectors,
         }
 
     async def stop(self, deadline_s: float = STOP_S) -> None:

@@ -133,6 +133,7 @@ class _Bind:
             self.tx = tx
         self.ready.set()
         self.client._bound_changed()
+        log.info("bind %d to %s:%d up (%s)", self.index, c.host, c.port, c.bind_mode)
         keepalive = asyncio.ensure_future(self._keepalive())
         watchers = [asyncio.ensure_future(s.closed.wait()) for s in self.sessions]
         try:
@@ -143,6 +144,7 @@ class _Bind:
                 w.cancel()
             self.ready.clear()
             self.client._bound_changed()
+            log.warning("bind %d to %s:%d down", self.index, c.host, c.port)
 
     async def _keepalive(self) -> None:
         c = self.client.config

@@ -28,6 +28,7 @@ import asyncio
 import base64
 import logging
 import time
+from typing import Any
 
 from ...clock import Clock
 from ...store import smpp as idmap
@@ -128,6 +129,10 @@ class SmppConnector(Connector):
                 log.exception("smpp sweep failed for %s", self.account_id)
             # at least twice per receipt_wait, so a short wait is kept to (within half of it)
             await asyncio.sleep(min(SWEEP_EVERY, self.config.receipt_wait / 2))
+
+    def status(self) -> dict[str, Any]:
+        up, configured = self.client.bound(), len(self.client.binds)
+        return {"ready": up > 0, "binds_up": up, "binds": configured, "smsc": f"{self.config.host}:{self.config.port}"}
 
     async def wait_ready(self, timeout: float) -> bool:
         """Whether a bind is up (waiting up to `timeout` s): the dispatcher claims nothing before."""
