@@ -164,6 +164,7 @@ allowed_hosts = ["sim.example"]
 control_token = "ctl"
 insecure_control = true
 max_inflight_body_bytes = 1000000
+cors_origins = ["https://app.example"]
 
 [oauth]
 token_ttl = 60

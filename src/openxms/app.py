@@ -169,8 +169,11 @@ def build(settings: Settings) -> tuple[Starlette, Context]:
                 await engine.stop()
             await db.close()
 
+    served: Any = http_app.build(ctx, lifespan)
+    if settings.cors_origins:
+        served = cors(served, settings.cors_origins)
     guarded = Guard(
-        http_app.build(ctx, lifespan),
+        served,
         listen_host=settings.host,
         allowed_hosts=settings.allowed_hosts,
         control_token=settings.control_token,
@@ -178,6 +181,23 @@ def build(settings: Settings) -> tuple[Starlette, Context]:
         max_inflight_body_bytes=settings.max_inflight_body_bytes,
     )
     return guarded, ctx  # type: ignore[return-value]
+
+
+def cors(app: Any, origins: tuple[str, ...]) -> Any:
+    """Browser pages of these origins may call the APIs: CORS headers on their responses, and
+    their preflight OPTIONS requests answered (https://fetch.spec.whatwg.org/#http-cors-protocol).
+    The headers a Sinch client sends are allowed; the ones it reads (Retry-After on a 429,
+    WWW-Authenticate on a 401) are exposed."""
+    from starlette.middleware.cors import CORSMiddleware
+
+    return CORSMiddleware(
+        app,
+        allow_origins=list(origins),
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+        allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+        expose_headers=["Retry-After", "WWW-Authenticate", "Location"],
+        max_age=600,
+    )
 
 
 def connectors(settings: Settings, db: Database, clock: Clock, simulator: Simulator):

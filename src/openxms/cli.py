@@ -65,10 +65,27 @@ def main() -> None:
     help="Allow a non-loopback --host without OPENXMS_CONTROL_TOKEN (anyone who reaches the port "
     "can then drive the simulator and the clock).",
 )
+@click.option(
+    "--cors-origin",
+    "cors_origins",
+    multiple=True,
+    help="An origin (https://app.example) whose browser pages may call the APIs (repeatable; '*' for any).",
+)
 @click.option("--log-level", type=click.Choice(LOG_LEVELS, case_sensitive=False), default="info", show_default=True)
 @click.option("--access-log/--no-access-log", default=False, show_default=True)
 def serve(
-    host, port, database, config_file, data_dir, clock, role, allowed_hosts, insecure_control, log_level, access_log
+    host,
+    port,
+    database,
+    config_file,
+    data_dir,
+    clock,
+    role,
+    allowed_hosts,
+    insecure_control,
+    cors_origins,
+    log_level,
+    access_log,
 ) -> None:
     """Run the API server (and the delivery engine)."""
     import uvicorn
@@ -91,6 +108,7 @@ def serve(
             role=role,
             allowed_hosts=tuple(allowed_hosts) or None,
             insecure_control=insecure_control,
+            cors_origins=tuple(cors_origins) or None,
         )
         _check_exposure(settings)
     except config.ConfigError as e:

@@ -115,6 +115,8 @@ class Server(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     allowed_hosts: tuple[Text, ...] = ()  # Host names it answers besides loopback and `host` ("*": any)
     control_token: Text | None = None  # when set: Bearer token required on its mutating calls
     insecure_control: bool = False  # allow a non-loopback `host` without a control token
+    # Origins whose browser pages may call the APIs (CORS, preflights answered); none by default.
+    cors_origins: tuple[Text, ...] = ()
     max_inflight_body_bytes: AtLeastOne = 64 * 1024 * 1024  # request bodies held at once, all requests
 
 
