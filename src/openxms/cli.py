@@ -13,7 +13,7 @@ import sys
 
 import click
 
-from . import __version__, config
+from . import __version__, config, logs
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 
@@ -72,6 +72,7 @@ def main() -> None:
     help="An origin (https://app.example) whose browser pages may call the APIs (repeatable; '*' for any).",
 )
 @click.option("--log-level", type=click.Choice(LOG_LEVELS, case_sensitive=False), default="info", show_default=True)
+@click.option("--log-format", type=click.Choice(logs.FORMATS), default="human", show_default=True)
 @click.option("--access-log/--no-access-log", default=False, show_default=True)
 def serve(
     host,
@@ -85,6 +86,7 @@ def serve(
     insecure_control,
     cors_origins,
     log_level,
+    log_format,
     access_log,
 ) -> None:
     """Run the API server (and the delivery engine)."""
@@ -93,10 +95,7 @@ def serve(
     from .app import build
 
     log_level = log_level.lower()
-    logging.basicConfig(
-        level=5 if log_level == "trace" else log_level.upper(),  # uvicorn's TRACE level is 5
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    logs.configure(5 if log_level == "trace" else log_level.upper(), log_format)  # uvicorn's TRACE is 5
     try:
         settings = config.load(
             config_file,
@@ -153,7 +152,9 @@ def serve(
             close_streams(ctx)  # open UI event streams would otherwise hold shutdown for 5 s
             await super().shutdown(sockets)
 
-    Server(server_config(app, s.host, s.port, log_level, access_log)).run(sockets=[sock])
+    Server(server_config(app, s.host, s.port, log_level, access_log, own_logging=log_format == "json")).run(
+        sockets=[sock]
+    )
 
 
 def loaded_accounts(s: config.Settings) -> list[str]:
@@ -234,9 +235,12 @@ def _startup_problem(e: Exception, settings: config.Settings) -> str:
     return f"start-up failed: {type(e).__name__}: {e}"
 
 
-def server_config(app, host: str, port: int, log_level: str = "info", access_log: bool = False):
+def server_config(
+    app, host: str, port: int, log_level: str = "info", access_log: bool = False, own_logging: bool = False
+):
     """uvicorn's settings: httptools, with the request-reading bounds of `BoundedHttpTools`."""
     import uvicorn
+    from uvicorn.config import LOGGING_CONFIG
 
     return uvicorn.Config(
         app,
@@ -244,6 +248,7 @@ def server_config(app, host: str, port: int, log_level: str = "info", access_log
         port=port,
         log_level=log_level,
         access_log=access_log,
+        log_config=None if own_logging else LOGGING_CONFIG,  # None: uvicorn's loggers reach our handler
         loop="uvloop",
         http=bounded_http_tools(),
         lifespan="on",

@@ -234,7 +234,14 @@ class CallbackSender:
         if result.state == "done":
             self.delivered += 1
         elif result.state != "pending":
-            log.warning("callback %d to %s %s: %s", row.id, redact(row.url), result.state, result.last_error)
+            log.warning(
+                "callback %d to %s %s: %s",
+                row.id,
+                redact(row.url),
+                result.state,
+                result.last_error,
+                extra={"plan": row.account_id},
+            )
         try:
             await self.db.write(outbox.settle, [result])
         except Exception:  # noqa: BLE001 - it stays claimed and is retried after VISIBILITY_MS

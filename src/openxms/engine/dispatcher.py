@@ -96,7 +96,7 @@ class Dispatcher:
             try:
                 rows, batches = await self.db.write(_claim, self.account.id, self.node_id, want)
             except Exception:  # noqa: BLE001 - e.g. the database restarting: try again shortly
-                log.exception("claiming messages failed for %s", self.account.id)
+                log.exception("claiming messages failed for %s", self.account.id, extra={"plan": self.account.id})
                 self.bucket.give_back(want)
                 self.inflight.release()
                 await asyncio.sleep(IDLE_POLL)
@@ -179,7 +179,12 @@ class Dispatcher:
                 b = batches[bid]
                 got = self._prepare(now, rid, b, batch_store.parsed_doc(b), msisdn, default_sender)
             except Exception:  # noqa: BLE001 - one bad recipient must not hold the chunk (or the queue) back
-                log.exception("preparing recipient %d of batch %s failed; aborting it (403)", rid, bid)
+                log.exception(
+                    "preparing recipient %d of batch %s failed; aborting it (403)",
+                    rid,
+                    bid,
+                    extra={"plan": self.account.id, "batch_id": bid, "recipient": rid},
+                )
                 got = status.Change(rid, st.ABORTED, st.C_INTERNAL_ERROR)
             (outbound if isinstance(got, Outbound) else changes).append(got)  # type: ignore[arg-type]
         routes: list[replies.Route] = []
@@ -187,7 +192,13 @@ class Dispatcher:
             try:
                 results = await self._submit(outbound)
             except UNAVAILABLE as e:  # the connector is down: give the messages back to the queue
-                log.warning("connector %s refused a submit for %s: %s", self.connector.name, self.account.id, e)
+                log.warning(
+                    "connector %s refused a submit for %s: %s",
+                    self.connector.name,
+                    self.account.id,
+                    e,
+                    extra={"plan": self.account.id},
+                )
                 await self.db.write(queue.unclaim, [m.recipient_id for m in outbound])
                 self.backoff = min(MAX_BACKOFF, max(0.2, self.backoff * 2))
                 await self._record(changes, [])
@@ -233,6 +244,7 @@ class Dispatcher:
                     "connector %s failed on recipient %d; aborting it (403)",
                     self.connector.name,
                     outbound[0].recipient_id,
+                    extra={"plan": self.account.id, "recipient": outbound[0].recipient_id},
                 )
                 return [status.Change(outbound[0].recipient_id, st.ABORTED, st.C_INTERNAL_ERROR)]
             log.exception(
@@ -261,7 +273,11 @@ class Dispatcher:
                 await self.db.write(_record, [c], route, self.clock.now_ms(), self.accounts)
                 continue
             except Exception:  # noqa: BLE001
-                log.exception("recording the status of recipient %d failed; aborting it (403)", c.recipient_id)
+                log.exception(
+                    "recording the status of recipient %d failed; aborting it (403)",
+                    c.recipient_id,
+                    extra={"plan": self.account.id, "recipient": c.recipient_id},
+                )
             try:
                 await self.db.write(
                     _record,

@@ -78,7 +78,10 @@ def step(tx: Tx, now: int, accounts: Mapping[str, Account], max_recipients: int)
     done = i >= len(groups) or n >= max_recipients
     if done and i < len(groups):
         log.warning(
-            "batch %s reached max_batch_recipients (%d): the rest of its groups is left out", row.id, max_recipients
+            "batch %s reached max_batch_recipients (%d): the rest of its groups is left out",
+            row.id,
+            max_recipients,
+            extra={"plan": row.account_id, "batch_id": row.id},
         )
     batch_store.set_expanding(
         tx, row.id, None if done else json.dumps({"groups": groups, "i": i, "after": after, "n": n})

@@ -139,7 +139,11 @@ class FanOut:
         try:
             plans = self._fan_out(tx, b, _request.decode(b.request), app, now)
         except Exception:  # noqa: BLE001
-            log.exception("fanning out batch %s failed; it is marked PROCESSED with nothing sent", b.id)
+            log.exception(
+                "fanning out batch %s failed; it is marked PROCESSED with nothing sent",
+                b.id,
+                extra={"batch_id": b.id},
+            )
             tx.execute("ROLLBACK TO SAVEPOINT fan_out")
             plans = []
         tx.execute("RELEASE SAVEPOINT fan_out")

@@ -1,0 +1,41 @@
+"""Log output: the human format (default) or one JSON object per line (`--log-format json`),
+for log shippers. A JSON line holds `time` (RFC 3339, UTC, milliseconds), `level`, `logger`,
+`message`, the context a call passed with `extra=` (`plan`, `batch_id`, `recipient`: the
+engine's lines about one of them) and `exception` (the traceback as text) when there is one."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+
+HUMAN = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+CONTEXT = ("plan", "batch_id", "recipient")
+FORMATS = ("human", "json")
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        out = {
+            "time": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key in CONTEXT:
+            value = record.__dict__.get(key)
+            if value is not None:
+                out[key] = value
+        if record.exc_info:
+            out["exception"] = self.formatException(record.exc_info)
+        return json.dumps(out, ensure_ascii=False, default=str)
+
+
+def configure(level: int | str, fmt: str) -> None:
+    """The root logger's one handler, on stderr. With "json", uvicorn's own loggers are left
+    unconfigured (uvicorn gets no log_config) so that they reach this handler too."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(HUMAN))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
