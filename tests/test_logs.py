@@ -13,7 +13,7 @@ import httpx
 
 from openxms.logs import JsonFormatter
 
-from ._ports import free_port
+from ._ports import free_port, wait_healthy
 
 
 def test_a_json_line_has_the_fields_and_the_context():
@@ -42,12 +42,7 @@ def test_serve_logs_json_lines_without_secrets(tmp_path):
     )  # fmt: skip
     try:
         url = f"http://127.0.0.1:{port}"
-        for _ in range(400):
-            try:
-                httpx.get(url + "/health", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.05)
+        wait_healthy(url)
         headers = {"Authorization": f"Bearer {token}"}
         batch = {"to": ["+12017777777"], "from": "+12025550100", "body": "hi", "delivery_report": "per_recipient"}
         batch["callback_url"] = f"http://u:{token}@127.0.0.1:9/cb?k={token}"  # fails: port 9 is closed

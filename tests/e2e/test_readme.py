@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from .conftest import free_port
+from .._ports import free_port, wait_healthy
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -35,12 +35,7 @@ def test_the_readme_examples_run_as_pasted(tmp_path):
     )
     try:
         url = f"http://127.0.0.1:{port}"
-        for _ in range(600):
-            try:
-                if httpx.get(url + "/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.05)
+        wait_healthy(url)
         creds = tmp_path / "data" / "dev-credentials.env"
         assert creds.exists(), (tmp_path / "server.log").read_text()
 
