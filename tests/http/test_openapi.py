@@ -167,3 +167,14 @@ def test_what_the_guard_and_the_parsers_enforce_is_documented(api):
     assert conv_list["start_time"]["format"] == conv_list["end_time"]["format"] == "date-time"
     form = doc["components"]["schemas"]["TokenForm"]
     assert form["required"] == ["grant_type"] and form["properties"]["grant_type"]["enum"] == ["client_credentials"]
+
+
+def test_the_document_is_valid_openapi_3_1(api):
+    from openapi_spec_validator import OpenAPIV31SpecValidator
+
+    doc = api.client.get("/openapi.json").json()
+    assert doc["openapi"].startswith("3.1")
+    errors = [str(e)[:300] for e in OpenAPIV31SpecValidator(doc).iter_errors()]
+    assert errors == []
+    broken = {**doc, "info": {"title": "openxms"}}  # no version
+    assert list(OpenAPIV31SpecValidator(broken).iter_errors())  # the validator does find problems
