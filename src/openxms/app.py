@@ -25,6 +25,7 @@ from .engine.wakeups import NoEngine, Wakeups
 from .http import app as http_app
 from .http.guard import Guard
 from .ids import IdFactory
+from .metrics import HttpMetrics
 from .services.auth import Auth
 from .services.batches import BatchService
 from .services.conversation.apps import AppService as ConversationApps
@@ -169,7 +170,9 @@ def build(settings: Settings) -> tuple[Starlette, Context]:
                 await engine.stop()
             await db.close()
 
-    served: Any = http_app.build(ctx, lifespan)
+    starlette_app = http_app.build(ctx, lifespan)
+    templates = {getattr(r, "endpoint", None): getattr(r, "path", None) for r in reversed(starlette_app.routes)}
+    served: Any = HttpMetrics(starlette_app, templates.get)
     if settings.cors_origins:
         served = cors(served, settings.cors_origins)
     guarded = Guard(
@@ -190,7 +193,11 @@ def cors(app: Any, origins: tuple[str, ...]) -> Any:
     WWW-Authenticate on a 401) are exposed."""
     from starlette.middleware.cors import CORSMiddleware
 
-    return CORSMiddleware(
+    class Cors(CORSMiddleware):
+        def __getattr__(self, name: str) -> Any:  # the wrapped app's routes, state, ... (as the guard)
+            return getattr(self.app, name)
+
+    return Cors(
         app,
         allow_origins=list(origins),
         allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],

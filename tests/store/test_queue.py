@@ -172,3 +172,13 @@ def test_many_concurrent_claimers_drain_the_queue_exactly_once(pg_url):
     assert sorted(every) == rows  # each row claimed once, none lost
     assert all(out == sorted(out) for out in got.values())  # each claimer sees FIFO order
     assert db.run_sync(lambda tx: tx.scalar("SELECT max(attempts) FROM recipients")) == 1
+
+
+def test_depths_count_queued_unclaimed_rows_per_plan_and_the_oldest(db):
+    db.run_sync(lambda tx: add_batch(tx, "b1", ["12010000001", "12010000002"], now=NOW - 5000))
+    db.run_sync(lambda tx: add_batch(tx, "b2", ["12010000003"], now=NOW))
+    db.run_sync(lambda tx: add_batch(tx, "bx", ["12019999999"], account_id="OTHER", now=NOW - 100))
+    db.run_sync(queue.claim, "A", "n1", 1)  # claimed: on its way, no longer waiting
+    queues, backlog = db.run_sync(queue.depths)
+    assert queues == [("A", 2, NOW - 5000), ("OTHER", 1, NOW - 100)]
+    assert backlog == 0

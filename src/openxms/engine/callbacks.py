@@ -35,6 +35,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from .. import metrics
 from ..clock import Clock
 from ..config import Account
 from ..store import outbox
@@ -231,6 +232,7 @@ class CallbackSender:
         except Exception as e:  # noqa: BLE001 - a bug in one callback must not stop the others
             log.exception("callback %d to %s failed unexpectedly", row.id, redact(row.url))
             result = outcome(row, None, f"internal error: {type(e).__name__}", self.clock.now_ms())
+        metrics.CALLBACKS.inc(("retry" if result.state == "pending" else result.state,))
         if result.state == "done":
             self.delivered += 1
         elif result.state != "pending":

@@ -20,6 +20,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from .. import metrics
 from ..config import Account
 from ..sms import reports
 from ..sms import statuses as st
@@ -65,6 +66,9 @@ def apply(tx: Tx, changes: list[Change], now: int, accounts: Mapping[str, Accoun
         now,
     )
     batches = batch_store.get_many(tx, list({current[c.recipient_id].batch_id for c in todo}), with_doc=False)
+    metrics.count_changes(
+        (batches[current[c.recipient_id].batch_id].account_id, c.status, c.code, c.status in st.FINAL) for c in todo
+    )
     wanted = {b.id for b in batches.values() if b.delivery_report != "none" and _url(b, accounts)}
     if wanted:
         _callbacks(tx, todo, batches, wanted, now, accounts)

@@ -8,10 +8,11 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
+from .. import metrics as m
 from ..errors import Conflict, ConstraintViolation, InvalidJson
 from ..sms import dates
 from ..sms.objects import Timestamp
-from ..store import meta
+from ..store import meta, queue
 from .context import ctx
 from .responses import json_response, read_body
 from .spec import OPERATOR, op, route
@@ -95,7 +96,25 @@ async def advance(request: Request) -> Response:
     return await clock(request)
 
 
+@op(
+    OPERATOR,
+    "Metrics in the Prometheus text format",
+    response=str,
+    response_media="text/plain",
+    errors=[(500, "the database does not answer")],
+)
+async def metrics(request: Request) -> Response:
+    """Counters since the process started and gauges read now (docs/operations.md lists
+    them)."""
+    c = ctx(request)
+    queues, backlog = await c.db.read(queue.depths)
+    binds = c.engine.health()["connectors"] if c.engine is not None else {}
+    m.set_snapshot(queues, backlog, c.clock.now_ms(), binds)
+    return Response(m.render(), media_type=m.CONTENT_TYPE)
+
+
 routes = [
+    route("GET", "/metrics", metrics),
     route("GET", "/health", health),
     route("GET", "/livez", health),
     route("GET", "/readyz", ready),

@@ -21,12 +21,15 @@ import queue
 import re
 import sqlite3
 import threading
+import time
 from collections import namedtuple
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
+
+from .. import metrics
 
 log = logging.getLogger("openxms.store")
 T = TypeVar("T")
@@ -269,12 +272,15 @@ class _Writer(threading.Thread):
             self.conn.close()
 
     def _run_group(self, group: list) -> None:
+        started = time.perf_counter()
         results = self._attempt(group)
         if results is None:  # whole transaction failed (connection lost, deadlock): retry once
             self.conn = None
             results = self._attempt(group)
             if results is None:
                 results = [(fut, None, self._last_error) for _, _, fut in group]
+        metrics.DB_COMMIT_SECONDS.observe(time.perf_counter() - started)
+        metrics.DB_GROUP_SIZE.observe(len(group))
         self.loop.call_soon_threadsafe(_resolve, results)
 
     _last_error: BaseException | None = None

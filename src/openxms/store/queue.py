@@ -57,6 +57,18 @@ def claim(tx: Tx, account_id: str, node: str, limit: int) -> list[Claimed]:
     return sorted(Claimed(r.id, r.batch_id, r.msisdn) for r in rows)
 
 
+def depths(tx: Tx) -> tuple[list[tuple[str, int, int | None]], int]:
+    """For /metrics: (plan, queued, oldest created_at) per plan with queued messages, and the
+    callbacks waiting. The first reads the queue index (recipients_queue: queued and
+    unclaimed), so claimed-but-unsent messages are not in the depth."""
+    rows = tx.all(
+        "SELECT account_id, count(*) AS n, min(created_at) AS oldest FROM recipients "
+        "WHERE status = 'Queued' AND claimed_by IS NULL GROUP BY account_id ORDER BY account_id"
+    )
+    backlog = tx.scalar("SELECT count(*) FROM outbox WHERE state IN ('pending', 'sending')", (), 0)
+    return [(r.account_id, r.n, r.oldest) for r in rows], backlog
+
+
 def unclaim(tx: Tx, ids: list[int]) -> None:
     """Give claimed rows back to the queue (the connector could not take them now)."""
     if ids:

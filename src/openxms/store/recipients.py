@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 
 import msgspec
 
+from .. import metrics
 from .db import Tx
 
 CHUNK = 500  # ids per IN (...) list
@@ -93,6 +94,7 @@ def insert_queued(tx: Tx, batch_id: str, account_id: str, msisdns: list[str], no
     """Queue recipients (FIFO = id order). A number already in the batch keeps its row."""
     if not msisdns:
         return
+    metrics.RECIPIENTS_QUEUED.inc((account_id,), len(msisdns))
     if tx.dialect == "postgresql":
         tx.execute(
             "INSERT INTO recipients (batch_id, account_id, msisdn, status, code, created_at, status_at) "

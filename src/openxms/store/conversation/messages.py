@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 
 import msgspec
 
+from ... import metrics
 from ..db import Tx
 from ..recipients import chunks
 
@@ -153,6 +154,8 @@ def queue_sms(tx: Tx, carriers: list[Carrier], now: int) -> dict[str, int]:
     """Queue one SMS per carrier, in order (the plan's FIFO); returns message id -> recipient row."""
     if not carriers:
         return {}
+    for c in carriers:
+        metrics.RECIPIENTS_QUEUED.inc((c.plan_id,))
     rows = []
     for c in carriers:
         doc: dict[str, Any] = {
