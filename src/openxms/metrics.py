@@ -50,18 +50,18 @@ class _Counter(_Metric):
         v[key] = v.get(key, 0) + n
 
     def family(self) -> Any:
-        f = CounterMetricFamily(self.name, self.doc, labels=self.labels)
-        for key, n in dict(self.values).items():
-            f.add_metric(list(key), n)
-        return f
+        return _samples(CounterMetricFamily(self.name, self.doc, labels=self.labels), self.values)
 
 
 class _Gauge(_Metric):
     def family(self) -> Any:
-        f = GaugeMetricFamily(self.name, self.doc, labels=self.labels)
-        for key, n in dict(self.values).items():
-            f.add_metric(list(key), n)
-        return f
+        return _samples(GaugeMetricFamily(self.name, self.doc, labels=self.labels), self.values)
+
+
+def _samples(family: Any, values: dict[tuple[str, ...], float]) -> Any:
+    for key, n in dict(values).items():
+        family.add_metric(list(key), n)
+    return family
 
 
 class _Histogram(_Metric):
