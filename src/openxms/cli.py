@@ -393,3 +393,15 @@ def _smsc():
 
 
 main.add_command(_smsc(), "smsc")
+
+
+def _people_commands() -> None:
+    from . import commands
+
+    main.add_command(commands.send, "send")
+    main.add_command(commands.status, "status")
+    main.add_command(commands.plans, "plans")
+    main.add_command(commands.config_group, "config")
+
+
+_people_commands()

@@ -19,3 +19,7 @@ def get_or_create(tx: Tx, key: str, make: Callable[[], str]) -> str:
 def ping(tx: Tx) -> bool:
     """The database answers (readiness)."""
     return tx.scalar("SELECT 1") == 1
+
+
+def get(tx: Tx, key: str) -> str | None:
+    return tx.scalar("SELECT value FROM meta WHERE key = ?", (key,))
