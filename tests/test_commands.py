@@ -77,3 +77,22 @@ def test_send_follows_the_report_and_status_reads_it(tmp_path):
 def test_send_without_a_target_says_what_is_missing(tmp_path):
     r = run("send", "--to", "+1", "--body", "x", "--credentials", str(tmp_path / "none.env"), env={"OPENXMS_URL": ""})
     assert r.exit_code == 1 and "no --url, --plan, --token" in r.output
+
+
+def test_prune_deletes_what_is_older_than_the_retention(tmp_path):
+    from openxms.store.db import Database
+
+    settings = config.load(None, env={}, data_dir=str(tmp_path))
+    _, db, _, dev = prepare(settings, 0)
+    from .store.rows import add_batch
+
+    def setup(tx):
+        ids = add_batch(tx, "old", ["12010000001"], account_id=dev.id, now=1_000_000)  # 1970: long gone
+        tx.execute("UPDATE recipients SET status = 'Delivered', final = 1 WHERE id = ?", (ids[0],))
+
+    Database(settings.database).run_sync(setup)
+    env = {"OPENXMS_SERVICE_PLANS": "", "OPENXMS_PROJECTS": ""}
+    r = run("prune", "--data-dir", str(tmp_path), env=env)
+    assert r.exit_code == 0 and "deleted 2 rows older than 14 days (batches 2)" in r.output, r.output
+    r = run("prune", "--data-dir", str(tmp_path), "--days", "0", env=env)
+    assert r.exit_code == 1 and "everything is kept" in r.output

@@ -173,6 +173,10 @@ token_ttl = 60
 allow = ["10.1.2.3/32"]
 deny = ["10.0.0.0/8", "169.254.0.0/16"]
 
+[retention]
+days = 30.0
+interval = 60.0
+
 [[service_plans]]
 id = "SP1"
 token = "TOKEN1"
@@ -244,7 +248,7 @@ def test_a_full_file_round_trips(tmp_path):
     server = {
         k: v
         for k, v in plain(s).items()
-        if k not in ("accounts", "oauth", "callbacks", "simulator", "conversation_apps")
+        if k not in ("accounts", "oauth", "callbacks", "retention", "simulator", "conversation_apps")
     }
     server["database"] = server.pop("database_url")
     accounts = [
@@ -254,6 +258,7 @@ def test_a_full_file_round_trips(tmp_path):
         "server": server,
         "oauth": plain(s.oauth),
         "callbacks": plain(s.callbacks),
+        "retention": plain(s.retention),
         "simulator": s.simulator,
         "service_plans": accounts[:1],
         "projects": accounts[1:],

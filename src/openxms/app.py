@@ -133,6 +133,8 @@ def build(settings: Settings) -> tuple[Starlette, Context]:
             max_batch_recipients=settings.max_batch_recipients,
             callback_policy=TargetPolicy(settings.callbacks.allow, settings.callbacks.deny),
             due_work=[FanOut(ids, messaging)],
+            retention_days=settings.retention.days,
+            retention_interval=settings.retention.interval,
         )
     wakeups: Wakeups = engine if engine is not None else NoEngine()
     ctx = Context(

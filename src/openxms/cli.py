@@ -402,6 +402,7 @@ def _people_commands() -> None:
     main.add_command(commands.status, "status")
     main.add_command(commands.plans, "plans")
     main.add_command(commands.config_group, "config")
+    main.add_command(commands.prune, "prune")
 
 
 _people_commands()

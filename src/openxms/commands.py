@@ -176,3 +176,44 @@ def check(file) -> None:
         f"{file}: ok ({n_plans} service plan(s), {n_projects} project(s), "
         f"{len(s.conversation_apps)} Conversation app(s))"
     )
+
+
+@click.command()
+@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False), default=None)
+@click.option("--data-dir", default=None)
+@click.option("--database", default=None)
+@click.option("--days", type=float, default=None, help="Override retention.days for this run.")
+def prune(config_file, data_dir, database, days) -> None:
+    """Delete what is older than the retention period now (the server also does it every
+    retention.interval seconds), in chunks; safe while a server runs on the same database."""
+    from .clock import Clock
+    from .engine.retention import DAY_MS, sweep_sync
+    from .store import schema
+    from .store.db import Database
+
+    try:
+        s = config.load(config_file, data_dir=data_dir, database_url=database)
+    except config.ConfigError as e:
+        raise click.ClickException(str(e)) from None
+    keep = s.retention.days if days is None else days
+    if keep <= 0:
+        raise click.ClickException("retention.days is 0: everything is kept (give --days N to prune anyway)")
+    db = Database(s.database)
+    try:
+        schema.migrate(db)
+        accounts = sorted({a.id for a in s.accounts} | _dev_plans(db))
+        deleted = sweep_sync(db, accounts, Clock().now_ms() - int(keep * DAY_MS))
+    except Exception as e:  # noqa: BLE001 - one line for a person
+        raise click.ClickException(f"cannot prune {config.redact_url(s.database)}: {e}") from None
+    total = sum(deleted.values())
+    detail = ", ".join(f"{k} {n}" for k, n in deleted.items() if n) or "none"
+    click.echo(f"deleted {total} rows older than {keep:g} days ({detail})")
+
+
+def _dev_plans(db) -> set[str]:
+    import json
+
+    from .store import meta
+
+    found = db.run_sync(meta.get, "dev_service_plan")
+    return {json.loads(found)["id"]} if found else set()

@@ -161,12 +161,21 @@ class OAuth(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     token_ttl: AtLeastOne = 3600  # access token lifetime, seconds
 
 
+class Retention(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """`[retention]`: messages, reports, callbacks and inbounds older than `days` are deleted
+    (Sinch keeps batches 14 days), checked every `interval` seconds. 0 days: keep everything."""
+
+    days: Annotated[float, msgspec.Meta(ge=0)] = 14.0
+    interval: Annotated[float, msgspec.Meta(gt=0)] = 300.0
+
+
 class ConfigFile(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """The TOML file; every table is optional."""
 
     server: Server = Server()
     oauth: OAuth = OAuth()
     callbacks: Callbacks = Callbacks()
+    retention: Retention = Retention()
     simulator: dict[str, Any] = {}  # outcome rules, checked by OutcomeRules.from_dict (docs/simulator.md)
     service_plans: tuple[Account, ...] = ()
     projects: tuple[Account, ...] = ()
@@ -180,6 +189,7 @@ class Settings(Server, frozen=True, forbid_unknown_fields=True):
     conversation_apps: tuple[ConversationApp, ...] = ()
     oauth: OAuth = OAuth()
     callbacks: Callbacks = Callbacks()
+    retention: Retention = Retention()
     simulator: dict[str, Any] = {}  # outcome rules, see connectors/outcomes.py
 
     @property
@@ -566,6 +576,7 @@ def load(
         **msgspec.structs.asdict(cf.server),
         oauth=cf.oauth,
         callbacks=cf.callbacks,
+        retention=cf.retention,
         simulator=cf.simulator,
         accounts=tuple(accounts),
         conversation_apps=apps,

@@ -22,6 +22,7 @@ from ..store.db import Database, Tx
 from . import status
 from .callbacks import CallbackSender, TargetPolicy
 from .dispatcher import Dispatcher
+from .retention import Retention
 from .scheduler import DueWork, Scheduler
 
 log = logging.getLogger("openxms.engine")
@@ -62,6 +63,8 @@ class Engine:
         max_batch_recipients: int = 1_000_000,
         callback_policy: TargetPolicy | None = None,
         due_work: Sequence[DueWork] = (),
+        retention_days: float = 0,
+        retention_interval: float = 300.0,
     ) -> None:
         self.db = db
         self.clock = clock
@@ -79,6 +82,9 @@ class Engine:
             self.callbacks_changed,
             max_batch_recipients,
             due_work,
+        )
+        self.retention = (
+            Retention(db, clock, accounts, retention_days, retention_interval) if retention_days > 0 else None
         )
         self.dispatchers: dict[str, Dispatcher] = {}
         self._dispatch_tasks: dict[str, asyncio.Task] = {}
@@ -105,6 +111,7 @@ class Engine:
                 ("scheduler", self.scheduler.run),
                 ("callbacks", self.callbacks.run),
                 ("leases", self._leases),
+                *((("retention", self.retention.run),) if self.retention is not None else ()),
             )
         ]
 

@@ -1,0 +1,78 @@
+"""The retention sweep: every `interval` seconds, what is older than `days` goes, chunk by
+chunk (store/retention.py). Each chunk is one unit of work on the single writer, so the
+dispatcher's and the API's writes queue between two chunks, never behind a whole sweep."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+
+from ..clock import Clock
+from ..store import retention as store
+from ..store.db import Database, Tx
+
+log = logging.getLogger("openxms.retention")
+DAY_MS = 86_400_000
+CHUNK = 1000  # rows per unit of work: a few ms of the writer
+
+
+def _batches(tx: Tx, accounts: list[str], cutoff: int, limit: int) -> int:
+    return store.delete_batches(tx, store.old_batches(tx, accounts, cutoff, 50), limit)
+
+
+def steps(accounts: list[str]) -> list[tuple[str, Callable[[Tx, int, int], int]]]:
+    return [
+        ("batches", lambda tx, cutoff, limit: _batches(tx, accounts, cutoff, limit)),
+        ("callbacks", store.delete_callbacks),
+        ("inbounds", store.delete_inbounds),
+        ("handset messages", store.delete_handset_messages),
+        ("idempotency keys", store.delete_idempotency_keys),
+        ("conversation", store.delete_conversation),
+    ]
+
+
+async def sweep(db: Database, accounts: list[str], cutoff: int, chunk: int = CHUNK) -> dict[str, int]:
+    """One sweep to the end; rows deleted per kind."""
+    deleted: dict[str, int] = {}
+    for name, step in steps(accounts):
+        total = 0
+        while True:
+            n = await db.write(step, cutoff, chunk)
+            total += n
+            if n == 0:
+                break
+            await asyncio.sleep(0)  # let the queued writes of others go first
+        deleted[name] = total
+    return deleted
+
+
+def sweep_sync(db: Database, accounts: list[str], cutoff: int, chunk: int = CHUNK) -> dict[str, int]:
+    """The same for `openxms prune` (no event loop): one transaction per chunk."""
+    deleted: dict[str, int] = {}
+    for name, step in steps(accounts):
+        total = 0
+        while n := db.run_sync(step, cutoff, chunk):
+            total += n
+        deleted[name] = total
+    return deleted
+
+
+class Retention:
+    def __init__(
+        self, db: Database, clock: Clock, accounts: Mapping[str, object], days: float, interval: float
+    ) -> None:
+        self.db, self.clock, self.accounts = db, clock, accounts
+        self.days, self.interval = days, interval
+
+    async def run(self) -> None:
+        while True:
+            cutoff = self.clock.now_ms() - int(self.days * DAY_MS)
+            deleted = await sweep(self.db, sorted(self.accounts), cutoff)
+            if any(deleted.values()):
+                log.info(
+                    "retention: deleted rows older than %g days (%s)",
+                    self.days,
+                    ", ".join(f"{k} {n}" for k, n in deleted.items() if n),
+                )
+            await asyncio.sleep(self.interval)
