@@ -133,3 +133,15 @@ def project_client(server: Server):
 def sdk(request, server):
     """The Sinch Python SDK pointed at the server, in both auth modes."""
     return (plan_client if request.param == "service_plan" else project_client)(server)
+
+
+@pytest.fixture(scope="session")
+def sinch_v1(tmp_path_factory):
+    """A venv with the previous major of the Python SDK (sinch 1.1.4), for the tests that
+    check what it sends."""
+    venv = tmp_path_factory.mktemp("sinch-v1") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    r = subprocess.run([str(venv / "bin/pip"), "install", "-q", "sinch==1.1.4"], capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.fail(f"could not install sinch 1.1.4 from PyPI: {r.stderr[-500:]}")
+    return venv / "bin/python"

@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
-
-import pytest
 
 from .conftest import PLAN, TOKEN
 
@@ -30,16 +27,6 @@ for _ in range(200):
     time.sleep(0.05)
 print(json.dumps({"batch": b.id, "statuses": sorted(s["status"] for s in r.statuses)}))
 """
-
-
-@pytest.fixture(scope="session")
-def sinch_v1(tmp_path_factory):
-    venv = tmp_path_factory.mktemp("sinch-v1") / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    r = subprocess.run([str(venv / "bin/pip"), "install", "-q", "sinch==1.1.4"], capture_output=True, text=True)
-    if r.returncode != 0:
-        pytest.fail(f"could not install sinch 1.1.4 from PyPI: {r.stderr[-500:]}")
-    return venv / "bin/python"
 
 
 def test_repeated_list_filters_from_sinch_1x(server, sinch_v1):
