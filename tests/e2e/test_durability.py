@@ -25,6 +25,13 @@ def _count(database_url: str, sql: str) -> int:
         return c.execute(sql).fetchone()[0]
 
 
+def wait_all_final(database_url: str, total: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while _count(database_url, "SELECT count(*) FROM recipients WHERE final = 1") < total:
+        assert time.monotonic() < deadline, "not every recipient reached a final status after restart"
+        time.sleep(0.1)
+
+
 def test_kill_9_mid_dispatch_loses_nothing_and_duplicates_nothing(database_url, tmp_path):
     # 2,500 msg/s: the 10,000 messages take ~4 s, so the kill lands in the middle
     env = {"OPENXMS_SERVICE_PLANS": f"{PLAN}:{TOKEN}:2500"}
@@ -51,10 +58,7 @@ def test_kill_9_mid_dispatch_loses_nothing_and_duplicates_nothing(database_url, 
 
     server = server.restart()
     try:
-        deadline = time.monotonic() + 60
-        while _count(database_url, "SELECT count(*) FROM recipients WHERE final = 1") < N:
-            assert time.monotonic() < deadline, "not every recipient reached a final status after restart"
-            time.sleep(0.1)
+        wait_all_final(database_url, N)
     finally:
         stop(server)
     assert _count(database_url, "SELECT count(*) FROM recipients") == N

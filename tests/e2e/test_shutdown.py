@@ -11,7 +11,7 @@ import time
 import httpx
 
 from .conftest import PLAN, TOKEN, free_port, launch, stop
-from .test_durability import _count
+from .test_durability import _count, wait_all_final
 
 
 def test_sigterm_during_reconnect_loops_exits_within_10_s(database_url, tmp_path):
@@ -142,10 +142,7 @@ def test_sigterm_under_load_loses_and_duplicates_nothing(database_url, tmp_path)
     server = server.restart()
     try:
         total = _count(database_url, "SELECT count(*) FROM recipients")
-        deadline = time.monotonic() + 60
-        while _count(database_url, "SELECT count(*) FROM recipients WHERE final = 1") < total:
-            assert time.monotonic() < deadline, "not every recipient reached a final status after restart"
-            time.sleep(0.1)
+        wait_all_final(database_url, total)
     finally:
         stop(server)
     ids = {r for r in accepted}
