@@ -176,6 +176,7 @@ deny = ["10.0.0.0/8", "169.254.0.0/16"]
 [retention]
 days = 30.0
 interval = 60.0
+max_messages = 1000000
 
 [[service_plans]]
 id = "SP1"

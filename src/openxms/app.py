@@ -135,6 +135,7 @@ def build(settings: Settings) -> tuple[Starlette, Context]:
             due_work=[FanOut(ids, messaging)],
             retention_days=settings.retention.days,
             retention_interval=settings.retention.interval,
+            retention_max_messages=settings.retention.max_messages,
         )
     wakeups: Wakeups = engine if engine is not None else NoEngine()
     ctx = Context(

@@ -187,7 +187,7 @@ def prune(config_file, data_dir, database, days) -> None:
     """Delete what is older than the retention period now (the server also does it every
     retention.interval seconds), in chunks; safe while a server runs on the same database."""
     from .clock import Clock
-    from .engine.retention import DAY_MS, sweep_sync
+    from .engine.retention import DAY_MS, sweep_sync, trim_sync
     from .store import schema
     from .store.db import Database
 
@@ -196,13 +196,17 @@ def prune(config_file, data_dir, database, days) -> None:
     except config.ConfigError as e:
         raise click.ClickException(str(e)) from None
     keep = s.retention.days if days is None else days
-    if keep <= 0:
+    cap = s.retention.max_messages
+    if keep <= 0 and cap is None:
         raise click.ClickException("retention.days is 0: everything is kept (give --days N to prune anyway)")
     db = Database(s.database)
     try:
         schema.migrate(db)
         accounts = sorted({a.id for a in s.accounts} | _dev_plans(db))
-        deleted = sweep_sync(db, accounts, Clock().now_ms() - int(keep * DAY_MS))
+        now = Clock().now_ms()
+        deleted = sweep_sync(db, accounts, now - int(keep * DAY_MS)) if keep > 0 else {}
+        if cap is not None:
+            deleted["over max_messages"] = trim_sync(db, accounts, cap, now)
     except Exception as e:  # noqa: BLE001 - one line for a person
         raise click.ClickException(f"cannot prune {config.redact_url(s.database)}: {e}") from None
     total = sum(deleted.values())

@@ -167,6 +167,8 @@ class Retention(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
     days: Annotated[float, msgspec.Meta(ge=0)] = 14.0
     interval: Annotated[float, msgspec.Meta(gt=0)] = 300.0
+    # at most this many messages (recipient rows) kept: the oldest finished batches go first
+    max_messages: AtLeastOne | None = None
 
 
 class ConfigFile(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -88,3 +88,19 @@ def test_old_conversation_batches_and_idempotency_keys_go(db):
     assert {r.id for r in db.run_sync(lambda tx: tx.all("SELECT id FROM conv_batches"))} == {"B2", "B3"}
     assert count(db, "SELECT count(*) FROM conv_batch_metadata") == 2
     assert db.run_sync(lambda tx: tx.scalar("SELECT key FROM idempotency_keys")) == "new"
+
+
+def test_max_messages_trims_the_oldest_finished_batches(db):
+    from openxms.engine.retention import trim_sync
+
+    def setup(tx):
+        for i, at in enumerate((NOW - 3000, NOW - 2000, NOW - 1000)):
+            finish(tx, add_batch(tx, f"b{i}", [f"1201000{i}001", f"1201000{i}002"], now=at))
+        add_batch(tx, "open", ["12010009991"], now=NOW - 5000)  # oldest, but open: kept
+
+    db.run_sync(setup)
+    assert trim_sync(db, ["A"], 3, NOW, chunk=1) > 0
+    ids = {r.id for r in db.run_sync(lambda tx: tx.all("SELECT id FROM batches"))}
+    assert ids == {"b2", "open"}  # 3 messages kept: the newest batch and the open one
+    assert trim_sync(db, ["A"], 1, NOW) > 0  # lower: the last finished batch goes, the open one stays
+    assert {r.id for r in db.run_sync(lambda tx: tx.all("SELECT id FROM batches"))} == {"open"}

@@ -65,6 +65,7 @@ class Engine:
         due_work: Sequence[DueWork] = (),
         retention_days: float = 0,
         retention_interval: float = 300.0,
+        retention_max_messages: int | None = None,
     ) -> None:
         self.db = db
         self.clock = clock
@@ -84,7 +85,9 @@ class Engine:
             due_work,
         )
         self.retention = (
-            Retention(db, clock, accounts, retention_days, retention_interval) if retention_days > 0 else None
+            Retention(db, clock, accounts, retention_days, retention_interval, retention_max_messages)
+            if retention_days > 0 or retention_max_messages is not None
+            else None
         )
         self.dispatchers: dict[str, Dispatcher] = {}
         self._dispatch_tasks: dict[str, asyncio.Task] = {}

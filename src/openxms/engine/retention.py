@@ -21,6 +21,12 @@ def _batches(tx: Tx, accounts: list[str], cutoff: int, limit: int) -> int:
     return store.delete_batches(tx, store.old_batches(tx, accounts, cutoff, 50), limit)
 
 
+def _oldest_batch(tx: Tx, accounts: list[str], now: int, limit: int) -> int:
+    """For max_messages: the oldest finished batch only, so the newest are the ones kept."""
+    found = store.old_batches(tx, accounts, now, 1)
+    return store.delete_batches(tx, sorted(found)[:1], limit)
+
+
 def steps(accounts: list[str]) -> list[tuple[str, Callable[[Tx, int, int], int]]]:
     return [
         ("batches", lambda tx, cutoff, limit: _batches(tx, accounts, cutoff, limit)),
@@ -47,6 +53,29 @@ async def sweep(db: Database, accounts: list[str], cutoff: int, chunk: int = CHU
     return deleted
 
 
+async def trim(db: Database, accounts: list[str], max_messages: int, now: int, chunk: int = CHUNK) -> int:
+    """Delete the oldest finished batches until at most `max_messages` messages are kept (or
+    none is left to delete); rows deleted."""
+    total = 0
+    while await db.read(store.message_count) > max_messages:
+        n = await db.write(_oldest_batch, accounts, now, chunk)
+        if n == 0:
+            break  # what is left is open or scheduled: kept whatever the count
+        total += n
+        await asyncio.sleep(0)
+    return total
+
+
+def trim_sync(db: Database, accounts: list[str], max_messages: int, now: int, chunk: int = CHUNK) -> int:
+    total = 0
+    while db.run_sync(store.message_count) > max_messages:
+        n = db.run_sync(_oldest_batch, accounts, now, chunk)
+        if n == 0:
+            break
+        total += n
+    return total
+
+
 def sweep_sync(db: Database, accounts: list[str], cutoff: int, chunk: int = CHUNK) -> dict[str, int]:
     """The same for `openxms prune` (no event loop): one transaction per chunk."""
     deleted: dict[str, int] = {}
@@ -60,15 +89,23 @@ def sweep_sync(db: Database, accounts: list[str], cutoff: int, chunk: int = CHUN
 
 class Retention:
     def __init__(
-        self, db: Database, clock: Clock, accounts: Mapping[str, object], days: float, interval: float
+        self,
+        db: Database,
+        clock: Clock,
+        accounts: Mapping[str, object],
+        days: float,
+        interval: float,
+        max_messages: int | None = None,
     ) -> None:
         self.db, self.clock, self.accounts = db, clock, accounts
-        self.days, self.interval = days, interval
+        self.days, self.interval, self.max_messages = days, interval, max_messages
 
     async def run(self) -> None:
         while True:
-            cutoff = self.clock.now_ms() - int(self.days * DAY_MS)
-            deleted = await sweep(self.db, sorted(self.accounts), cutoff)
+            now = self.clock.now_ms()
+            deleted = await sweep(self.db, sorted(self.accounts), now - int(self.days * DAY_MS)) if self.days else {}
+            if self.max_messages is not None:
+                deleted["over max_messages"] = await trim(self.db, sorted(self.accounts), self.max_messages, now)
             if any(deleted.values()):
                 log.info(
                     "retention: deleted rows older than %g days (%s)",

@@ -45,8 +45,8 @@ def old_batches(tx: Tx, accounts: Iterable[str], cutoff: int, limit: int) -> lis
 
 def delete_batches(tx: Tx, batch_ids: list[str], limit: int) -> int:
     """Up to `limit` recipients of these batches, with what hangs off them (the simulator's and
-    the SMPP connector's rows, the Conversation message a carrier SMS carried); then the batches
-    left without recipients. Returns the rows deleted."""
+    the SMPP connector's rows, the Conversation message a carrier SMS carried), and those of the
+    batches left without recipients. Returns the rows deleted."""
     if not batch_ids:
         return 0
     ids = [
@@ -62,10 +62,17 @@ def delete_batches(tx: Tx, batch_ids: list[str], limit: int) -> int:
             n += tx.rowcount
         tx.execute(f"DELETE FROM recipients WHERE id IN {tx.in_list(part)}", part)
         n += tx.rowcount
-    if len(ids) < limit:  # every recipient of these batches is gone: the batches go too
-        tx.execute(f"DELETE FROM batches WHERE id IN {tx.in_list(batch_ids)}", batch_ids)
-        n += tx.rowcount
+    tx.execute(  # the batches left without recipients go too
+        f"DELETE FROM batches WHERE id IN {tx.in_list(batch_ids)} "
+        "AND NOT EXISTS (SELECT 1 FROM recipients r WHERE r.batch_id = batches.id)",
+        batch_ids,
+    )
+    n += tx.rowcount
     return n
+
+
+def message_count(tx: Tx) -> int:
+    return tx.scalar("SELECT count(*) FROM recipients", (), 0)
 
 
 def _by_key(tx: Tx, table: str, key: str, where: str, args: tuple, limit: int) -> int:
