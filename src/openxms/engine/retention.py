@@ -15,10 +15,13 @@ from ..store.db import Database, Tx
 log = logging.getLogger("openxms.retention")
 DAY_MS = 86_400_000
 CHUNK = 1000  # rows per unit of work: a few ms of the writer
+DUTY = 0.1  # the share of the writer's time a sweep may take
 
 
 def _batches(tx: Tx, accounts: list[str], cutoff: int, limit: int) -> int:
-    return store.delete_batches(tx, store.old_batches(tx, accounts, cutoff, 50), limit)
+    # Finding a candidate reads its recipients (are they all final?): take only as many as one
+    # chunk can empty, about `limit` recipients' worth (a batch has at least one).
+    return store.delete_batches(tx, store.old_batches(tx, accounts, cutoff, max(1, min(50, limit // 500))), limit)
 
 
 def _oldest_batch(tx: Tx, accounts: list[str], now: int, limit: int) -> int:
@@ -38,17 +41,23 @@ def steps(accounts: list[str]) -> list[tuple[str, Callable[[Tx, int, int], int]]
     ]
 
 
-async def sweep(db: Database, accounts: list[str], cutoff: int, chunk: int = CHUNK) -> dict[str, int]:
-    """One sweep to the end; rows deleted per kind."""
+async def sweep(
+    db: Database, accounts: list[str], cutoff: int, chunk: int = CHUNK, duty: float = DUTY
+) -> dict[str, int]:
+    """One sweep to the end; rows deleted per kind. After each chunk it rests so that it takes
+    at most `duty` of the writer's time: sending goes on at nearly its full rate (bench/
+    retention.py), and a big backlog (a first sweep over months of data) takes longer."""
     deleted: dict[str, int] = {}
+    loop = asyncio.get_running_loop()
     for name, step in steps(accounts):
         total = 0
         while True:
+            started = loop.time()
             n = await db.write(step, cutoff, chunk)
             total += n
             if n == 0:
                 break
-            await asyncio.sleep(0)  # let the queued writes of others go first
+            await asyncio.sleep((loop.time() - started) * (1 - duty) / duty)
         deleted[name] = total
     return deleted
 
