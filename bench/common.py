@@ -140,6 +140,22 @@ def _drop_schema(url: str, schema: str) -> None:
         print(f"could not drop benchmark schema {schema}: {e}", file=sys.stderr)
 
 
+def queue_then_drain(s: Server, messages: int, prefix: str = "16", limit_s: float = 600, **fields) -> float:
+    """Queue `messages` (1000 per batch) with `s` serving the API only, then restart it with
+    the engine and return the seconds until every recipient is final (start-up included)."""
+    with httpx.Client(timeout=120) as c:
+        for i in range(0, messages, 1000):
+            s.send(c, numbers(1000, prefix=f"{prefix}{i // 1000:03d}"), **fields)
+    s.stop()
+    t = time.perf_counter()
+    s.start("all")
+    while s.scalar("SELECT count(*) FROM recipients WHERE final = 0") > 0:
+        time.sleep(0.05)
+        if time.perf_counter() - t > limit_s:
+            raise SystemExit(f"did not finish within {limit_s:.0f} s")
+    return time.perf_counter() - t
+
+
 def numbers(n: int, prefix: str = "1301") -> list[str]:
     """n distinct numbers ending in 8 (never a simulator magic number)."""
     width = 10 - len(prefix)

@@ -21,7 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import psutil
 
-from common import Server, numbers, pct
+from common import Server, numbers, pct, queue_then_drain
 
 
 def rate(args) -> None:
@@ -127,17 +127,7 @@ def throughput(args) -> None:
     """Queue N messages with the engine off, then time the engine draining them to Delivered."""
     s = Server(rate=0, database=args.database, role="api")
     try:
-        with httpx.Client(timeout=120) as c:
-            for i in range(0, args.messages, 1000):
-                s.send(c, numbers(1000, prefix=f"16{i // 1000:03d}"))
-        s.stop()
-        t = time.perf_counter()
-        s.start("all")
-        while s.scalar("SELECT count(*) FROM recipients WHERE final = 0") > 0:
-            time.sleep(0.1)
-            if time.perf_counter() - t > 600:
-                raise SystemExit("did not finish within 10 minutes")
-        dt = time.perf_counter() - t
+        dt = queue_then_drain(s, args.messages)
         kind = "postgresql" if s.database.startswith("postgresql") else "sqlite"
         print(
             f"dispatch throughput {kind}: {args.messages} messages queued -> Delivered in {dt:.1f} s = "

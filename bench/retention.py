@@ -23,9 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
-
-from common import PLAN, Server, numbers
+from common import PLAN, Server, queue_then_drain
 
 DAY_MS = 86_400_000
 
@@ -63,17 +61,7 @@ def drain(old: int, messages: int, sweep: bool) -> tuple[float, int]:
     cfg.write_text("[retention]\n" + ("days = 14\ninterval = 1\n" if sweep else "days = 0\n"))
     s = Server(rate=0, role="api", config=str(cfg), data_dir=str(tmp), setup=lambda url: seed(url, old))
     try:
-        with httpx.Client(timeout=120) as c:
-            for i in range(0, messages, 1000):
-                s.send(c, numbers(1000, prefix=f"17{i // 1000:03d}"), delivery_report="none")
-        s.stop()
-        t = time.perf_counter()
-        s.start("all")
-        while s.scalar("SELECT count(*) FROM recipients WHERE final = 0") > 0:
-            time.sleep(0.05)
-            if time.perf_counter() - t > 600:
-                raise SystemExit("did not finish within 10 minutes")
-        dt = time.perf_counter() - t
+        dt = queue_then_drain(s, messages, prefix="17", delivery_report="none")
         return messages / dt, old - old_left(s)
     finally:
         s.stop()
