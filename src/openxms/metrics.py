@@ -72,9 +72,17 @@ class _Histogram(_Metric):
     def observe(self, x: float, key: tuple[str, ...] = ()) -> None:
         h = self.values.get(key)
         if h is None:
-            h = self.values[key] = [0] * (len(self.buckets) + 1) + [0.0]  # per bucket, +Inf, sum
+            h = self.child(key)
         h[bisect.bisect_left(self.buckets, x)] += 1
         h[-1] += x
+
+    def child(self, key: tuple[str, ...]) -> list:
+        """The counts of one label set (per bucket, +Inf, then the sum), for a caller that
+        observes into them itself (`observe_into`), e.g. one SMPP client per plan."""
+        h = self.values.get(key)
+        if h is None:
+            h = self.values[key] = [0] * (len(self.buckets) + 1) + [0.0]
+        return h
 
     def family(self) -> Any:
         f = HistogramMetricFamily(self.name, self.doc, labels=self.labels)
@@ -86,6 +94,11 @@ class _Histogram(_Metric):
                 cumulative.append((bound, running))
             f.add_metric(list(key), cumulative, h[-1])
         return f
+
+
+def observe_into(h: list, buckets: tuple[float, ...], x: float) -> None:
+    h[bisect.bisect_left(buckets, x)] += 1
+    h[-1] += x
 
 
 # event loop
@@ -112,6 +125,18 @@ QUEUE_OLDEST = _Gauge("openxms_queue_oldest_age_seconds", "Age of the oldest que
 CALLBACK_BACKLOG = _Gauge("openxms_callback_backlog", "Callbacks waiting to be sent or retried")
 SMPP_BINDS_UP = _Gauge("openxms_smpp_binds_up", "SMPP binds up, per plan dispatched here", ("plan",))
 SMPP_BINDS = _Gauge("openxms_smpp_binds", "SMPP binds configured, per plan dispatched here", ("plan",))
+SMPP_WINDOW = _Gauge(
+    "openxms_smpp_window_in_use", "submit_sm awaiting their response, per plan (of binds x window)", ("plan",)
+)
+SMPP_EVENTS = _Counter(
+    "openxms_smpp_events",
+    "SMPP client events per plan: submitted, accepted, throttled, errors, resent, reconnects, receipts, mo",
+    ("plan", "event"),
+)
+# the SMPP client's event loop, through child()
+SMPP_SUBMIT_SECONDS = _Histogram(
+    "openxms_smpp_submit_duration_seconds", "submit_sm to its submit_sm_resp, per plan", ("plan",)
+)
 
 ALL: tuple[_Metric, ...] = (
     HTTP_REQUESTS,
@@ -127,6 +152,9 @@ ALL: tuple[_Metric, ...] = (
     CALLBACK_BACKLOG,
     SMPP_BINDS_UP,
     SMPP_BINDS,
+    SMPP_WINDOW,
+    SMPP_EVENTS,
+    SMPP_SUBMIT_SECONDS,
 )
 
 
@@ -156,8 +184,11 @@ def set_snapshot(queues: list[tuple[str, int, int | None]], backlog: int, now_ms
         (plan,): max(0.0, (now_ms - oldest) / 1000) if oldest is not None else 0.0 for plan, _, oldest in queues
     }
     CALLBACK_BACKLOG.values = {(): backlog}
-    SMPP_BINDS_UP.values = {(plan,): st["binds_up"] for plan, st in binds.items() if "binds" in st}
-    SMPP_BINDS.values = {(plan,): st["binds"] for plan, st in binds.items() if "binds" in st}
+    smpp = {plan: st for plan, st in binds.items() if "binds" in st}
+    SMPP_BINDS_UP.values = {(plan,): st["binds_up"] for plan, st in smpp.items()}
+    SMPP_BINDS.values = {(plan,): st["binds"] for plan, st in smpp.items()}
+    SMPP_WINDOW.values = {(plan,): st.get("window_in_use", 0) for plan, st in smpp.items()}
+    SMPP_EVENTS.values = {(plan, k): n for plan, st in smpp.items() for k, n in st.get("events", {}).items()}
 
 
 def render() -> bytes:

@@ -3,6 +3,8 @@ hex/decimal receipts, receipts before responses, inbound, and a dropped link."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from starlette.testclient import TestClient
 
@@ -123,7 +125,14 @@ def test_readyz_follows_the_plans_smpp_binds(smpp, caplog):
         return r.status_code, r.json()["engine"]["connectors"].get("SM1")
 
     smpp.wait_for(lambda: ready()[0] == 200 and ready()[1] is not None)  # once the plan's dispatch started
-    assert ready() == (200, {"ready": True, "binds_up": 1, "binds": 1, "smsc": f"127.0.0.1:{smpp.sim.port}"})
+    status, detail = ready()
+    assert status == 200
+    assert {k: detail[k] for k in ("ready", "binds_up", "binds", "smsc")} == {
+        "ready": True,
+        "binds_up": 1,
+        "binds": 1,
+        "smsc": f"127.0.0.1:{smpp.sim.port}",
+    }
     smpp.sim.call(smpp.sim.smsc.stop)  # the SMSC goes away: the bind drops and cannot come back
     smpp.wait_for(lambda: ready()[0] == 503)
     status, detail = ready()
@@ -131,3 +140,13 @@ def test_readyz_follows_the_plans_smpp_binds(smpp, caplog):
     assert smpp.client.get("/readyz").json()["status"] == "not ready"
     assert f"bind 0 to 127.0.0.1:{smpp.sim.port} up (transceiver)" in caplog.text
     assert f"bind 0 to 127.0.0.1:{smpp.sim.port} down" in caplog.text
+
+
+def test_metrics_show_the_smpp_client(smpp):
+    b = smpp.send(plan="SM1", to=["+12017777777"], **{"from": "12025550100"})
+    smpp.wait_for(lambda: smpp.statuses(b["id"], plan="SM1") == {"Delivered": 1})
+    text = smpp.client.get("/metrics").text
+    assert re.search(r'^openxms_smpp_events_total\{event="accepted",plan="SM1"\} [1-9]', text, re.M), text
+    assert re.search(r'^openxms_smpp_submit_duration_seconds_count\{plan="SM1"\} [1-9]', text, re.M)
+    assert re.search(r'^openxms_smpp_binds_up\{plan="SM1"\} 1', text, re.M)
+    assert re.search(r'^openxms_smpp_window_in_use\{plan="SM1"\} 0', text, re.M)

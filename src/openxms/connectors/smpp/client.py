@@ -27,6 +27,7 @@ import ssl
 from dataclasses import dataclass
 from typing import Protocol
 
+from ... import metrics
 from ...aio import wait_event
 from ...ratelimit import TokenBucket
 from . import pdu, receipts
@@ -176,7 +177,7 @@ class BindError(ConnectionError):
 
 
 class SmppClient:
-    def __init__(self, config: SmppConfig, handler: SmppHandler) -> None:
+    def __init__(self, config: SmppConfig, handler: SmppHandler, label: str = "") -> None:
         self.config = config
         self.handler = handler
         self.binds: list[_Bind] = []
@@ -186,6 +187,8 @@ class SmppClient:
         self._tasks: list[asyncio.Task] = []
         self._rr = 0
         self._any_bound = asyncio.Event()
+        # submit_sm round trips, into the /metrics histogram of the plan (`label`)
+        self.latency = metrics.SMPP_SUBMIT_SECONDS.child((label,))
         self.stats = {
             "submitted": 0,
             "accepted": 0,
@@ -261,10 +264,12 @@ class SmppClient:
                 first = False
                 self.stats["submitted"] += 1
                 b.inflight += 1
+                sent_at = loop.time()
                 try:
                     resp = await b.tx.request(
                         pdu.Pdu(pdu.SUBMIT_SM, fields=body, tlvs=dict(tlvs)), self.config.response_timeout
                     )
+                    metrics.observe_into(self.latency, metrics.SMPP_SUBMIT_SECONDS.buckets, loop.time() - sent_at)
                 except TimeoutError:
                     log.warning("submit_sm response timeout on %s: reconnecting", b.tx.name)
                     b.tx.close()

@@ -75,7 +75,7 @@ class SmppConnector(Connector):
         self.db = db
         self.clock = clock
         self.config = config
-        self.client = SmppClient(self.config, self)
+        self.client = SmppClient(self.config, self, label=account_id)
         self.refs = References()
         self.addr = Addressing(
             self.config.source_ton,
@@ -132,7 +132,14 @@ class SmppConnector(Connector):
 
     def status(self) -> dict[str, Any]:
         up, configured = self.client.bound(), len(self.client.binds)
-        return {"ready": up > 0, "binds_up": up, "binds": configured, "smsc": f"{self.config.host}:{self.config.port}"}
+        return {
+            "ready": up > 0,
+            "binds_up": up,
+            "binds": configured,
+            "smsc": f"{self.config.host}:{self.config.port}",
+            "window_in_use": sum(b.inflight for b in self.client.binds),
+            "events": dict(self.client.stats),
+        }
 
     async def wait_ready(self, timeout: float) -> bool:
         """Whether a bind is up (waiting up to `timeout` s): the dispatcher claims nothing before."""
