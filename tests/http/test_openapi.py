@@ -178,3 +178,18 @@ def test_the_document_is_valid_openapi_3_1(api):
     assert errors == []
     broken = {**doc, "info": {"title": "openxms"}}  # no version
     assert list(OpenAPIV31SpecValidator(broken).iter_errors())  # the validator does find problems
+
+
+def test_batch_request_says_what_is_required_and_the_enums(api):
+    schema = api.client.get("/openapi.json").json()["components"]["schemas"]["BatchRequest"]
+    assert schema["required"] == ["to", "body"]
+    props = schema["properties"]
+
+    def enum(p):
+        return next(s["enum"] for s in props[p].get("anyOf", [props[p]]) if "enum" in s)
+
+    assert enum("type") == ["mt_text", "mt_binary", "mt_media"]
+    assert enum("delivery_report") == ["none", "summary", "full", "per_recipient", "per_recipient_final"]
+    # and the server takes each documented value
+    for kind in ("none", "full"):
+        assert api.post("/batches", {"to": ["+12017777777"], "body": "x", "delivery_report": kind}).status_code == 201

@@ -52,6 +52,11 @@ def operations(routes: Iterable[BaseRoute]) -> list[tuple[str, str, Route, Op]]:
     return out
 
 
+# Fields the Structs leave optional so that the rules (sms/) answer with Sinch's own error
+# texts, but that a valid request must have.
+_REQUIRED = {"BatchRequest": ("to", "body")}
+
+
 class _Schemas:
     """Every type the document mentions, turned into JSON Schema in one msgspec call."""
 
@@ -63,6 +68,9 @@ class _Schemas:
                     types.append(t)
         schemas, self.components = msgspec.json.schema_components(types, ref_template="#/components/schemas/{name}")
         self._by_type = list(zip(types, schemas, strict=True))
+        for name, fields in _REQUIRED.items():  # optional when decoding, required by the rules
+            if name in self.components:
+                self.components[name]["required"] = list(fields)
 
     def __call__(self, t: Any) -> dict:
         return next(s for typ, s in self._by_type if typ == t)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass, field, replace
-from typing import Any, cast
+from typing import Annotated, Any, cast
 
 import httpx
 import msgspec
@@ -39,9 +39,10 @@ class _Fields(msgspec.Struct, omit_defaults=True):
 
     body: str | MediaBody | None = None
     from_: str | None = msgspec.field(default=None, name="from")
-    type: str | None = None
+    # The enums are documented (the schema), and checked by `validate` with Sinch's texts.
+    type: Annotated[str, msgspec.Meta(extra_json_schema={"enum": list(TYPES)})] | None = None
     udh: str | None = None
-    delivery_report: str | None = None
+    delivery_report: Annotated[str, msgspec.Meta(extra_json_schema={"enum": list(DELIVERY_REPORTS)})] | None = None
     send_at: str | None = None
     expire_at: str | None = None
     callback_url: str | None = None
