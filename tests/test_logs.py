@@ -46,8 +46,9 @@ def test_serve_logs_json_lines_without_secrets(tmp_path):
         headers = {"Authorization": f"Bearer {token}"}
         batch = {"to": ["+12017777777"], "from": "+12025550100", "body": "hi", "delivery_report": "per_recipient"}
         batch["callback_url"] = f"http://u:{token}@127.0.0.1:9/cb?k={token}"  # fails: port 9 is closed
-        r = httpx.post(url + "/xms/v1/SP1/batches", headers=headers, json=batch)
-        assert r.status_code == 201
+        r = httpx.post(url + "/xms/v1/SP1/batches", headers={**headers, "X-Request-Id": "req-123"}, json=batch)
+        assert r.status_code == 201 and r.headers["x-request-id"] == "req-123"
+        made = httpx.get(url + "/health").headers["x-request-id"]  # none sent: one is made
         httpx.get(url + "/xms/v1/SP1/batches?page=x", headers=headers)  # a 400, logged
         time.sleep(1.5)  # the callback to the closed port is tried (and fails)
     finally:
@@ -56,4 +57,6 @@ def test_serve_logs_json_lines_without_secrets(tmp_path):
     lines = [line for line in err.splitlines() if line.strip()]
     assert lines and all(json.loads(line)["level"] for line in lines), err[:2000]
     assert any(json.loads(line)["logger"] == "uvicorn.access" for line in lines)
+    access = [json.loads(line) for line in lines if json.loads(line)["logger"] == "uvicorn.access"]
+    assert {"req-123", made} <= {line.get("request_id") for line in access}
     assert token not in err

@@ -205,7 +205,7 @@ def cors(app: Any, origins: tuple[str, ...]) -> Any:
         allow_origins=list(origins),
         allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
         allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
-        expose_headers=["Retry-After", "WWW-Authenticate", "Location"],
+        expose_headers=["Retry-After", "WWW-Authenticate", "Location", "X-Request-Id"],
         max_age=600,
     )
 

@@ -6,11 +6,25 @@ engine's lines about one of them) and `exception` (the traceback as text) when t
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import logging
+import os
+from contextvars import ContextVar
 
 HUMAN = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 CONTEXT = ("plan", "batch_id", "recipient")
+# The request a line was logged in (metrics.HttpMetrics sets it): the client's X-Request-Id, or
+# one made here, also returned in the response's X-Request-Id.
+REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)
+_ids = itertools.count(1)
+_PREFIX = f"{os.getpid():x}-"
+
+
+def new_request_id() -> str:
+    return _PREFIX + format(next(_ids), "x")
+
+
 FORMATS = ("human", "json")
 
 
@@ -26,6 +40,9 @@ class JsonFormatter(logging.Formatter):
             value = record.__dict__.get(key)
             if value is not None:
                 out[key] = value
+        request_id = REQUEST_ID.get()
+        if request_id is not None:
+            out["request_id"] = request_id
         if record.exc_info:
             out["exception"] = self.formatException(record.exc_info)
         return json.dumps(out, ensure_ascii=False, default=str)

@@ -24,6 +24,8 @@ from typing import Any
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 
+from .logs import REQUEST_ID, new_request_id
+
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 _LATENCY = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
 
@@ -197,7 +199,9 @@ def render() -> bytes:
 
 class HttpMetrics:
     """ASGI middleware: each response counted by its route's path template (`/xms/v1/
-    {service_plan_id}/batches`, never the ids), method and status, and timed."""
+    {service_plan_id}/batches`, never the ids), method and status, and timed; and each request
+    given an id for the logs (the client's `X-Request-Id` if it sent one of at most 128
+    characters, else one made here), returned in the response's `X-Request-Id`."""
 
     def __init__(self, app: Any, templates: Callable[[Any], str | None]) -> None:
         self.app, self.templates = app, templates
@@ -211,16 +215,26 @@ class HttpMetrics:
             return
         start = time.perf_counter()
         status = 0
+        rid = None
+        for k, v in scope["headers"]:
+            if k == b"x-request-id":
+                if len(v) <= 128:
+                    rid = v.decode("latin-1")
+                break
+        rid = rid or new_request_id()
+        token = REQUEST_ID.set(rid)
 
         async def sending(message: Any) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                message["headers"] = [*message.get("headers", ()), (b"x-request-id", rid.encode("latin-1"))]
             await send(message)
 
         try:
             await self.app(scope, receive, sending)
         finally:
+            REQUEST_ID.reset(token)
             route = self.templates(scope.get("endpoint")) or "unmatched"
             HTTP_REQUESTS.inc((route, scope["method"], str(status or 500)))
             HTTP_SECONDS.observe(time.perf_counter() - start, (route,))
