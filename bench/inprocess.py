@@ -1,0 +1,130 @@
+"""POST /batches driven in process, without sockets: the CPU one request costs.
+
+Builds the app as `openxms serve --role api` would (SQLite in a temp dir), runs the ASGI
+lifespan, then 64 concurrent callers send `--requests` single- (or `--recipients`-) recipient
+batches straight into the ASGI app. Prints the event loop's CPU per request (thread time) and
+the other threads' (mostly the database writer), which do not depend on sockets, wrk or the
+box's noise the way requests/s do; `--profile` adds cProfile's top functions of the loop.
+Compare two trees by running this from each (interleaved, several times).
+
+    python bench/inprocess.py
+    python bench/inprocess.py --recipients 1000 --requests 2000 --profile
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import json
+import pstats
+import resource
+import tempfile
+import time
+
+from openxms import config
+from openxms.app import build
+
+
+async def run(app, body: bytes, requests: int, profile: bool) -> None:
+    headers = [
+        (b"host", b"127.0.0.1:8080"),
+        (b"content-type", b"application/json"),
+        (b"authorization", b"Bearer BENCHTOKEN"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/xms/v1/BENCH/batches",
+        "raw_path": b"/xms/v1/BENCH/batches",
+        "root_path": "",
+        "query_string": b"",
+        "headers": headers,
+        "client": ("127.0.0.1", 5555),
+        "server": ("127.0.0.1", 8080),
+    }
+    statuses: dict[int, int] = {}
+
+    async def one() -> None:
+        sent = False
+
+        async def receive():
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            await asyncio.sleep(3600)
+
+        async def send(m):
+            if m["type"] == "http.response.start":
+                statuses[m["status"]] = statuses.get(m["status"], 0) + 1
+
+        await app(dict(scope), receive, send)
+
+    startup: asyncio.Queue = asyncio.Queue()
+    answers: asyncio.Queue = asyncio.Queue()
+    await startup.put({"type": "lifespan.startup"})
+    lifespan = asyncio.create_task(
+        app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, startup.get, answers.put)
+    )
+    await answers.get()
+    for _ in range(200):
+        await one()  # warm-up
+    left = requests
+
+    async def caller() -> None:
+        nonlocal left
+        while left > 0:
+            left -= 1
+            await one()
+
+    prof = cProfile.Profile() if profile else None
+    t0, c0, r0 = time.perf_counter(), time.thread_time(), resource.getrusage(resource.RUSAGE_SELF)
+    if prof:
+        prof.enable()
+    await asyncio.gather(*(caller() for _ in range(64)))
+    if prof:
+        prof.disable()
+    dt, loop_cpu = time.perf_counter() - t0, time.thread_time() - c0
+    r1 = resource.getrusage(resource.RUSAGE_SELF)
+    total = (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)
+    print(
+        f"{requests} requests, statuses {statuses}: {requests / dt:,.0f} req/s in process, "
+        f"event loop {loop_cpu / requests * 1e6:.1f} us/request, "
+        f"other threads {(total - loop_cpu) / requests * 1e6:.1f} us/request",
+        flush=True,
+    )
+    if prof:
+        pstats.Stats(prof).sort_stats("tottime").print_stats(25)
+    await startup.put({"type": "lifespan.shutdown"})
+    await answers.get()
+    await lifespan
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--recipients", type=int, default=1)
+    ap.add_argument("--requests", type=int, default=20_000)
+    ap.add_argument("--profile", action="store_true")
+    args = ap.parse_args()
+    tmp = tempfile.mkdtemp(prefix="openxms-bench-inprocess-")
+    s = config.load(
+        None,
+        env={"OPENXMS_SERVICE_PLANS": "BENCH:BENCHTOKEN:0"},
+        database_url=f"sqlite:///{tmp}/db.sqlite3",
+        data_dir=tmp,
+        role="api",
+    )
+    app, _ = build(s)
+    body = json.dumps(
+        {"to": [f"+1201{i:07d}" for i in range(args.recipients)], "from": "12025550100", "body": "Benchmark message"}
+    ).encode()
+    asyncio.run(run(app, body, args.requests, args.profile))
+
+
+if __name__ == "__main__":
+    main()
