@@ -46,6 +46,7 @@ def _row_type(names: tuple[str, ...]) -> Any:
 
 
 _last_type: tuple[Any, Any] = ((), tuple)
+_new = tuple.__new__
 
 
 def _sqlite_row(cursor: sqlite3.Cursor, row: tuple) -> Row:
@@ -58,7 +59,7 @@ def _sqlite_row(cursor: sqlite3.Cursor, row: tuple) -> Row:
     if seen is not desc:
         cls = _row_type(tuple(d[0] for d in desc))
         _last_type = (desc, cls)
-    return cls._make(row)
+    return _new(cls, row)  # what namedtuple._make does, minus its length check: 0.22 vs 0.42 us a row
 
 
 class Tx:
