@@ -59,7 +59,7 @@ def _sqlite_row(cursor: sqlite3.Cursor, row: tuple) -> Row:
     if seen is not desc:
         cls = _row_type(tuple(d[0] for d in desc))
         _last_type = (desc, cls)
-    return _new(cls, row)  # what namedtuple._make does, minus its length check: 0.22 vs 0.42 us a row
+    return _new(cls, row)  # what namedtuple._make does, minus its Python-level call and length check
 
 
 class Tx:
