@@ -36,7 +36,11 @@ def test_the_readme_examples_run_as_pasted(tmp_path, sinch_v1):
     port = free_port()
     log = open(tmp_path / "server.log", "wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "openxms", "serve", "--port", str(port)], cwd=tmp_path, env=env, stdout=log, stderr=log
+        [Path(sys.executable).parent / "openxms", "serve", "--port", str(port)],  # the README's .venv/bin/openxms
+        cwd=tmp_path,
+        env=env,
+        stdout=log,
+        stderr=log,
     )
     try:
         url = f"http://127.0.0.1:{port}"
