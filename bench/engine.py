@@ -131,7 +131,8 @@ def throughput(args) -> None:
         kind = "postgresql" if s.database.startswith("postgresql") else "sqlite"
         print(
             f"dispatch throughput {kind}: {args.messages} messages queued -> Delivered in {dt:.1f} s = "
-            f"{args.messages / dt:,.0f} msg/s (including start-up)",
+            f"{args.messages / dt:,.0f} msg/s (including start-up); server CPU {s.drain_cpu:.2f} s = "
+            f"{s.drain_cpu / args.messages * 1e6:.1f} us a message",
             flush=True,
         )
     finally:
