@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from openxms.store import schema
-from openxms.store.db import Database
+from openxms.store.db import Database, Tx
 
 
 def test_migrations_apply_once(database_url):
@@ -65,6 +65,33 @@ def test_read_sees_committed_writes_and_sql_placeholders_with_percent(database_u
             await db.close()
 
     asyncio.run(main())
+
+
+@pytest.mark.parametrize("n", [0, 1, 127, 128, 300])
+def test_values_runs_every_row_in_few_statement_shapes(database_url, n):
+    """Tx.values: 300 rows go as 128 + 128 + 32 + 8 + 4, and each row lands exactly once."""
+    db = Database(database_url)
+    schema.migrate(db)
+    seen: list[str] = []
+
+    class Spy:  # the cursor, counting statements
+        def __init__(self, cur):
+            self.cur = cur
+
+        def execute(self, sql, params=()):
+            seen.append(sql)
+            return self.cur.execute(sql, params)
+
+    def insert(tx):
+        Tx(Spy(tx.cur), tx.dialect).values(
+            "INSERT INTO meta (key, value) VALUES {values}", [(f"v{i:03d}", str(i)) for i in range(n)]
+        )
+
+    db.run_sync(insert)
+    rows = db.run_sync(lambda tx: tx.all("SELECT key, value FROM meta WHERE key LIKE 'v%' ORDER BY key"))
+    assert [(r.key, r.value) for r in rows] == [(f"v{i:03d}", str(i)) for i in range(n)]
+    shapes = {0: [], 1: [1], 127: [64, 32, 16, 8, 4, 2, 1], 128: [128], 300: [128, 128, 32, 8, 4]}
+    assert [s.count("(?,?)") + s.count("(%s,%s)") for s in seen] == shapes[n]
 
 
 @pytest.mark.parametrize(

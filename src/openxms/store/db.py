@@ -23,7 +23,7 @@ import sqlite3
 import threading
 import time
 from collections import namedtuple
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
@@ -60,6 +60,9 @@ def _sqlite_row(cursor: sqlite3.Cursor, row: tuple) -> Row:
         cls = _row_type(tuple(d[0] for d in desc))
         _last_type = (desc, cls)
     return _new(cls, row)  # what namedtuple._make does, minus its Python-level call and length check
+
+
+VALUES_CHUNK = 128
 
 
 class Tx:
@@ -99,6 +102,24 @@ class Tx:
         """`(?,?,?)` for an IN clause (SQLite has no arrays)."""
         return "(" + ",".join("?" * len(values)) + ")"
 
+    def values(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Run `sql`, in which `{values}` stands for a VALUES list, over all `rows` (all of one
+        width): a few statements of many rows each instead of executemany's one step of the
+        statement per row (on SQLite 1.2-3 us a row instead of 1.6-3.8 in the writer, where the
+        engine spends its time). Chunks of `VALUES_CHUNK` rows, the rest in power-of-two chunks,
+        so one `sql` has at most 8 shapes to prepare and keep in the connection's statement
+        cache; 128 rows x 16 columns stays far below SQLite's 32,766 parameters."""
+        if not rows:
+            return
+        width = len(rows[0])
+        one = "(" + ",".join("?" * width) + ")"
+        start, n = 0, len(rows)
+        while start < n:
+            size = VALUES_CHUNK if n - start >= VALUES_CHUNK else 1 << ((n - start).bit_length() - 1)
+            chunk = rows[start : start + size]
+            self.execute(sql.replace("{values}", ",".join([one] * size)), [x for row in chunk for x in row])
+            start += size
+
 
 _PG_CACHE: dict[str, str] = {}
 _QMARK = re.compile(r"\?")
@@ -133,7 +154,11 @@ class Database:
     def connect(self) -> Any:
         if self.dialect == "sqlite":
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+            # statements are prepared once per connection and kept: IN lists and VALUES lists of
+            # several lengths are distinct statements, more than the default cache of 128 holds
+            conn = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False, timeout=30, cached_statements=512
+            )
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute(f"PRAGMA synchronous={self._sync}")
             conn.execute("PRAGMA busy_timeout=30000")

@@ -45,10 +45,10 @@ class Landed(NamedTuple):
 def land(tx: Tx, messages: list[Landed]) -> None:
     """Store what handsets received. A second copy of the same recipient (a redelivery after a
     crash) is ignored: `recipient_id` is unique."""
-    tx.executemany(
+    tx.values(  # one statement per chunk: every simulated message is landed here
         "INSERT INTO sim_messages (recipient_id, account_id, batch_id, msisdn, sender, type, body, udh, encoding, "
         "parts, flash, received_at, outcome_status, outcome_code, receipt_due_at, receipt_done) "
-        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (recipient_id) DO NOTHING",
+        "VALUES {values} ON CONFLICT (recipient_id) DO NOTHING",
         [
             (
                 *m[:10],
@@ -85,7 +85,8 @@ def take_due_receipts(tx: Tx, now: int, limit: int) -> list[DueReceipt]:
         )
     ]
     if rows:
-        tx.executemany("UPDATE sim_messages SET receipt_done = 1 WHERE id = ?", [(r.id,) for r in rows])
+        ids = [r.id for r in rows]
+        tx.execute(f"UPDATE sim_messages SET receipt_done = 1 WHERE id IN {tx.in_list(ids)}", ids)
     return rows
 
 

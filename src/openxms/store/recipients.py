@@ -216,7 +216,18 @@ class StatusUpdate(NamedTuple):
 
 def set_statuses(tx: Tx, updates: list[StatusUpdate], now: int) -> None:
     """Write new statuses. A final row is never touched again (`final = 0` guard); reaching a
-    final status also releases the dispatcher's claim."""
+    final status also releases the dispatcher's claim. The ids are distinct (`engine/status.py`
+    keeps one change per recipient): of a VALUES row joined twice, SQLite would apply one."""
+    if tx.dialect == "sqlite":  # every message passes here twice: one statement per chunk (Tx.values)
+        tx.values(
+            "UPDATE recipients SET status = v.column2, code = v.column3, final = v.column4, status_at = v.column5, "
+            "operator_status_at = COALESCE(v.column6, operator_status_at), parts = COALESCE(v.column7, parts), "
+            "encoding = COALESCE(v.column8, encoding), "
+            "claimed_by = CASE WHEN v.column4 = 1 THEN NULL ELSE claimed_by END "
+            "FROM (VALUES {values}) AS v WHERE recipients.id = v.column1 AND recipients.final = 0",
+            [(u.id, u.status, u.code, int(u.final), now, u.operator_status_at, u.parts, u.encoding) for u in updates],
+        )
+        return
     tx.executemany(
         "UPDATE recipients SET status = ?, code = ?, final = ?, status_at = ?, "
         "operator_status_at = COALESCE(?, operator_status_at), parts = COALESCE(?, parts), "

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-import msgspec
-
 from .db import Tx
 
 
@@ -53,12 +51,10 @@ def record(tx: Tx, routes: list[Route], now: int) -> None:
             ),
         )
     else:
-        tx.execute(
+        tx.values(  # a VALUES list: about half the CPU of json_each + json_extract per row
             "INSERT INTO reply_routes (msisdn, sender, account_id, batch_id, recipient_id, at) "
-            "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), "
-            "json_extract(value, '$[3]'), json_extract(value, '$[4]'), ? FROM json_each(?) "
-            f"WHERE true {upsert}",
-            (now, msgspec.json.encode([list(r) for r in rows]).decode()),
+            f"VALUES {{values}} {upsert}",
+            [(*r, now) for r in rows],
         )
 
 
