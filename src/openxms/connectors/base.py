@@ -15,15 +15,16 @@ not send a copy; receipts for a recipient that is already final change nothing.
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
+
+import msgspec
 
 from ..store.db import Tx
 
 
-@dataclass(frozen=True)
-class Outbound:
-    """One recipient's message."""
+class Outbound(msgspec.Struct, frozen=True):
+    """One recipient's message. The values crossing the seam are msgspec Structs: the engine
+    makes one or more per message, at 0.7 us each where a frozen dataclass takes 2.5."""
 
     recipient_id: int
     batch_id: str
@@ -43,13 +44,11 @@ class Outbound:
     delivery_report: str = "none"
 
 
-@dataclass(frozen=True)
-class Accepted:
+class Accepted(msgspec.Struct, frozen=True):
     recipient_id: int
 
 
-@dataclass(frozen=True)
-class Refused:
+class Refused(msgspec.Struct, frozen=True):
     """The carrier refused the message at submit time (final, no receipt will come)."""
 
     recipient_id: int
@@ -57,8 +56,7 @@ class Refused:
     code: int
 
 
-@dataclass(frozen=True)
-class Receipt:
+class Receipt(msgspec.Struct, frozen=True):
     """A final outcome reported by the carrier for a recipient (Sinch status and code)."""
 
     recipient_id: int
@@ -67,8 +65,7 @@ class Receipt:
     operator_status_at: int | None = None
 
 
-@dataclass(frozen=True)
-class Inbound:
+class Inbound(msgspec.Struct, frozen=True):
     """A mobile-originated message, already reassembled."""
 
     sender: str
