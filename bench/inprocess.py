@@ -9,12 +9,14 @@ Compare two trees by running this from each (interleaved, several times).
 
     python bench/inprocess.py
     python bench/inprocess.py --recipients 1000 --requests 2000 --profile
+    python bench/inprocess.py --conversation        # messages:send (text, SMS_SENDER) instead
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import cProfile
 import json
 import pstats
@@ -25,12 +27,16 @@ import time
 from openxms import config
 from openxms.app import build
 
+APP = "01K0APP0000000000000000001"
+CONVERSATION = "/v1/projects/BENCHPROJ/messages:send"
 
-async def run(app, body: bytes, requests: int, profile: bool) -> None:
+
+async def run(app, path: str, body: bytes, requests: int, profile: bool) -> None:
+    auth = b"Basic " + base64.b64encode(b"BENCHKEY:BENCHSECRET") if path == CONVERSATION else b"Bearer BENCHTOKEN"
     headers = [
         (b"host", b"127.0.0.1:8080"),
         (b"content-type", b"application/json"),
-        (b"authorization", b"Bearer BENCHTOKEN"),
+        (b"authorization", auth),
         (b"content-length", str(len(body)).encode()),
     ]
     scope = {
@@ -39,8 +45,8 @@ async def run(app, body: bytes, requests: int, profile: bool) -> None:
         "http_version": "1.1",
         "method": "POST",
         "scheme": "http",
-        "path": "/xms/v1/BENCH/batches",
-        "raw_path": b"/xms/v1/BENCH/batches",
+        "path": path,
+        "raw_path": path.encode(),
         "root_path": "",
         "query_string": b"",
         "headers": headers,
@@ -110,20 +116,41 @@ def main() -> None:
     ap.add_argument("--recipients", type=int, default=1)
     ap.add_argument("--requests", type=int, default=20_000)
     ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--conversation", action="store_true", help="POST messages:send instead (one text message)")
     args = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="openxms-bench-inprocess-")
     s = config.load(
         None,
-        env={"OPENXMS_SERVICE_PLANS": "BENCH:BENCHTOKEN:0"},
+        env={
+            "OPENXMS_SERVICE_PLANS": "BENCH:BENCHTOKEN:0",
+            "OPENXMS_PROJECTS": "BENCHPROJ:BENCHKEY:BENCHSECRET",
+            "OPENXMS_CONVERSATION_APPS": f"{APP}:BENCHPROJ:BENCH",
+        },
         database_url=f"sqlite:///{tmp}/db.sqlite3",
         data_dir=tmp,
         role="api",
     )
     app, _ = build(s)
-    body = json.dumps(
-        {"to": [f"+1201{i:07d}" for i in range(args.recipients)], "from": "12025550100", "body": "Benchmark message"}
-    ).encode()
-    asyncio.run(run(app, body, args.requests, args.profile))
+    if args.conversation:
+        path, doc = (
+            CONVERSATION,
+            {
+                "app_id": APP,
+                "recipient": {
+                    "identified_by": {"channel_identities": [{"channel": "SMS", "identity": "+12017777777"}]}
+                },
+                "message": {"text_message": {"text": "Benchmark message"}},
+                "channel_properties": {"SMS_SENDER": "+12025550100"},
+            },
+        )
+    else:
+        path = "/xms/v1/BENCH/batches"
+        doc = {
+            "to": [f"+1201{i:07d}" for i in range(args.recipients)],
+            "from": "12025550100",
+            "body": "Benchmark message",
+        }
+    asyncio.run(run(app, path, json.dumps(doc).encode(), args.requests, args.profile))
 
 
 if __name__ == "__main__":
