@@ -102,23 +102,28 @@ class Tx:
         """`(?,?,?)` for an IN clause (SQLite has no arrays)."""
         return "(" + ",".join("?" * len(values)) + ")"
 
-    def values(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+    def values(self, sql: str, rows: Sequence[Sequence[Any]]) -> list[Row]:
         """Run `sql`, in which `{values}` stands for a VALUES list, over all `rows` (all of one
         width): a few statements of many rows each instead of executemany's one step of the
         statement per row (on SQLite 1.2-3 us a row instead of 1.6-3.8 in the writer, where the
         engine spends its time). Chunks of `VALUES_CHUNK` rows, the rest in power-of-two chunks,
         so one `sql` has at most 8 shapes to prepare and keep in the connection's statement
-        cache; 128 rows x 16 columns stays far below SQLite's 32,766 parameters."""
+        cache; 128 rows x 16 columns stays far below SQLite's 32,766 parameters. Returns what a
+        `RETURNING` clause gives, chunk after chunk (rows are inserted in the list's order)."""
+        out: list[Row] = []
         if not rows:
-            return
+            return out
         width = len(rows[0])
         one = "(" + ",".join("?" * width) + ")"
         start, n = 0, len(rows)
         while start < n:
             size = VALUES_CHUNK if n - start >= VALUES_CHUNK else 1 << ((n - start).bit_length() - 1)
             chunk = rows[start : start + size]
-            self.execute(sql.replace("{values}", ",".join([one] * size)), [x for row in chunk for x in row])
+            cur = self.execute(sql.replace("{values}", ",".join([one] * size)), [x for row in chunk for x in row])
+            if cur.description is not None:
+                out += cur.fetchall()
             start += size
+        return out
 
 
 _PG_CACHE: dict[str, str] = {}

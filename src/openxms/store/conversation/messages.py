@@ -54,7 +54,7 @@ def _row(r: Any) -> Message:
 
 def insert(tx: Tx, messages: list[Message]) -> None:
     if messages:
-        tx.executemany(f"INSERT INTO conv_messages ({_COLS}) VALUES ({','.join('?' * 19)})", messages)
+        tx.values(f"INSERT INTO conv_messages ({_COLS}) VALUES {{values}}", messages)
 
 
 def get(tx: Tx, project_id: str, message_id: str) -> Message | None:
@@ -185,11 +185,10 @@ def queue_sms(tx: Tx, carriers: list[Carrier], now: int) -> dict[str, int]:
                 _encode(doc).decode(),
             )
         )
-    tx.executemany(
-        "INSERT INTO batches (id, account_id, type, sender, client_reference, created_at, modified_at, due_at, "
-        "expire_at, expire_explicit, canceled, state, delivery_report, callback_url, feedback_enabled, report_sent, "
-        "doc, origin) VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?, 1, 0, ?, ?, NULL, 0, 0, ?, 'conversation')",
-        rows,
+    tx.values(  # one statement per chunk (messages:send: one row)
+        "INSERT INTO batches (id, account_id, type, sender, created_at, modified_at, due_at, expire_at, state, "
+        "delivery_report, doc, expire_explicit, canceled, feedback_enabled, report_sent, origin) VALUES {values}",
+        [(*r, 1, 0, 0, 0, "conversation") for r in rows],
     )
     # One statement for all the recipient rows, handing back their ids (in carrier order, so
     # ids follow the FIFO): 2-3x faster than executemany followed by a SELECT of the ids.
@@ -200,11 +199,9 @@ def queue_sms(tx: Tx, carriers: list[Carrier], now: int) -> dict[str, int]:
             "WITH ORDINALITY AS t(b, p, m, n) ORDER BY n RETURNING id, batch_id",
             (now, now, [c.message_id for c in carriers], [c.plan_id for c in carriers], [c.msisdn for c in carriers]),
         )
-    else:
-        found = tx.all(
-            cols + "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), "
-            "json_extract(value, '$[2]'), 'Queued', 400, ?, ? FROM json_each(?) ORDER BY key "
-            "RETURNING id, batch_id",
-            (now, now, _encode([(c.message_id, c.plan_id, c.msisdn) for c in carriers]).decode()),
+    else:  # a VALUES list: half the CPU of json_each + json_extract (rows inserted in list order)
+        found = tx.values(
+            cols + "VALUES {values} RETURNING id, batch_id",
+            [(c.message_id, c.plan_id, c.msisdn, "Queued", 400, now, now) for c in carriers],
         )
     return {r.batch_id: r.id for r in found}
