@@ -193,6 +193,7 @@ log-level = 4
 box-allow-ip = 127.0.0.1
 sms-incoming-queue-limit = -1
 sms-outgoing-queue-limit = -1
+{core_extra}
 
 group = smsbox
 bearerbox-host = 127.0.0.1
@@ -209,11 +210,17 @@ class Kannel:
     """Kannel 1.4.5 from Debian: bearerbox + smsbox with one `group = smsc` (bearerbox will not
     run without one). `sendsms_url` takes /cgi-bin/sendsms requests."""
 
-    def __init__(self, smsc_group: str) -> None:
+    def __init__(self, smsc_group: str, store: bool = False) -> None:
         admin, smsbox, sendsms = free_port(), free_port(), free_port()
         self.tmp = Path(tempfile.mkdtemp(prefix="kannel-bench-"))
         conf = self.tmp / "kannel.conf"
-        conf.write_text(KANNEL_CORE.format(admin=admin, smsbox=smsbox, sendsms=sendsms) + "\n" + smsc_group)
+        # store = True: Kannel's durable mode, every message written to its store file before
+        # sendsms answers (https://www.kannel.org/download/1.4.5/userguide-1.4.5/userguide.html,
+        # "store-type" and "store-location" of the core group)
+        extra = f"store-type = file\nstore-location = {self.tmp / 'kannel.store'}" if store else ""
+        conf.write_text(
+            KANNEL_CORE.format(admin=admin, smsbox=smsbox, sendsms=sendsms, core_extra=extra) + "\n" + smsc_group
+        )
         self.procs = [subprocess.Popen(["bearerbox", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
         wait_port(smsbox)  # bearerbox opens the box port once its start-up is done (~3 s)
         self.procs.append(subprocess.Popen(["smsbox", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))

@@ -103,10 +103,11 @@ def bench_openxms(args, n: int, role: str) -> dict:
     return res
 
 
-def bench_kannel(args) -> dict:
+def bench_kannel(args, store: bool = False) -> dict:
     """Kannel's `/cgi-bin/sendsms` GET with one recipient. Its SMSC is never reachable, so
-    messages stay queued in memory: what is measured is HTTP acceptance, as for --role api."""
-    k = Kannel(f"group = smsc\nsmsc = fake\nsmsc-id = fake\nhost = 127.0.0.1\nport = {free_port()}\n")
+    messages stay queued (in memory, or with `store` also in its store file): what is measured
+    is HTTP acceptance, as for --role api."""
+    k = Kannel(f"group = smsc\nsmsc = fake\nsmsc-id = fake\nhost = 127.0.0.1\nport = {free_port()}\n", store=store)
     tmp = Path(tempfile.mkdtemp(prefix="kannel-wrk-"))
     try:
         lua = tmp / "get.lua"
@@ -129,6 +130,7 @@ def main() -> None:
     ap.add_argument("--connections", type=int, default=64)
     ap.add_argument("--rate", type=int, default=0, help="plan rate msg/s (0 = unlimited)")
     ap.add_argument("--kannel", action="store_true", help="also measure Kannel's sendsms in the same run")
+    ap.add_argument("--kannel-store", action="store_true", help="and Kannel with its file store (durable mode)")
     args = ap.parse_args()
     print(f"{'case':<44} {'req/s':>9} {'recip/s':>10} {'p50':>8} {'p99':>8} {'non-2xx':>7}")
     for n in args.recipients or [1, 1000]:
@@ -140,11 +142,11 @@ def main() -> None:
                 f"{r['errors']:>7}",
                 flush=True,
             )
-    if args.kannel:
-        r = bench_kannel(args)
+    for store in [False] * args.kannel + [True] * args.kannel_store:
+        r = bench_kannel(args, store=store)
+        name = "kannel 1.4.5 sendsms to=1" + (" store=file" if store else "")
         print(
-            f"{'kannel 1.4.5 sendsms to=1':<44} {r['rps']:>9.0f} {r['recipients_per_s']:>10.0f} {r['p50']:>8} "
-            f"{r['p99']:>8} {r['errors']:>7}",
+            f"{name:<44} {r['rps']:>9.0f} {r['recipients_per_s']:>10.0f} {r['p50']:>8} {r['p99']:>8} {r['errors']:>7}",
             flush=True,
         )
 
