@@ -19,6 +19,7 @@ UNDOCUMENTED = {
     ("GET", "/ui/conv.js"),
     ("GET", "/ui/messages.js"),
     ("GET", "/ui/nav.js"),
+    ("GET", "/ui/batches.js"),
     ("GET", "/ui/app.css"),
     ("GET", "/simulator/events"),
 }

@@ -146,7 +146,7 @@ def test_keyboard_detail_and_a_live_status_change(tmp_path, page):  # noqa: F811
         # 375 px: rows stack as cards, nothing scrolls sideways
         pg.set_viewport_size({"width": 375, "height": 800})
         wait_until(lambda: pg.evaluate("document.documentElement.scrollWidth") <= 375)
-        expect(pg.locator(".msg-table thead")).to_be_hidden()
+        expect(pg.locator("#view-messages .msg-table thead")).to_be_hidden()
         box = rows.first.bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= 375
         assert page.errors == [], page.errors

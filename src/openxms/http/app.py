@@ -24,6 +24,7 @@ from . import (
     oauth,
     reports,
     simulator,
+    simulator_batches,
     simulator_conversation,
     simulator_messages,
     spec,
@@ -98,6 +99,7 @@ def build(context: Any, lifespan=None) -> Starlette:
         *simulator.routes,
         *simulator_conversation.routes,
         *simulator_messages.routes,
+        *simulator_batches.routes,
         *ui.routes,
     ]
     app = Starlette(

@@ -397,6 +397,7 @@ function refreshSoon({ handsets = true, thread = true } = {}) {  // coalesce bur
     const { handsets: h, thread: t } = pending;
     Object.assign(pending, { handsets: false, thread: false, timer: null });
     msgRefresh();
+    batchRefresh();
     await Promise.all([h ? loadHandsets() : null, t && state.selected ? loadThread() : null, loadConversation()]);
   }, 150);
 }
@@ -467,6 +468,7 @@ function init() {
   $("rules-save").addEventListener("click", saveRules);
   convInit();
   msgInit();
+  batchInit();
 
   navInit();
   loadClock();
