@@ -12,8 +12,9 @@ from ..store import search
 from ..store.db import Database
 
 # Rows per unit of work: indexing costs the writer 30-55 us a row (bench/ui_search.py), so a
-# chunk holds the writer for under 15 ms; bigger chunks showed in the p99 of POST /batches.
-CHUNK = 250
+# chunk holds the writer for a few ms: chunks of 2000 showed as +20 ms in the p99 of POST
+# /batches with the engine running, chunks of 250 as +6 ms (docs/benchmarks.md, section 6).
+CHUNK = 100
 DUTY = 0.25  # the share of the writer's time indexing may take
 IDLE_S = 0.5  # how often an idle indexer looks for new rows
 
