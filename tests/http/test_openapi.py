@@ -20,6 +20,7 @@ UNDOCUMENTED = {
     ("GET", "/ui/messages.js"),
     ("GET", "/ui/nav.js"),
     ("GET", "/ui/batches.js"),
+    ("GET", "/ui/callbacks.js"),
     ("GET", "/ui/app.css"),
     ("GET", "/simulator/events"),
 }

@@ -25,6 +25,7 @@ from . import (
     reports,
     simulator,
     simulator_batches,
+    simulator_callbacks,
     simulator_conversation,
     simulator_messages,
     spec,
@@ -100,6 +101,7 @@ def build(context: Any, lifespan=None) -> Starlette:
         *simulator_conversation.routes,
         *simulator_messages.routes,
         *simulator_batches.routes,
+        *simulator_callbacks.routes,
         *ui.routes,
     ]
     app = Starlette(

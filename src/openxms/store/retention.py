@@ -86,7 +86,12 @@ def _by_key(tx: Tx, table: str, key: str, where: str, args: tuple, limit: int) -
 
 
 def delete_callbacks(tx: Tx, cutoff: int, limit: int) -> int:
-    """Callbacks delivered or given up on, made before `cutoff`."""
+    """Callbacks delivered or given up on, made before `cutoff`, with their attempts."""
+    tx.execute(
+        "DELETE FROM outbox_attempts WHERE outbox_id IN (SELECT id FROM outbox WHERE state IN ('done', 'dead') "
+        "AND created_at < ? ORDER BY id LIMIT ?)",
+        (cutoff, limit),
+    )
     return _by_key(tx, "outbox", "id", "state IN ('done', 'dead') AND created_at < ?", (cutoff,), limit)
 
 

@@ -407,6 +407,23 @@ MIGRATIONS: list[tuple[str, list[str | dict[str, str]]]] = [
             },
         ],
     ),
+    (
+        "outbox_attempts",
+        [
+            # Every attempt to post a callback, for the web UI's Callbacks view: when, the answer
+            # (HTTP status, or the error when there was none) and the signature headers it carried
+            # (JSON; NULL when unsigned). Written when the attempt is settled (store/outbox.py).
+            """CREATE TABLE outbox_attempts (
+            outbox_id BIGINT NOT NULL,
+            attempt INTEGER NOT NULL,
+            at BIGINT NOT NULL,
+            status INTEGER,
+            error TEXT,
+            headers TEXT,
+            PRIMARY KEY (outbox_id, attempt)
+        )""",
+        ],
+    ),
 ]
 
 

@@ -398,6 +398,7 @@ function refreshSoon({ handsets = true, thread = true } = {}) {  // coalesce bur
     Object.assign(pending, { handsets: false, thread: false, timer: null });
     msgRefresh();
     batchRefresh();
+    callbackRefresh();
     await Promise.all([h ? loadHandsets() : null, t && state.selected ? loadThread() : null, loadConversation()]);
   }, 150);
 }
@@ -469,6 +470,7 @@ function init() {
   convInit();
   msgInit();
   batchInit();
+  callbackInit();
 
   navInit();
   loadClock();

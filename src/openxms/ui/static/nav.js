@@ -1,12 +1,12 @@
 // openxms simulator UI: the views and their URLs, and the keyboard.
 //
 // Every view and item has a URL (the hash): #/messages, #/messages/<id>, #/messages?q=...,
-// #/batches, #/batches/<id>, #/handsets, #/handsets/<number>. The older #<number> links still open that handset.
+// #/batches, #/batches/<id>, #/callbacks, #/callbacks/<id>, #/handsets, #/handsets/<number>. The older #<number> links still open that handset.
 // Keys (not while typing in a field): "/" search, j/k or arrows move, Enter opens, Esc closes.
 // Loaded before app.js, started by it (navInit).
 "use strict";
 
-const VIEWS = ["messages", "batches", "handsets"];
+const VIEWS = ["messages", "batches", "callbacks", "handsets"];
 let currentView = null;
 
 function parseHash(hash) {
@@ -35,6 +35,8 @@ function route() {
     msgRoute(item && /^\d+$/.test(item) ? Number(item) : null, params);
   } else if (view === "batches") {
     batchRoute(item);
+  } else if (view === "callbacks") {
+    callbackRoute(item);
   } else if (item) {
     const n = digits(item);
     if (n && n !== state.selected) select(n, { push: false });
@@ -62,13 +64,14 @@ function onKey(e) {
     if (typing(e.target)) { e.target.blur(); return; }
     if (currentView === "messages" && closeMessage()) e.preventDefault();
     if (currentView === "batches" && bat.open !== null) { e.preventDefault(); location.hash = "#/batches"; }
+    if (currentView === "callbacks" && cbs.open !== null) { e.preventDefault(); location.hash = "#/callbacks"; }
     return;
   }
   if (typing(e.target)) return;
   const messages = currentView === "messages";
   if (e.key === "/") {
     e.preventDefault();
-    $({ messages: "msg-q", batches: "bat-plan" }[currentView] || "search").focus();
+    $({ messages: "msg-q", batches: "bat-plan", callbacks: "cb-state" }[currentView] || "search").focus();
   } else if (e.key === "j" || e.key === "ArrowDown" || e.key === "k" || e.key === "ArrowUp") {
     e.preventDefault();
     const delta = e.key === "j" || e.key === "ArrowDown" ? 1 : -1;
