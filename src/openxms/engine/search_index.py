@@ -15,7 +15,7 @@ from ..store.db import Database
 # chunk holds the writer for a few ms: chunks of 2000 showed as +20 ms in the p99 of POST
 # /batches with the engine running, chunks of 250 as +6 ms (docs/benchmarks.md, section 6).
 CHUNK = 100
-DUTY = 0.25  # the share of the writer's time indexing may take
+DUTY = 0.1  # the share of the writer's time indexing may take, as much as the retention sweep
 IDLE_S = 0.5  # how often an idle indexer looks for new rows
 
 
