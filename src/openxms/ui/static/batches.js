@@ -151,7 +151,7 @@ function renderBatch() {
     el("td", { "data-label": "Status" }, statusBadge(m)),
     el("td", { "data-label": "Parts" }, String(m.parts ?? "–")),
     el("td", { "data-label": "Text" }, preview(m.body))));
-  $("bat-detail-body").replaceChildren(
+  $("bat-detail-body").replaceChildren(...[  // replaceChildren would write null as text
     actions, dl,
     el("h3", { text: "Recipients" }),
     rows.length ? el("table", { class: "msg-table bat-recipients" },
@@ -160,7 +160,7 @@ function renderBatch() {
       : el("p", { class: "muted", text: "No recipient is queued yet: they are when the batch's send_at comes." }),
     bat.rnext ? el("button", { type: "button", class: "more", onclick: moreRecipients, text: "More recipients" }) : null,
     el("h3", { text: "The batch as the API returns it" }),
-    el("pre", { class: "json", text: JSON.stringify(b.batch, null, 2) }));
+    el("pre", { class: "json", text: JSON.stringify(b.batch, null, 2) })].filter(Boolean));
 }
 
 // -- wiring -------------------------------------------------------------------------------

@@ -84,7 +84,7 @@ function renderCallback() {
     Object.keys(a.headers).length
       ? el("pre", { class: "json", text: Object.entries(a.headers).map(([k, v]) => `${k}: ${v}`).join("\n") })
       : el("span", { class: "muted", text: "unsigned" })));
-  $("cb-detail-body").replaceChildren(
+  $("cb-detail-body").replaceChildren(...[  // replaceChildren would write null as text
     el("div", { class: "bat-actions" }, ["pending", "failed", "dead"].includes(c.state)
       ? el("button", { type: "button", class: "primary", id: "cb-retry", onclick: retryNow, text: "Retry now" }) : null),
     dl,
@@ -92,7 +92,7 @@ function renderCallback() {
     history.length ? el("ol", { class: "timeline", id: "cb-attempts" }, ...history)
       : el("p", { class: "muted", text: "Not posted yet." }),
     el("h3", { text: "Payload" }),
-    el("pre", { class: "json", text: JSON.stringify(c.payload, null, 2) }));
+    el("pre", { class: "json", text: JSON.stringify(c.payload, null, 2) })].filter(Boolean));
 }
 
 function callbackRoute(id) {

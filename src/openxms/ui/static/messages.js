@@ -226,10 +226,10 @@ function renderDetail() {
         el("a", { href: `#/messages?batch_id=${encodeURIComponent(m.batch_id)}`, text: "all of this batch" }));
   if (m.client_reference) field("Client reference", el("code", { text: m.client_reference }));
   field("Handset", el("a", { href: `#/handsets/${encodeURIComponent(m.to)}`, text: `open ${plus(m.to)}` }));
-  $("msg-detail-body").replaceChildren(
+  $("msg-detail-body").replaceChildren(...[  // replaceChildren would write null as text
     el("div", { class: "body", text: m.body ?? "" }),
     m.udh ? el("p", {}, el("span", { class: "muted", text: "UDH " }), el("code", { text: spacedHex(m.udh) })) : null,
-    dl, el("h3", { text: "Timeline" }), timeline(m));
+    dl, el("h3", { text: "Timeline" }), timeline(m)].filter(Boolean));
 }
 
 // -- wiring -------------------------------------------------------------------------------
