@@ -17,6 +17,10 @@ UNDOCUMENTED = {
     ("GET", "/"),
     ("GET", "/ui/app.js"),
     ("GET", "/ui/conv.js"),
+    ("GET", "/ui/messages.js"),
+    ("GET", "/ui/nav.js"),
+    ("GET", "/ui/batches.js"),
+    ("GET", "/ui/callbacks.js"),
     ("GET", "/ui/app.css"),
     ("GET", "/simulator/events"),
 }

@@ -96,7 +96,7 @@ def test_page_in_headless_chromium(tmp_path, page):
     expect.set_options(timeout=TIMEOUT_MS)
     pg = page.page
     with live_server(tmp_path) as s:
-        pg.goto(s.url + "/")  # returns once the load event fired
+        pg.goto(s.url + "/#/handsets")  # returns once the load event fired
         assert pg.evaluate("document.readyState") == "complete"
         expect(pg.locator("#live")).to_have_attribute("data-state", "live")
         # the first handset list loads independently of the stream: wait for it, too
@@ -109,7 +109,7 @@ def test_page_in_headless_chromium(tmp_path, page):
         handsets.first.click()
         mt = pg.locator("#thread .msg.mt")
         expect(mt.locator(".body")).to_have_text(["render me 😀"])
-        assert pg.evaluate("location.hash") == "#12017777778"
+        assert pg.evaluate("location.hash") == "#/handsets/12017777778"
         expect(mt.locator(".badge.status")).to_have_text(["Delivered · 0"])
         badges = mt.first.locator(".badge").all_text_contents()
         assert "UCS-2" in badges and "1 part" in badges and "flash" not in badges
@@ -233,7 +233,7 @@ def test_conversation_messages_and_batches_in_headless_chromium(tmp_path, page):
     pg = page.page
     with live_server(tmp_path) as s:
         add_app(s.ctx, APP)
-        pg.goto(s.url + "/")
+        pg.goto(s.url + "/#/handsets")
         expect(pg.locator("#live")).to_have_attribute("data-state", "live")
         expect(pg.locator("#conv-messages-empty")).to_be_visible()
         expect(pg.locator("#conv-batches-empty")).to_be_visible()
@@ -250,7 +250,7 @@ def test_conversation_messages_and_batches_in_headless_chromium(tmp_path, page):
 
         # its handset, opened from the panel: the SMS is badged with the app and the status
         rows.first.locator("button.handset-ref").click()
-        assert pg.evaluate("location.hash") == "#12017771111"
+        assert pg.evaluate("location.hash") == "#/handsets/12017771111"
         bubble = pg.locator("#thread .msg.mt")
         expect(bubble).to_have_count(1)
         expect(bubble.locator(".badge.conv-app")).to_have_text(f"Conversation · {APP}")

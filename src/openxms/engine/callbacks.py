@@ -27,6 +27,7 @@ import functools
 import hashlib
 import hmac
 import ipaddress
+import json
 import logging
 import secrets
 import socket
@@ -238,6 +239,8 @@ class CallbackSender:
         except Exception as e:  # noqa: BLE001 - a bug in one callback must not stop the others
             log.exception("callback %d to %s failed unexpectedly", row.id, redact(row.url))
             result = outcome(row, None, f"internal error: {type(e).__name__}", self.clock.now_ms())
+        if result.at is None:  # every attempt is recorded (the UI's Callbacks view lists them)
+            result = result._replace(at=self.clock.now_ms())
         metrics.CALLBACKS.inc(("retry" if result.state == "pending" else result.state,))
         if result.state == "done":
             self.delivered += 1
@@ -283,9 +286,11 @@ class CallbackSender:
         refused = await self.policy.refusal(row.url)
         if refused is not None:
             return outcome(row, None, refused, self.clock.now_ms(), retry=False)
+        headers = self.headers(row.account_id, body, row.secret)
+        signed = {k: v for k, v in headers.items() if k.startswith("X-Sinch-Webhook-")}
         try:
             async with asyncio.timeout(self.timeout):
-                resp = await client.post(row.url, content=body, headers=self.headers(row.account_id, body, row.secret))
+                resp = await client.post(row.url, content=body, headers=headers)
                 code = resp.status_code
         except TimeoutError:
             err = f"no complete response within {self.timeout:g} s"
@@ -293,4 +298,7 @@ class CallbackSender:
             err, retry = f"cannot send to this URL: {type(ex).__name__}: {ex}"[:500], False
         except httpx.HTTPError as ex:
             err = f"{type(ex).__name__}: {ex}"[:500]
-        return outcome(row, code, err, self.clock.now_ms(), retry=retry)
+        now = self.clock.now_ms()
+        return outcome(row, code, err, now, retry=retry)._replace(
+            at=now, headers=json.dumps(signed) if signed else None
+        )

@@ -24,6 +24,7 @@ from .callbacks import CallbackSender, TargetPolicy
 from .dispatcher import Dispatcher
 from .retention import Retention
 from .scheduler import DueWork, Scheduler
+from .search_index import SearchIndexer
 
 log = logging.getLogger("openxms.engine")
 LEASE_RENEW_S = 3.0
@@ -89,6 +90,7 @@ class Engine:
             if retention_days > 0 or retention_max_messages is not None
             else None
         )
+        self.search_index = SearchIndexer(db)
         self.dispatchers: dict[str, Dispatcher] = {}
         self._dispatch_tasks: dict[str, asyncio.Task] = {}
         self._tasks: list[asyncio.Task] = []
@@ -114,6 +116,7 @@ class Engine:
                 ("scheduler", self.scheduler.run),
                 ("callbacks", self.callbacks.run),
                 ("leases", self._leases),
+                ("search index", self.search_index.run),
                 *((("retention", self.retention.run),) if self.retention is not None else ()),
             )
         ]

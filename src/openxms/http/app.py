@@ -15,7 +15,21 @@ from starlette.routing import Route
 
 from ..errors import ApiError
 from ..ui import routes as ui
-from . import batches, control, docs, groups, inbounds, oauth, reports, simulator, simulator_conversation, spec
+from . import (
+    batches,
+    control,
+    docs,
+    groups,
+    inbounds,
+    oauth,
+    reports,
+    simulator,
+    simulator_batches,
+    simulator_callbacks,
+    simulator_conversation,
+    simulator_messages,
+    spec,
+)
 from .conversation import apps as conversation_apps
 from .conversation import batches as conversation_batches
 from .conversation import contacts as conversation_contacts
@@ -85,6 +99,9 @@ def build(context: Any, lifespan=None) -> Starlette:
         *control.routes,
         *simulator.routes,
         *simulator_conversation.routes,
+        *simulator_messages.routes,
+        *simulator_batches.routes,
+        *simulator_callbacks.routes,
         *ui.routes,
     ]
     app = Starlette(

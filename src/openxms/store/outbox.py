@@ -131,6 +131,8 @@ class Outcome(NamedTuple):
     last_status: int | None
     last_error: str | None
     next_attempt_at: int
+    at: int | None = None  # when the attempt was made (None: no attempt to record)
+    headers: str | None = None  # the signature headers it carried (JSON), None when unsigned
 
 
 def settle(tx: Tx, outcomes: list[Outcome]) -> None:
@@ -153,6 +155,13 @@ def settle(tx: Tx, outcomes: list[Outcome]) -> None:
             for o in outcomes
         ],
     )
+    tried = [(o.id, o.attempts, o.at, o.last_status, o.last_error, o.headers) for o in outcomes if o.at is not None]
+    if tried:
+        tx.executemany(
+            "INSERT INTO outbox_attempts (outbox_id, attempt, at, status, error, headers) VALUES (?,?,?,?,?,?) "
+            "ON CONFLICT (outbox_id, attempt) DO NOTHING",
+            tried,
+        )
 
 
 def next_due(tx: Tx, busy: list[str] | None = None) -> int | None:
@@ -170,3 +179,52 @@ def release_own(tx: Tx, node: str, now: int) -> int:
         (now, node),
     )
     return tx.rowcount
+
+
+# The web UI's Callbacks view --------------------------------------------------------------
+
+_BROWSE = (
+    "SELECT id, account_id, kind, url, target, payload, created_at, next_attempt_at, first_failure_at, attempts, "
+    "state, last_status, last_error, done_at, secret FROM outbox"
+)
+
+
+def page(tx: Tx, states: list[str], plans: list[str], before: int | None, limit: int) -> list:
+    """Callbacks newest first (keyset pages over the id), optionally in these states and plans."""
+    where: list[str] = []
+    args: list = []
+    if states:
+        where.append(f"state IN {tx.in_list(states)}")
+        args += states
+    if plans:
+        where.append(f"account_id IN {tx.in_list(plans)}")
+        args += plans
+    if before is not None:
+        where.append("id < ?")
+        args.append(before)
+    sql = _BROWSE + (" WHERE " + " AND ".join(where) if where else "")
+    return tx.all(sql + " ORDER BY id DESC LIMIT ?", [*args, limit])
+
+
+def get(tx: Tx, callback_id: int):
+    return tx.one(_BROWSE + " WHERE id = ?", (callback_id,))
+
+
+def attempts(tx: Tx, callback_id: int) -> list:
+    return tx.all(
+        "SELECT attempt, at, status, error, headers FROM outbox_attempts WHERE outbox_id = ? ORDER BY attempt",
+        (callback_id,),
+    )
+
+
+def retry_now(tx: Tx, callback_id: int, now: int) -> str | None:
+    """Make a callback due now: a pending one skips the rest of its wait, a failed or dead one
+    is tried once more. Returns its state before (None: no such callback); one being posted
+    right now ('sending') is left alone."""
+    state = tx.scalar("SELECT state FROM outbox WHERE id = ?", (callback_id,))
+    if state in ("pending", "failed", "dead"):
+        tx.execute(
+            "UPDATE outbox SET state = 'pending', next_attempt_at = ?, done_at = NULL WHERE id = ? AND state = ?",
+            (now, callback_id, state),
+        )
+    return state

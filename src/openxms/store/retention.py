@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from . import search
 from .db import Tx
 from .recipients import chunks
 
@@ -60,6 +61,7 @@ def delete_batches(tx: Tx, batch_ids: list[str], limit: int) -> int:
         for table in ("sim_messages", "smpp_parts", "conv_messages"):
             tx.execute(f"DELETE FROM {table} WHERE recipient_id IN {tx.in_list(part)}", part)
             n += tx.rowcount
+        search.forget(tx, part)
         tx.execute(f"DELETE FROM recipients WHERE id IN {tx.in_list(part)}", part)
         n += tx.rowcount
     tx.execute(  # the batches left without recipients go too
@@ -84,7 +86,12 @@ def _by_key(tx: Tx, table: str, key: str, where: str, args: tuple, limit: int) -
 
 
 def delete_callbacks(tx: Tx, cutoff: int, limit: int) -> int:
-    """Callbacks delivered or given up on, made before `cutoff`."""
+    """Callbacks delivered or given up on, made before `cutoff`, with their attempts."""
+    tx.execute(
+        "DELETE FROM outbox_attempts WHERE outbox_id IN (SELECT id FROM outbox WHERE state IN ('done', 'dead') "
+        "AND created_at < ? ORDER BY id LIMIT ?)",
+        (cutoff, limit),
+    )
     return _by_key(tx, "outbox", "id", "state IN ('done', 'dead') AND created_at < ?", (cutoff,), limit)
 
 

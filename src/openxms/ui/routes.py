@@ -172,6 +172,10 @@ routes = [
     ),
     Route("/ui/app.js", _static("app.js", "text/javascript; charset=utf-8"), methods=["GET"]),
     Route("/ui/conv.js", _static("conv.js", "text/javascript; charset=utf-8"), methods=["GET"]),
+    Route("/ui/messages.js", _static("messages.js", "text/javascript; charset=utf-8"), methods=["GET"]),
+    Route("/ui/batches.js", _static("batches.js", "text/javascript; charset=utf-8"), methods=["GET"]),
+    Route("/ui/callbacks.js", _static("callbacks.js", "text/javascript; charset=utf-8"), methods=["GET"]),
+    Route("/ui/nav.js", _static("nav.js", "text/javascript; charset=utf-8"), methods=["GET"]),
     Route("/ui/app.css", _static("app.css", "text/css; charset=utf-8"), methods=["GET"]),
     Route("/simulator/events", events, methods=["GET"]),
 ]

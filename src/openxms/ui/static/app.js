@@ -146,7 +146,7 @@ function select(msisdn, { push = true } = {}) {
     $("reply-error").textContent = "";
     $("reply-body").value = "";
   }
-  if (push && location.hash !== "#" + msisdn) history.replaceState(null, "", "#" + msisdn);
+  if (push && location.hash !== "#/handsets/" + msisdn) history.replaceState(null, "", "#/handsets/" + msisdn);
   renderHandsets();
   loadThread();
   if ($("conv-only").checked) loadConversation();
@@ -396,6 +396,9 @@ function refreshSoon({ handsets = true, thread = true } = {}) {  // coalesce bur
   pending.timer = setTimeout(async () => {
     const { handsets: h, thread: t } = pending;
     Object.assign(pending, { handsets: false, thread: false, timer: null });
+    msgRefresh();
+    batchRefresh();
+    callbackRefresh();
     await Promise.all([h ? loadHandsets() : null, t && state.selected ? loadThread() : null, loadConversation()]);
   }, 150);
 }
@@ -441,11 +444,6 @@ function listen() {
 
 // -- wiring -------------------------------------------------------------------------------
 
-function fromHash() {
-  const n = digits(decodeURIComponent(location.hash.slice(1)));
-  if (n && n !== state.selected) select(n, { push: false });
-}
-
 function init() {
   $("search").addEventListener("input", renderHandsets);
   $("search").addEventListener("keydown", (e) => {
@@ -469,10 +467,12 @@ function init() {
   $("rules-open").addEventListener("click", () => { dialog.showModal(); loadRules(); });
   $("rules-reload").addEventListener("click", loadRules);
   $("rules-save").addEventListener("click", saveRules);
-  window.addEventListener("hashchange", fromHash);
   convInit();
+  msgInit();
+  batchInit();
+  callbackInit();
 
-  fromHash();
+  navInit();
   loadClock();
   loadHandsets();
   loadConversation();

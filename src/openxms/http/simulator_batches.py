@@ -1,0 +1,161 @@
+"""`/simulator/batches`: SMS API batches of every plan for the web UI's Batches view, and a
+cancel that needs no plan token (no auth, like the rest of `/simulator`: bind to loopback; with
+a control token set, the guard asks for it on the cancel).
+
+`state` is what a tester asks about a batch: `scheduled` (waiting for its send_at), `active`
+(recipients not final yet), `done` (all final), `cancelled`, `expired` (its expiry passed with
+recipients open, or some recipients ended Expired). Lists are newest first; `next` is passed
+back as `after`. A batch's recipients are `GET /simulator/messages?batch_id=...`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Annotated, Any
+
+import msgspec
+from msgspec import Meta, Struct
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..errors import InvalidFormat, NotFound
+from ..sms import dates, statuses
+from ..sms.objects import Timestamp
+from ..store import batch_browse as store
+from .context import ctx
+from .responses import json_response, q_bool, q_int, q_list
+from .simulator_conversation import _ID
+from .spec import SIMULATOR, op, query, route
+
+_CURSOR = re.compile(r"(\d{1,15}):([0-9A-Za-z_-]{1,64})")
+
+
+class SimBatch(Struct, kw_only=True):
+    id: str
+    service_plan_id: str
+    state: str  # scheduled | active | done | cancelled | expired
+    type: str
+    from_: str | None = msgspec.field(name="from")
+    to: list[str]  # numbers and group ids, as sent
+    body: str | None  # the body as sent (a template when it has parameters); mt_media: its JSON
+    client_reference: str | None
+    delivery_report: str
+    callback_url: str | None
+    created_at: Timestamp
+    send_at: Timestamp
+    expire_at: Timestamp
+    recipients: int  # recipients queued so far (0 before a scheduled batch is due)
+    counts: dict[str, int]  # recipients by status
+
+
+class SimBatchDetail(SimBatch, kw_only=True):
+    batch: dict[str, Any]  # the batch exactly as GET /xms/v1/{plan}/batches/{id} returns it
+
+
+Cursor = Annotated[str | None, Meta(description="pass as `after` for the next page; null: no more")]
+
+
+class SimBatches(Struct):
+    batches: list[SimBatch]
+    next: Cursor
+
+
+def ui_state(s: store.Summary) -> str:
+    b = s.batch
+    if b.canceled:
+        return "cancelled"
+    if b.state in ("scheduled", "expanding"):
+        return "scheduled" if b.state == "scheduled" else "active"
+    open_ = sum(n for st, n in s.counts.items() if st in statuses.INTERMEDIATE)
+    if open_:
+        return "expired" if b.state in ("expired", "closed") else "active"
+    return "expired" if s.counts.get(statuses.EXPIRED) else "done"
+
+
+def _fields(s: store.Summary) -> tuple[dict[str, Any], dict[str, Any]]:
+    b = s.batch
+    doc = json.loads(b.doc)
+    body = doc.get("body")
+    return doc, dict(
+        id=b.id,
+        service_plan_id=b.account_id,
+        state=ui_state(s),
+        type=b.type,
+        from_=b.sender,
+        to=list(doc.get("to") or ()),
+        body=body if body is None or isinstance(body, str) else json.dumps(body, ensure_ascii=False),
+        client_reference=b.client_reference,
+        delivery_report=b.delivery_report,
+        callback_url=b.callback_url,
+        created_at=dates.format(b.created_at),
+        send_at=dates.format(b.due_at),
+        expire_at=dates.format(b.expire_at),
+        recipients=sum(s.counts.values()),
+        counts=dict(sorted(s.counts.items())),
+    )
+
+
+def _batch_id(request: Request) -> str:
+    batch_id = request.path_params["batch_id"]
+    if not _ID.fullmatch(batch_id):
+        raise InvalidFormat("batch_id is not an id")
+    return batch_id
+
+
+@op(
+    SIMULATOR,
+    "SMS batches of every plan, newest first, with their recipients' statuses",
+    response=SimBatches,
+    errors=[400],
+    params=[
+        query("service_plan_id", description="only these plans' (comma-separated)"),
+        query("scheduled", "boolean", "only batches waiting for their send_at"),
+        query("limit", "integer", "at most this many (default 20)", minimum=1, maximum=200),
+        query("after", description="the `next` of the previous page"),
+    ],
+)
+async def list_batches(request: Request) -> Response:
+    limit = q_int(request, "limit", 20, 1, 200)
+    before = None
+    if raw := request.query_params.get("after"):
+        m = _CURSOR.fullmatch(raw)
+        if m is None:
+            raise InvalidFormat("after is not a cursor from this list")
+        before = (int(m.group(1)), m.group(2))
+    rows = await ctx(request).db.read(
+        store.page, q_list(request, "service_plan_id"), q_bool(request, "scheduled", False), before, limit + 1
+    )
+    page = rows[:limit]
+    nxt = f"{page[-1].batch.created_at}:{page[-1].batch.id}" if len(rows) > limit else None
+    return json_response(SimBatches([SimBatch(**_fields(s)[1]) for s in page], nxt))
+
+
+@op(SIMULATOR, "One SMS batch, with the batch as the API returns it", response=SimBatchDetail, errors=[400, 404])
+async def get_batch(request: Request) -> Response:
+    s = await ctx(request).db.read(store.get, _batch_id(request))
+    if s is None:
+        raise NotFound(f"no batch {request.path_params['batch_id']}")
+    doc, fields = _fields(s)
+    return json_response(SimBatchDetail(**fields, batch=doc))
+
+
+@op(SIMULATOR, "Cancel a batch (as DELETE /xms/v1/{plan}/batches/{id})", response=SimBatchDetail, errors=[400, 404])
+async def cancel_batch(request: Request) -> Response:
+    """Recipients not dispatched yet end Cancelled (407); a scheduled batch never sends."""
+    c = ctx(request)
+    s = await c.db.read(store.get, _batch_id(request))
+    if s is None:
+        raise NotFound(f"no batch {request.path_params['batch_id']}")
+    await c.batches.cancel(s.batch.account_id, s.batch.id)
+    after = await c.db.read(store.get, s.batch.id)
+    assert after is not None
+    doc, fields = _fields(after)
+    return json_response(SimBatchDetail(**fields, batch=doc))
+
+
+routes = [
+    route("GET", "/batches", list_batches),
+    route("GET", "/batches/{batch_id}", get_batch),
+    route("POST", "/batches/{batch_id}/cancel", cancel_batch),
+]

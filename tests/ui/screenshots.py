@@ -1,0 +1,98 @@
+"""Screenshots of the web UI's views for docs/simulator.md (docs/img/ui-*.png), taken with
+Playwright and Debian's Chromium against a real server filled through the API. Not a test:
+
+    .venv/bin/python -m tests.ui.screenshots [--dark]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+from ..engine.receiver import Receiver
+from ..engine.test_delivery import plans_toml
+from .support import AUTH, live_server
+from .test_page import CHROMIUM, CHROMIUM_ARGS
+
+OUT = Path(__file__).resolve().parents[2] / "docs" / "img"
+TEXTS = [
+    "Your verification code is 482913",
+    "Parcel 7731 is out for delivery today between 10:00 and 12:00",
+    "Reminder: dentist appointment tomorrow at 09:30. Reply STOP to opt out",
+    "Grüße aus Köln! Ihre Bestellung ist unterwegs 🚚",
+    "Flash sale this weekend: 20% off everything in store",
+]
+
+
+def fill(s) -> dict:
+    def post(plan: str, body: dict) -> dict:
+        sender = "12025550100" if plan == "CB1" else "4915123456"  # CB1 owns 12025550100
+        r = httpx.post(f"{s.url}/xms/v1/{plan}/batches", headers=AUTH, json={"from": sender, **body})
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    for i, text in enumerate(TEXTS):
+        post("SP1", {"to": [f"+1201555{i:04d}8", f"+4670123{i:04d}8"], "body": text, "client_reference": f"order-{i}"})
+    post("SP1", {"to": ["+12015550001"], "body": "This one fails (absent subscriber)"})
+    now = httpx.get(s.url + "/clock").json()["now_ms"]
+    later = datetime.fromtimestamp(now // 1000 + 5400, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")  # in 1 h 30 min
+    scheduled = post("SP1", {"to": ["+12015550199", "+12015550198"], "body": "See you at 18:00", "send_at": later})
+    report = post("CB1", {"to": ["+12017770041"], "body": "report me", "delivery_report": "full"})
+    return {"scheduled": scheduled, "report": report}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--dark", action="store_true")
+    args = ap.parse_args()
+    from playwright.sync_api import expect, sync_playwright
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    suffix = "-dark" if args.dark else ""
+    tmp = Path(tempfile.mkdtemp(prefix="openxms-shots-"))
+    # plans_toml's CB1 signs its callbacks and posts them to the receiver (which fails the first);
+    # SP1 and SP2 are the test plans beside it.
+    with (
+        Receiver(statuses=[503]) as rx,
+        live_server(tmp, toml=plans_toml(rx.url, secret="s3cret")) as s,
+        sync_playwright() as p,
+    ):
+        made = fill(s)
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        ctx = browser.new_context(
+            viewport={"width": 1280, "height": 760}, color_scheme="dark" if args.dark else "light"
+        )
+        pg = ctx.new_page()
+        pg.goto(s.url + "/#/messages")
+        expect(pg.locator("#msg-rows tr")).to_have_count(12)
+        pg.locator("#msg-rows tr").nth(3).locator("a").click()
+        expect(pg.locator("#msg-detail .timeline li")).to_have_count(4)
+        pg.screenshot(path=OUT / f"ui-messages{suffix}.png")
+        pg.goto(s.url + "/#/batches")
+        expect(pg.locator("#bat-rows tr")).to_have_count(8)
+        pg.screenshot(path=OUT / f"ui-batches{suffix}.png")
+        pg.goto(s.url + f"/#/batches/{made['scheduled']['id']}")
+        expect(pg.locator("#bat-advance")).to_be_visible()
+        pg.screenshot(path=OUT / f"ui-batch{suffix}.png")
+        pg.goto(s.url + "/#/callbacks")
+        expect(pg.locator("#cb-rows tr")).to_have_count(1)
+        pg.locator("#cb-rows tr a").first.click()
+        expect(pg.locator("#cb-attempts li")).to_have_count(1)
+        pg.screenshot(path=OUT / f"ui-callback{suffix}.png")
+        pg.goto(s.url + "/#/handsets/120155500028")
+        expect(pg.locator("#thread .msg")).to_have_count(1)
+        pg.screenshot(path=OUT / f"ui-handsets{suffix}.png")
+        pg.set_viewport_size({"width": 375, "height": 760})
+        pg.goto(s.url + "/#/messages")
+        expect(pg.locator("#msg-rows tr")).to_have_count(12)
+        pg.screenshot(path=OUT / f"ui-messages-375{suffix}.png")
+        browser.close()
+    print("written to", OUT)
+
+
+if __name__ == "__main__":
+    main()

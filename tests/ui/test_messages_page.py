@@ -1,0 +1,153 @@
+"""The Messages view in headless Chromium (Playwright, as in test_page.py): search among 10,000
+messages, filters and deep links, keyboard navigation, the detail, a live status change, and
+the layout at 375 px. Every wait is on the page's state, never a fixed sleep."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import httpx
+
+from .support import AUTH, live_server, wait_until
+from .test_page import TIMEOUT_MS, chromium, page  # noqa: F401 - the browser fixtures
+
+
+def send_many(s, n: int, body: str = "bulk message") -> None:
+    for start in range(0, n, 1000):
+        r = httpx.post(
+            s.url + "/xms/v1/SP1/batches",
+            headers=AUTH,
+            json={
+                "to": [f"+1301{start + i:06d}8" for i in range(min(1000, n - start))],
+                "from": "12025550100",
+                "body": body,
+            },
+            timeout=60,
+        )
+        assert r.status_code == 201, r.text
+
+
+def messages(s, **params) -> list[dict]:
+    return httpx.get(s.url + "/simulator/messages", params=params).json()["messages"]
+
+
+def test_search_finds_one_message_among_ten_thousand(tmp_path, page):  # noqa: F811
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=TIMEOUT_MS)
+    pg = page.page
+    with live_server(tmp_path) as s:
+        send_many(s, 10_000)
+        needle = s.send(to="+12017770123", body="the one with a walrus", client_reference="ref-walrus")
+        send_many(s, 10, body="after the needle")
+        pg.goto(s.url + "/")  # Messages is the first view
+        expect(pg.locator('.views a[data-view="messages"]')).to_have_attribute("aria-current", "page")
+        rows = pg.locator("#msg-rows tr")
+        expect(rows).to_have_count(50)
+        expect(pg.locator("#msg-more")).to_be_visible()
+        expect(rows.first.locator('[data-label="Text"]')).to_have_text("after the needle")
+
+        search = pg.locator("#msg-q")
+        for q in ("walrus", "770123", "+1 201 777 0123", needle["id"].lower(), "REF-WALR"):
+            search.fill(q)
+            expect(rows).to_have_count(1)
+            expect(rows.first.locator('[data-label="To"]')).to_have_text("+12017770123")
+            assert "q=" in pg.evaluate("location.hash")  # the search has a URL
+        expect(rows.first.locator('[data-label="Text"]')).to_have_text("the one with a walrus")
+        search.fill("no such message anywhere")
+        expect(rows).to_have_count(0)
+        expect(pg.locator("#msg-empty")).to_have_text("No message matches.")
+
+        # the URL of a search opens the same search, and "Load more" pages on with the cursor
+        pg.goto(s.url + "/#/messages?q=bulk")
+        expect(rows).to_have_count(50)
+        expect(search).to_have_value("bulk")
+        pg.locator("#msg-more").click()
+        expect(rows).to_have_count(100)
+        ids = [int(i) for i in rows.evaluate_all("rs => rs.map(r => r.dataset.id)")]
+        assert ids == sorted(ids, reverse=True) and len(set(ids)) == 100
+
+        # filters: status and plan; clearing brings everything back
+        pg.locator("#msg-status").select_option("Failed")
+        expect(rows).to_have_count(0)
+        pg.locator("#msg-clear").click()
+        expect(search).to_have_value("")
+        expect(rows).to_have_count(50)
+        assert page.errors == [], page.errors
+        assert page.failed == [], page.failed
+
+
+def test_keyboard_detail_and_a_live_status_change(tmp_path, page):  # noqa: F811
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=TIMEOUT_MS)
+    pg = page.page
+    with live_server(tmp_path) as s:
+        for i in range(3):
+            s.send(to=f"+1201555010{i}", body=f"message {i}")
+        wait_until(lambda: all(m["final"] for m in messages(s)) and len(messages(s)) == 3)
+        pg.goto(s.url + "/#/messages")
+        rows = pg.locator("#msg-rows tr")
+        expect(rows).to_have_count(3)
+
+        pg.keyboard.press("/")
+        expect(pg.locator("#msg-q")).to_be_focused()
+        pg.keyboard.press("Escape")  # leaves the field; keys move again
+        expect(pg.locator("#msg-q")).not_to_be_focused()
+        pg.keyboard.press("j")
+        expect(rows.nth(0)).to_have_attribute("aria-selected", "true")
+        pg.keyboard.press("j")
+        pg.keyboard.press("ArrowDown")
+        expect(rows.nth(2)).to_have_attribute("aria-selected", "true")
+        pg.keyboard.press("k")
+        expect(rows.nth(1)).to_have_attribute("aria-selected", "true")
+        expect(rows.nth(0)).to_have_attribute("aria-selected", "false")
+        pg.keyboard.press("Enter")
+        detail = pg.locator("#msg-detail")
+        expect(detail).to_be_visible()
+        expect(pg.locator("#msg-detail-title")).to_have_text("To +12015550101")
+        expect(detail.locator(".body")).to_have_text("message 1")
+        expect(detail.locator(".timeline li .what")).to_have_text(
+            ["Accepted", "Queued", "On the handset", "Final: Delivered · 0"]
+        )
+        opened = pg.evaluate("location.hash")
+        assert re.fullmatch(r"#/messages/\d+", opened), opened
+        pg.keyboard.press("Escape")
+        expect(detail).to_be_hidden()
+        assert pg.evaluate("location.hash") == "#/messages"
+
+        # a deep link opens the message; its handset link switches to the Handsets view
+        pg.goto(s.url + "/" + opened)
+        expect(pg.locator("#msg-detail-title")).to_have_text("To +12015550101")
+        detail.get_by_role("link", name="open +12015550101").click()
+        expect(pg.locator("#view-handsets")).to_be_visible()
+        expect(pg.locator("#title")).to_have_text("+12015550101")
+        expect(pg.locator('.views a[data-view="handsets"]')).to_have_attribute("aria-current", "page")
+        pg.keyboard.press("j")  # j/k move through the handsets too (newest first)
+        expect(pg.locator("#title")).to_have_text("+12015550100")
+        pg.keyboard.press("k")
+        expect(pg.locator("#title")).to_have_text("+12015550101")
+        pg.locator('.views a[data-view="messages"]').click()
+        expect(rows).to_have_count(3)
+
+        # live: a message to a slow handset (...0006) waits for its receipt; the clock moves, the
+        # receipt arrives, and the row changes within a second of the server knowing it
+        slow = s.send(to="+12015550006", body="slow one")
+        expect(rows).to_have_count(4)
+        expect(rows.first.locator(".badge.status")).to_have_text("Dispatched · 401")
+        r = httpx.post(s.url + "/clock/advance", json={"seconds": 10})
+        assert r.status_code == 200, r.text
+        wait_until(lambda: messages(s, batch_id=slow["id"])[0]["status"] == "Delivered", timeout=5)
+        t = time.monotonic()
+        expect(rows.first.locator(".badge.status")).to_have_text("Delivered · 0", timeout=1000)
+        assert time.monotonic() - t < 1.0
+
+        # 375 px: rows stack as cards, nothing scrolls sideways
+        pg.set_viewport_size({"width": 375, "height": 800})
+        wait_until(lambda: pg.evaluate("document.documentElement.scrollWidth") <= 375)
+        expect(pg.locator("#view-messages .msg-table thead")).to_be_hidden()
+        box = rows.first.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 375
+        assert page.errors == [], page.errors
+        assert page.failed == [], page.failed
