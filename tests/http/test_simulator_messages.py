@@ -6,7 +6,7 @@ from __future__ import annotations
 import msgspec
 from starlette.testclient import TestClient
 
-from openxms.http.simulator_messages import SimMessage, SimMessages
+from openxms.http.simulator_messages import SimMessageDetail, SimMessages
 
 from .conftest import Api
 from .conversation.support import BASIC, add_app
@@ -99,8 +99,19 @@ def test_messages_of_every_plan_newest_first_searchable(api: Api):
     assert seen == [m["id"] for m in msgs]
     # one message
     r = api.client.get(f"/simulator/messages/{ann['id']}")
-    assert r.status_code == 200 and msgspec.json.decode(r.content, type=SimMessage, strict=True)
-    assert r.json() == ann
+    assert r.status_code == 200 and msgspec.json.decode(r.content, type=SimMessageDetail, strict=True)
+    one = r.json()
+    assert {k: one[k] for k in ann} == ann
+    assert one["segments"] == [{"text": "Hello Ann", "units": 9}]
+    # the report exactly as the SMS API serves it
+    assert one["delivery_report"] == api.get(f"/batches/{a['id']}/delivery_report/+12017770011").json()
+    conv_one = api.client.get(f"/simulator/messages/{conv['id']}").json()
+    assert conv_one["delivery_report"] is None and conv_one["segments"] == [{"text": "from the app", "units": 12}]
+    long = api.send(to=["+12017770015"], body="x" * 150 + "€" * 10)  # € is an escape: 2 septets each
+    api.wait_for(lambda: listed(api, batch_id=long["id"])["messages"][0]["final"])
+    lid = listed(api, batch_id=long["id"])["messages"][0]["id"]
+    segs = api.client.get(f"/simulator/messages/{lid}").json()["segments"]
+    assert [s["units"] for s in segs] == [152, 18] and "".join(s["text"] for s in segs) == "x" * 150 + "€" * 10
     assert api.client.get("/simulator/messages/999999").status_code == 404
     assert api.client.get("/simulator/messages/x").status_code == 400
     # bad filters are 400s with the reason

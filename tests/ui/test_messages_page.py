@@ -107,10 +107,13 @@ def test_keyboard_detail_and_a_live_status_change(tmp_path, page):  # noqa: F811
         detail = pg.locator("#msg-detail")
         expect(detail).to_be_visible()
         expect(pg.locator("#msg-detail-title")).to_have_text("To +12015550101")
-        expect(detail.locator(".body")).to_have_text("message 1")
+        expect(detail.locator("#msg-detail-body > .body")).to_have_text("message 1")
         expect(detail.locator(".timeline li .what")).to_have_text(
             ["Accepted", "Queued", "On the handset", "Final: Delivered · 0"]
         )
+        expect(detail.locator("#msg-segments li")).to_have_text(["9 septetsmessage 1"])
+        expect(detail.locator("#msg-report")).to_contain_text('"type": "recipient_delivery_report_sms"')
+        expect(detail.locator("#msg-report")).to_contain_text('"status": "Delivered"')
         opened = pg.evaluate("location.hash")
         assert re.fullmatch(r"#/messages/\d+", opened), opened
         pg.keyboard.press("Escape")

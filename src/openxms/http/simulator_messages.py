@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..errors import InvalidFormat, NotFound
-from ..sms import dates, statuses
+from ..sms import dates, encoding, reports, statuses
 from ..sms.objects import Timestamp
 from ..store import messages as store
 from .context import ctx
@@ -56,6 +56,22 @@ class SimMessage(Struct, kw_only=True):
     created_at: Timestamp  # when this message was queued (a scheduled batch: at its send_at)
     status_at: Timestamp  # the last status change
     received_at: Timestamp | None  # when it landed on the simulated handset
+
+
+class Segment(Struct):
+    text: str
+    units: int  # GSM-7 septets (an extension character takes two) or UCS-2 code units
+
+
+class SimMessageDetail(SimMessage, kw_only=True):
+    # The parts the text was sent as, split as the simulator splits it (153 septets or 67 UCS-2
+    # units a part when it takes more than one; SMPP binds with 16-bit references use 152 / 66);
+    # null for binary and media messages, or before the encoding is known.
+    segments: list[Segment] | None
+    # The recipient's report exactly as GET /xms/v1/{plan}/batches/{id}/delivery_report/{number}
+    # returns it; null for a message that carries a Conversation message (its report is the
+    # Conversation API's).
+    delivery_report: dict[str, Any] | None
 
 
 Cursor = Annotated[int | None, Meta(description="pass as `after` for the next page; null: no more")]
@@ -153,10 +169,21 @@ async def list_messages(request: Request) -> Response:
     return json_response(SimMessages([message(r) for r in page], page[-1].id if len(rows) > limit else None))
 
 
+def detail(r: Any) -> SimMessageDetail:
+    m = message(r)
+    segments = None
+    if m.type == "mt_text" and m.body is not None and m.encoding in (encoding.TEXT, encoding.UNICODE):
+        segments = [Segment(t, encoding.units(t, m.encoding)) for t in encoding.split(m.body, m.encoding)]
+    report = None
+    if r.origin == "sms":
+        report = msgspec.to_builtins(reports.recipient_report_of(r))
+    return SimMessageDetail(**msgspec.structs.asdict(m), segments=segments, delivery_report=report)
+
+
 @op(
     SIMULATOR,
-    "One outbound message",
-    response=SimMessage,
+    "One outbound message, its parts and its delivery report",
+    response=SimMessageDetail,
     errors=[400, 404],
     params=[path("id", "the message's id (from the list)")],
 )
@@ -167,7 +194,7 @@ async def get_message(request: Request) -> Response:
     r = await ctx(request).db.read(store.get, int(raw))
     if r is None:
         raise NotFound(f"no message {raw}")
-    return json_response(message(r))
+    return json_response(detail(r))
 
 
 routes = [

@@ -74,18 +74,6 @@ class ReportService:
         docs = []
         for r in rows:
             docs.append(
-                msgspec.json.encode(
-                    reports.recipient_delivery_report(
-                        r.batch_id,
-                        r.batch_type or "mt_text",  # list_reports always selects it
-                        r.msisdn,
-                        r.code,
-                        r.status,
-                        r.status_at,
-                        r.operator_status_at,
-                        r.client_reference,
-                        r.parts,
-                    )
-                )
+                msgspec.json.encode(reports.recipient_report_of(r))  # list_reports always selects batch_type
             )
         return count, docs

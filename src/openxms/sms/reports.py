@@ -57,6 +57,22 @@ def recipient_delivery_report(
     )
 
 
+def recipient_report_of(r: Any) -> RecipientDeliveryReport:
+    """The report of a recipient row that has batch_id, batch_type, msisdn, code, status,
+    status_at, operator_status_at, client_reference and parts."""
+    return recipient_delivery_report(
+        r.batch_id,
+        r.batch_type or "mt_text",
+        r.msisdn,
+        r.code,
+        r.status,
+        r.status_at,
+        r.operator_status_at,
+        r.client_reference,
+        r.parts,
+    )
+
+
 # The same objects as plain dicts, for callers that serialise with `json` (the callback outbox in
 # engine/status.py); built from the Structs above, so there is still one field list.
 

@@ -31,7 +31,8 @@ _BODY = {"sqlite": "json_extract(b.doc, '$.body')", "postgresql": "(b.doc::jsonb
 
 _SELECT = (
     "SELECT r.id, r.batch_id, r.account_id, r.msisdn, r.status, r.code, r.final, r.parts, r.encoding, "
-    "r.created_at, r.status_at, r.operator_status_at, b.type, b.sender, b.client_reference, b.origin, "
+    "r.created_at, r.status_at, r.operator_status_at, b.type, b.type AS batch_type, b.sender, b.client_reference, "
+    "b.origin, "
     "b.created_at AS accepted_at, {body} AS batch_body, s.body AS sim_body, s.udh, s.encoding AS sim_encoding, "
     "s.parts AS sim_parts, s.received_at, c.app_id AS conv_app_id, c.project_id AS conv_project_id, "
     "c.status AS conv_status, c.batch_id AS conv_batch_id "

@@ -186,8 +186,7 @@ async function loadDetail(id) {
   try {
     const m = await api(`/simulator/messages/${encodeURIComponent(id)}`);
     if (msgs.open !== id) return;
-    const i = msgs.rows.findIndex((r) => r.id === id);
-    if (i >= 0) msgs.rows[i] = m; else msgs.detailOnly = m;
+    msgs.detail = m;
     renderDetail();
   } catch (err) {
     if (msgs.open === id) $("msg-detail-body").replaceChildren(el("p", { class: "error", text: err.message }));
@@ -205,9 +204,19 @@ function timeline(m) {
     el("li", {}, el("span", { class: "what", text: what }), timeEl(at))));
 }
 
+function segmentsPart(m) {
+  if (!m.segments) return [];
+  const unit = m.encoding === "unicode" ? "UCS-2 units" : "septets";
+  return [el("h3", { text: `Parts (${m.segments.length})` }),
+    el("ol", { class: "segments", id: "msg-segments" }, ...m.segments.map((p) =>
+      el("li", {}, el("span", { class: "muted", text: `${p.units} ${unit}` }), el("div", { class: "body", text: p.text }))))];
+}
+
 function renderDetail() {
   const id = msgs.open;
-  const m = msgs.rows.find((r) => r.id === id) || (msgs.detailOnly && msgs.detailOnly.id === id ? msgs.detailOnly : null);
+  // The list's row is the freshest (live re-reads); the detail adds the parts and the report.
+  const row = msgs.rows.find((r) => r.id === id);
+  const m = msgs.detail && msgs.detail.id === id ? { ...msgs.detail, ...(row || {}) } : row;
   $("msg-detail").hidden = false;
   $("msg-detail-title").textContent = m ? `To ${plus(m.to)}` : `Message ${id}`;
   if (!m) { $("msg-detail-body").replaceChildren(el("p", { class: "muted", text: "Loading…" })); return; }
@@ -229,7 +238,11 @@ function renderDetail() {
   $("msg-detail-body").replaceChildren(...[  // replaceChildren would write null as text
     el("div", { class: "body", text: m.body ?? "" }),
     m.udh ? el("p", {}, el("span", { class: "muted", text: "UDH " }), el("code", { text: spacedHex(m.udh) })) : null,
-    dl, el("h3", { text: "Timeline" }), timeline(m)].filter(Boolean));
+    dl, el("h3", { text: "Timeline" }), timeline(m),
+    ...segmentsPart(m),
+    m.delivery_report ? el("h3", { text: "Delivery report (as the API returns it)" }) : null,
+    m.delivery_report ? el("pre", { class: "json", id: "msg-report", text: JSON.stringify(m.delivery_report, null, 2) }) : null,
+  ].filter(Boolean));
 }
 
 // -- wiring -------------------------------------------------------------------------------
@@ -271,5 +284,5 @@ function msgInit() {
 function msgRefresh() {
   if (!msgs.loaded) return;
   loadMessages({ keep: true });
-  if (msgs.open !== null && !msgs.rows.some((r) => r.id === msgs.open)) loadDetail(msgs.open);
+  if (msgs.open !== null) loadDetail(msgs.open);
 }
