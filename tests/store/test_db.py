@@ -49,6 +49,72 @@ def test_group_commit_isolates_a_failing_unit(database_url):
     asyncio.run(main())
 
 
+class _Grouped:
+    """A grouped unit of work: one multi-row INSERT for all its keys; records each call."""
+
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+
+    def __call__(self, tx, keys):
+        self.calls.append(list(keys))
+        tx.values("INSERT INTO meta (key, value) VALUES {values}", [(k, "grouped") for k in keys])
+        return [f"ok {k}" for k in keys]
+
+
+def _run(database_url, body) -> None:
+    """`body(db)` against a started, migrated database."""
+    db = Database(database_url)
+    schema.migrate(db)
+
+    async def main():
+        await db.start()
+        try:
+            await body(db)
+        finally:
+            await db.close()
+
+    asyncio.run(main())
+
+
+def test_grouped_units_run_as_one_call_in_submission_order(database_url):
+    fn = _Grouped()
+
+    async def body(db):
+        keys = [f"g{i:02}" for i in range(40)]
+        futs = [db.write_grouped(fn, k) for k in keys[:20]]
+        futs.append(db.write(_insert, "plain", "v"))  # a plain unit among them runs too
+        futs += [db.write_grouped(fn, k) for k in keys[20:]]
+        results = await asyncio.gather(*futs)
+        assert results == [f"ok {k}" for k in keys[:20]] + ["plain"] + [f"ok {k}" for k in keys[20:]]
+        # The writer may take the first unit before the others are queued; the rest share calls.
+        assert len(fn.calls) < 10
+        assert [k for call in fn.calls for k in call] == keys
+        stored = await db.read(lambda tx: tx.all("SELECT key FROM meta WHERE key LIKE 'g%' OR key = 'plain'"))
+        assert sorted(r.key for r in stored) == sorted([*keys, "plain"])
+
+    _run(database_url, body)
+
+
+def test_a_failing_grouped_unit_fails_alone(database_url):
+    """One unit's error (here a duplicate key, found by the database) spoils the shared call:
+    every unit then runs again alone, so only the bad one fails and the others are written once."""
+    fn = _Grouped()
+
+    async def body(db):
+        await db.write(_insert, "taken", "v")
+        keys = [f"h{i:02}" for i in range(30)]
+        keys.insert(15, "taken")
+        results = await asyncio.gather(*[db.write_grouped(fn, k) for k in keys], return_exceptions=True)
+        assert isinstance(results[15], Exception)
+        assert [r for i, r in enumerate(results) if i != 15] == [f"ok {k}" for k in keys if k != "taken"]
+        assert ["taken"] in fn.calls  # it ran alone after the shared call failed
+        stored = await db.read(lambda tx: tx.all("SELECT key, value FROM meta WHERE key LIKE 'h%'"))
+        assert sorted(r.key for r in stored) == sorted(k for k in keys if k != "taken")
+        assert await db.read(lambda tx: tx.scalar("SELECT value FROM meta WHERE key = 'taken'")) == "v"
+
+    _run(database_url, body)
+
+
 def test_read_sees_committed_writes_and_sql_placeholders_with_percent(database_url):
     db = Database(database_url)
     schema.migrate(db)

@@ -9,7 +9,9 @@ Writes go through a single writer thread per process that practises *group commi
 takes every unit of work queued while the previous transaction was committing, runs each in
 its own SAVEPOINT (one failing unit does not spoil the others), and commits them together.
 SQLite allows one writer anyway; batching commits is what makes thousands of small durable
-writes per second possible. Reads run on a small pool of threads with their own connections
+writes per second possible. Units submitted with `write_grouped` go further: those of one
+function queued together run as one call over all their arguments (one multi-row INSERT per
+table instead of statements and a SAVEPOINT per unit). Reads run on a small pool of threads with their own connections
 (WAL lets them read while the writer writes).
 """
 
@@ -222,6 +224,16 @@ class Database:
         assert self._writer is not None, "database not started"
         return self._writer.submit(fn, args)
 
+    def write_grouped(self, fn: Callable[[Tx, list[Any]], list[T]], arg: Any) -> asyncio.Future:
+        """Run `arg`'s unit of work in a write transaction together with the other units of
+        the same `fn` queued beside it: one call `fn(tx, [arg, ...])` returning one result per
+        argument, in order. For units that are cheap apart from their statements (a one-row
+        send), so that a commit group of them costs one multi-row INSERT per table instead of
+        statements and a SAVEPOINT per unit. If the call raises, each unit runs again alone
+        (`fn(tx, [arg])`, in its own SAVEPOINT), so one bad unit fails only itself."""
+        assert self._writer is not None, "database not started"
+        return self._writer.submit(fn, (arg,), grouped=True)
+
     async def read(self, fn: Callable[..., T], *args: Any) -> T:
         assert self._pool is not None, "database not started"
         return await asyncio.get_running_loop().run_in_executor(self._pool, self._read, fn, args)
@@ -273,9 +285,9 @@ class _Writer(threading.Thread):
         self.q: queue.SimpleQueue = queue.SimpleQueue()
         self.conn: Any = None
 
-    def submit(self, fn: Callable, args: tuple) -> asyncio.Future:
+    def submit(self, fn: Callable, args: tuple, grouped: bool = False) -> asyncio.Future:
         fut = self.loop.create_future()
-        self.q.put((fn, args, fut))
+        self.q.put((fn, args, fut, grouped))
         return fut
 
     def stop(self) -> None:
@@ -309,7 +321,7 @@ class _Writer(threading.Thread):
             self.conn = None
             results = self._attempt(group)
             if results is None:
-                results = [(fut, None, self._last_error) for _, _, fut in group]
+                results = [(fut, None, self._last_error) for _, _, fut, _ in group]
         metrics.DB_COMMIT_SECONDS.observe(time.perf_counter() - started)
         metrics.DB_GROUP_SIZE.observe(len(group))
         self.loop.call_soon_threadsafe(_resolve, results)
@@ -324,25 +336,20 @@ class _Writer(threading.Thread):
             conn = self.conn
             tx = Tx(conn.cursor(), self.db.dialect)
             self.db._begin(conn)
-            if len(group) == 1:
-                fn, args, fut = group[0]
+            steps = _steps(group)
+            if len(steps) == 1 and len(steps[0]) == 1:
+                fn, args, fut, grouped = steps[0][0]
                 try:
-                    results.append((fut, fn(tx, *args), None))
+                    value = fn(tx, list(args))[0] if grouped else fn(tx, *args)
                 except Exception as e:  # noqa: BLE001 - handed to the awaiting coroutine
                     conn.execute("ROLLBACK")
                     return [(fut, None, e)]
+                results.append((fut, value, None))
             else:
-                for fn, args, fut in group:
-                    conn.execute("SAVEPOINT unit")
-                    try:
-                        r = fn(tx, *args)
-                    except Exception as e:  # noqa: BLE001
-                        conn.execute("ROLLBACK TO SAVEPOINT unit")
-                        conn.execute("RELEASE SAVEPOINT unit")
-                        results.append((fut, None, e))
-                    else:
-                        conn.execute("RELEASE SAVEPOINT unit")
-                        results.append((fut, r, None))
+                for step in steps:
+                    if len(step) == 1 or not self._together(conn, tx, step, results):
+                        for unit in step:
+                            self._alone(conn, tx, unit, results)
             conn.execute("COMMIT")
             return results
         except Exception as e:  # noqa: BLE001
@@ -354,6 +361,58 @@ class _Writer(threading.Thread):
             except Exception:  # noqa: BLE001
                 self.conn = None
             return None
+
+    @staticmethod
+    def _alone(conn: Any, tx: Tx, unit: tuple, results: list) -> None:
+        fn, args, fut, grouped = unit
+        conn.execute("SAVEPOINT unit")
+        try:
+            value = fn(tx, list(args))[0] if grouped else fn(tx, *args)
+        except Exception as e:  # noqa: BLE001
+            conn.execute("ROLLBACK TO SAVEPOINT unit")
+            conn.execute("RELEASE SAVEPOINT unit")
+            results.append((fut, None, e))
+        else:
+            conn.execute("RELEASE SAVEPOINT unit")
+            results.append((fut, value, None))
+
+    @staticmethod
+    def _together(conn: Any, tx: Tx, step: list, results: list) -> bool:
+        """Run a step of grouped units as one call; False (rolled back) if it raised."""
+        conn.execute("SAVEPOINT units")
+        try:
+            values = step[0][0](tx, [unit[1][0] for unit in step])
+            if len(values) != len(step):
+                raise TypeError(f"{step[0][0]!r} returned {len(values)} results for {len(step)} units")
+        except Exception:  # noqa: BLE001 - each unit runs again alone and gets its own error
+            conn.execute("ROLLBACK TO SAVEPOINT units")
+            conn.execute("RELEASE SAVEPOINT units")
+            return False
+        conn.execute("RELEASE SAVEPOINT units")
+        results += [(unit[2], value, None) for unit, value in zip(step, values, strict=True)]
+        return True
+
+
+def _steps(group: list) -> list[list]:
+    """The group in the order it runs: each unit a step of its own, except grouped units of
+    one function, which join the step of the first of them (in submission order). Moving a
+    unit before others of its group is safe: none of them has completed (they commit
+    together), so this order is one their callers could have seen; units of one function
+    keep their order (a plan's FIFO)."""
+    steps: list[list] = []
+    together: dict[Any, list] = {}
+    for unit in group:
+        if unit[3]:
+            step = together.get(unit[0])
+            if step is not None:
+                step.append(unit)
+                continue
+            step = together[unit[0]] = []
+            step.append(unit)
+            steps.append(step)
+        else:
+            steps.append([unit])
+    return steps
 
 
 def _resolve(results: list) -> None:
