@@ -32,6 +32,20 @@ def get(tx: Tx, project_id: str, app_id: str, *, for_update: bool = False) -> Ap
     return None if r is None else _row(r)
 
 
+def unchanged(tx: Tx, project_id: str, app_id: str, plan_id: str | None, doc: str) -> bool:
+    """Whether the app is stored as given. A primary-key lookup that compares the document in
+    SQL, so a cached copy is checked inside the writer's transaction without decoding anything."""
+    return (
+        tx.one(
+            # COALESCE: a null-safe comparison both databases have (SQLite before 3.39 has no
+            # IS NOT DISTINCT FROM); plan ids are never empty.
+            "SELECT 1 AS same FROM conv_apps WHERE id = ? AND project_id = ? AND COALESCE(plan_id, '') = ? AND doc = ?",
+            (app_id, project_id, plan_id or "", doc),
+        )
+        is not None
+    )
+
+
 def get_any(tx: Tx, app_id: str) -> AppRow | None:
     """The app whatever its project (start-up provisioning checks the owner itself)."""
     r = tx.one(f"SELECT {_COLS} FROM conv_apps WHERE id = ?", (app_id,))

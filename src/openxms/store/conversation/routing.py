@@ -25,15 +25,21 @@ class AppRow(NamedTuple):
     project_id: str
     plan_id: str | None
     doc: dict[str, Any]
+    raw: str = ""  # `doc` as stored: what `app_unchanged` compares a cached copy by
 
 
 def _app(r: app_store.AppRow) -> AppRow:
-    return AppRow(r.id, r.project_id, r.plan_id, _decode(r.doc))
+    return AppRow(r.id, r.project_id, r.plan_id, _decode(r.doc), r.doc)
 
 
 def app(tx: Tx, project_id: str, app_id: str) -> AppRow | None:
     r = app_store.get(tx, project_id, app_id)
     return None if r is None else _app(r)
+
+
+def app_unchanged(tx: Tx, app: AppRow) -> bool:
+    """Whether `app` (read earlier, perhaps by another transaction) is still the app as stored."""
+    return app_store.unchanged(tx, app.project_id, app.id, app.plan_id, app.raw)
 
 
 def apps(tx: Tx, app_ids: Iterable[str]) -> dict[str, AppRow]:
