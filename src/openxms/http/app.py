@@ -80,6 +80,26 @@ async def _crash(request: Request, exc: Exception) -> Response:
     return await _api(request, ApiError("internal server error", code="internal_error", status=500))
 
 
+# The sends, tried first: Starlette tries routes in order, one regex each, and a send is most
+# of an API's traffic (messages:send was the 24th route, ~10 us of matching per request).
+# Moving a route up changes nothing else as long as no other route matches its paths
+# (tests/http/test_app.py checks that).
+HOT = frozenset(
+    {
+        ("POST", "/xms/v1/{service_plan_id}/batches"),
+        ("POST", "/v1/projects/{project_id}/messages:send"),
+        ("POST", "/conversationbatch/v1/projects/{project_id}/messages"),
+    }
+)
+
+
+def hot_first(routes: list[Any]) -> list[Any]:
+    def hot(r: Any) -> bool:
+        return isinstance(r, Route) and any((m, r.path) in HOT for m in r.methods or ())
+
+    return [r for r in routes if hot(r)] + [r for r in routes if not hot(r)]
+
+
 def build(context: Any, lifespan=None) -> Starlette:
     routes = [
         *oauth.routes,
@@ -105,7 +125,7 @@ def build(context: Any, lifespan=None) -> Starlette:
         *ui.routes,
     ]
     app = Starlette(
-        routes=routes,
+        routes=hot_first(routes),
         lifespan=lifespan,
         exception_handlers=_handlers(),
     )
