@@ -503,3 +503,49 @@ def test_valid_recipients():
 def test_invalid_recipients(raw, match):
     with pytest.raises(InvalidRequest, match=match):
         recipient(raw)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        {"text_message": {"text": "hi"}},
+        {"text_message": {"text": "   "}},
+        {"text_message": {"text": ""}},
+        {"text_message": {"text": "hi"}, "agent": {"display_name": "Bot"}},
+        {"text_message": {"text": "hi"}, "media_message": {"url": "https://x.test/a.png"}},
+        {"text_message": {"text": "hi"}, "explicit_channel_message": {"CARRIER_PIGEON": "x"}},
+        {"text_message": {"text": "hi"}, "reply_to": {"message_id": ""}},
+        {"media_message": {"url": "https://x.test/a.png"}},
+    ],
+)
+def test_the_text_message_shortcut_agrees_with_the_full_check(message):
+    msg = msgspec.convert(message, m.AppMessage)
+    full = _outcome(lambda: m._check(msg, "message"))
+    assert _outcome(lambda: m.validate_app_message(msg)) == full
+
+
+@pytest.mark.parametrize(
+    "recipient",
+    [
+        {"identified_by": {"channel_identities": [{"channel": "SMS", "identity": "+1201"}]}},
+        {"identified_by": {"channel_identities": [{"channel": "SMS", "identity": " "}]}},
+        {"identified_by": {"channel_identities": [{"channel": "PIGEON", "identity": "+1201"}]}},
+        {"identified_by": {"channel_identities": []}},
+        {"identified_by": {"channel_identities": [{"channel": "SMS", "identity": f"+1{i}"} for i in range(21)]}},
+        {"identified_by": {"channel_identities": [{"channel": "SMS", "identity": "+1", "app_id": "A"}]}},
+        {"contact_id": "C1"},
+        {"contact_id": "C1", "identified_by": {"channel_identities": [{"channel": "SMS", "identity": "+1"}]}},
+        {},
+    ],
+)
+def test_the_recipient_shortcut_agrees_with_the_full_check(recipient):
+    r = msgspec.convert(recipient, m.Recipient)
+    assert _outcome(lambda: m.validate_recipient(r)) == _outcome(lambda: m._check(r, "recipient"))
+
+
+def _outcome(fn) -> str | None:
+    try:
+        fn()
+    except InvalidRequest as e:
+        return str(e)
+    return None

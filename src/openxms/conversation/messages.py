@@ -307,6 +307,12 @@ def message_type(msg: AppMessage | OmniMessageOverride) -> str | None:
 
 def validate_app_message(msg: AppMessage, where: str = "message") -> None:
     """The rules above for a decoded AppMessage; InvalidRequest on the first problem."""
+    # The usual message, a text message and nothing else, is accepted without the general
+    # walk (a third of a send's validation); anything else, valid or not, takes the walk,
+    # which also names the problem.
+    t = msg.text_message
+    if t is not None and msg == AppMessage(text_message=t) and isinstance(t.text, str) and t.text.strip():
+        return
     _check(msg, where)
 
 
@@ -314,6 +320,13 @@ def validate_recipient(recipient: Recipient, where: str = "recipient") -> None:
     """Exactly one of `contact_id` and `identified_by`; 1..20 channel identities, each with a
     known channel and an identity. Whether an identity is routable on its channel is the
     delivery's business (a FAILED receipt), not the request's."""
+    by = recipient.identified_by
+    if recipient.contact_id is None and by is not None:  # the usual form, accepted without the walk
+        ids = by.channel_identities
+        if 0 < len(ids) <= MAX_CHANNEL_IDENTITIES and all(
+            i.channel in CHANNELS and isinstance(i.identity, str) and i.identity.strip() for i in ids
+        ):
+            return
     _check(recipient, where)
 
 
