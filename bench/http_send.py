@@ -42,8 +42,19 @@ def body(n: int) -> str:
     return json.dumps({"to": [f"+1201{i:07d}" for i in range(n)], "from": "12025550100", "body": "Benchmark message"})
 
 
-def run_wrk(url: str, lua: Path, duration: int, connections: int) -> dict:
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system, all threads) of a process so far."""
+    import psutil
+
+    t = psutil.Process(pid).cpu_times()
+    return t.user + t.system
+
+
+def run_wrk(url: str, lua: Path, duration: int, connections: int, pid: int | None = None) -> dict:
+    """wrk after a 3 s warm-up. With `pid` (the server's), also `cpu_us`: the server's CPU per
+    request over the measured run, which other load on the box changes far less than req/s."""
     subprocess.run(["wrk", "-t1", f"-c{connections}", "-d3s", "-s", str(lua), url], capture_output=True, check=True)
+    cpu = process_cpu(pid) if pid is not None else 0.0
     out = subprocess.run(
         ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(lua), url],
         capture_output=True,
@@ -53,7 +64,11 @@ def run_wrk(url: str, lua: Path, duration: int, connections: int) -> dict:
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     lat = dict(re.findall(r"\s+(50|99)%\s+([\d.]+\w+)", out))
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return {"rps": rps, "p50": lat.get("50"), "p99": lat.get("99"), "errors": int(non2xx.group(1)) if non2xx else 0}
+    r = {"rps": rps, "p50": lat.get("50"), "p99": lat.get("99"), "errors": int(non2xx.group(1)) if non2xx else 0}
+    if pid is not None:
+        requests = int(re.search(r"(\d+) requests in", out).group(1))
+        r["cpu_us"] = (process_cpu(pid) - cpu) * 1e6 / max(requests, 1)
+    return r
 
 
 def start_openxms(tmp: Path, database: str | None, role: str, rate: int) -> tuple[subprocess.Popen, str]:
