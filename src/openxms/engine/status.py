@@ -53,6 +53,11 @@ def apply(tx: Tx, changes: list[Change], now: int, accounts: Mapping[str, Accoun
         for rid, c in by_id.items()
         if rid in current and not current[rid].final and (current[rid].status, current[rid].code) != (c.status, c.code)
     ]
+    # A receipt can be recorded before the dispatch that caused it (an SMSC answering with the
+    # receipt first): the final status stays, but what the dispatch knew is kept.
+    late = [c for rid, c in by_id.items() if rid in current and current[rid].final and (c.parts or c.encoding)]
+    if late:
+        rstore.fill_parts(tx, [(c.recipient_id, c.parts, c.encoding) for c in late])
     if not todo:
         return []
     rstore.set_statuses(
@@ -87,7 +92,7 @@ def _callbacks(
     accounts: Mapping[str, Account],
 ) -> None:
     rows = sorted(report_store.by_ids(tx, [c.recipient_id for c in todo]), key=lambda r: r.id)
-    out: list[tuple[str, str, str, str]] = []
+    out: list[outbox.Callback] = []
     for r in rows:
         b = batches[r.batch_id]
         if b.id not in wanted:
@@ -99,7 +104,9 @@ def _callbacks(
             )
             url = _url(b, accounts)
             assert url is not None  # b is wanted: it has one
-            out.append((b.account_id, "recipient_delivery_report", url, json.dumps(payload)))
+            out.append(
+                outbox.Callback(b.account_id, "recipient_delivery_report", url, json.dumps(payload), b.id, r.msisdn)
+            )
     summary = [b for b in batches.values() if b.id in wanted and b.delivery_report in ("summary", "full")]
     if summary:
         open_counts = rstore.count_open(tx, [b.id for b in summary])
@@ -109,7 +116,7 @@ def _callbacks(
     outbox.enqueue(tx, out, now)
 
 
-def batch_report_callback(tx: Tx, b: batch_store.BatchRow, accounts: Mapping[str, Account]) -> list[tuple]:
+def batch_report_callback(tx: Tx, b: batch_store.BatchRow, accounts: Mapping[str, Account]) -> list[outbox.Callback]:
     """The one summary/full callback of a finished batch (claimed so it is sent once)."""
     url = _url(b, accounts)
     if not url or b.delivery_report not in ("summary", "full") or not batch_store.set_report_sent(tx, b.id):
@@ -117,7 +124,7 @@ def batch_report_callback(tx: Tx, b: batch_store.BatchRow, accounts: Mapping[str
     full = b.delivery_report == "full"
     total, groups = report_store.batch_statuses(tx, b.id, None, None, with_recipients=full)
     payload = reports.batch_report(b.id, b.type, total, groups, b.client_reference, full)
-    return [(b.account_id, "delivery_report", url, json.dumps(payload))]
+    return [outbox.Callback(b.account_id, "delivery_report", url, json.dumps(payload), b.id)]
 
 
 def _url(b: batch_store.BatchRow, accounts: Mapping[str, Account]) -> str | None:

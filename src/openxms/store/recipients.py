@@ -220,6 +220,14 @@ class StatusUpdate(NamedTuple):
     encoding: str | None
 
 
+def fill_parts(tx: Tx, rows: list[tuple[int, int | None, str | None]]) -> None:
+    """(id, parts, encoding): fill in what a row does not know yet, whatever its status."""
+    tx.executemany(
+        "UPDATE recipients SET parts = COALESCE(parts, ?), encoding = COALESCE(encoding, ?) WHERE id = ?",
+        [(parts, enc, rid) for rid, parts, enc in rows],
+    )
+
+
 def set_statuses(tx: Tx, updates: list[StatusUpdate], now: int) -> None:
     """Write new statuses. A final row is never touched again (`final = 0` guard); reaching a
     final status also releases the dispatcher's claim. The ids are distinct (`engine/status.py`
