@@ -96,7 +96,7 @@ class InboundService:
         store.insert(tx, inbound_id, account_id, mo.recipient, mo.sender, now, ref, raw)
         account = self.accounts[account_id]
         if account.mo_callback_url:
-            outbox.enqueue(tx, [(account_id, "mo", account.mo_callback_url, raw)], now)
+            outbox.enqueue(tx, [outbox.Callback(account_id, "mo", account.mo_callback_url, raw, inbound_id)], now)
         if mo.type == "mo_text":
             for hook in self.hooks:
                 hook(tx, account_id, mo.sender, mo.recipient, mo.body, now)
