@@ -49,6 +49,36 @@ def test_group_commit_isolates_a_failing_unit(database_url):
     asyncio.run(main())
 
 
+def _insert_and_emit(tx, key, fail=False):
+    tx.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (key, "v"))
+    tx.emit({"event": "wrote", "key": key})
+    if fail:
+        raise ValueError("no")
+
+
+def test_what_a_unit_emits_is_announced_once_committed_and_dropped_with_it(database_url):
+    announced: list[list[dict]] = []
+    db = Database(database_url, on_commit=lambda events: announced.append(list(events)))
+    schema.migrate(db)
+    assert announced == []  # start-up work announces nothing
+
+    async def main():
+        await db.start()
+        try:
+            futs = [db.write(_insert_and_emit, f"e{i}", i == 3) for i in range(6)]
+            await asyncio.gather(*futs, return_exceptions=True)
+            await db.write(_insert_and_emit, "alone")
+            r = await asyncio.gather(db.write(_insert_and_emit, "alone-bad", True), return_exceptions=True)
+            assert isinstance(r[0], ValueError)
+            await db.read(lambda tx: tx.emit({"event": "read"}))  # a read announces nothing
+        finally:
+            await db.close()
+
+    asyncio.run(main())
+    keys = [e["key"] for events in announced for e in events]
+    assert sorted(keys) == ["alone", "e0", "e1", "e2", "e4", "e5"]  # not the failed units'
+
+
 def test_read_sees_committed_writes_and_sql_placeholders_with_percent(database_url):
     db = Database(database_url)
     schema.migrate(db)

@@ -70,6 +70,7 @@ def apply(tx: Tx, changes: list[Change], now: int, accounts: Mapping[str, Accoun
         ],
         now,
     )
+    tx.emit({"event": "statuses", "count": len(todo)})  # the web UI's live stream (live.py)
     batches = batch_store.get_many(tx, list({current[c.recipient_id].batch_id for c in todo}), with_doc=False)
     metrics.count_changes(
         (batches[current[c.recipient_id].batch_id].account_id, c.status, c.code, c.status in st.FINAL) for c in todo

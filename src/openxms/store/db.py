@@ -69,12 +69,19 @@ class Tx:
     """A cursor with the few helpers the queries need, dialect-aware. Rows are named tuples on
     both databases."""
 
-    __slots__ = ("cur", "dialect", "_pg")
+    __slots__ = ("cur", "dialect", "_pg", "events")
 
-    def __init__(self, cur: Any, dialect: str) -> None:
+    def __init__(self, cur: Any, dialect: str, events: list | None = None) -> None:
         self.cur = cur
         self.dialect = dialect
         self._pg = dialect == "postgresql"
+        self.events = events
+
+    def emit(self, event: dict) -> None:
+        """Announce `event` (the web UI's live stream, `live.py`) once this write commits; it is
+        dropped with the unit of work if that fails. Reads and start-up work announce nothing."""
+        if self.events is not None:
+            self.events.append(event)
 
     def execute(self, sql: str, params: Any = ()) -> Any:
         return self.cur.execute(_pg_sql(sql) if self._pg else sql, params)
@@ -140,8 +147,17 @@ def _pg_sql(sql: str) -> str:
 class Database:
     """Async facade: `await db.write(fn, ...)`, `await db.read(fn, ...)`."""
 
-    def __init__(self, url: str, *, readers: int = 3, sqlite_synchronous: str = "NORMAL") -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        readers: int = 3,
+        sqlite_synchronous: str = "NORMAL",
+        on_commit: Callable[[list[dict]], None] | None = None,
+    ) -> None:
         self.url = url
+        # Called on the writer thread with what a committed transaction's units emitted (Tx.emit).
+        self.on_commit = on_commit
         if url.startswith(("postgresql://", "postgres://")):
             self.dialect = "postgresql"
         else:
@@ -318,11 +334,12 @@ class _Writer(threading.Thread):
 
     def _attempt(self, group: list) -> list | None:
         results: list[tuple[asyncio.Future, Any, BaseException | None]] = []
+        events: list[dict] | None = [] if self.db.on_commit is not None else None
         try:
             if self.conn is None:
                 self.conn = self.db.connect()
             conn = self.conn
-            tx = Tx(conn.cursor(), self.db.dialect)
+            tx = Tx(conn.cursor(), self.db.dialect, events)
             self.db._begin(conn)
             if len(group) == 1:
                 fn, args, fut = group[0]
@@ -333,6 +350,7 @@ class _Writer(threading.Thread):
                     return [(fut, None, e)]
             else:
                 for fn, args, fut in group:
+                    mark = len(events) if events is not None else 0
                     conn.execute("SAVEPOINT unit")
                     try:
                         r = fn(tx, *args)
@@ -340,10 +358,17 @@ class _Writer(threading.Thread):
                         conn.execute("ROLLBACK TO SAVEPOINT unit")
                         conn.execute("RELEASE SAVEPOINT unit")
                         results.append((fut, None, e))
+                        if events is not None:
+                            del events[mark:]  # what the failed unit announced did not happen
                     else:
                         conn.execute("RELEASE SAVEPOINT unit")
                         results.append((fut, r, None))
             conn.execute("COMMIT")
+            if events and self.db.on_commit is not None:
+                try:
+                    self.db.on_commit(events)
+                except Exception:  # noqa: BLE001 - an announcement must never fail a commit
+                    log.exception("announcing committed changes failed")
             return results
         except Exception as e:  # noqa: BLE001
             log.warning("write transaction failed: %s", e)

@@ -95,6 +95,7 @@ def insert_queued(tx: Tx, batch_id: str, account_id: str, msisdns: list[str], no
     if not msisdns:
         return
     metrics.RECIPIENTS_QUEUED.inc((account_id,), len(msisdns))
+    tx.emit({"event": "queued", "count": len(msisdns)})  # the web UI's live stream (live.py)
     if tx.dialect == "postgresql":
         tx.execute(
             "INSERT INTO recipients (batch_id, account_id, msisdn, status, code, created_at, status_at) "
