@@ -1,7 +1,7 @@
 """Accessibility of every view in headless Chromium, in the light and the dark theme: the
 contrast of each piece of visible text against what is behind it (WCAG 2.2 AA: at least 4.5:1,
 https://www.w3.org/TR/WCAG22/#contrast-minimum, computed from getComputedStyle as the page
-renders it), and at 375 px wide no view scrolls sideways and every control lies within the
+renders it), and at 375 px wide (and 1280) no view scrolls sideways and every control lies within the
 screen and can be focused.
 
 The views are the header's tabs (whatever views the page has) and the pages within them: a
@@ -92,7 +92,7 @@ CONTRAST = """
 }
 """
 
-# At 375 px: how far the page scrolls sideways; each part of it that scrolls sideways itself (but
+# How far the page scrolls sideways; each part of it that scrolls sideways itself (but
 # a text field), or reaches past the right edge (cut off); each control outside the screen or
 # not focusable.
 NARROW = """
@@ -224,15 +224,15 @@ def test_every_text_has_aa_contrast_in_both_themes(tmp_path, chromium, theme):  
             page.close()
 
 
-@pytest.mark.parametrize("theme", ["light", "dark"])
-def test_at_375_px_no_view_scrolls_sideways_and_every_control_is_on_screen(tmp_path, chromium, theme):  # noqa: F811
+@pytest.mark.parametrize("theme,width", [("light", 375), ("dark", 375), ("light", 1280)])
+def test_no_view_scrolls_sideways_and_every_control_is_on_screen(tmp_path, chromium, theme, width):  # noqa: F811
     with Receiver() as rx, live_server(tmp_path, toml=plans_toml(rx.url)) as s:
         made = fill(s, rx)
         page = Page(chromium)
         try:
             pg = page.page
             pg.emulate_media(color_scheme=theme)
-            pg.set_viewport_size({"width": 375, "height": 800})
+            pg.set_viewport_size({"width": width, "height": 800})
             problems: list[str] = []
             for view in views(s, pg, made):
                 pg.goto(s.url + "/" + view)

@@ -79,8 +79,10 @@ def ui_state(s: store.Summary) -> str:
 
 def _detail(s: store.Summary) -> SimBatchDetail:
     doc, fields = _fields(s)
-    request = rules.send_body(rules.from_doc(rules.decode_doc(s.batch.doc), s.batch.expire_explicit))
-    return SimBatchDetail(**fields, batch=doc, request=msgspec.to_builtins(request))
+    request = msgspec.to_builtins(
+        rules.send_body(rules.from_doc(rules.decode_doc(s.batch.doc), s.batch.expire_explicit))
+    )
+    return SimBatchDetail(**fields, batch=doc, request={"to": request.pop("to"), **request})  # `to` first
 
 
 def _fields(s: store.Summary) -> tuple[dict[str, Any], dict[str, Any]]:

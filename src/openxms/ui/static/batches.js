@@ -124,7 +124,7 @@ function dryRunPart() {
     el("td", { "data-label": "To" }, plus(p.recipient)),
     el("td", { "data-label": "Parts" }, String(p.number_of_parts)),
     el("td", { "data-label": "Encoding" }, p.encoding === "unicode" ? "UCS-2" : "GSM-7"),
-    el("td", { "data-label": "Text" }, preview(p.body))));
+    el("td", { "data-label": "Text", class: "dry-text" }, p.body)));  // all of it: what that handset gets
   const shown = d.per_recipient.length < d.number_of_recipients ? ` (the first ${d.per_recipient.length} shown)` : "";
   return [
     el("p", { class: "muted", id: "bat-dry-total",

@@ -202,6 +202,9 @@ function meaningText(mn) {
   return mn.name + (mn.family !== "sinch" ? ` (${mn.family.toUpperCase()} error)` : "") + (p ? ` · ${p}` : "");
 }
 
+// Whether a code's meaning says more than its status does (Delivered 0 says it all).
+const telling = (m) => m.meaning && m.meaning.name !== m.status;
+
 function stepText(s) {
   const part = s.parts > 1 ? ` part ${s.part}/${s.parts}` : "";
   switch (s.step) {
@@ -215,7 +218,7 @@ function stepText(s) {
     case "receipt":
       return s.connector === "smpp" ? [`Receipt${part}`, `${s.state} · err ${s.err ?? "–"}`] : ["Receipt from the handset", ""];
     case "status":
-      return [`${s.final ? "Final" : "Now"}: ${s.status} · ${s.code}`, meaningText(s.meaning)];
+      return [`${s.final ? "Final" : "Now"}: ${s.status} · ${s.code}`, telling(s) ? meaningText(s.meaning) : ""];
     default: return [s.step, ""];
   }
 }
@@ -270,7 +273,8 @@ function renderDetail() {
   if (!m) { $("msg-detail-body").replaceChildren(el("p", { class: "muted", text: "Loading…" })); return; }
   const dl = el("dl", { class: "fields" });
   const field = (name, ...value) => dl.append(el("dt", { text: name }), el("dd", {}, ...value));
-  field("Status", statusBadge(m), m.code_meaning ? el("span", { class: "muted", text: ` ${meaningText(m.code_meaning)}` }) : null);
+  field("Status", statusBadge(m), m.code_meaning && telling({ meaning: m.code_meaning, status: m.status })
+    ? el("span", { class: "muted", text: ` ${meaningText(m.code_meaning)}` }) : null);
   field("From", m.from || "–");
   field("Plan", m.service_plan_id);
   if (m.conversation) {
