@@ -207,3 +207,49 @@ def test_the_detail_of_a_long_failed_message_and_the_callbacks_it_caused(tmp_pat
         assert re.fullmatch(r"#/callbacks/\d+", pg.evaluate("location.hash"))
         assert page.errors == [], page.errors
         assert page.failed == [], page.failed
+
+
+def test_the_timeline_of_a_message_sent_over_smpp(tmp_path, page):  # noqa: F811
+    from playwright.sync_api import expect
+
+    from ..connectors.smpp.smsc_thread import SmscThread
+    from ..engine.test_smpp_delivery import smpp_toml
+
+    expect.set_options(timeout=TIMEOUT_MS)
+    pg = page.page
+    with SmscThread() as smsc, live_server(tmp_path, toml=smpp_toml(smsc.port)) as s:
+        r = httpx.post(
+            s.url + "/xms/v1/SM1/batches",
+            headers={"Authorization": "Bearer TOKEN1"},
+            json={"to": ["+12010000001"], "from": "12025550100", "body": "q" * 200},  # 2 parts; ...0001 fails
+        )
+        assert r.status_code == 201, r.text
+        wait_until(lambda: (m := messages(s, service_plan_id="SM1")) and m[0]["final"], timeout=10)
+        (m,) = messages(s, service_plan_id="SM1")
+        detail = httpx.get(s.url + f"/simulator/messages/{m['id']}").json()
+        submits = [t for t in detail["timeline"] if t["step"] == "submitted"]
+        pg.goto(s.url + f"/#/messages/{m['id']}")
+        steps = pg.locator("#msg-timeline li")
+        expect(steps.locator(".what")).to_have_text(
+            [
+                "Accepted",
+                "Queued",
+                "submit_sm part 1/2",
+                "submit_sm part 2/2",
+                "Dispatched: accepted by the SMSC",
+                re.compile(r"Receipt part [12]/2"),
+                re.compile(r"Receipt part [12]/2"),
+                "Final: Failed · 153",
+            ]
+        )
+        expect(pg.locator('#msg-timeline li[data-step="submitted"] .more-info')).to_have_text(
+            [f"message_id {t['message_id']} · sequence {t['sequence']}" for t in submits]
+        )
+        expect(pg.locator('#msg-timeline li[data-step="receipt"] .more-info').first).to_have_text(
+            re.compile(r"(UNDELIV|DELIVRD) · err \d+")
+        )
+        udh = [p["udh"] for p in detail["segments"]]
+        assert all(u and u.startswith("050003") for u in udh)  # 8-bit references, as sent
+        expect(pg.locator("#msg-segments li .udh code")).to_have_text([" ".join(re.findall("..", u)) for u in udh])
+        assert page.errors == [], page.errors
+        assert page.failed == [], page.failed
