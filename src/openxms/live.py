@@ -96,9 +96,10 @@ class Live:
             await relay.start(self)
 
     async def stop(self) -> None:
-        if self.relay is not None:
-            await self.relay.stop()
-        self._loop = None
+        self._loop = None  # what is published from now on is dropped
+        relay, self.relay = self.relay, None
+        if relay is not None:
+            await relay.stop()
 
     # publishing -------------------------------------------------------------------------
     def publish(self, event: dict) -> None:
