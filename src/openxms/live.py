@@ -65,8 +65,8 @@ def merge(events: list[dict]) -> list[dict]:
         if "msisdns" in seen:
             if "msisdns" in e:
                 seen["msisdns"] = list(dict.fromkeys([*seen["msisdns"], *e["msisdns"]]))
-            else:
-                del seen["msisdns"]
+            if "msisdns" not in e or len(seen["msisdns"]) > MAX_NUMBERS:
+                del seen["msisdns"]  # any number: no need to gather them any more
     for e in out.values():
         if len(e.get("msisdns", ())) > MAX_NUMBERS:
             del e["msisdns"]

@@ -48,14 +48,19 @@ def apply(tx: Tx, changes: list[Change], now: int, accounts: Mapping[str, Accoun
         return []
     by_id = {c.recipient_id: c for c in changes}
     current = rstore.current(tx, by_id)
-    todo = [
-        c
-        for rid, c in by_id.items()
-        if rid in current and not current[rid].final and (current[rid].status, current[rid].code) != (c.status, c.code)
-    ]
-    # A receipt can be recorded before the dispatch that caused it (an SMSC answering with the
-    # receipt first): the final status stays, but what the dispatch knew is kept.
-    late = [c for rid, c in by_id.items() if rid in current and current[rid].final and (c.parts or c.encoding)]
+    todo: list[Change] = []
+    late: list[Change] = []
+    for rid, c in by_id.items():
+        now_ = current.get(rid)
+        if now_ is None:
+            continue
+        if not now_.final:
+            if (now_.status, now_.code) != (c.status, c.code):
+                todo.append(c)
+        elif c.parts or c.encoding:
+            # A receipt can be recorded before the dispatch that caused it (an SMSC answering
+            # with the receipt first): the final status stays, what the dispatch knew is kept.
+            late.append(c)
     if late:
         rstore.fill_parts(tx, [(c.recipient_id, c.parts, c.encoding) for c in late])
     if not todo:
