@@ -513,3 +513,44 @@ def test_the_simulator_rules_example_loads(tmp_path):
     s = config.load(f, env={})
     assert s.simulator["seed"] == 42 and s.simulator["default_profile"] == "mostly_ok"
     assert [r["match"] for r in s.simulator["rules"]] == ["4670*", "*99"]
+
+
+def _documented_simulator_routes() -> set[tuple[str, str]]:
+    """(method, path) of each row of docs/simulator.md's API table, `{...}` as `{}`."""
+    found: set[tuple[str, str]] = set()
+    for line in (ROOT / "docs/simulator.md").read_text().splitlines():
+        if not line.startswith("| `") or "/simulator" not in line and "/clock" not in line:
+            continue
+        pending: list[str] = []
+        for seg in re.findall(r"`([^`]+)`", line.split(" | ")[0]):
+            m = re.fullmatch(r"(GET|POST|PUT|DELETE|PATCH)?\s*(/[^?\s]*)?\S*", seg.strip())
+            if m is None:
+                continue
+            method, path = (m[1] or "").strip(), m[2]
+            if path is None:
+                pending += [method] if method else []
+                continue
+            for p in {re.sub(r"\[(.*?)\]", "", path), re.sub(r"\[(.*?)\]", r"\1", path)}:
+                for meth in [*pending, method] if method else pending:
+                    found.add((meth, re.sub(r"\{[^}]*\}", "{}", p)))
+            pending = []
+    return found
+
+
+def test_the_simulator_api_table_lists_every_simulator_route(tmp_path):
+    """docs/simulator.md's API table has a row for each route under /simulator and /clock, and
+    names no route that does not exist."""
+    from starlette.routing import Route
+
+    from .http.conftest import make_api
+
+    app, _ = make_api(f"sqlite:///{tmp_path / 't.sqlite3'}", tmp_path)
+    served = {
+        (method, re.sub(r"\{[^}]*\}", "{}", r.path))
+        for r in app.routes
+        if isinstance(r, Route) and r.path.startswith(("/simulator", "/clock"))
+        for method in (r.methods or ()) - {"HEAD"}
+    }
+    documented = _documented_simulator_routes()
+    assert served - documented == set(), "served but not in docs/simulator.md's API table"
+    assert documented - served == set(), "in docs/simulator.md's API table but not served"

@@ -25,6 +25,7 @@ from .engine.wakeups import NoEngine, Wakeups
 from .http import app as http_app
 from .http.guard import Guard
 from .ids import IdFactory
+from .live import Live
 from .metrics import HttpMetrics
 from .services.auth import Auth
 from .services.batches import BatchService
@@ -42,6 +43,7 @@ from .services.inbounds import InboundService
 from .services.reports import ReportService
 from .store import meta, schema
 from .store.db import Database
+from .store.live import PgRelay
 
 log = logging.getLogger("openxms")
 
@@ -67,6 +69,7 @@ class Context:
     conversation_webhooks: ConversationWebhooks
     conversation_conversations: ConversationConversations
     wakeups: Wakeups
+    live: Live  # the UI's live events (this node's and, on PostgreSQL, the other nodes')
     simulator: Simulator | None = None
     engine: Engine | None = None
     dev_account: Account | None = None
@@ -87,10 +90,16 @@ def _dev_plan(tx) -> str:
     )
 
 
-def prepare(settings: Settings, now_ms: int) -> tuple[Settings, Database, str, Account | None]:
+def prepare(
+    settings: Settings, now_ms: int, live: Live | None = None
+) -> tuple[Settings, Database, str, Account | None]:
     """Synchronous start-up: migrate, make the dev plan and OAuth secret if needed, bring the
-    configured Conversation apps into the database."""
-    db = Database(settings.database, sqlite_synchronous=settings.sqlite_synchronous)
+    configured Conversation apps into the database. What commits is announced to `live`."""
+    db = Database(
+        settings.database,
+        sqlite_synchronous=settings.sqlite_synchronous,
+        on_commit=live.publish_many if live is not None else None,
+    )
     applied = schema.migrate(db)
     if applied:
         log.info("applied migrations: %s", ", ".join(applied))
@@ -113,14 +122,15 @@ def node_id(settings: Settings) -> str:
 
 def build(settings: Settings) -> tuple[Starlette, Context]:
     clock: Clock = ManualClock() if settings.clock == "manual" else Clock()
-    settings, db, secret, dev = prepare(settings, clock.now_ms())
+    live = Live(node_id(settings))
+    settings, db, secret, dev = prepare(settings, clock.now_ms(), live)
     accounts = {a.id: a for a in settings.accounts}
     ids = IdFactory(clock)
     inbounds = InboundService(db, clock, ids, accounts, hooks=[auto_update_hook, ConversationInbound(ids)])
     messaging = Messaging(ids, accounts)
     simulator = engine = None
     if settings.role in ("all", "engine"):
-        simulator = Simulator(db, clock, OutcomeRules.from_dict(settings.simulator or {}))
+        simulator = Simulator(db, clock, OutcomeRules.from_dict(settings.simulator or {}), announce_to=live.publish)
         engine = Engine(
             db,
             clock,
@@ -156,6 +166,7 @@ def build(settings: Settings) -> tuple[Starlette, Context]:
         conversation_contacts=ConversationContacts(db, clock, ids),
         conversation_webhooks=ConversationWebhooks(db, clock, ids),
         conversation_conversations=ConversationConversations(db, clock, ids),
+        live=live,
         simulator=simulator,
         engine=engine,
         dev_account=dev,
@@ -164,6 +175,8 @@ def build(settings: Settings) -> tuple[Starlette, Context]:
     @asynccontextmanager
     async def lifespan(app):
         await db.start()
+        # Several nodes on one PostgreSQL: each one's UI hears the others' events.
+        await live.start(PgRelay(db) if db.dialect == "postgresql" else None)
         if engine is not None:
             await engine.start()
         try:
@@ -171,6 +184,7 @@ def build(settings: Settings) -> tuple[Starlette, Context]:
         finally:
             if engine is not None:
                 await engine.stop()
+            await live.stop()
             await db.close()
 
     starlette_app = http_app.build(ctx, lifespan)

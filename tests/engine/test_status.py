@@ -117,6 +117,22 @@ def test_a_final_status_is_never_overwritten(db, mode):
     assert tuple(db.run_sync(recipient, r2))[1:4] == (st.DELIVERED, 0, 1)
 
 
+def test_a_dispatch_recorded_after_its_receipt_keeps_the_status_and_fills_in_the_parts(db):
+    [r1] = batch(db, "b1", [M1], delivery_report="per_recipient")
+    apply(db, [Change(r1, st.DELIVERED, 0, operator_status_at=NOW)])  # the SMSC's receipt came first
+    before = db.run_sync(outbox)
+    late = Change(r1, st.DISPATCHED, st.C_DISPATCHED, parts=3, encoding="unicode")
+    assert apply(db, [late], NOW + 5000) == []
+    row = db.run_sync(lambda tx: tx.one("SELECT status, code, parts, encoding FROM recipients WHERE id = ?", (r1,)))
+    assert tuple(row) == (st.DELIVERED, 0, 3, "unicode")
+    assert db.run_sync(outbox) == before  # no report for what did not change
+    apply(db, [Change(r1, st.DISPATCHED, st.C_DISPATCHED, parts=1, encoding="text")], NOW + 6000)
+    assert tuple(db.run_sync(lambda tx: tx.one("SELECT parts, encoding FROM recipients WHERE id = ?", (r1,)))) == (
+        3,
+        "unicode",
+    )  # the first dispatch's, as a resend does not change what was sent
+
+
 def test_repeating_the_current_intermediate_status_changes_nothing(db):
     [r1] = batch(db, "b1", [M1], delivery_report="per_recipient")
     assert apply(db, [dispatched(r1)]) == [r1]

@@ -21,6 +21,7 @@ UNDOCUMENTED = {
     ("GET", "/ui/nav.js"),
     ("GET", "/ui/batches.js"),
     ("GET", "/ui/callbacks.js"),
+    ("GET", "/ui/notify.js"),
     ("GET", "/ui/app.css"),
     ("GET", "/simulator/events"),
 }

@@ -74,3 +74,67 @@ def test_states_counts_pages_and_cancel(api: Api):
     assert api.client.get("/simulator/batches/01NOPE").status_code == 404
     assert api.client.post("/simulator/batches/01NOPE/cancel", json={}).status_code == 404
     assert api.client.get("/simulator/batches/bad%20id").status_code == 400
+
+
+def test_the_request_and_its_dry_run_per_recipient_are_the_dry_run_endpoints(api: Api):
+    r = api.post("/groups", {"name": "club", "members": ["+12017770031", "+12017770032"]})
+    assert r.status_code == 201, r.text
+    group = r.json()["id"]
+    sent = api.send(
+        to=["+12017770030", group],
+        body="Hi ${name}, " + "€" * 80,  # 160+ septets once the name is in: 2 parts
+        parameters={"name": {"+12017770030": "Ann", "default": "there"}},
+        client_reference="ref-1",
+        send_at="2099-01-01T00:00:00Z",
+        delivery_report="per_recipient",
+        callback_url="http://127.0.0.1:9/cb",
+    )
+    d = detail(api, sent["id"])
+    assert d["request"] == {
+        "to": ["12017770030", group],
+        "body": "Hi ${name}, " + "€" * 80,
+        "from": "12015555555",
+        "type": "mt_text",
+        "delivery_report": "per_recipient",
+        "send_at": "2099-01-01T00:00:00.000Z",
+        "callback_url": "http://127.0.0.1:9/cb",
+        "client_reference": "ref-1",
+        "parameters": {"name": {"+12017770030": "Ann", "default": "there"}},  # as given
+    }
+    r = api.client.get(f"/simulator/batches/{sent['id']}/dry_run")
+    assert r.status_code == 200, r.text
+    ours = r.json()
+    # the dry run of the very request, through the Sinch API, answers the same
+    theirs = api.post("/batches/dry_run?per_recipient=true", d["request"])
+    assert theirs.status_code == 200, theirs.text
+    assert ours == theirs.json()
+    assert ours["number_of_recipients"] == 3
+    assert [(p["recipient"], p["number_of_parts"], p["encoding"]) for p in ours["per_recipient"]] == [
+        ("12017770030", 2, "text"),
+        ("12017770031", 2, "text"),
+        ("12017770032", 2, "text"),
+    ]
+    assert ours["per_recipient"][0]["body"].startswith("Hi Ann, ")
+    limited = api.client.get(f"/simulator/batches/{sent['id']}/dry_run", params={"number_of_recipients": 1}).json()
+    assert len(limited["per_recipient"]) == 1 and limited["number_of_messages"] == 6
+    # a group changes: the dry run of the stored request follows it, as the endpoint would
+    assert api.post(f"/groups/{group}", {"add": ["+12017770033"]}).status_code == 200
+    assert api.client.get(f"/simulator/batches/{sent['id']}/dry_run").json()["number_of_recipients"] == 4
+    # binary and media batches, and defaults left out of the request
+    binary = api.send(to=["+12017770034"], type="mt_binary", body="AAEC", udh="050003010201", expire_at=None)
+    assert detail(api, binary["id"])["request"] == {
+        "to": ["12017770034"],
+        "body": "AAEC",
+        "from": "12015555555",
+        "type": "mt_binary",
+        "udh": "050003010201",
+    }
+    assert (
+        api.client.get(f"/simulator/batches/{binary['id']}/dry_run").json()
+        == api.post("/batches/dry_run?per_recipient=true", detail(api, binary["id"])["request"]).json()
+    )
+    # errors
+    assert api.client.get("/simulator/batches/01NOSUCHBATCH0000000000000/dry_run").status_code == 404
+    assert api.client.get("/simulator/batches/bad id/dry_run").status_code == 400
+    r = api.client.get(f"/simulator/batches/{sent['id']}/dry_run", params={"number_of_recipients": 1001})
+    assert r.status_code == 400 and r.json()["code"] == "syntax_constraint_violation"

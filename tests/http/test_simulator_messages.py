@@ -9,7 +9,7 @@ from starlette.testclient import TestClient
 from openxms.http.simulator_messages import SimMessageDetail, SimMessages
 
 from .conftest import Api
-from .conversation.support import BASIC, add_app
+from .conversation.support import add_app, send_text
 
 APP = "01K0APP0000000000000000001"
 
@@ -32,18 +32,7 @@ def test_messages_of_every_plan_newest_first_searchable(api: Api):
     b = api.send("SP2", to=["+46701234567"], body="Ünïcode ✓")
     failing = api.send(to=["+12010000001"], body="will fail")  # ends in 0001: Failed 153
     add_app(api.ctx, APP)
-    r = api.client.post(
-        "/v1/projects/PROJ1/messages:send",
-        headers=BASIC,
-        json={
-            "app_id": APP,
-            "message": {"text_message": {"text": "from the app"}},
-            "channel_properties": {"SMS_SENDER": "12025550100"},
-            "recipient": {"identified_by": {"channel_identities": [{"channel": "SMS", "identity": "+12017770019"}]}},
-        },
-    )
-    assert r.status_code == 200, r.text
-    conv_id = r.json()["message_id"]
+    conv_id = send_text(api.client, APP, "+12017770019", "from the app")
     api.wait_for(lambda: all(m["final"] for m in listed(api)["messages"]) and len(listed(api)["messages"]) == 5)
 
     got = listed(api)
@@ -102,11 +91,12 @@ def test_messages_of_every_plan_newest_first_searchable(api: Api):
     assert r.status_code == 200 and msgspec.json.decode(r.content, type=SimMessageDetail, strict=True)
     one = r.json()
     assert {k: one[k] for k in ann} == ann
-    assert one["segments"] == [{"text": "Hello Ann", "units": 9}]
+    assert one["segments"] == [{"text": "Hello Ann", "units": 9, "unit": "septets", "udh": None}]
     # the report exactly as the SMS API serves it
     assert one["delivery_report"] == api.get(f"/batches/{a['id']}/delivery_report/+12017770011").json()
     conv_one = api.client.get(f"/simulator/messages/{conv['id']}").json()
-    assert conv_one["delivery_report"] is None and conv_one["segments"] == [{"text": "from the app", "units": 12}]
+    assert conv_one["delivery_report"] is None
+    assert conv_one["segments"] == [{"text": "from the app", "units": 12, "unit": "septets", "udh": None}]
     long = api.send(to=["+12017770015"], body="x" * 150 + "€" * 10)  # € is an escape: 2 septets each
     api.wait_for(lambda: listed(api, batch_id=long["id"])["messages"][0]["final"])
     lid = listed(api, batch_id=long["id"])["messages"][0]["id"]

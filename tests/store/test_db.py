@@ -49,6 +49,36 @@ def test_group_commit_isolates_a_failing_unit(database_url):
     asyncio.run(main())
 
 
+def _insert_and_emit(tx, key, fail=False):
+    tx.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (key, "v"))
+    tx.emit({"event": "wrote", "key": key})
+    if fail:
+        raise ValueError("no")
+
+
+def test_what_a_unit_emits_is_announced_once_committed_and_dropped_with_it(database_url):
+    announced: list[list[dict]] = []
+    db = Database(database_url, on_commit=lambda events: announced.append(list(events)))
+    schema.migrate(db)
+    assert announced == []  # start-up work announces nothing
+
+    async def main():
+        await db.start()
+        try:
+            futs = [db.write(_insert_and_emit, f"e{i}", i == 3) for i in range(6)]
+            await asyncio.gather(*futs, return_exceptions=True)
+            await db.write(_insert_and_emit, "alone")
+            r = await asyncio.gather(db.write(_insert_and_emit, "alone-bad", True), return_exceptions=True)
+            assert isinstance(r[0], ValueError)
+            await db.read(lambda tx: tx.emit({"event": "read"}))  # a read announces nothing
+        finally:
+            await db.close()
+
+    asyncio.run(main())
+    keys = [e["key"] for events in announced for e in events]
+    assert sorted(keys) == ["alone", "e0", "e1", "e2", "e4", "e5"]  # not the failed units'
+
+
 class _Grouped:
     """A grouped unit of work: one multi-row INSERT for all its keys; records each call."""
 
@@ -113,6 +143,34 @@ def test_a_failing_grouped_unit_fails_alone(database_url):
         assert await db.read(lambda tx: tx.scalar("SELECT value FROM meta WHERE key = 'taken'")) == "v"
 
     _run(database_url, body)
+
+
+def _grouped_emit(tx, keys):
+    for k in keys:
+        tx.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (k, "v"))
+        tx.emit({"event": "wrote", "key": k})
+    return keys
+
+
+def test_a_shared_call_that_fails_announces_only_what_its_units_did_alone(database_url):
+    announced: list[dict] = []
+    db = Database(database_url, on_commit=lambda events: announced.extend(events))
+    schema.migrate(db)
+
+    async def body(db):
+        await db.write(_insert, "x03", "taken")
+        keys = [f"x{i:02}" for i in range(8)]
+        await asyncio.gather(*[db.write_grouped(_grouped_emit, k) for k in keys], return_exceptions=True)
+
+    async def main():
+        await db.start()
+        try:
+            await body(db)
+        finally:
+            await db.close()
+
+    asyncio.run(main())
+    assert sorted(e["key"] for e in announced) == [f"x{i:02}" for i in range(8) if i != 3]
 
 
 def test_read_sees_committed_writes_and_sql_placeholders_with_percent(database_url):

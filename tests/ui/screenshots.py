@@ -40,9 +40,28 @@ def fill(s) -> dict:
     post("SP1", {"to": ["+12015550001"], "body": "This one fails (absent subscriber)"})
     now = httpx.get(s.url + "/clock").json()["now_ms"]
     later = datetime.fromtimestamp(now // 1000 + 5400, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")  # in 1 h 30 min
-    scheduled = post("SP1", {"to": ["+12015550199", "+12015550198"], "body": "See you at 18:00", "send_at": later})
+    scheduled = post(
+        "SP1",
+        {
+            "to": ["+12015550199", "+12015550198"],
+            "body": "Hi ${name}, see you at 18:00 for the tasting. Bring a friend: tickets are at the door, "
+            "and the first glass is on us. Reply STOP to opt out",
+            "parameters": {"name": {"+12015550199": "Alexandra", "default": "there"}},
+            "send_at": later,
+        },
+    )
     report = post("CB1", {"to": ["+12017770041"], "body": "report me", "delivery_report": "full"})
-    return {"scheduled": scheduled, "report": report}
+    detailed = post(
+        "CB1",
+        {
+            "to": ["+12017770042"],
+            "body": "Your table for 4 is booked for Friday at 19:30. We kept the window seat you asked for; "
+            "tell us about allergies before Thursday, and if you are running late, reply LATE and we hold "
+            "the table for 20 minutes. See you soon!",
+            "delivery_report": "per_recipient",
+        },
+    )
+    return {"scheduled": scheduled, "report": report, "detailed": detailed}
 
 
 def main() -> None:
@@ -68,18 +87,20 @@ def main() -> None:
         )
         pg = ctx.new_page()
         pg.goto(s.url + "/#/messages")
-        expect(pg.locator("#msg-rows tr")).to_have_count(12)
-        pg.locator("#msg-rows tr").nth(3).locator("a").click()
-        expect(pg.locator("#msg-detail .timeline li")).to_have_count(4)
+        expect(pg.locator("#msg-rows tr")).to_have_count(13)
+        pg.locator("#msg-rows tr").first.locator("a").click()  # the long one, with its callbacks
+        expect(pg.locator("#msg-detail .timeline li")).to_have_count(5)
+        expect(pg.locator("#msg-callbacks li")).to_have_count(2)
         pg.screenshot(path=OUT / f"ui-messages{suffix}.png")
         pg.goto(s.url + "/#/batches")
-        expect(pg.locator("#bat-rows tr")).to_have_count(8)
+        expect(pg.locator("#bat-rows tr")).to_have_count(9)
         pg.screenshot(path=OUT / f"ui-batches{suffix}.png")
         pg.goto(s.url + f"/#/batches/{made['scheduled']['id']}")
         expect(pg.locator("#bat-advance")).to_be_visible()
+        expect(pg.locator("#bat-dry-rows tr")).to_have_count(2)
         pg.screenshot(path=OUT / f"ui-batch{suffix}.png")
         pg.goto(s.url + "/#/callbacks")
-        expect(pg.locator("#cb-rows tr")).to_have_count(1)
+        expect(pg.locator("#cb-rows tr")).to_have_count(3)
         pg.locator("#cb-rows tr a").first.click()
         expect(pg.locator("#cb-attempts li")).to_have_count(1)
         pg.screenshot(path=OUT / f"ui-callback{suffix}.png")
@@ -88,7 +109,7 @@ def main() -> None:
         pg.screenshot(path=OUT / f"ui-handsets{suffix}.png")
         pg.set_viewport_size({"width": 375, "height": 760})
         pg.goto(s.url + "/#/messages")
-        expect(pg.locator("#msg-rows tr")).to_have_count(12)
+        expect(pg.locator("#msg-rows tr")).to_have_count(13)
         pg.screenshot(path=OUT / f"ui-messages-375{suffix}.png")
         browser.close()
     print("written to", OUT)

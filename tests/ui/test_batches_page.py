@@ -1,6 +1,7 @@
 """The Batches view in headless Chromium (Playwright, as in test_page.py): a scheduled batch
 with its countdown is sent by "advance the clock to send_at", another is cancelled, and a batch
-page shows the batch as the API returns it and its recipients."""
+page shows its request, the parts per recipient of its dry run, the batch as the API returns it
+and its recipients."""
 
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ def test_scheduled_batch_countdown_advance_and_cancel(tmp_path, page):  # noqa: 
         rows.nth(1).get_by_role("link").click()
         assert pg.evaluate("location.hash") == f"#/batches/{doomed['id']}"
         expect(pg.locator("#bat-detail-title")).to_contain_text("scheduled")
-        expect(pg.locator("#bat-detail-body pre.json")).to_contain_text('"body": "never"')
+        expect(pg.locator("#bat-request")).to_contain_text('"body": "never"')
         pg.once("dialog", lambda d: d.accept())
         pg.locator("#bat-cancel").click()
         expect(pg.locator("#bat-detail-title")).to_contain_text("cancelled")
@@ -61,5 +62,45 @@ def test_scheduled_batch_countdown_advance_and_cancel(tmp_path, page):  # noqa: 
         expect(pg.locator("#bat-rows .countdown")).to_have_count(0)
         assert re.fullmatch(r"#/batches", pg.evaluate("location.hash"))
         assert sent["id"] in pg.locator("#bat-rows").inner_text()
+        assert page.errors == [], page.errors
+        assert page.failed == [], page.failed
+
+
+def test_a_batch_page_shows_its_request_and_the_parts_per_recipient_of_its_dry_run(tmp_path, page):  # noqa: F811
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=TIMEOUT_MS)
+    pg = page.page
+    with live_server(tmp_path) as s:
+        body = "Hello ${name} " + "✓" * 60  # UCS-2: 2 parts with the longer name, 1 with the shorter
+        b2 = httpx.post(
+            s.url + "/xms/v1/SP1/batches",
+            headers=AUTH,
+            json={
+                "to": ["+12017770031", "+12017770032"],
+                "from": "12025550100",
+                "body": body,
+                "parameters": {"name": {"+12017770031": "Bartholomew", "+12017770032": "Al"}},
+            },
+        ).json()
+        expected = httpx.post(
+            s.url + "/xms/v1/SP1/batches/dry_run?per_recipient=true",
+            headers=AUTH,
+            json=httpx.get(s.url + f"/simulator/batches/{b2['id']}").json()["request"],
+        ).json()
+        pg.goto(s.url + f"/#/batches/{b2['id']}")
+        expect(pg.locator("#bat-request")).to_contain_text('"to": [')
+        expect(pg.locator("#bat-request")).to_contain_text('"+12017770032": "Al"')
+        rows = pg.locator("#bat-dry-rows tr")
+        expect(rows).to_have_count(2)
+        expect(rows.locator('[data-label="Parts"]')).to_have_text(
+            [str(p["number_of_parts"]) for p in expected["per_recipient"]]
+        )
+        assert [p["number_of_parts"] for p in expected["per_recipient"]] == [2, 1]
+        expect(rows.locator('[data-label="Encoding"]')).to_have_text(["UCS-2", "UCS-2"])
+        expect(rows.first.locator('[data-label="Text"]')).to_contain_text("Hello Bartholomew ✓")
+        expect(pg.locator("#bat-dry-total")).to_have_text("2 recipients, 3 message parts")
+        # beside it, every recipient with its status
+        expect(pg.locator("#bat-recipient-rows .badge.status")).to_have_text(["Delivered · 0", "Delivered · 0"])
         assert page.errors == [], page.errors
         assert page.failed == [], page.failed

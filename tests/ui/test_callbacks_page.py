@@ -43,7 +43,18 @@ def test_failing_callback_attempts_and_retry_now(tmp_path, page):  # noqa: F811
         expect(attempts.locator(".what")).to_have_text(["#1 HTTP 503", "#2 HTTP 200"])
         expect(pg.locator("#cb-retry")).to_have_count(0)
         assert len(rx.requests) == 2
+        # what it is about: its batch's messages, one click away
+        expect(pg.locator("#cb-detail-body dl")).to_contain_text("delivery_report_sms (Delivered 1)")
+        about = pg.locator("#cb-about")
+        expect(about).to_have_text("the messages of its batch")
+        about.click()
+        expect(pg.locator("#view-messages")).to_be_visible()
+        expect(pg.locator("#msg-rows tr")).to_have_count(1)
+        expect(pg.locator("#msg-batch")).to_have_value(r.json()["id"])
+        pg.go_back()
+        expect(pg.locator("#cb-detail-title")).to_contain_text("done")
         pg.keyboard.press("Escape")
         expect(rows.first.locator('[data-label="State"]')).to_have_text("done")
+        expect(rows.first.locator('[data-label="Kind"]')).to_have_text("delivery_report_sms (Delivered 1)")
         assert page.errors == [], page.errors
         assert page.failed == [], page.failed

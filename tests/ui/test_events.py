@@ -200,14 +200,14 @@ def read_events(lines, want, timeout: float = 10.0) -> list[dict]:
 
 def test_stream_delivers_messages_and_replies_and_ends_cleanly(tmp_path):
     with live_server(tmp_path) as s:
-        sim = s.ctx.simulator
+        live = s.ctx.live
         with httpx.Client(base_url=s.url, timeout=5) as c:
             with c.stream("GET", "/simulator/events") as stream:
                 assert stream.status_code == 200
                 assert stream.headers["content-type"] == "text/event-stream; charset=utf-8"
                 lines = stream.iter_lines()
                 assert "retry: 2000" in [next(lines), next(lines)]  # then ": connected"
-                wait_until(lambda: len(sim.listeners) == 1)
+                wait_until(lambda: len(live.listeners) == 1)
                 s.send(to="+12017777778")
                 got = read_events(lines, lambda es: any(e["event"] == "messages" for e in es))
                 assert {"event": "messages", "msisdns": ["12017777778"]} in got
@@ -216,14 +216,14 @@ def test_stream_delivers_messages_and_replies_and_ends_cleanly(tmp_path):
                 got = read_events(lines, lambda es: any(e["event"] == "replies" for e in es))
                 assert {"event": "replies", "msisdns": ["12017777778"]} in got
             # the client closed the stream: the server notices at once (not at the next ping)
-            wait_until(lambda: not sim.listeners)
+            wait_until(lambda: not live.listeners)
             assert c.get("/health").status_code == 200  # and keeps serving
 
 
 def test_open_streams_do_not_hold_up_shutdown(tmp_path):
     lines: list[str] = []
     with live_server(tmp_path) as s:
-        sim = s.ctx.simulator
+        live = s.ctx.live
         c = httpx.Client(base_url=s.url, timeout=10)
         cm = c.stream("GET", "/simulator/events")
         stream = cm.__enter__()
@@ -233,7 +233,7 @@ def test_open_streams_do_not_hold_up_shutdown(tmp_path):
 
         reader = threading.Thread(target=read)
         reader.start()
-        wait_until(lambda: len(sim.listeners) == 1)
+        wait_until(lambda: len(live.listeners) == 1)
         started = time.monotonic()
     took = time.monotonic() - started
     reader.join(5)
@@ -241,7 +241,7 @@ def test_open_streams_do_not_hold_up_shutdown(tmp_path):
     c.close()
     assert not reader.is_alive() and ": connected" in lines
     assert took < 3, f"shutdown took {took:.1f} s"  # not the 10 s graceful timeout
-    assert not sim.listeners
+    assert not live.listeners
 
 
 def test_stream_on_a_node_without_simulator_only_pings(tmp_path, monkeypatch):

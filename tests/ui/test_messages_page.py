@@ -109,9 +109,12 @@ def test_keyboard_detail_and_a_live_status_change(tmp_path, page):  # noqa: F811
         expect(pg.locator("#msg-detail-title")).to_have_text("To +12015550101")
         expect(detail.locator("#msg-detail-body > .body")).to_have_text("message 1")
         expect(detail.locator(".timeline li .what")).to_have_text(
-            ["Accepted", "Queued", "On the handset", "Final: Delivered · 0"]
+            ["Accepted", "Queued", "Dispatched: on the handset", "Receipt from the handset", "Final: Delivered · 0"]
         )
         expect(detail.locator("#msg-segments li")).to_have_text(["9 septetsmessage 1"])
+        expect(detail.locator("#msg-callbacks")).to_have_text(
+            "None: its batch asks for no delivery report callback, or has no callback URL."
+        )
         expect(detail.locator("#msg-report")).to_contain_text('"type": "recipient_delivery_report_sms"')
         expect(detail.locator("#msg-report")).to_contain_text('"status": "Delivered"')
         opened = pg.evaluate("location.hash")
@@ -152,5 +155,101 @@ def test_keyboard_detail_and_a_live_status_change(tmp_path, page):  # noqa: F811
         expect(pg.locator("#view-messages .msg-table thead")).to_be_hidden()
         box = rows.first.bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= 375
+        assert page.errors == [], page.errors
+        assert page.failed == [], page.failed
+
+
+def test_the_detail_of_a_long_failed_message_and_the_callbacks_it_caused(tmp_path, page):  # noqa: F811
+    from playwright.sync_api import expect
+
+    from ..engine.receiver import Receiver
+    from ..engine.test_delivery import plans_toml
+
+    expect.set_options(timeout=TIMEOUT_MS)
+    pg = page.page
+    with Receiver() as rx, live_server(tmp_path, toml=plans_toml(rx.url)) as s:
+        r = httpx.post(
+            s.url + "/xms/v1/CB1/batches",
+            headers=AUTH,
+            json={
+                "to": ["+12010000001"],  # ...0001: Failed 153
+                "from": "12025550100",
+                "body": "z" * 170,
+                "delivery_report": "per_recipient",
+            },
+        )
+        assert r.status_code == 201, r.text
+        wait_until(lambda: len(rx.requests) == 2, timeout=5)  # Dispatched, Failed
+        (m,) = messages(s)
+        pg.goto(s.url + f"/#/messages/{m['id']}")
+        detail = pg.locator("#msg-detail")
+        steps = detail.locator("#msg-timeline li")
+        expect(steps.locator(".what")).to_have_text(
+            ["Accepted", "Queued", "Dispatched: on the handset", "Receipt from the handset", "Final: Failed · 153"]
+        )
+        expect(steps.last.locator(".more-info")).to_have_text(
+            "Absent subscriber (HLR error) · temporary: may succeed if sent again"
+        )
+        ref = f"{m['id'] % 256:02x}"
+        expect(detail.locator("#msg-segments li .udh code")).to_have_text(
+            [f"05 00 03 {ref} 02 01", f"05 00 03 {ref} 02 02"]
+        )
+        expect(detail.locator("#msg-segments li > .muted")).to_have_text(["153 septets", "17 septets"])
+        links = detail.locator("#msg-callbacks li a")
+        expect(links).to_have_text(
+            ["recipient_delivery_report_sms Dispatched 401", "recipient_delivery_report_sms Failed 153"]
+        )
+        expect(detail.locator("#msg-callbacks li .badge")).to_have_text(["done", "done"])
+        links.last.click()  # the callback's own page
+        expect(pg.locator("#view-callbacks")).to_be_visible()
+        expect(pg.locator("#cb-detail-title")).to_contain_text("done")
+        expect(pg.locator("#cb-detail-body pre.json").last).to_contain_text('"status": "Failed"')
+        assert re.fullmatch(r"#/callbacks/\d+", pg.evaluate("location.hash"))
+        assert page.errors == [], page.errors
+        assert page.failed == [], page.failed
+
+
+def test_the_timeline_of_a_message_sent_over_smpp(tmp_path, page):  # noqa: F811
+    from playwright.sync_api import expect
+
+    from ..connectors.smpp.smsc_thread import SmscThread
+    from ..engine.test_smpp_delivery import smpp_toml
+
+    expect.set_options(timeout=TIMEOUT_MS)
+    pg = page.page
+    with SmscThread() as smsc, live_server(tmp_path, toml=smpp_toml(smsc.port)) as s:
+        r = httpx.post(
+            s.url + "/xms/v1/SM1/batches",
+            headers={"Authorization": "Bearer TOKEN1"},
+            json={"to": ["+12010000001"], "from": "12025550100", "body": "q" * 200},  # 2 parts; ...0001 fails
+        )
+        assert r.status_code == 201, r.text
+        wait_until(lambda: (m := messages(s, service_plan_id="SM1")) and m[0]["final"], timeout=10)
+        (m,) = messages(s, service_plan_id="SM1")
+        detail = httpx.get(s.url + f"/simulator/messages/{m['id']}").json()
+        submits = [t for t in detail["timeline"] if t["step"] == "submitted"]
+        pg.goto(s.url + f"/#/messages/{m['id']}")
+        steps = pg.locator("#msg-timeline li")
+        expect(steps.locator(".what")).to_have_text(
+            [
+                "Accepted",
+                "Queued",
+                "submit_sm part 1/2",
+                "submit_sm part 2/2",
+                "Dispatched: accepted by the SMSC",
+                re.compile(r"Receipt part [12]/2"),
+                re.compile(r"Receipt part [12]/2"),
+                "Final: Failed · 153",
+            ]
+        )
+        expect(pg.locator('#msg-timeline li[data-step="submitted"] .more-info')).to_have_text(
+            [f"message_id {t['message_id']} · sequence {t['sequence']}" for t in submits]
+        )
+        expect(pg.locator('#msg-timeline li[data-step="receipt"] .more-info').first).to_have_text(
+            re.compile(r"(UNDELIV|DELIVRD) · err \d+")
+        )
+        udh = [p["udh"] for p in detail["segments"]]
+        assert all(u and u.startswith("050003") for u in udh)  # 8-bit references, as sent
+        expect(pg.locator("#msg-segments li .udh code")).to_have_text([" ".join(re.findall("..", u)) for u in udh])
         assert page.errors == [], page.errors
         assert page.failed == [], page.failed

@@ -29,14 +29,17 @@ class Simulator(Connector):
     name = "simulator"
     shared = True  # one set of handsets for every account
 
-    def __init__(self, db: Database, clock: Clock, rules: OutcomeRules) -> None:
+    def __init__(
+        self, db: Database, clock: Clock, rules: OutcomeRules, announce_to: Callable[[dict], None] | None = None
+    ) -> None:
         self.db = db
         self.clock = clock
         self.rules = rules
         self.sink: Sink | None = None
         self.wakeup = asyncio.Event()
         self._task: asyncio.Task | None = None
-        self.listeners: set[Callable[[dict], None]] = set()  # live UI / long-poll waiters
+        # the live UI (live.py) and long-poll waiters
+        self.listeners: set[Callable[[dict], None]] = {announce_to} if announce_to is not None else set()
 
     async def start(self, sink: Sink) -> None:
         self.sink = sink

@@ -39,9 +39,13 @@ def targets(
     ]
 
 
-def enqueue(tx: Tx, project_id: str, payload: Mapping[str, Any], to: list[tuple[str, str]], now: int) -> None:
+def enqueue(
+    tx: Tx, project_id: str, payload: Mapping[str, Any], to: list[tuple[str, str]], now: int, message_id: str
+) -> None:
+    """Queue one callback to each of `to`, about the message `message_id` (the web UI lists the
+    callbacks of a message: a Conversation message's id is its carrier batch's)."""
     body = receipts.encode(payload).decode()
-    outbox.enqueue_signed(tx, [(project_id, KIND, url, body, secret) for url, secret in to], now)
+    outbox.enqueue_signed(tx, [(project_id, KIND, url, body, secret) for url, secret in to], now, message_id)
 
 
 def _identity(m: message_store.Message) -> dict[str, str]:
@@ -91,8 +95,8 @@ def on_changes(tx: Tx, changes: list[Any], now: int) -> None:
             if submitted is None:
                 submitted = message_store.docs(tx, [x.id for x in messages.values()])
             sent = json.loads(submitted.get(m.id) or "{}").get("app_message") or {}
-            enqueue(tx, m.project_id, receipts.submit_event(submitted_message=sent, **common), submit_to, now)
+            enqueue(tx, m.project_id, receipts.submit_event(submitted_message=sent, **common), submit_to, now, m.id)
         if to:
             payload = receipts.delivery_event(status=outcome.status, reason=outcome.reason, **common)
-            enqueue(tx, m.project_id, payload, to, now)
+            enqueue(tx, m.project_id, payload, to, now, m.id)
     message_store.set_status(tx, statuses)

@@ -48,11 +48,21 @@ def apply(tx: Tx, changes: list[Change], now: int, accounts: Mapping[str, Accoun
         return []
     by_id = {c.recipient_id: c for c in changes}
     current = rstore.current(tx, by_id)
-    todo = [
-        c
-        for rid, c in by_id.items()
-        if rid in current and not current[rid].final and (current[rid].status, current[rid].code) != (c.status, c.code)
-    ]
+    todo: list[Change] = []
+    late: list[Change] = []
+    for rid, c in by_id.items():
+        now_ = current.get(rid)
+        if now_ is None:
+            continue
+        if not now_.final:
+            if (now_.status, now_.code) != (c.status, c.code):
+                todo.append(c)
+        elif c.parts or c.encoding:
+            # A receipt can be recorded before the dispatch that caused it (an SMSC answering
+            # with the receipt first): the final status stays, what the dispatch knew is kept.
+            late.append(c)
+    if late:
+        rstore.fill_parts(tx, [(c.recipient_id, c.parts, c.encoding) for c in late])
     if not todo:
         return []
     rstore.set_statuses(
@@ -65,6 +75,7 @@ def apply(tx: Tx, changes: list[Change], now: int, accounts: Mapping[str, Accoun
         ],
         now,
     )
+    tx.emit({"event": "statuses", "count": len(todo)})  # the web UI's live stream (live.py)
     batches = batch_store.get_many(tx, list({current[c.recipient_id].batch_id for c in todo}), with_doc=False)
     metrics.count_changes(
         (batches[current[c.recipient_id].batch_id].account_id, c.status, c.code, c.status in st.FINAL) for c in todo
@@ -87,7 +98,7 @@ def _callbacks(
     accounts: Mapping[str, Account],
 ) -> None:
     rows = sorted(report_store.by_ids(tx, [c.recipient_id for c in todo]), key=lambda r: r.id)
-    out: list[tuple[str, str, str, str]] = []
+    out: list[outbox.Callback] = []
     for r in rows:
         b = batches[r.batch_id]
         if b.id not in wanted:
@@ -99,7 +110,9 @@ def _callbacks(
             )
             url = _url(b, accounts)
             assert url is not None  # b is wanted: it has one
-            out.append((b.account_id, "recipient_delivery_report", url, json.dumps(payload)))
+            out.append(
+                outbox.Callback(b.account_id, "recipient_delivery_report", url, json.dumps(payload), b.id, r.msisdn)
+            )
     summary = [b for b in batches.values() if b.id in wanted and b.delivery_report in ("summary", "full")]
     if summary:
         open_counts = rstore.count_open(tx, [b.id for b in summary])
@@ -109,7 +122,7 @@ def _callbacks(
     outbox.enqueue(tx, out, now)
 
 
-def batch_report_callback(tx: Tx, b: batch_store.BatchRow, accounts: Mapping[str, Account]) -> list[tuple]:
+def batch_report_callback(tx: Tx, b: batch_store.BatchRow, accounts: Mapping[str, Account]) -> list[outbox.Callback]:
     """The one summary/full callback of a finished batch (claimed so it is sent once)."""
     url = _url(b, accounts)
     if not url or b.delivery_report not in ("summary", "full") or not batch_store.set_report_sent(tx, b.id):
@@ -117,7 +130,7 @@ def batch_report_callback(tx: Tx, b: batch_store.BatchRow, accounts: Mapping[str
     full = b.delivery_report == "full"
     total, groups = report_store.batch_statuses(tx, b.id, None, None, with_recipients=full)
     payload = reports.batch_report(b.id, b.type, total, groups, b.client_reference, full)
-    return [(b.account_id, "delivery_report", url, json.dumps(payload))]
+    return [outbox.Callback(b.account_id, "delivery_report", url, json.dumps(payload), b.id)]
 
 
 def _url(b: batch_store.BatchRow, accounts: Mapping[str, Account]) -> str | None:

@@ -20,8 +20,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..errors import InvalidFormat, NotFound
+from ..sms import batches as rules
 from ..sms import dates, statuses
-from ..sms.objects import Timestamp
+from ..sms.objects import DryRun, Timestamp
 from ..store import batch_browse as store
 from .context import ctx
 from .responses import json_response, q_bool, q_int, q_list
@@ -51,6 +52,9 @@ class SimBatch(Struct, kw_only=True):
 
 class SimBatchDetail(SimBatch, kw_only=True):
     batch: dict[str, Any]  # the batch exactly as GET /xms/v1/{plan}/batches/{id} returns it
+    # The request: a send body that makes this batch (what the client gave, normalised, defaults
+    # left out); POST .../batches/dry_run with it is what /simulator/batches/{id}/dry_run answers.
+    request: dict[str, Any]
 
 
 Cursor = Annotated[str | None, Meta(description="pass as `after` for the next page; null: no more")]
@@ -71,6 +75,14 @@ def ui_state(s: store.Summary) -> str:
     if open_:
         return "expired" if b.state in ("expired", "closed") else "active"
     return "expired" if s.counts.get(statuses.EXPIRED) else "done"
+
+
+def _detail(s: store.Summary) -> SimBatchDetail:
+    doc, fields = _fields(s)
+    request = msgspec.to_builtins(
+        rules.send_body(rules.from_doc(rules.decode_doc(s.batch.doc), s.batch.expire_explicit))
+    )
+    return SimBatchDetail(**fields, batch=doc, request={"to": request.pop("to"), **request})  # `to` first
 
 
 def _fields(s: store.Summary) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -136,8 +148,23 @@ async def get_batch(request: Request) -> Response:
     s = await ctx(request).db.read(store.get, _batch_id(request))
     if s is None:
         raise NotFound(f"no batch {request.path_params['batch_id']}")
-    doc, fields = _fields(s)
-    return json_response(SimBatchDetail(**fields, batch=doc))
+    return json_response(_detail(s))
+
+
+@op(
+    SIMULATOR,
+    "A batch's parts per recipient: what POST .../batches/dry_run?per_recipient=true answers for its request",
+    response=DryRun,
+    errors=[400, 404],
+    params=[query("number_of_recipients", "integer", "per-recipient entries (default 100)", minimum=0, maximum=1000)],
+)
+async def dry_run(request: Request) -> Response:
+    """The batch's request (its `to` with groups as they are now) through the dry run's own code."""
+    limit = q_int(request, "number_of_recipients", 100, 0, 1000)
+    found = await ctx(request).batches.dry_run_stored(_batch_id(request), limit)
+    if found is None:
+        raise NotFound(f"no batch {request.path_params['batch_id']}")
+    return json_response(found)
 
 
 @op(SIMULATOR, "Cancel a batch (as DELETE /xms/v1/{plan}/batches/{id})", response=SimBatchDetail, errors=[400, 404])
@@ -150,12 +177,12 @@ async def cancel_batch(request: Request) -> Response:
     await c.batches.cancel(s.batch.account_id, s.batch.id)
     after = await c.db.read(store.get, s.batch.id)
     assert after is not None
-    doc, fields = _fields(after)
-    return json_response(SimBatchDetail(**fields, batch=doc))
+    return json_response(_detail(after))
 
 
 routes = [
     route("GET", "/batches", list_batches),
     route("GET", "/batches/{batch_id}", get_batch),
+    route("GET", "/batches/{batch_id}/dry_run", dry_run),
     route("POST", "/batches/{batch_id}/cancel", cancel_batch),
 ]

@@ -51,6 +51,11 @@ class SimCallback(Struct, kw_only=True):
     last_error: str | None
     done_at: Timestamp | None
     payload: Any  # the JSON body posted
+    # What it reports, in a few words: its type and the status it carries
+    # ("recipient_delivery_report_sms Delivered 0", "MESSAGE_DELIVERY DELIVERED")
+    summary: str
+    subject: str | None  # what it is about: the SMS batch, Conversation message or inbound (id)
+    recipient: str | None  # the number a per-recipient report is about
 
 
 class SimCallbackDetail(SimCallback, kw_only=True):
@@ -65,8 +70,37 @@ class SimCallbacks(Struct):
     next: Cursor
 
 
+# Conversation callbacks: the payload key that names each trigger
+# (https://developers.sinch.com/docs/conversation/callbacks/)
+_TRIGGERS = {
+    "message_delivery_report": "MESSAGE_DELIVERY",
+    "message_submit_notification": "MESSAGE_SUBMIT",
+    "message": "MESSAGE_INBOUND",
+}
+
+
+def summary(kind: str, payload: Any) -> str:
+    """What a callback reports, from its payload: a delivery report's type with the status and
+    code it carries, an MO's type, a Conversation callback's trigger and status."""
+    if not isinstance(payload, dict):
+        return kind
+    if "type" in payload:
+        if "status" in payload:
+            return f"{payload['type']} {payload['status']} {payload.get('code', '')}".rstrip()
+        if payload.get("statuses"):
+            counts = ", ".join(f"{s.get('status')} {s.get('count')}" for s in payload["statuses"])
+            return f"{payload['type']} ({counts})"
+        return str(payload["type"])
+    for key, trigger in _TRIGGERS.items():
+        if isinstance(payload.get(key), dict):
+            status = payload[key].get("status")
+            return f"{trigger} {status}" if status else trigger
+    return kind
+
+
 def _fields(r: Any) -> dict[str, Any]:
     open_ = r.state in ("pending", "sending")
+    payload = json.loads(r.payload)
     return dict(
         id=r.id,
         service_plan_id=r.account_id,
@@ -81,8 +115,16 @@ def _fields(r: Any) -> dict[str, Any]:
         last_status=r.last_status,
         last_error=r.last_error,
         done_at=None if r.done_at is None else dates.format(r.done_at),
-        payload=json.loads(r.payload),
+        payload=payload,
+        summary=summary(r.kind, payload),
+        subject=r.subject,
+        recipient=r.recipient,
     )
+
+
+def callback(r: Any) -> SimCallback:
+    """An outbox row as the API lists it."""
+    return SimCallback(**_fields(r))
 
 
 def _id(request: Request) -> int:
@@ -125,9 +167,7 @@ async def list_callbacks(request: Request) -> Response:
     before = q_int(request, "after", 0, 1, 2**62) if request.query_params.get("after") else None
     rows = await ctx(request).db.read(outbox.page, states, q_list(request, "service_plan_id"), before, limit + 1)
     page = rows[:limit]
-    return json_response(
-        SimCallbacks([SimCallback(**_fields(r)) for r in page], page[-1].id if len(rows) > limit else None)
-    )
+    return json_response(SimCallbacks([callback(r) for r in page], page[-1].id if len(rows) > limit else None))
 
 
 @op(

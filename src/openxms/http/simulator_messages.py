@@ -18,12 +18,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..errors import InvalidFormat, NotFound
-from ..sms import dates, encoding, reports, statuses
+from ..sms import dates, reports, statuses
 from ..sms.objects import Timestamp
 from ..store import messages as store
 from .context import ctx
 from .responses import json_response, q_int, q_list, q_time
+from .simulator_callbacks import SimCallback, callback
 from .simulator_conversation import _ID
+from .simulator_timeline import CodeMeaning, Part, Step, meaning, parts, timeline
 from .spec import SIMULATOR, op, path, query, route
 
 
@@ -58,20 +60,22 @@ class SimMessage(Struct, kw_only=True):
     received_at: Timestamp | None  # when it landed on the simulated handset
 
 
-class Segment(Struct):
-    text: str
-    units: int  # GSM-7 septets (an extension character takes two) or UCS-2 code units
-
-
 class SimMessageDetail(SimMessage, kw_only=True):
-    # The parts the text was sent as, split as the simulator splits it (153 septets or 67 UCS-2
-    # units a part when it takes more than one; SMPP binds with 16-bit references use 152 / 66);
-    # null for binary and media messages, or before the encoding is known.
-    segments: list[Segment] | None
+    code_meaning: CodeMeaning  # what its status code means (sms/codes.py)
+    # accepted, queued, each submit_sm (SMPP), dispatched, receipts, the status now
+    timeline: list[Step]
+    # The parts it was sent as (153 septets or 67 UCS-2 units a part when it takes more than one;
+    # 152 / 66 over SMPP binds with 16-bit references), each with its UDH; a binary message is
+    # one part of bytes; null for media, or text before its encoding is known.
+    segments: list[Part] | None
     # The recipient's report exactly as GET /xms/v1/{plan}/batches/{id}/delivery_report/{number}
     # returns it; null for a message that carries a Conversation message (its report is the
     # Conversation API's).
     delivery_report: dict[str, Any] | None
+    # The callbacks it caused, oldest first: its delivery reports (its own and its batch's) or,
+    # for a Conversation carrier, the Conversation message's receipts. Each has a page:
+    # /simulator/callbacks/{id}.
+    callbacks: list[SimCallback]
 
 
 Cursor = Annotated[int | None, Meta(description="pass as `after` for the next page; null: no more")]
@@ -169,20 +173,25 @@ async def list_messages(request: Request) -> Response:
     return json_response(SimMessages([message(r) for r in page], page[-1].id if len(rows) > limit else None))
 
 
-def detail(r: Any) -> SimMessageDetail:
+def detail(d: store.Detail) -> SimMessageDetail:
+    r = d.message
     m = message(r)
-    segments = None
-    if m.type == "mt_text" and m.body is not None and m.encoding in (encoding.TEXT, encoding.UNICODE):
-        segments = [Segment(t, encoding.units(t, m.encoding)) for t in encoding.split(m.body, m.encoding)]
     report = None
     if r.origin == "sms":
         report = msgspec.to_builtins(reports.recipient_report_of(r))
-    return SimMessageDetail(**msgspec.structs.asdict(m), segments=segments, delivery_report=report)
+    return SimMessageDetail(
+        **msgspec.structs.asdict(m),
+        code_meaning=meaning(r.code, r.status),
+        timeline=timeline(r, d.submits),
+        segments=parts(r, m.body, m.encoding, d.submits),
+        delivery_report=report,
+        callbacks=[callback(c) for c in d.callbacks],
+    )
 
 
 @op(
     SIMULATOR,
-    "One outbound message, its parts and its delivery report",
+    "One outbound message: its timeline, parts, delivery report and callbacks",
     response=SimMessageDetail,
     errors=[400, 404],
     params=[path("id", "the message's id (from the list)")],
@@ -191,10 +200,10 @@ async def get_message(request: Request) -> Response:
     raw = request.path_params["id"]
     if not raw.isdigit() or len(raw) > 18:
         raise InvalidFormat("id is not a message id")
-    r = await ctx(request).db.read(store.get, int(raw))
-    if r is None:
+    d = await ctx(request).db.read(store.detail, int(raw))
+    if d is None:
         raise NotFound(f"no message {raw}")
-    return json_response(detail(r))
+    return json_response(detail(d))
 
 
 routes = [

@@ -22,10 +22,9 @@ from ..engine.wakeups import Wakeups
 from ..errors import Conflict, ConstraintViolation, Forbidden, InvalidFormat, InvalidJson, NotFound
 from ..ids import IdFactory
 from ..sms import batches as rules
-from ..sms import msisdn
+from ..sms import messages, msisdn
 from ..sms import statuses as st
-from ..sms.messages import Template
-from ..sms.objects import DryRun, DryRunRecipient
+from ..sms.objects import DryRun
 from ..store import batches as store
 from ..store import groups as group_store
 from ..store import recipients as rstore
@@ -149,15 +148,24 @@ class BatchService:
         now = self.clock.now_ms()
         b = rules.validate(rules.decode_batch(raw), now)
         recipients = await self.db.read(self._resolve_checked, account_id, b.to)
-        tpl = Template(b.type, b.body, b.parameters, b.truncate_concat, b.max_parts, b.udh)
-        messages = 0
-        details: list[DryRunRecipient] = []
-        for r in recipients:
-            out = tpl.render(r, lenient=True)
-            messages += out.parts
-            if per_recipient and len(details) < limit:
-                details.append(DryRunRecipient(r, out.body, out.parts, out.encoding))
-        return DryRun(len(recipients), messages, details if per_recipient else None)
+        return messages.dry_run(b, recipients, per_recipient, limit)
+
+    async def dry_run_stored(self, batch_id: str, limit: int) -> DryRun | None:
+        """What a per-recipient dry run of a stored batch's send body answers now (its groups as
+        they are now); None if there is no such SMS batch."""
+        found = await self.db.read(self._stored, batch_id)
+        if found is None:
+            return None
+        b, recipients = found
+        return messages.dry_run(b, recipients, True, limit)
+
+    @staticmethod
+    def _stored(tx: Tx, batch_id: str) -> tuple[rules.Batch, list[str]] | None:
+        row = store.get_many(tx, [batch_id]).get(batch_id)
+        if row is None or row.origin != "sms":
+            return None
+        b = rules.from_doc(rules.decode_doc(row.doc), row.expire_explicit)
+        return b, rstore.resolve(tx, row.account_id, b.to)
 
     @staticmethod
     def _resolve_checked(tx: Tx, account_id: str, targets: list[str]) -> list[str]:

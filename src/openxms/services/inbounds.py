@@ -50,6 +50,20 @@ def resolve_account(tx: Tx, accounts: Mapping[str, Account], mo: Inbound) -> tup
     return account_id, ref
 
 
+def _event(m: InboundMessage, account_id: str) -> dict[str, Any]:
+    """The live event of a new inbound (the web UI may notify it): who wrote to whom, and the
+    start of the text."""
+    text = m.body if m.type == "mo_text" else "(binary)"
+    return {
+        "event": "inbound",
+        "id": m.id,
+        "service_plan_id": account_id,
+        "from": m.from_,
+        "to": m.to,
+        "text": text if len(text) <= 80 else text[:79] + "…",
+    }
+
+
 class InboundService:
     def __init__(
         self,
@@ -94,9 +108,10 @@ class InboundService:
         )
         raw = msgspec.json.encode(message).decode()
         store.insert(tx, inbound_id, account_id, mo.recipient, mo.sender, now, ref, raw)
+        tx.emit(_event(message, account_id))
         account = self.accounts[account_id]
         if account.mo_callback_url:
-            outbox.enqueue(tx, [(account_id, "mo", account.mo_callback_url, raw)], now)
+            outbox.enqueue(tx, [outbox.Callback(account_id, "mo", account.mo_callback_url, raw, inbound_id)], now)
         if mo.type == "mo_text":
             for hook in self.hooks:
                 hook(tx, account_id, mo.sender, mo.recipient, mo.body, now)

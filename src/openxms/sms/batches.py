@@ -365,3 +365,29 @@ def from_doc(doc: objects.Batch, expire_explicit: bool) -> Batch:
         parameters=doc.parameters,
         strict_validation=doc.strict_validation,
     )
+
+
+def send_body(b: Batch) -> BatchRequest:
+    """A send body (`POST /batches`, or a dry run) that makes this batch again: what the client
+    gave, normalised (numbers as MSISDNs, the sender as stored), with the fields left at their
+    defaults left out (an implicit `expire_at`, `delivery_report` none, false flags)."""
+    return BatchRequest(
+        to=list(b.to),
+        body=msgspec.convert(b.body, MediaBody) if isinstance(b.body, dict) else b.body,
+        from_=b.sender,
+        type=b.type,
+        udh=b.udh,
+        delivery_report=None if b.delivery_report == "none" else b.delivery_report,
+        send_at=dates.format(b.send_at) if b.send_at is not None else None,
+        expire_at=dates.format(b.expire_at) if b.expire_explicit else None,
+        callback_url=b.callback_url,
+        client_reference=b.client_reference,
+        feedback_enabled=b.feedback_enabled or None,
+        flash_message=b.flash_message or None,
+        truncate_concat=b.truncate_concat or None,
+        max_number_of_message_parts=b.max_parts,
+        from_ton=b.from_ton,
+        from_npi=b.from_npi,
+        parameters=b.parameters,
+        strict_validation=b.strict_validation or None,
+    )

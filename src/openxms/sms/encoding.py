@@ -142,6 +142,14 @@ def count_parts(text: str) -> tuple[Encoding, int]:
     return encoding, len(split(text, encoding))
 
 
+def concat_udh(ref: int, total: int, seq: int, bits: int = 8) -> bytes:
+    """The User Data Header of part `seq` of `total` of a concatenated message: information
+    element 0x00 (8-bit reference) or 0x08 (16-bit), 3GPP TS 23.040 9.2.3.24.1 / .8."""
+    if bits == 8:
+        return bytes([5, 0x00, 3, ref & 0xFF, total, seq])
+    return bytes([6, 0x08, 4, (ref >> 8) & 0xFF, ref & 0xFF, total, seq])
+
+
 def truncate(text: str, encoding: str | None = None) -> str:
     """The longest prefix that fits one part (`truncate_concat`), same no-split rules."""
     encoding = encoding or detect(text)

@@ -7,10 +7,13 @@ which recipients would fail with 405 or 411).
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from . import encoding, statuses
 from . import parameters as params
+from .batches import Batch
+from .objects import DryRun, DryRunRecipient
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,10 @@ class Rendered:
 
 class Template:
     """A batch body prepared once, rendered per recipient."""
+
+    @classmethod
+    def of(cls, b: Batch) -> Template:
+        return cls(b.type, b.body, b.parameters, b.truncate_concat, b.max_parts, b.udh)
 
     def __init__(self, kind: str, body, parameters=None, truncate_concat=False, max_parts=None, udh=None):
         self.kind = kind
@@ -68,3 +75,18 @@ class Template:
 
     def binary(self) -> tuple[bytes, bytes]:
         return base64.b64decode(self.body), bytes.fromhex(self.udh or "")
+
+
+def dry_run(b: Batch, recipients: Sequence[str], per_recipient: bool, limit: int) -> DryRun:
+    """What `POST /batches/dry_run` answers for batch `b` sent to `recipients` (its `to` with the
+    groups resolved): the recipients, the parts they add up to and, with `per_recipient`, the
+    first `limit` of them as each would receive it (an unmatched parameter stays literal)."""
+    tpl = Template.of(b)
+    messages = 0
+    details: list[DryRunRecipient] = []
+    for r in recipients:
+        out = tpl.render(r, lenient=True)
+        messages += out.parts
+        if per_recipient and len(details) < limit:
+            details.append(DryRunRecipient(r, out.body, out.parts, out.encoding))
+    return DryRun(len(recipients), messages, details if per_recipient else None)

@@ -71,12 +71,19 @@ class Tx:
     """A cursor with the few helpers the queries need, dialect-aware. Rows are named tuples on
     both databases."""
 
-    __slots__ = ("cur", "dialect", "_pg")
+    __slots__ = ("cur", "dialect", "_pg", "events")
 
-    def __init__(self, cur: Any, dialect: str) -> None:
+    def __init__(self, cur: Any, dialect: str, events: list | None = None) -> None:
         self.cur = cur
         self.dialect = dialect
         self._pg = dialect == "postgresql"
+        self.events = events
+
+    def emit(self, event: dict) -> None:
+        """Announce `event` (the web UI's live stream, `live.py`) once this write commits; it is
+        dropped with the unit of work if that fails. Reads and start-up work announce nothing."""
+        if self.events is not None:
+            self.events.append(event)
 
     def execute(self, sql: str, params: Any = ()) -> Any:
         return self.cur.execute(_pg_sql(sql) if self._pg else sql, params)
@@ -142,8 +149,17 @@ def _pg_sql(sql: str) -> str:
 class Database:
     """Async facade: `await db.write(fn, ...)`, `await db.read(fn, ...)`."""
 
-    def __init__(self, url: str, *, readers: int = 3, sqlite_synchronous: str = "NORMAL") -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        readers: int = 3,
+        sqlite_synchronous: str = "NORMAL",
+        on_commit: Callable[[list[dict]], None] | None = None,
+    ) -> None:
         self.url = url
+        # Called on the writer thread with what a committed transaction's units emitted (Tx.emit).
+        self.on_commit = on_commit
         if url.startswith(("postgresql://", "postgres://")):
             self.dialect = "postgresql"
         else:
@@ -330,11 +346,12 @@ class _Writer(threading.Thread):
 
     def _attempt(self, group: list) -> list | None:
         results: list[tuple[asyncio.Future, Any, BaseException | None]] = []
+        events: list[dict] | None = [] if self.db.on_commit is not None else None
         try:
             if self.conn is None:
                 self.conn = self.db.connect()
             conn = self.conn
-            tx = Tx(conn.cursor(), self.db.dialect)
+            tx = Tx(conn.cursor(), self.db.dialect, events)
             self.db._begin(conn)
             steps = _steps(group)
             if len(steps) == 1 and len(steps[0]) == 1:
@@ -351,6 +368,11 @@ class _Writer(threading.Thread):
                         for unit in step:
                             self._alone(conn, tx, unit, results)
             conn.execute("COMMIT")
+            if events and self.db.on_commit is not None:
+                try:
+                    self.db.on_commit(events)
+                except Exception:  # noqa: BLE001 - an announcement must never fail a commit
+                    log.exception("announcing committed changes failed")
             return results
         except Exception as e:  # noqa: BLE001
             log.warning("write transaction failed: %s", e)
@@ -365,6 +387,7 @@ class _Writer(threading.Thread):
     @staticmethod
     def _alone(conn: Any, tx: Tx, unit: tuple, results: list) -> None:
         fn, args, fut, grouped = unit
+        mark = len(tx.events) if tx.events is not None else 0
         conn.execute("SAVEPOINT unit")
         try:
             value = fn(tx, list(args))[0] if grouped else fn(tx, *args)
@@ -372,6 +395,8 @@ class _Writer(threading.Thread):
             conn.execute("ROLLBACK TO SAVEPOINT unit")
             conn.execute("RELEASE SAVEPOINT unit")
             results.append((fut, None, e))
+            if tx.events is not None:
+                del tx.events[mark:]  # what the failed unit announced did not happen
         else:
             conn.execute("RELEASE SAVEPOINT unit")
             results.append((fut, value, None))
@@ -379,6 +404,7 @@ class _Writer(threading.Thread):
     @staticmethod
     def _together(conn: Any, tx: Tx, step: list, results: list) -> bool:
         """Run a step of grouped units as one call; False (rolled back) if it raised."""
+        mark = len(tx.events) if tx.events is not None else 0
         conn.execute("SAVEPOINT units")
         try:
             values = step[0][0](tx, [unit[1][0] for unit in step])
@@ -387,6 +413,8 @@ class _Writer(threading.Thread):
         except Exception:  # noqa: BLE001 - each unit runs again alone and gets its own error
             conn.execute("ROLLBACK TO SAVEPOINT units")
             conn.execute("RELEASE SAVEPOINT units")
+            if tx.events is not None:
+                del tx.events[mark:]
             return False
         conn.execute("RELEASE SAVEPOINT units")
         results += [(unit[2], value, None) for unit, value in zip(step, values, strict=True)]

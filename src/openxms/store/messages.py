@@ -10,9 +10,9 @@ index (`search.py`) up to its watermark and scans the rows past it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
-from . import search
+from . import outbox, search, smpp
 from .db import Row, Tx
 
 
@@ -112,3 +112,19 @@ def page(tx: Tx, f: Filter, before: int | None, limit: int) -> list[Row]:
 def get(tx: Tx, recipient_id: int) -> Row | None:
     rows = _query(tx, Filter(), None, 1, None, "r.id = ?", [recipient_id])
     return rows[0] if rows else None
+
+
+class Detail(NamedTuple):
+    message: Row
+    submits: list[smpp.Submitted]  # its parts' submit_sm, when it went over SMPP
+    callbacks: list[Row]  # the callbacks about it (outbox rows), oldest first
+
+
+def detail(tx: Tx, recipient_id: int, callbacks: int = 100) -> Detail | None:
+    """One message, what its connector kept of how it was sent, and the callbacks it caused:
+    its per-recipient delivery reports and its batch's report (an SMS API message), or its
+    Conversation receipts (a carrier, whose batch id is the Conversation message's)."""
+    m = get(tx, recipient_id)
+    if m is None:
+        return None
+    return Detail(m, smpp.submits_of(tx, recipient_id), outbox.about(tx, m.batch_id, m.msisdn, callbacks))

@@ -12,7 +12,7 @@ UPDATE (below) keeps two nodes from claiming the same row.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
@@ -31,24 +31,36 @@ def target_of(url: str) -> str:
     return f"{u.scheme.lower()}://{host}{port}"
 
 
-def enqueue(tx: Tx, rows: list[tuple[str, str, str, str]], now: int) -> None:
-    """rows: (account_id, kind, url, payload JSON); signed with the account's webhook secret."""
+class Callback(NamedTuple):
+    account_id: str
+    kind: str
+    url: str
+    payload: str  # JSON
+    subject: str | None = None  # what it is about: an SMS batch, a Conversation message, an inbound
+    recipient: str | None = None  # the number a per-recipient report is about
+
+
+def enqueue(tx: Tx, rows: Sequence[tuple[str, str, str, str] | Callback], now: int) -> None:
+    """rows: Callbacks (or (account_id, kind, url, payload)); signed with the account's webhook secret."""
     if rows:
+        cbs = [r if isinstance(r, Callback) else Callback(*r) for r in rows]
         tx.executemany(
-            "INSERT INTO outbox (account_id, kind, url, target, payload, created_at, next_attempt_at) "
-            "VALUES (?,?,?,?,?,?,?)",
-            [(a, k, u, target_of(u), p, now, now) for a, k, u, p in rows],
+            "INSERT INTO outbox (account_id, kind, url, target, payload, subject, recipient, created_at, "
+            "next_attempt_at) VALUES (?,?,?,?,?,?,?,?,?)",
+            [(c.account_id, c.kind, c.url, target_of(c.url), c.payload, c.subject, c.recipient, now, now) for c in cbs],
         )
 
 
-def enqueue_signed(tx: Tx, rows: list[tuple[str, str, str, str, str | None]], now: int) -> None:
+def enqueue_signed(
+    tx: Tx, rows: list[tuple[str, str, str, str, str | None]], now: int, subject: str | None = None
+) -> None:
     """rows: (account_id, kind, url, payload JSON, secret): signed with that secret (None: unsigned),
-    as Conversation API callbacks are with their webhook's."""
+    as Conversation API callbacks are with their webhook's; all about `subject`."""
     if rows:
         tx.executemany(
-            "INSERT INTO outbox (account_id, kind, url, target, payload, secret, created_at, next_attempt_at) "
-            "VALUES (?,?,?,?,?,?,?,?)",
-            [(a, k, u, target_of(u), p, sec or "", now, now) for a, k, u, p, sec in rows],
+            "INSERT INTO outbox (account_id, kind, url, target, payload, secret, subject, created_at, "
+            "next_attempt_at) VALUES (?,?,?,?,?,?,?,?,?)",
+            [(a, k, u, target_of(u), p, sec or "", subject, now, now) for a, k, u, p, sec in rows],
         )
 
 
@@ -185,7 +197,7 @@ def release_own(tx: Tx, node: str, now: int) -> int:
 
 _BROWSE = (
     "SELECT id, account_id, kind, url, target, payload, created_at, next_attempt_at, first_failure_at, attempts, "
-    "state, last_status, last_error, done_at, secret FROM outbox"
+    "state, last_status, last_error, done_at, secret, subject, recipient FROM outbox"
 )
 
 
@@ -208,6 +220,14 @@ def page(tx: Tx, states: list[str], plans: list[str], before: int | None, limit:
 
 def get(tx: Tx, callback_id: int):
     return tx.one(_BROWSE + " WHERE id = ?", (callback_id,))
+
+
+def about(tx: Tx, subject: str, recipient: str | None, limit: int = 100) -> list:
+    """The callbacks about `subject` (oldest first): with `recipient`, those about that number
+    and those about the whole subject (a batch report); without, all of them."""
+    where = "subject = ?" + (" AND (recipient IS NULL OR recipient = ?)" if recipient is not None else "")
+    args = [subject] if recipient is None else [subject, recipient]
+    return tx.all(_BROWSE + f" WHERE {where} ORDER BY id LIMIT ?", [*args, limit])
 
 
 def attempts(tx: Tx, callback_id: int) -> list:

@@ -95,6 +95,7 @@ def insert_queued(tx: Tx, batch_id: str, account_id: str, msisdns: list[str], no
     if not msisdns:
         return
     metrics.RECIPIENTS_QUEUED.inc((account_id,), len(msisdns))
+    tx.emit({"event": "queued", "count": len(msisdns)})  # the web UI's live stream (live.py)
     if tx.dialect == "postgresql":
         tx.execute(
             "INSERT INTO recipients (batch_id, account_id, msisdn, status, code, created_at, status_at) "
@@ -218,6 +219,14 @@ class StatusUpdate(NamedTuple):
     operator_status_at: int | None
     parts: int | None
     encoding: str | None
+
+
+def fill_parts(tx: Tx, rows: list[tuple[int, int | None, str | None]]) -> None:
+    """(id, parts, encoding): fill in what a row does not know yet, whatever its status."""
+    tx.executemany(
+        "UPDATE recipients SET parts = COALESCE(parts, ?), encoding = COALESCE(encoding, ?) WHERE id = ?",
+        [(parts, enc, rid) for rid, parts, enc in rows],
+    )
 
 
 def set_statuses(tx: Tx, updates: list[StatusUpdate], now: int) -> None:

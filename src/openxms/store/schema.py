@@ -424,6 +424,43 @@ MIGRATIONS: list[tuple[str, list[str | dict[str, str]]]] = [
         )""",
         ],
     ),
+    (
+        "message_detail",
+        [
+            # What a callback is about, for the web UI's message detail (store/outbox.py): its
+            # `subject` is the SMS batch of a delivery report (and the Conversation message, which
+            # is its carrier batch's id, of a Conversation receipt; the inbound of an MO), and
+            # `recipient` the number of a per-recipient report (NULL: the whole batch). Older
+            # rows are filled from their payloads.
+            "ALTER TABLE outbox ADD COLUMN subject TEXT",
+            "ALTER TABLE outbox ADD COLUMN recipient TEXT",
+            {
+                "sqlite": "UPDATE outbox SET subject = CASE WHEN kind IN ('delivery_report', "
+                "'recipient_delivery_report') THEN json_extract(payload, '$.batch_id') WHEN kind = 'mo' "
+                "THEN json_extract(payload, '$.id') ELSE coalesce(json_extract(payload, "
+                "'$.message_delivery_report.message_id'), json_extract(payload, "
+                "'$.message_submit_notification.message_id'), json_extract(payload, '$.message.id')) END, "
+                "recipient = CASE WHEN kind = 'recipient_delivery_report' THEN json_extract(payload, "
+                "'$.recipient') END WHERE json_valid(payload)",
+                "postgresql": "UPDATE outbox SET subject = CASE WHEN kind IN ('delivery_report', "
+                "'recipient_delivery_report') THEN payload::jsonb ->> 'batch_id' WHEN kind = 'mo' "
+                "THEN payload::jsonb ->> 'id' ELSE coalesce(payload::jsonb -> 'message_delivery_report' ->> "
+                "'message_id', "
+                "payload::jsonb -> 'message_submit_notification' ->> 'message_id', payload::jsonb -> 'message' ->> "
+                "'id') "
+                "END, recipient = CASE WHEN kind = 'recipient_delivery_report' THEN payload::jsonb ->> 'recipient' "
+                "END",
+            },
+            # Only rows with a subject: the index costs one entry per callback that has one.
+            "CREATE INDEX outbox_subject ON outbox (subject, id) WHERE subject IS NOT NULL",
+            # Each submit_sm of a part as the SMSC answered it, for the message's timeline: the
+            # message_id as given (message_key is normalised), the PDU's sequence_number and the
+            # UDH it carried (hex; NULL without one: a single part, or SAR concatenation).
+            "ALTER TABLE smpp_parts ADD COLUMN message_id TEXT",
+            "ALTER TABLE smpp_parts ADD COLUMN sequence BIGINT",
+            "ALTER TABLE smpp_parts ADD COLUMN udh TEXT",
+        ],
+    ),
 ]
 
 

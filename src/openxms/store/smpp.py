@@ -28,6 +28,9 @@ class Part(NamedTuple):
     recipient_id: int
     part: int  # 1-based
     total: int
+    message_id: str = ""  # as the SMSC gave it (message_key is normalised)
+    sequence: int | None = None  # the submit_sm's sequence_number
+    udh: str | None = None  # hex, the UDH the part carried
 
 
 class Stored(NamedTuple):
@@ -67,9 +70,12 @@ def store_parts(tx: Tx, account_id: str, parts: list[Part], now: int) -> int:
             0,
         )
     tx.executemany(
-        "INSERT INTO smpp_parts (account_id, message_key, recipient_id, part, total, submitted_at) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
-        [(account_id, p.message_key, p.recipient_id, p.part, p.total, now) for p in parts],
+        "INSERT INTO smpp_parts (account_id, message_key, recipient_id, part, total, submitted_at, message_id, "
+        "sequence, udh) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (account_id, p.message_key, p.recipient_id, p.part, p.total, now, p.message_id, p.sequence, p.udh)
+            for p in parts
+        ],
     )
     return collisions
 
@@ -133,6 +139,35 @@ def parts_of(tx: Tx, recipient_ids: list[int]) -> dict[int, list[PartState]]:
         ):
             out.setdefault(r.recipient_id, []).append(PartState(r.part, r.total, r.state, r.err, r.done_at))
     return out
+
+
+class Submitted(NamedTuple):
+    """One submit_sm of a message, for its timeline."""
+
+    part: int
+    total: int
+    message_id: str  # as the SMSC gave it (older rows: the normalised key)
+    sequence: int | None
+    udh: str | None
+    submitted_at: int  # wall-clock ms, when the SMSC accepted it
+    state: str | None  # its receipt's stat (DELIVRD, UNDELIV, ...); None: none yet
+    err: int | None
+    done_at: int | None
+
+
+def submits_of(tx: Tx, recipient_id: int) -> list[Submitted]:
+    """Every part submitted for one recipient, in the order they were accepted (a part sent
+    again after a lost response appears twice)."""
+    return [
+        Submitted(
+            r.part, r.total, r.message_id or r.message_key, r.sequence, r.udh, r.submitted_at, r.state, r.err, r.done_at
+        )
+        for r in tx.all(
+            "SELECT part, total, message_key, message_id, sequence, udh, submitted_at, state, err, done_at "
+            "FROM smpp_parts WHERE recipient_id = ? ORDER BY submitted_at, id",
+            (recipient_id,),
+        )
+    ]
 
 
 def record_orphans(tx: Tx, account_id: str, orphans: list[Orphan], now: int) -> None:

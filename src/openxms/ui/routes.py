@@ -1,12 +1,12 @@
 """The simulator's web UI: one static page, its scripts and style, and a live event stream.
 
-`GET /simulator/events` is Server-Sent Events: every simulator event (messages landed on
+`GET /simulator/events` is Server-Sent Events: every live event of this node and, on PostgreSQL,
+of the other nodes (`live.py`: messages queued, statuses changed, inbounds, messages landed on
 handsets, receipts, replies) as a JSON `data:` line, and a `: ping` comment every 15 s so
 proxies keep the connection open. Each client has a bounded queue: a client too slow to keep
 up loses events rather than holding memory or slowing delivery down, and is told so by one
 `{"event": "overflow", "dropped": n}` once it catches up (the page re-reads the API on every
-event anyway). The listener is removed as soon as the client disconnects. On a node without
-the simulator (`--role api`) the stream carries pings only.
+event anyway). The listener is removed as soon as the client disconnects.
 """
 
 from __future__ import annotations
@@ -46,12 +46,13 @@ def _static(name: str, media_type: str, extra: dict[str, str] | None = None):
 
 
 class EventStream:
-    """An ASGI response streaming `sim`'s listener events until the client goes away."""
+    """An ASGI response streaming the events of `source` (anything with a `listeners` set: the
+    node's `Live`) until the client goes away."""
 
     def __init__(
-        self, sim: Any, ping_s: float | None = None, queue_size: int | None = None, stop: asyncio.Event | None = None
+        self, source: Any, ping_s: float | None = None, queue_size: int | None = None, stop: asyncio.Event | None = None
     ) -> None:
-        self.sim = sim
+        self.source = source
         self.stop = stop  # set when the server shuts down: the stream then ends at once
         self.ping_s = PING_S if ping_s is None else ping_s
         self.queue: asyncio.Queue = asyncio.Queue(maxsize=QUEUE_SIZE if queue_size is None else queue_size)
@@ -59,7 +60,7 @@ class EventStream:
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def listener(self, event: dict) -> None:
-        """Called by the simulator; never blocks, never raises."""
+        """Called by the source; never blocks, never raises."""
         loop = self._loop
         if loop is None:
             return
@@ -101,8 +102,8 @@ class EventStream:
             await send({"type": "http.response.body", "body": b"", "more_body": False})
             return
         self._loop = asyncio.get_running_loop()
-        if self.sim is not None:
-            self.sim.listeners.add(self.listener)
+        if self.source is not None:
+            self.source.listeners.add(self.listener)
         watcher = asyncio.ensure_future(_wait_disconnect(receive))
         stopper = asyncio.ensure_future(self.stop.wait()) if self.stop is not None else None
         waiting = {watcher} if stopper is None else {watcher, stopper}
@@ -133,8 +134,8 @@ class EventStream:
         except OSError:
             return  # the server reports a write to a closed connection (client gone)
         finally:
-            if self.sim is not None:
-                self.sim.listeners.discard(self.listener)
+            if self.source is not None:
+                self.source.listeners.discard(self.listener)
             self._loop = None
             for task in (watcher, stopper, getter):
                 if task is not None:
@@ -159,7 +160,7 @@ def close_streams(ctx: Any) -> None:
 
 async def events(request: Request) -> EventStream:
     ctx = request.app.state.ctx
-    return EventStream(ctx.simulator, stop=ctx.streams_closed)
+    return EventStream(ctx.live, stop=ctx.streams_closed)
 
 
 routes = [
@@ -176,6 +177,7 @@ routes = [
     Route("/ui/batches.js", _static("batches.js", "text/javascript; charset=utf-8"), methods=["GET"]),
     Route("/ui/callbacks.js", _static("callbacks.js", "text/javascript; charset=utf-8"), methods=["GET"]),
     Route("/ui/nav.js", _static("nav.js", "text/javascript; charset=utf-8"), methods=["GET"]),
+    Route("/ui/notify.js", _static("notify.js", "text/javascript; charset=utf-8"), methods=["GET"]),
     Route("/ui/app.css", _static("app.css", "text/css; charset=utf-8"), methods=["GET"]),
     Route("/simulator/events", events, methods=["GET"]),
 ]

@@ -56,3 +56,19 @@ def add_webhook(
 
 def url(path: str, project: str = PROJECT) -> str:
     return f"/v1/projects/{project}{path}"
+
+
+def send_text(client, app_id: str, identity: str, text: str, sender: str = "12025550100") -> str:
+    """messages:send of a text from `app_id` to an SMS identity; returns the message id."""
+    r = client.post(
+        url("/messages:send"),
+        headers=BASIC,
+        json={
+            "app_id": app_id,
+            "message": {"text_message": {"text": text}},
+            "channel_properties": {"SMS_SENDER": sender},
+            "recipient": {"identified_by": {"channel_identities": [{"channel": "SMS", "identity": identity}]}},
+        },
+    )
+    assert r.status_code == 200, r.text
+    return r.json()["message_id"]

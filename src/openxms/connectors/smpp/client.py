@@ -42,6 +42,7 @@ log = logging.getLogger("openxms.smpp.client")
 class SubmitResult:
     message_id: str | None
     status: int  # command_status of submit_sm_resp (0 = accepted)
+    sequence: int | None = None  # sequence_number of the submit_sm (and its response) accepted
 
 
 class SmppHandler(Protocol):
@@ -282,7 +283,7 @@ class SmppClient:
             if resp.status == pdu.ESME_ROK:
                 b.pause = 0.0
                 self.stats["accepted"] += 1
-                return SubmitResult(resp.get("message_id"), 0)
+                return SubmitResult(resp.get("message_id"), 0, resp.sequence)
             if resp.status in (pdu.ESME_RTHROTTLED, pdu.ESME_RMSGQFUL):
                 self.stats["throttled"] += 1
                 b.pause = min(30.0, b.pause * 2 or 1.0)

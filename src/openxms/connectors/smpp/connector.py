@@ -38,7 +38,7 @@ from ..base import Receipt as EngineReceipt
 from . import receipts
 from .client import SmppClient
 from .config import SmppConfig
-from .parts import Addressing, InboundSms, References, build
+from .parts import Addressing, InboundSms, References, build, udh_of
 
 log = logging.getLogger("openxms.smpp.connector")
 RECEIPT_BATCH = 500
@@ -195,8 +195,16 @@ class SmppConnector(Connector):
                 continue
             out.append(Accepted(m.recipient_id))
             rows += [
-                idmap.Part(receipts.id_keys(r.message_id or "")[0], m.recipient_id, n, len(ps))
-                for n, r in enumerate(mine, 1)
+                idmap.Part(
+                    receipts.id_keys(r.message_id or "")[0],
+                    m.recipient_id,
+                    n,
+                    len(ps),
+                    r.message_id or "",
+                    r.sequence,
+                    udh_of(f),
+                )
+                for n, (r, f) in enumerate(zip(mine, ps, strict=True), 1)
             ]
         if rows:
             await self.db.write(self._store, rows, orphans_before)

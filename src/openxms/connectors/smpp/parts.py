@@ -54,10 +54,12 @@ class References:
         return n % (1 << bits) or 1
 
 
-def _udh_concat(ref: int, total: int, seq: int, bits: int) -> bytes:
-    if bits == 8:
-        return bytes([5, 0x00, 3, ref, total, seq])
-    return bytes([6, 0x08, 4, ref >> 8, ref & 0xFF, total, seq])
+def udh_of(fields: dict) -> str | None:
+    """The UDH (hex) a part built by `build` carries, None without one."""
+    sm = fields.get("short_message") or b""
+    if not fields.get("esm_class", 0) & pdu.ESM_UDHI or not sm:
+        return None
+    return sm[: 1 + sm[0]].hex()
 
 
 def build(
@@ -129,7 +131,7 @@ def build(
                     **common,
                     "esm_class": pdu.ESM_UDHI,
                     "data_coding": dc,
-                    "short_message": _udh_concat(ref, total, seq, bits) + body,
+                    "short_message": encoding.concat_udh(ref, total, seq, bits) + body,
                     "_tlvs": {},
                 }
             )

@@ -96,7 +96,7 @@ class ConversationInbound:
                 conversation_metadata=metadata,
                 correlation_id=last.correlation_id if last is not None else "",
             )
-            events.enqueue(tx, app.project_id, payload, to, now)
+            events.enqueue(tx, app.project_id, payload, to, now, message_id)
 
     def _conversation(
         self, tx: Tx, app: routing.AppRow, identity: str, now: int, metadata: dict[str, Any] | None

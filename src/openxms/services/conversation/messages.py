@@ -270,7 +270,7 @@ class Messaging:
                     processing_mode=r.mode,  # type: ignore[arg-type]
                     correlation_id=req.correlation_id or "",
                 )
-                events.enqueue(tx, r.project_id, payload, to, now)
+                events.enqueue(tx, r.project_id, payload, to, now, r.message_id)
         store.insert(tx, messages)
 
 

@@ -213,4 +213,5 @@ def queue_sms(tx: Tx, carriers: list[Carrier]) -> dict[str, int]:
             cols + "VALUES {values} RETURNING id, batch_id",
             [(c.message_id, c.plan_id, c.msisdn, "Queued", 400, c.created_at, c.created_at) for c in carriers],
         )
+    tx.emit({"event": "queued", "count": len(found)})  # the web UI's live stream (live.py)
     return {r.batch_id: r.id for r in found}

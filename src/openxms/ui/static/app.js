@@ -406,6 +406,7 @@ function refreshSoon({ handsets = true, thread = true } = {}) {  // coalesce bur
 function onEvent(message) {
   let e;
   try { e = JSON.parse(message.data); } catch { return; }
+  if (e.event === "inbound") notifyInbound(e);
   if (Array.isArray(e.msisdns)) {
     refreshSoon({ handsets: true, thread: e.msisdns.includes(state.selected) });
   } else {
@@ -471,6 +472,7 @@ function init() {
   msgInit();
   batchInit();
   callbackInit();
+  notifyInit();
 
   navInit();
   loadClock();
@@ -479,8 +481,8 @@ function init() {
   listen();
   setInterval(renderClock, 1000);
   setInterval(loadClock, 10000);  // another tab may move a manual clock
-  // Safety net for multi-node set-ups, where the node delivering to the handsets may not be the
-  // one serving this page (its events do not reach this stream): a slow re-read while visible.
+  // Safety net: events are hints and can be lost (a slow client, a node on SQLite without the
+  // engine, a relay reconnecting): a slow re-read while visible.
   setInterval(() => { if (document.visibilityState === "visible") refreshSoon(); }, 15000);
   document.addEventListener("visibilitychange", () => { if (document.visibilityState === "visible") refreshSoon(); });
 }

@@ -1,13 +1,16 @@
 // openxms simulator UI: the Batches view (GET /simulator/batches): every SMS batch with its
 // state, its recipients counted by status and, while scheduled, a countdown to its send_at; a
-// batch's page (#/batches/<id>) with the batch as the API returns it, its recipients, Cancel and
-// "advance the clock to send_at". Loaded before app.js and started by it; uses its helpers.
+// batch's page (#/batches/<id>) with its request, the parts per recipient its dry run gives
+// (GET /simulator/batches/<id>/dry_run: the server's dry-run code, not this script's), the batch
+// as the API returns it, its recipients, Cancel and "advance the clock to send_at". Loaded before
+// app.js and started by it; uses its helpers.
 "use strict";
 
 const BATCH_PAGE = 20;
 const BATCH_STATE_CLASS = { done: "ok", active: "pending", scheduled: "pending", cancelled: "warn", expired: "bad" };
 
-const bat = { rows: [], next: null, open: null, detail: null, recipients: [], rnext: null, seq: 0, loaded: false };
+const bat = { rows: [], next: null, open: null, detail: null, recipients: [], rnext: null, seq: 0, loaded: false,
+              dry: null, dryKey: "" };  // the dry run, and the batch version it is of
 
 const stateBadge = (s) => el("span", { class: `badge status ${BATCH_STATE_CLASS[s] || ""}`, text: s });
 
@@ -90,9 +93,46 @@ async function loadBatchPage(id) {
     bat.recipients = r.messages;
     bat.rnext = r.next;
     renderBatch();
+    loadDryRun(b);
   } catch (err) {
     if (bat.open === id) $("bat-detail-body").replaceChildren(el("p", { class: "error", text: err.message }));
   }
+}
+
+// The dry run of the batch's request changes only with the batch (or its groups): read once per
+// version of the batch, not on every live event.
+async function loadDryRun(b) {
+  const key = `${b.id}:${b.batch.modified_at}`;
+  if (bat.dryKey === key) return;
+  bat.dryKey = key;
+  try {
+    const d = await api(`/simulator/batches/${encodeURIComponent(b.id)}/dry_run?number_of_recipients=100`);
+    if (bat.open !== b.id) return;
+    bat.dry = d;
+  } catch (err) {
+    bat.dryKey = "";
+    bat.dry = { error: err.message };
+  }
+  renderBatch();
+}
+
+function dryRunPart() {
+  const d = bat.dry;
+  if (!d) return [el("p", { class: "muted", text: "Loading…" })];
+  if (d.error) return [el("p", { class: "error", text: `Could not compute the dry run: ${d.error}` })];
+  const rows = d.per_recipient.map((p) => el("tr", {},
+    el("td", { "data-label": "To" }, plus(p.recipient)),
+    el("td", { "data-label": "Parts" }, String(p.number_of_parts)),
+    el("td", { "data-label": "Encoding" }, p.encoding === "unicode" ? "UCS-2" : "GSM-7"),
+    el("td", { "data-label": "Text", class: "dry-text" }, p.body)));  // all of it: what that handset gets
+  const shown = d.per_recipient.length < d.number_of_recipients ? ` (the first ${d.per_recipient.length} shown)` : "";
+  return [
+    el("p", { class: "muted", id: "bat-dry-total",
+              text: `${plural(d.number_of_recipients, "recipient")}, ${plural(d.number_of_messages, "message part")}${shown}` }),
+    rows.length ? el("table", { class: "msg-table bat-dry" },
+      el("thead", {}, el("tr", {}, ...["To", "Parts", "Encoding", "Text"].map((t) => el("th", { scope: "col", text: t })))),
+      el("tbody", { id: "bat-dry-rows" }, ...rows)) : null,
+  ];
 }
 
 async function moreRecipients() {
@@ -153,6 +193,13 @@ function renderBatch() {
     el("td", { "data-label": "Text" }, preview(m.body))));
   $("bat-detail-body").replaceChildren(...[  // replaceChildren would write null as text
     actions, dl,
+    el("div", { class: "bat-columns" },
+      el("section", { "aria-labelledby": "bat-request-h" },
+        el("h3", { id: "bat-request-h", text: "The request (a send body that makes this batch)" }),
+        el("pre", { class: "json", id: "bat-request", text: JSON.stringify(b.request, null, 2) })),
+      el("section", { "aria-labelledby": "bat-dry-h" },
+        el("h3", { id: "bat-dry-h", text: "Parts per recipient (its dry run)" }),
+        ...dryRunPart())),
     el("h3", { text: "Recipients" }),
     rows.length ? el("table", { class: "msg-table bat-recipients" },
       el("thead", {}, el("tr", {}, ...["To", "Status", "Parts", "Text"].map((t) => el("th", { scope: "col", text: t })))),
@@ -169,7 +216,10 @@ function batchRoute(id) {
   $("bat-list-part").hidden = id !== null;
   $("bat-detail").hidden = id === null;
   if (id !== null) {
-    if (id !== bat.open) { bat.open = id; bat.detail = null; bat.recipients = []; $("bat-detail-body").replaceChildren(); }
+    if (id !== bat.open) {
+      Object.assign(bat, { open: id, detail: null, recipients: [], dry: null, dryKey: "" });
+      $("bat-detail-body").replaceChildren();
+    }
     loadBatchPage(id);
   } else {
     bat.open = null;

@@ -34,7 +34,7 @@ async function loadCallbacks({ more = false } = {}) {
   const cell = (label, ...c) => el("td", { "data-label": label }, ...c);
   replaceKeepingFocus($("cb-rows"), cbs.rows.map((c) => el("tr", { "data-id": c.id },
     cell("State", cbState(c.state)),
-    cell("Kind", el("a", { class: "msg-link", href: `#/callbacks/${c.id}`, "data-focus": `cb-${c.id}`, text: c.kind })),
+    cell("Kind", el("a", { class: "msg-link", href: `#/callbacks/${c.id}`, "data-focus": `cb-${c.id}`, text: c.summary || c.kind })),
     cell("Target", el("code", { text: c.url })),
     cell("Attempts", String(c.attempts)),
     cell("Last answer", c.attempts ? cbAnswer(c.last_status, c.last_error) : "–"),
@@ -74,6 +74,14 @@ function renderCallback() {
   const dl = el("dl", { class: "fields" });
   const field = (name, ...value) => dl.append(el("dt", { text: name }), el("dd", {}, ...value));
   field("Kind", c.kind);
+  field("Reports", c.summary);
+  if (c.subject && c.kind !== "mo") {  // the messages it is about (an SMS batch, a Conversation carrier)
+    const q = new URLSearchParams({ batch_id: c.subject });
+    if (c.recipient) q.set("q", c.recipient);
+    field("About", el("a", { href: `#/messages?${q}`, id: "cb-about",
+                             text: c.recipient ? `the message to ${plus(c.recipient)}` : "the messages of its batch" }),
+          " ", el("code", { text: c.subject }));
+  }
   field("Plan / project", c.service_plan_id);
   field("URL", el("code", { text: c.url }));
   field("Created", timeEl(c.created_at));

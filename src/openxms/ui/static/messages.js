@@ -1,7 +1,8 @@
 // openxms simulator UI: the Messages view, every outbound message of every plan
 // (GET /simulator/messages), searchable and filtered, newest first, "Load more" by cursor, and
 // one message's detail. Loaded before app.js, started by it; uses its helpers (el, api, $,
-// timeEl, plus, plural, notice, STATUS_CLASS, encodingBadge). API data goes on the page as text.
+// timeEl, plus, plural, notice, STATUS_CLASS, encodingBadge; CB_STATE_CLASS from callbacks.js). API
+// data goes on the page as text.
 "use strict";
 
 const MSG_PAGE = 50;
@@ -193,28 +194,78 @@ async function loadDetail(id) {
   }
 }
 
-function timeline(m) {
-  const steps = [
-    ["Accepted", m.accepted_at],
-    ["Queued", m.created_at],
-    ["On the handset", m.received_at],
-    [m.final ? `Final: ${m.status} · ${m.code}` : `Now: ${m.status} · ${m.code}`, m.status_at],
-  ];
-  return el("ol", { class: "timeline" }, ...steps.filter(([, at]) => at).map(([what, at]) =>
-    el("li", {}, el("span", { class: "what", text: what }), timeEl(at))));
+const PERMANENCE = { true: "permanent: sending it again will not help", false: "temporary: may succeed if sent again" };
+
+function meaningText(mn) {
+  if (!mn) return "";
+  const p = PERMANENCE[mn.permanent];
+  return mn.name + (mn.family !== "sinch" ? ` (${mn.family.toUpperCase()} error)` : "") + (p ? ` · ${p}` : "");
 }
+
+// Whether a code's meaning says more than its status does (Delivered 0 says it all).
+const telling = (m) => m.meaning && m.meaning.name !== m.status;
+
+function stepText(s) {
+  const part = s.parts > 1 ? ` part ${s.part}/${s.parts}` : "";
+  switch (s.step) {
+    case "accepted": return ["Accepted", ""];
+    case "queued": return ["Queued", ""];
+    case "submitted":
+      return [`submit_sm${part}`, [`message_id ${s.message_id}`, s.sequence != null ? `sequence ${s.sequence}` : ""]
+        .filter(Boolean).join(" · ")];
+    case "dispatched":
+      return s.connector === "simulator" ? ["Dispatched: on the handset", ""] : ["Dispatched: accepted by the SMSC", ""];
+    case "receipt":
+      return s.connector === "smpp" ? [`Receipt${part}`, `${s.state} · err ${s.err ?? "–"}`] : ["Receipt from the handset", ""];
+    case "status":
+      return [`${s.final ? "Final" : "Now"}: ${s.status} · ${s.code}`, telling(s) ? meaningText(s.meaning) : ""];
+    default: return [s.step, ""];
+  }
+}
+
+function timeline(m) {
+  // The detail's steps; until it is read, what the list row says.
+  const steps = m.timeline || [
+    { step: "accepted", at: m.accepted_at }, { step: "queued", at: m.created_at },
+    { step: "status", at: m.status_at, status: m.status, code: m.code, final: m.final },
+  ];
+  return el("ol", { class: "timeline", id: "msg-timeline" }, ...steps.map((s) => {
+    const [what, more] = stepText(s);
+    return el("li", { "data-step": s.step },
+      el("span", { class: "what", text: what }), timeEl(s.at) || el("span", { class: "muted", text: "–" }),
+      more ? el("span", { class: "more-info", text: more }) : null);
+  }));
+}
+
+const UNIT_NAME = { septets: "septets", ucs2: "UCS-2 units", bytes: "bytes" };
 
 function segmentsPart(m) {
   if (!m.segments) return [];
-  const unit = m.encoding === "unicode" ? "UCS-2 units" : "septets";
   return [el("h3", { text: `Parts (${m.segments.length})` }),
     el("ol", { class: "segments", id: "msg-segments" }, ...m.segments.map((p) =>
-      el("li", {}, el("span", { class: "muted", text: `${p.units} ${unit}` }), el("div", { class: "body", text: p.text }))))];
+      el("li", {},
+        el("span", { class: "muted", text: `${p.units} ${UNIT_NAME[p.unit] || p.unit}` }),
+        p.udh ? el("span", { class: "udh" }, el("span", { class: "muted", text: " · UDH " }), el("code", { text: spacedHex(p.udh) })) : null,
+        p.text !== null ? el("div", { class: "body", text: p.text }) : null)))];
+}
+
+function callbacksPart(m) {
+  if (!m.callbacks) return [];
+  const list = m.callbacks.length
+    ? el("ul", { class: "msg-callbacks", id: "msg-callbacks" }, ...m.callbacks.map((c) => el("li", {},
+      el("a", { href: `#/callbacks/${c.id}`, text: c.summary }), " ",
+      el("span", { class: `badge status ${CB_STATE_CLASS[c.state] || ""}`, text: c.state }),
+      el("div", { class: "muted" }, timeEl(c.created_at), ` · ${plural(c.attempts, "attempt")} · `, el("code", { text: c.url })))))
+    : el("p", { class: "muted", id: "msg-callbacks", text: m.origin === "conversation"
+      ? "None: no webhook of the app listens to MESSAGE_DELIVERY."
+      : "None: its batch asks for no delivery report callback, or has no callback URL." });
+  return [el("h3", { text: `Callbacks (${m.callbacks.length})` }), list];
 }
 
 function renderDetail() {
   const id = msgs.open;
-  // The list's row is the freshest (live re-reads); the detail adds the parts and the report.
+  // The list's row is the freshest (live re-reads); the detail adds the timeline, the parts, the
+  // report and the callbacks.
   const row = msgs.rows.find((r) => r.id === id);
   const m = msgs.detail && msgs.detail.id === id ? { ...msgs.detail, ...(row || {}) } : row;
   $("msg-detail").hidden = false;
@@ -222,7 +273,8 @@ function renderDetail() {
   if (!m) { $("msg-detail-body").replaceChildren(el("p", { class: "muted", text: "Loading…" })); return; }
   const dl = el("dl", { class: "fields" });
   const field = (name, ...value) => dl.append(el("dt", { text: name }), el("dd", {}, ...value));
-  field("Status", statusBadge(m));
+  field("Status", statusBadge(m), m.code_meaning && telling({ meaning: m.code_meaning, status: m.status })
+    ? el("span", { class: "muted", text: ` ${meaningText(m.code_meaning)}` }) : null);
   field("From", m.from || "–");
   field("Plan", m.service_plan_id);
   if (m.conversation) {
@@ -240,6 +292,7 @@ function renderDetail() {
     m.udh ? el("p", {}, el("span", { class: "muted", text: "UDH " }), el("code", { text: spacedHex(m.udh) })) : null,
     dl, el("h3", { text: "Timeline" }), timeline(m),
     ...segmentsPart(m),
+    ...callbacksPart(m),
     m.delivery_report ? el("h3", { text: "Delivery report (as the API returns it)" }) : null,
     m.delivery_report ? el("pre", { class: "json", id: "msg-report", text: JSON.stringify(m.delivery_report, null, 2) }) : null,
   ].filter(Boolean));
