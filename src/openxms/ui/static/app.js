@@ -205,6 +205,8 @@ function select(msisdn, { push = true } = {}) {
     $("thread").replaceChildren();
     $("reply-error").textContent = "";
     $("reply-body").value = "";
+    $("title").textContent = plus(msisdn);
+    $("reply").hidden = false;  // a handset with no messages yet can still write (e.g. a new one)
   }
   if (push && location.hash !== "#/handsets/" + msisdn) history.replaceState(null, "", "#/handsets/" + msisdn);
   renderHandsets();
