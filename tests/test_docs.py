@@ -513,3 +513,28 @@ def test_the_simulator_rules_example_loads(tmp_path):
     s = config.load(f, env={})
     assert s.simulator["seed"] == 42 and s.simulator["default_profile"] == "mostly_ok"
     assert [r["match"] for r in s.simulator["rules"]] == ["4670*", "*99"]
+
+
+def test_the_simulator_api_table_and_views_are_what_is_served(tmp_path):
+    """Every request in docs/simulator.md's API table is a served route, every /simulator route
+    is in the table, and every view in its URL table is a tab of the page."""
+    from openxms.app import build
+    from openxms.http.openapi import operations
+
+    text = (ROOT / "docs/simulator.md").read_text()
+    table = text[text.index("## API (outside") : text.index("## Outcome rules")].replace("`GET` / `PUT ", "`GET / PUT ")
+    documented = set()
+    for methods, path, alt in re.findall(r"^\| `([A-Z /]+?) (/[^`?\[ ]+)(\[/\{\w+\}\])?[^`]*`", table, re.M):
+        for m in methods.split(" / "):
+            documented.add((m.strip(), re.sub(r"\{\w+\}", "{}", path)))
+            if alt:
+                documented.add((m.strip(), re.sub(r"\{\w+\}", "{}", path + alt[1:-1])))
+    app, _ = build(config.load(None, env={}, data_dir=str(tmp_path)))
+    served = {(m.upper(), re.sub(r"\{\w+\}", "{}", p)) for p, m, _, _ in operations(app.routes)}
+    served.add(("GET", "/simulator/events"))  # the event stream: a UI route, not in the OpenAPI document
+    simulator = {(m, p) for m, p in served if p.startswith("/simulator")}
+    assert documented - served == set(), "documented but not served"
+    assert simulator - documented == set(), "served but not in docs/simulator.md"
+    tabs = set(re.findall(r'data-view="(\w+)"', (ROOT / "src/openxms/ui/static/index.html").read_text()))
+    views = set(re.findall(r"`#/(\w+)", text[: text.index("### Messages")]))
+    assert views == tabs, views ^ tabs

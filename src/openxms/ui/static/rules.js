@@ -34,10 +34,12 @@ async function saveRules() {
   }
 }
 
-function outcomeText(o) {
-  if (!o.accept) return `refused at submit: ${o.status} · ${o.code}`;
+function outcomeText(o, withStatus = true) {  // withStatus false: beside a badge that says it
+  const status = withStatus ? `${o.status} · ${o.code}, ` : "";
+  if (o.code === 88 && !o.accept) return `${status}throttled at submit`;
+  if (!o.accept) return `${status}refused at submit`;
   if (!o.receipt) return `accepted, no receipt ever comes (${o.status} · ${o.code} once the engine gives up)`;
-  return `${o.status} · ${o.code}${o.delay_ms ? `, its receipt after ${o.delay_ms} ms` : ", at once"}`;
+  return status + (o.delay_ms ? `its receipt after ${o.delay_ms} ms` : "its receipt at once");
 }
 
 function chanceText(p) {
@@ -75,7 +77,7 @@ async function previewRules(event) {
   if (r.outcome) {
     lines.push(el("p", { id: "preview-outcome" }, "Outcome on the handset: ",
       el("span", { class: `badge status ${STATUS_CLASS[r.outcome.status] || ""}`, text: `${r.outcome.status} · ${r.outcome.code}` }),
-      " ", outcomeText(r.outcome)));
+      " ", outcomeText(r.outcome, false)));
     if (r.chance) lines.push(el("p", { class: "muted", text: `Drawn for recipient id ${id} with seed and number: the same every run.` }));
   } else {
     lines.push(el("p", { id: "preview-outcome" }, `Depends on the message (${chanceText(r) || "a chance draw"}). `,
