@@ -515,42 +515,26 @@ def test_the_simulator_rules_example_loads(tmp_path):
     assert [r["match"] for r in s.simulator["rules"]] == ["4670*", "*99"]
 
 
-def _documented_simulator_routes() -> set[tuple[str, str]]:
-    """(method, path) of each row of docs/simulator.md's API table, `{...}` as `{}`."""
-    found: set[tuple[str, str]] = set()
-    for line in (ROOT / "docs/simulator.md").read_text().splitlines():
-        if not line.startswith("| `") or "/simulator" not in line and "/clock" not in line:
-            continue
-        pending: list[str] = []
-        for seg in re.findall(r"`([^`]+)`", line.split(" | ")[0]):
-            m = re.fullmatch(r"(GET|POST|PUT|DELETE|PATCH)?\s*(/[^?\s]*)?\S*", seg.strip())
-            if m is None:
-                continue
-            method, path = (m[1] or "").strip(), m[2]
-            if path is None:
-                pending += [method] if method else []
-                continue
-            for p in {re.sub(r"\[(.*?)\]", "", path), re.sub(r"\[(.*?)\]", r"\1", path)}:
-                for meth in [*pending, method] if method else pending:
-                    found.add((meth, re.sub(r"\{[^}]*\}", "{}", p)))
-            pending = []
-    return found
+def test_the_simulator_api_table_and_views_are_what_is_served(tmp_path):
+    """Every request in docs/simulator.md's API table is a served route, every /simulator and /clock route
+    is in the table, and every view in its URL table is a tab of the page."""
+    from openxms.app import build
+    from openxms.http.openapi import operations
 
-
-def test_the_simulator_api_table_lists_every_simulator_route(tmp_path):
-    """docs/simulator.md's API table has a row for each route under /simulator and /clock, and
-    names no route that does not exist."""
-    from starlette.routing import Route
-
-    from .http.conftest import make_api
-
-    app, _ = make_api(f"sqlite:///{tmp_path / 't.sqlite3'}", tmp_path)
-    served = {
-        (method, re.sub(r"\{[^}]*\}", "{}", r.path))
-        for r in app.routes
-        if isinstance(r, Route) and r.path.startswith(("/simulator", "/clock"))
-        for method in (r.methods or ()) - {"HEAD"}
-    }
-    documented = _documented_simulator_routes()
-    assert served - documented == set(), "served but not in docs/simulator.md's API table"
-    assert documented - served == set(), "in docs/simulator.md's API table but not served"
+    text = (ROOT / "docs/simulator.md").read_text()
+    table = text[text.index("## API (outside") : text.index("## Outcome rules")].replace("`GET` / `PUT ", "`GET / PUT ")
+    documented = set()
+    for methods, path, alt in re.findall(r"^\| `([A-Z /]+?) (/[^`?\[ ]+)(\[/\{\w+\}\])?[^`]*`", table, re.M):
+        for m in methods.split(" / "):
+            documented.add((m.strip(), re.sub(r"\{\w+\}", "{}", path)))
+            if alt:
+                documented.add((m.strip(), re.sub(r"\{\w+\}", "{}", path + alt[1:-1])))
+    app, _ = build(config.load(None, env={}, data_dir=str(tmp_path)))
+    served = {(m.upper(), re.sub(r"\{\w+\}", "{}", p)) for p, m, _, _ in operations(app.routes)}
+    served.add(("GET", "/simulator/events"))  # the event stream: a UI route, not in the OpenAPI document
+    simulator = {(m, p) for m, p in served if p.startswith(("/simulator", "/clock"))}
+    assert documented - served == set(), "documented but not served"
+    assert simulator - documented == set(), "served but not in docs/simulator.md"
+    tabs = set(re.findall(r'data-view="(\w+)"', (ROOT / "src/openxms/ui/static/index.html").read_text()))
+    views = set(re.findall(r"`#/(\w+)", text[: text.index("### Messages")]))
+    assert views == tabs, views ^ tabs

@@ -73,6 +73,7 @@ class Context:
     simulator: Simulator | None = None
     engine: Engine | None = None
     dev_account: Account | None = None
+    node_id: str = ""  # this node's id (node_id below): what its leases are held by
     # Set at shutdown: open UI event streams end at once instead of holding the server's exit.
     streams_closed: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -170,6 +171,7 @@ def build(settings: Settings) -> tuple[Starlette, Context]:
         simulator=simulator,
         engine=engine,
         dev_account=dev,
+        node_id=node_id(settings),
     )
 
     @asynccontextmanager

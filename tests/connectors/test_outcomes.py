@@ -276,3 +276,31 @@ def test_profile_names_follow_their_key():
     r = OutcomeRules(profiles={"mine": Profile("other", failure_probability=1.0)}, default_profile="mine")
     assert r.profiles["mine"].name == "mine"
     assert r.decide(PLAIN, 1).status == "Failed"
+
+
+def test_explain_names_the_rule_decide_applies_and_its_outcome():
+    rules = OutcomeRules.from_dict(
+        {
+            "seed": 3,
+            "profiles": {"coin": {"failure_probability": 0.5}},
+            "rules": [{"match": "4670*", "profile": "coin"}, {"match": "re:1201555000[12]", "status": "Deleted"}],
+        }
+    )
+    for number in ("46701234567", "12015550001", "12015550002", "12015550003", "12019990005", "33123456789"):
+        for key in range(30):
+            e = rules.explain("+" + number, key)
+            assert e.msisdn == number and e.outcome == rules.decide(number, key)
+    coin = rules.explain("46701234567")
+    assert (coin.source, coin.index, coin.profile.name, coin.chance, coin.outcome) == ("rules", 0, "coin", True, None)
+    assert rules.explain("12015550001").index == 1  # the user's rule overrides the magic number
+    magic = rules.explain("12015550003")
+    assert (magic.source, magic.index, magic.rule, magic.chance) == ("magic_numbers", 2, DEFAULT_RULES[2], False)
+    default = rules.explain("33123456789")
+    assert (default.source, default.index, default.rule, default.profile.name) == (
+        "default_profile",
+        None,
+        None,
+        "healthy",
+    )
+    bare = OutcomeRules.from_dict({"default_rules": False, "rules": [{"match": "*1", "status": "Failed"}]})
+    assert (bare.explain("12015550001").source, bare.explain("12015550003").source) == ("rules", "default_profile")

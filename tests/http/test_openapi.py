@@ -22,6 +22,10 @@ UNDOCUMENTED = {
     ("GET", "/ui/batches.js"),
     ("GET", "/ui/callbacks.js"),
     ("GET", "/ui/notify.js"),
+    ("GET", "/ui/inbounds.js"),
+    ("GET", "/ui/groups.js"),
+    ("GET", "/ui/rules.js"),
+    ("GET", "/ui/system.js"),
     ("GET", "/ui/app.css"),
     ("GET", "/simulator/events"),
 }

@@ -39,7 +39,7 @@ def test_callbacks_are_found_by_subject_and_recipient(database_url):
 
 def test_the_migration_fills_in_what_older_callbacks_are_about(database_url, monkeypatch):
     db = Database(database_url)
-    before = [m for m in schema.MIGRATIONS if m[0] != "message_detail"]
+    before = schema.MIGRATIONS[: [m[0] for m in schema.MIGRATIONS].index("message_detail")]
     monkeypatch.setattr(schema, "MIGRATIONS", before)  # a database of the previous version
     schema.migrate(db)
     rows = [
@@ -57,6 +57,6 @@ def test_the_migration_fills_in_what_older_callbacks_are_about(database_url, mon
         )
     )
     monkeypatch.undo()
-    assert schema.migrate(db) == ["message_detail"]
+    assert schema.migrate(db)[0] == "message_detail"
     got = db.run_sync(lambda tx: [(r.subject, r.recipient) for r in tx.all("SELECT * FROM outbox ORDER BY id")])
     assert got == [("B1", "111"), ("B1", None), ("MO1", None), ("M1", None), ("M2", None), ("M3", None)]

@@ -7,6 +7,7 @@ Playwright and Debian's Chromium against a real server filled through the API. N
 from __future__ import annotations
 
 import argparse
+import re
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -64,6 +65,48 @@ def fill(s) -> dict:
     return {"scheduled": scheduled, "report": report, "detailed": detailed}
 
 
+def shoot_pages(s, pg, suffix: str) -> None:
+    """The Inbounds, Groups, Rules, Clock and About views."""
+    from playwright.sync_api import expect
+
+    for number, text in (("120155500028", "STOP"), ("46701230018", "JOIN"), ("12015550001", "Who is this?")):
+        plan = "SP1" if number != "46701230018" else "SP2"
+        httpx.post(
+            f"{s.url}/simulator/handsets/{number}/messages",
+            json={"to": "4915123456", "body": text, "service_plan_id": plan},
+        )
+    for plan, name, n in (("SP1", "VIP customers", 42), ("SP2", "Newsletter", 7)):
+        auto = {"to": "4915123456", "add": {"first_word": "join"}, "remove": {"first_word": "stop"}}
+        members = [f"+4670555{i:04d}" for i in range(n)]
+        headers = {"Authorization": f"Bearer TOKEN{plan[-1]}"}
+        httpx.post(
+            f"{s.url}/xms/v1/{plan}/groups",
+            headers=headers,
+            json={"name": name, "members": members, "auto_update": auto},
+        )
+    pg.goto(s.url + "/#/inbounds")
+    expect(pg.locator("#inb-rows tr")).to_have_count(3)
+    pg.screenshot(path=OUT / f"ui-inbounds{suffix}.png")
+    pg.goto(s.url + "/#/groups")
+    expect(pg.locator("#grp-rows tr")).to_have_count(2)
+    pg.locator("#grp-rows tr a").last.click()
+    expect(pg.locator("#grp-members li")).to_have_count(42)
+    pg.screenshot(path=OUT / f"ui-group{suffix}.png")
+    pg.goto(s.url + "/#/rules")
+    expect(pg.locator("#rules-json")).to_have_value(re.compile("magic_numbers"))
+    pg.locator("#preview-number").fill("+1 201 555 0006")
+    pg.locator("#preview-id").fill("3")
+    pg.locator("#preview-number").press("Enter")
+    expect(pg.locator("#preview-outcome .badge")).to_be_visible()
+    pg.screenshot(path=OUT / f"ui-rules{suffix}.png")
+    pg.goto(s.url + "/#/clock")
+    expect(pg.locator("#clk-manual")).to_be_visible()
+    pg.screenshot(path=OUT / f"ui-clock{suffix}.png")
+    pg.goto(s.url + "/#/about")
+    expect(pg.locator("#about-plans tr")).to_have_count(3)
+    pg.screenshot(path=OUT / f"ui-about{suffix}.png")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dark", action="store_true")
@@ -107,6 +150,7 @@ def main() -> None:
         pg.goto(s.url + "/#/handsets/120155500028")
         expect(pg.locator("#thread .msg")).to_have_count(1)
         pg.screenshot(path=OUT / f"ui-handsets{suffix}.png")
+        shoot_pages(s, pg, suffix)
         pg.set_viewport_size({"width": 375, "height": 760})
         pg.goto(s.url + "/#/messages")
         expect(pg.locator("#msg-rows tr")).to_have_count(13)

@@ -42,11 +42,11 @@ class Live:
     url: str
     ctx: object
 
-    def send(self, to: str = "+12017777778", body: str = "live", **fields) -> dict:
+    def send(self, to: str | list[str] = "+12017777778", body: str = "live", **fields) -> dict:
         r = httpx.post(
             self.url + "/xms/v1/SP1/batches",
             headers=AUTH,
-            json={"to": [to], "from": "12025550100", "body": body, **fields},
+            json={"to": to if isinstance(to, list) else [to], "from": "12025550100", "body": body, **fields},
         )
         assert r.status_code == 201, r.text
         return r.json()

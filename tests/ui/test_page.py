@@ -164,10 +164,10 @@ def test_page_in_headless_chromium(tmp_path, page):
         pg.locator('#clock-advance [data-seconds="60"]').click()
         wait_until(lambda: httpx.get(s.url + "/clock").json()["now_ms"] == before + 60_000)
 
-        # rules: the current rules load; invalid ones show the server's 400 text
-        pg.locator("#rules-open").click()
-        rules, rules_json, save = pg.locator("#rules"), pg.locator("#rules-json"), pg.locator("#rules-save")
-        expect(rules).to_have_js_property("open", True)
+        # rules (their own view): the current rules load; invalid ones show the server's 400 text
+        pg.locator('.views a[data-view="rules"]').click()
+        rules_json, save = pg.locator("#rules-json"), pg.locator("#rules-save")
+        expect(pg.locator("#view-rules")).to_be_visible()
         expect(rules_json).to_have_value(re.compile("magic_numbers"))
         rules_json.fill('{"bogus": 1}')
         save.click()
@@ -176,8 +176,9 @@ def test_page_in_headless_chromium(tmp_path, page):
         save.click()
         expect(pg.locator("#rules-saved")).to_have_text("Saved.")
         assert httpx.get(s.url + "/simulator/rules").json()["seed"] == 7
-        rules.locator("[aria-label=Close]").click()
-        expect(rules).to_have_js_property("open", False)
+        expect(pg.locator("#rules-seed")).to_have_text("(seed 7)")
+        pg.locator('.views a[data-view="handsets"]').click()  # back to the open handset
+        expect(pg.locator("#title")).to_have_text("+12017777778")
 
         # purge this handset (confirm() answered yes); it keeps messages still waiting for their
         # receipt, so first wait until all three have theirs

@@ -11,6 +11,8 @@ from starlette.testclient import TestClient
 from ..http.conftest import Api, make_api
 from .support import STATIC, sqlite
 
+SCRIPTS = sorted(p.name for p in STATIC.glob("*.js"))  # every view's script
+
 
 @pytest.fixture
 def api(tmp_path):
@@ -25,7 +27,18 @@ def test_page_references_its_script_and_style(api):
     assert r.headers["content-type"] == "text/html; charset=utf-8"
     assert '<script src="/ui/app.js"' in r.text and 'href="/ui/app.css"' in r.text
     # conv.js, messages.js and nav.js define what app.js calls once the page has started: they come first
-    for script in ("conv.js", "messages.js", "batches.js", "callbacks.js", "nav.js", "notify.js"):
+    scripts = (
+        "conv.js",
+        "messages.js",
+        "batches.js",
+        "callbacks.js",
+        "inbounds.js",
+        "groups.js",
+        "rules.js",
+        "system.js",
+        "notify.js",
+    )
+    for script in (*scripts, "nav.js"):
         assert r.text.index(f'<script src="/ui/{script}"') < r.text.index('<script src="/ui/app.js"')
     assert "max-age=" in r.headers["cache-control"]
     csp = r.headers["content-security-policy"]
@@ -42,6 +55,10 @@ def test_page_references_its_script_and_style(api):
         ("/ui/batches.js", "text/javascript; charset=utf-8"),
         ("/ui/callbacks.js", "text/javascript; charset=utf-8"),
         ("/ui/notify.js", "text/javascript; charset=utf-8"),
+        *(
+            (f"/ui/{n}", "text/javascript; charset=utf-8")
+            for n in ("inbounds.js", "groups.js", "rules.js", "system.js")
+        ),
         ("/ui/app.css", "text/css; charset=utf-8"),
     ],
 )
@@ -62,7 +79,7 @@ def test_nothing_else_is_served_under_ui(api, path):
 
 def test_page_is_self_contained_and_never_parses_api_data_as_html():
     html = (STATIC / "index.html").read_text()
-    js = "".join(p.read_text() for p in sorted(STATIC.glob("*.js")))
+    js = "".join((STATIC / name).read_text() for name in SCRIPTS)
     css = (STATIC / "app.css").read_text()
     for text in (html, js, css):  # offline: no CDN, no web fonts, no remote anything
         assert not re.search(r"(src|href)=\"(https?:)?//", text)
@@ -79,8 +96,8 @@ def test_scripts_do_not_redefine_each_others_names():
     """The scripts share one global scope (classic scripts, no build step): a function or
     top-level constant declared twice silently replaces the first one."""
     seen: dict[str, str] = {}
-    for path in sorted(STATIC.glob("*.js")):
-        name, text = path.name, path.read_text()
+    for name in SCRIPTS:
+        text = (STATIC / name).read_text()
         for found in re.findall(r"^(?:async )?function (\w+)|^(?:const|let) (\w+)", text, re.M):
             ident = found[0] or found[1]
             assert ident not in seen, f"{ident} is declared in {seen.get(ident)} and {name}"

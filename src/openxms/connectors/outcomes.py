@@ -222,6 +222,19 @@ def _fixed_outcome(where: str, r: Rule) -> Outcome:
     return Outcome(True, status, code, r.delay_ms or 0, r.receipt is not False)
 
 
+@dataclass(frozen=True)
+class Explanation:
+    """What the rules do with one number (`OutcomeRules.explain`)."""
+
+    msisdn: str  # the digits the rules were tried on
+    source: str  # "rules" (the user's), "magic_numbers" (the defaults) or "default_profile"
+    index: int | None  # the rule's index in that list (None: the default profile)
+    rule: Rule | None
+    profile: Profile | None  # the profile drawn from (None: a fixed outcome)
+    chance: bool  # the outcome depends on the message (its key), not only on the number
+    outcome: Outcome | None  # None: it depends on the message and no key was given
+
+
 _M64, _TO_UNIT = (1 << 64) - 1, 2.0**-64
 
 
@@ -290,20 +303,41 @@ class OutcomeRules:
             return Outcome(True, p.failure_status, p.failure_code, delay_ms)
         return Outcome(True, "Delivered", 0, delay_ms)
 
+    def _find(self, msisdn: str) -> int:
+        """The index of the first rule matching the digits `msisdn`; -1: the default profile."""
+        for i, (test, _, _) in enumerate(self._compiled):
+            if test(msisdn):
+                return i
+        return -1
+
     def decide(self, msisdn: str, key: str | int) -> Outcome:
         """The outcome for one message to `msisdn`; `key` tells messages apart (recipient row
         id, submit counter) and the same (seed, msisdn, key) always gives the same outcome."""
         if not msisdn.isdigit():
             msisdn = _NOT_DIGITS.sub("", msisdn)
-        for test, fixed, profile in self._compiled:  # noqa: B007 (the match is used after the break)
-            if test(msisdn):
-                break
-        else:
-            fixed, profile = self._default_fixed, self._default
+        i = self._find(msisdn)
+        fixed, profile = (self._default_fixed, self._default) if i < 0 else self._compiled[i][1:]
         if fixed is not None:
             return fixed
         assert profile is not None  # a rule has either a fixed outcome or a profile
         return self._outcome(profile, _fractions(self.seed, msisdn, key))
+
+    def explain(self, msisdn: str, key: str | int | None = None) -> Explanation:
+        """Which rule `decide` applies to `msisdn` and, when it involves no chance or `key` is
+        given, the outcome it returns (by `decide` itself)."""
+        digits = _NOT_DIGITS.sub("", msisdn)
+        i = self._find(digits)
+        fixed, profile = (self._default_fixed, self._default) if i < 0 else self._compiled[i][1:]
+        own = len(self.rules) - len(DEFAULT_RULES) if self.rules[-len(DEFAULT_RULES) :] == DEFAULT_RULES else None
+        if i < 0:
+            where, index = "default_profile", None
+        elif own is not None and i >= own:
+            where, index = "magic_numbers", i - own
+        else:
+            where, index = "rules", i
+        outcome = fixed if fixed is not None else None if key is None else self.decide(digits, key)
+        rule = None if i < 0 else self.rules[i]
+        return Explanation(digits, where, index, rule, profile, fixed is None, outcome)
 
     # config / JSON -----------------------------------------------------------------------
     @classmethod

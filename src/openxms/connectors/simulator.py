@@ -25,6 +25,12 @@ log = logging.getLogger("openxms.simulator")
 RECEIPT_BATCH = 1000
 
 
+def on_handset(o: Outcome) -> Outcome:
+    """What a handset makes of the rules' outcome: only an SMSC throttles (`openxms smsc`
+    answers ESME_RTHROTTLED); a handset just receives the message."""
+    return Outcome(True, "Delivered", 0, 0) if o.throttled else o
+
+
 class Simulator(Connector):
     name = "simulator"
     shared = True  # one set of handsets for every account
@@ -60,9 +66,7 @@ class Simulator(Connector):
         landed: list[handsets.Landed] = []
         results: list[Accepted | Refused] = []
         for m in messages:
-            o = self.rules.decide(m.msisdn, m.recipient_id)
-            if o.throttled:  # only an SMSC throttles; a handset just receives it
-                o = Outcome(True, "Delivered", 0, 0)
+            o = on_handset(self.rules.decide(m.msisdn, m.recipient_id))
             body = m.media.get("url", "") + ("\n" + m.text if m.text else "") if m.media else m.text
             if o.accept:
                 results.append(Accepted(m.recipient_id))

@@ -24,9 +24,11 @@ from . import (
     oauth,
     reports,
     simulator,
+    simulator_about,
     simulator_batches,
     simulator_callbacks,
     simulator_conversation,
+    simulator_inbounds,
     simulator_messages,
     spec,
 )
@@ -122,6 +124,8 @@ def build(context: Any, lifespan=None) -> Starlette:
         *simulator_messages.routes,
         *simulator_batches.routes,
         *simulator_callbacks.routes,
+        *simulator_inbounds.routes,
+        *simulator_about.routes,
         *ui.routes,
     ]
     app = Starlette(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -153,3 +154,77 @@ DATES = (
     query("start_date", description="ISO-8601, default now - 24 h", format="date-time"),
     query("end_date", description="ISO-8601, exclusive", format="date-time"),
 )
+
+
+# paging: the simulator's lists ------------------------------------------------------------
+
+# Ids are ULIDs (and group ids, batch ids); a parameter that is not an id shape never reaches
+# the database.
+ID = re.compile(r"[0-9A-Za-z_-]{1,64}")
+_TIME_ID = re.compile(r"(\d{1,15}):([0-9A-Za-z_-]{1,64})")
+CURSOR_MAX = 2**62  # row ids are BIGINT
+
+
+def int_cursor(raw: str) -> int:
+    """A row id (the list's last one)."""
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 19 or not 1 <= int(raw) <= CURSOR_MAX:
+        raise ValueError
+    return int(raw)
+
+
+def time_id_cursor(raw: str) -> tuple[int, str]:
+    """`<ms>:<id>`: the last row's time and id (lists ordered by time, then id)."""
+    m = _TIME_ID.fullmatch(raw)
+    if m is None:
+        raise ValueError
+    return int(m.group(1)), m.group(2)
+
+
+def id_cursor(raw: str) -> str:
+    if not ID.fullmatch(raw):
+        raise ValueError
+    return raw
+
+
+def number_cursor(raw: str) -> str:
+    """A phone number in digits (lists ordered by number)."""
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 20:
+        raise ValueError
+    return raw
+
+
+def q_page(request: Request, default: int, maximum: int, cursor: Callable[[str], Any] = int_cursor) -> tuple[int, Any]:
+    """(limit, after) of a keyset-paged list: `limit` between 1 and `maximum`, `after` the
+    `next` of the previous page decoded by `cursor` (None: the first page). Bad values: 400."""
+    limit = q_int(request, "limit", default, 1, maximum)
+    raw = request.query_params.get("after")
+    if raw is None or raw == "":
+        return limit, None
+    try:
+        return limit, cursor(raw)
+    except (ValueError, OverflowError):
+        raise InvalidFormat(f"after is not a cursor from this list: {raw[:80]!r}") from None
+
+
+def paged(rows: list, limit: int, key: Callable[[Any], Any]) -> tuple[list, Any]:
+    """A page from `limit + 1` rows read: (the first `limit`, the cursor of the next page or None)."""
+    page = rows[:limit]
+    return page, key(page[-1]) if len(rows) > limit else None
+
+
+def q_id(request: Request, name: str) -> str | None:
+    """An id parameter (None when absent or empty)."""
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return None
+    if not ID.fullmatch(raw):
+        raise InvalidFormat(f"{name} is not an id")
+    return raw
+
+
+def paging(default: int, maximum: int, after: str = "integer") -> tuple:
+    """The OpenAPI declarations of `limit` and `after` (see q_page)."""
+    return (
+        query("limit", "integer", f"at most this many (default {default})", minimum=1, maximum=maximum),
+        query("after", after, "the `next` of the previous page", **({"minimum": 1} if after == "integer" else {})),
+    )

@@ -5,20 +5,22 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-from typing import Any
+from dataclasses import asdict
+from typing import Annotated, Any
 
 import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
 from ..connectors.base import Inbound
-from ..connectors.outcomes import OutcomeRules
+from ..connectors.outcomes import Outcome, OutcomeRules
+from ..connectors.simulator import on_handset
 from ..errors import ApiError, Conflict, ConstraintViolation, InvalidFormat, InvalidJson
 from ..sms import dates, msisdn
-from ..sms.objects import InboundMessage
+from ..sms.objects import InboundMessage, Timestamp
 from ..store import handsets
 from .context import ctx
-from .responses import json_response, q_int, read_body
+from .responses import CURSOR_MAX, json_response, paged, paging, q_int, q_page, read_body
 from .spec import SIMULATOR, op, query, route
 
 
@@ -41,10 +43,36 @@ class Received(InboundMessage, kw_only=True):
     account_id: str
 
 
-# The handset and message objects come from the simulator connector as they are stored; the
-# document describes them as plain objects rather than keep a second field list here.
+class SimHandset(msgspec.Struct):
+    msisdn: str
+    messages: int  # messages it holds
+    unread: int  # of which arrived since the web UI last showed it (POST .../read)
+    last_message_at: Timestamp
+    last_id: int  # its newest message's id (the list's order; `next` is one of these)
+    last_type: str  # that message's type (mt_text, mt_binary, mt_media)
+    last_body: str  # and its text (binary: base64)
+
+
+Cursor = Annotated[int | None, msgspec.Meta(description="pass as `after` for the next page; null: no more")]
+
+
 class Handsets(msgspec.Struct):
-    handsets: list[dict[str, Any]]
+    handsets: list[SimHandset]
+    next: Cursor
+
+
+class ReadMark(msgspec.Struct):
+    through: int | None = None  # the newest message id the user saw (default: the newest now)
+
+
+class ReadState(msgspec.Struct):
+    msisdn: str
+    read_id: int
+    unread: int
+
+
+# The message objects come from the simulator connector as they are stored; the document
+# describes them as plain objects rather than keep a second field list here.
 
 
 class HandsetMessages(msgspec.Struct):
@@ -76,9 +104,48 @@ def _sim(request: Request):
     return sim
 
 
-@op(SIMULATOR, "List the handsets that received messages", response=Handsets)
+@op(
+    SIMULATOR,
+    "Handsets that received messages, the most recently reached first, searchable",
+    response=Handsets,
+    errors=[400],
+    params=[
+        query("q", description="words that must all occur in the number (any part of it) or in one message's text"),
+        *paging(100, 500),
+    ],
+)
 async def list_handsets(request: Request) -> Response:
-    return json_response(Handsets(await ctx(request).db.read(handsets.handsets)))
+    q = request.query_params.get("q", "")
+    if len(q) > 200:
+        raise InvalidFormat("q is longer than 200 characters")
+    limit, before = q_page(request, 100, 500)
+    rows = await ctx(request).db.read(handsets.handsets, q, before, limit + 1)
+    page, nxt = paged(rows, limit, lambda h: h.last_id)
+    return json_response(
+        Handsets(
+            [
+                SimHandset(h.msisdn, h.messages, h.unread, dates.format(h.last_at), h.last_id, h.last_type, h.last_body)
+                for h in page
+            ],
+            nxt,
+        )
+    )
+
+
+@op(SIMULATOR, "Mark a handset's messages read (the web UI's unread counts)", body=ReadMark, response=ReadState)
+async def mark_read(request: Request) -> Response:
+    """The read mark only moves forward; it is kept in the database, so unread counts survive a
+    reload and are the same in every browser."""
+    number = _handset(request)
+    raw = await read_body(request, 4096)
+    try:
+        mark = msgspec.json.decode(raw, type=ReadMark) if raw.strip() else ReadMark()
+    except (msgspec.ValidationError, msgspec.DecodeError) as e:
+        raise InvalidJson(f"invalid read mark: {e}") from None
+    if mark.through is not None and not 0 <= mark.through <= CURSOR_MAX:
+        raise ConstraintViolation(f"through must be between 0 and {CURSOR_MAX}")
+    read_id, unread = await ctx(request).db.write(handsets.mark_read, number, mark.through)
+    return json_response(ReadState(number, read_id, unread))
 
 
 @op(
@@ -215,6 +282,70 @@ async def put_rules(request: Request) -> Response:
     return json_response(sim.rules.to_dict())
 
 
+class PreviewOutcome(msgspec.Struct):
+    accept: bool  # false: refused at submit (Rejected)
+    status: str  # the final status its receipt reports
+    code: int
+    delay_ms: int  # dispatch -> receipt
+    receipt: bool  # false: no receipt ever comes (Unknown, 401 once the engine gives up)
+
+
+class RulesPreview(msgspec.Struct):
+    msisdn: str  # the digits the rules are tried on
+    source: str  # rules (yours) | magic_numbers (the defaults) | default_profile
+    index: int | None  # the matching rule's index in that list; null: the default profile
+    rule: dict[str, Any] | None  # that rule as GET /simulator/rules lists it
+    profile: str | None  # the profile drawn from (null: a fixed outcome)
+    profile_settings: dict[str, Any] | None
+    chance: bool  # the outcome depends on the message (seed, number and recipient id)
+    outcome: PreviewOutcome | None  # on the handset simulator; null: chance and no recipient_id
+    smsc_outcome: PreviewOutcome | None  # what `openxms smsc` answers, where it differs (throttling)
+
+
+def _preview_outcome(o: Outcome) -> PreviewOutcome:
+    return PreviewOutcome(o.accept, o.status, o.code, o.delay_ms, o.receipt)
+
+
+def _plain(x: Any) -> dict[str, Any]:
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(x).items() if v is not None and k != "name"}
+
+
+@op(
+    SIMULATOR,
+    "Which rule and outcome a message to a number gets",
+    response=RulesPreview,
+    errors=[400, _NOT_RUNNING],
+    params=[
+        query("number", description="the recipient's number (required)"),
+        query("recipient_id", "integer", "the message's id (/simulator/messages): fixes a chance outcome", minimum=0),
+    ],
+)
+async def preview_rules(request: Request) -> Response:
+    """Computed by the simulator's own rules (connectors/outcomes.py), as it decides a message to
+    that number with that recipient id: the same seed, number and id give the same outcome."""
+    sim = _sim(request)
+    raw = request.query_params.get("number", "")
+    number = msisdn.normalize(raw)
+    if number is None:
+        raise InvalidFormat(f"number {raw!r} is not a phone number" if raw else "number is required")
+    key = q_int(request, "recipient_id", -1, 0, CURSOR_MAX)
+    e = sim.rules.explain(number, None if key < 0 else key)
+    outcome = None if e.outcome is None else on_handset(e.outcome)
+    return json_response(
+        RulesPreview(
+            e.msisdn,
+            e.source,
+            e.index,
+            None if e.rule is None else _plain(e.rule),
+            None if e.profile is None else e.profile.name,
+            None if e.profile is None else _plain(e.profile),
+            e.chance,
+            None if outcome is None else _preview_outcome(outcome),
+            None if e.outcome is None or e.outcome == outcome else _preview_outcome(e.outcome),
+        )
+    )
+
+
 MAX_RULES_DEPTH = 16  # rules are a few levels deep; a deeper document is an attack on the decoder
 
 
@@ -247,6 +378,8 @@ routes = [
     route("GET", "/handsets/{msisdn}/messages", handset_messages),
     route("POST", "/handsets/{msisdn}/messages", reply),
     route("GET", "/handsets/{msisdn}/messages/wait", wait_message),
+    route("POST", "/handsets/{msisdn}/read", mark_read),
     route("GET", "/rules", get_rules),
     route("PUT", "/rules", put_rules),
+    route("GET", "/rules/preview", preview_rules),
 ]

@@ -22,7 +22,7 @@ from ..sms import dates
 from ..sms.objects import Timestamp
 from ..store import outbox
 from .context import ctx
-from .responses import json_response, q_int, q_list
+from .responses import json_response, paged, paging, q_list, q_page
 from .spec import SIMULATOR, op, path, query, route
 
 STATES = ("pending", "sending", "done", "failed", "dead")
@@ -154,8 +154,7 @@ async def _detail(request: Request, callback_id: int) -> SimCallbackDetail:
     params=[
         query("state", description="only in these states (comma-separated: pending,failed)"),
         query("service_plan_id", description="only these plans' (comma-separated)"),
-        query("limit", "integer", "at most this many (default 50)", minimum=1, maximum=500),
-        query("after", "integer", "the `next` of the previous page", minimum=1),
+        *paging(50, 500),
     ],
 )
 async def list_callbacks(request: Request) -> Response:
@@ -163,11 +162,10 @@ async def list_callbacks(request: Request) -> Response:
     for s in states:
         if s not in STATES:
             raise InvalidFormat(f"unknown state {s!r}: one of {', '.join(STATES)}")
-    limit = q_int(request, "limit", 50, 1, 500)
-    before = q_int(request, "after", 0, 1, 2**62) if request.query_params.get("after") else None
+    limit, before = q_page(request, 50, 500)
     rows = await ctx(request).db.read(outbox.page, states, q_list(request, "service_plan_id"), before, limit + 1)
-    page = rows[:limit]
-    return json_response(SimCallbacks([callback(r) for r in page], page[-1].id if len(rows) > limit else None))
+    page, nxt = paged(rows, limit, lambda r: r.id)
+    return json_response(SimCallbacks([callback(r) for r in page], nxt))
 
 
 @op(

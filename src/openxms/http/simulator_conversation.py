@@ -11,7 +11,6 @@ Conversation delivery status (https://developers.sinch.com/docs/conversation/cal
 
 from __future__ import annotations
 
-import re
 from typing import Annotated
 
 from msgspec import Meta, Struct
@@ -23,12 +22,11 @@ from ..sms import dates, msisdn
 from ..sms.objects import Timestamp
 from ..store.conversation import browse
 from .context import ctx
-from .responses import json_response, q_int
+from .responses import ID, id_cursor, json_response, paged, paging, q_id, q_page
 from .spec import SIMULATOR, op, query, route
 
 PENDING = "PENDING"  # a generated message with no delivery status reported yet
-# Ids are ULIDs; a query parameter that is not an id shape never reaches the database.
-_ID = re.compile(r"[0-9A-Za-z_-]{1,64}")
+_ID = ID  # (imported from here by simulator_batches and simulator_messages)
 
 Cursor = Annotated[str | None, Meta(description="pass as `after` for the next page; null: no more")]
 
@@ -122,15 +120,6 @@ def _batch_fields(s: browse.BatchSummary) -> dict:
     )
 
 
-def _id_param(request: Request, name: str) -> str | None:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return None
-    if not _ID.fullmatch(raw):
-        raise InvalidFormat(f"{name} is not an id")
-    return raw
-
-
 def _identity(request: Request) -> str | None:
     raw = request.query_params.get("identity")
     if raw is None or raw == "":
@@ -142,7 +131,6 @@ def _identity(request: Request) -> str | None:
 
 
 _APP = query("app_id", description="only this app's")
-_AFTER = query("after", description="the `next` of the previous page")
 
 
 @op(
@@ -153,19 +141,14 @@ _AFTER = query("after", description="the `next` of the previous page")
     params=[
         _APP,
         query("identity", description="only this handset's (a phone number)"),
-        query("limit", "integer", "at most this many (default 50)", minimum=1, maximum=500),
-        _AFTER,
+        *paging(50, 500, "string"),
     ],
 )
 async def list_messages(request: Request) -> Response:
-    limit = q_int(request, "limit", 50, 1, 500)
-    rows = await ctx(request).db.read(
-        browse.messages, _id_param(request, "app_id"), _identity(request), limit + 1, _id_param(request, "after")
-    )
-    page = rows[:limit]
-    return json_response(
-        SimConversationMessages([_message(m) for m in page], page[-1].id if len(rows) > limit else None)
-    )
+    limit, after = q_page(request, 50, 500, id_cursor)
+    rows = await ctx(request).db.read(browse.messages, q_id(request, "app_id"), _identity(request), limit + 1, after)
+    page, nxt = paged(rows, limit, lambda m: m.id)
+    return json_response(SimConversationMessages([_message(m) for m in page], nxt))
 
 
 @op(
@@ -173,19 +156,13 @@ async def list_messages(request: Request) -> Response:
     "Conversation batches, newest first, with their messages' statuses",
     response=SimConversationBatches,
     errors=[400],
-    params=[_APP, query("limit", "integer", "at most this many (default 20)", minimum=1, maximum=200), _AFTER],
+    params=[_APP, *paging(20, 200, "string")],
 )
 async def list_batches(request: Request) -> Response:
-    limit = q_int(request, "limit", 20, 1, 200)
-    rows = await ctx(request).db.read(
-        browse.batches, _id_param(request, "app_id"), limit + 1, _id_param(request, "after")
-    )
-    page = rows[:limit]
-    return json_response(
-        SimConversationBatches(
-            [SimConversationBatch(**_batch_fields(s)) for s in page], page[-1].batch.id if len(rows) > limit else None
-        )
-    )
+    limit, after = q_page(request, 20, 200, id_cursor)
+    rows = await ctx(request).db.read(browse.batches, q_id(request, "app_id"), limit + 1, after)
+    page, nxt = paged(rows, limit, lambda s: s.batch.id)
+    return json_response(SimConversationBatches([SimConversationBatch(**_batch_fields(s)) for s in page], nxt))
 
 
 @op(SIMULATOR, "A Conversation batch and its recipients", response=SimConversationBatchDetail, errors=[400, 404])

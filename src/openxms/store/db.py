@@ -283,6 +283,20 @@ def _is_disconnect(e: Exception) -> bool:
     return isinstance(e, psycopg.OperationalError)
 
 
+def newest_first(tx: Tx, plans: list[str], before: tuple[int, str] | None, time_col: str) -> tuple[list[str], list]:
+    """The conditions (and their arguments) of a page of a web UI list ordered newest first by
+    (`time_col`, id): rows of these plans (all when none), older than `before` (the last shown)."""
+    where: list[str] = []
+    args: list = []
+    if plans:
+        where.append(f"account_id IN {tx.in_list(plans)}")
+        args += plans
+    if before is not None:
+        where.append(f"({time_col} < ? OR ({time_col} = ? AND id < ?))")
+        args += [before[0], before[0], before[1]]
+    return where, args
+
+
 def sqlite_path(url: str) -> Path:
     """`sqlite:///rel.db`, `sqlite:////abs.db` (SQLAlchemy's convention), `sqlite:x.db` or a path."""
     for prefix in ("sqlite:///", "sqlite://", "sqlite:"):

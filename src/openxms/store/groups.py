@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..sms import dates
-from .db import Tx
+from .db import Tx, newest_first
 from .recipients import chunks
 
 
@@ -149,4 +149,33 @@ def auto_update_targets(tx: Tx, account_id: str, number: str) -> list[GroupRow]:
     return [
         _row(r)
         for r in tx.all(f"SELECT {_COLS} FROM groups WHERE account_id = ? AND auto_to = ?", (account_id, number))
+    ]
+
+
+def browse(tx: Tx, plans: list[str], before: tuple[int, str] | None, limit: int) -> list[tuple[GroupRow, int]]:
+    """Every plan's groups for the web UI, newest first, with their sizes: up to `limit` older
+    than `before` ((created_at, id) of the last one shown)."""
+    where, args = newest_first(tx, plans, before, "created_at")
+    sql = f"SELECT {_COLS} FROM groups" + (" WHERE " + " AND ".join(where) if where else "")
+    rows = [_row(r) for r in tx.all(sql + " ORDER BY created_at DESC, id DESC LIMIT ?", [*args, limit])]
+    n = sizes(tx, [g.id for g in rows])
+    return [(g, n[g.id]) for g in rows]
+
+
+def find(tx: Tx, group_id: str, after: str | None, limit: int) -> tuple[GroupRow, int, list[str]] | None:
+    """One group of any plan, its size and a page of its members (`member_page`)."""
+    r = tx.one(f"SELECT {_COLS} FROM groups WHERE id = ?", (group_id,))
+    if r is None:
+        return None
+    return _row(r), size(tx, group_id), member_page(tx, group_id, after, limit)
+
+
+def member_page(tx: Tx, group_id: str, after: str | None, limit: int) -> list[str]:
+    """Up to `limit` members in number order, after the number `after` (the last one shown)."""
+    return [
+        r.msisdn
+        for r in tx.all(
+            "SELECT msisdn FROM group_members WHERE group_id = ? AND msisdn > ? ORDER BY msisdn LIMIT ?",
+            (group_id, after or "", limit),
+        )
     ]

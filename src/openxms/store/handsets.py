@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from ..sms import dates
+from . import search
 from .db import Tx
 
 _COLS = (
@@ -123,13 +124,71 @@ def _msg(r: Any) -> dict[str, Any]:
     }
 
 
-def handsets(tx: Tx, limit: int = 500) -> list[dict[str, Any]]:
-    rows = tx.all(
-        "SELECT msisdn, count(*) AS n, max(received_at) AS last_at, max(id) AS last_id FROM sim_messages "
-        "GROUP BY msisdn ORDER BY max(id) DESC LIMIT ?",
-        (limit,),
+class Handset(NamedTuple):
+    msisdn: str
+    messages: int
+    unread: int  # messages newer than its read mark (all of them when it was never opened)
+    last_id: int  # its newest message: the list's order and cursor
+    last_at: int
+    last_type: str
+    last_body: str
+
+
+def handsets(tx: Tx, q: str = "", before: int | None = None, limit: int = 100) -> list[Handset]:
+    """Handsets that received messages, the most recently reached first, up to `limit` whose
+    newest message is older than `before` (a keyset page: the last `last_id` shown). `q`: words
+    that must all occur in the number (any part of it; a phone-number-like query is its
+    digits) or in the text of one message to it (search.terms)."""
+    where: list[str] = []
+    args: list = []
+    words = search.terms(q)
+    if words:
+        op = "ILIKE" if tx.dialect == "postgresql" else "LIKE"
+        test = " AND ".join(f"(m.msisdn LIKE ? ESCAPE '\\' OR m.body {op} ? ESCAPE '\\')" for _ in words)
+        where.append(f"s.msisdn IN (SELECT m.msisdn FROM sim_messages m WHERE {test})")
+        args += [a for w in words for a in (search.like_pattern(w), search.like_pattern(w))]
+    sql = "SELECT s.msisdn, count(*) AS n, max(s.received_at) AS last_at, max(s.id) AS last_id FROM sim_messages s"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " GROUP BY s.msisdn"
+    if before is not None:
+        sql += " HAVING max(s.id) < ?"
+        args.append(before)
+    rows = tx.all(sql + " ORDER BY max(s.id) DESC LIMIT ?", [*args, limit])
+    if not rows:
+        return []
+    numbers = [r.msisdn for r in rows]
+    unread = {
+        r.msisdn: r.n
+        for r in tx.all(
+            "SELECT s.msisdn, count(*) AS n FROM sim_messages s LEFT JOIN sim_read_marks k ON k.msisdn = s.msisdn "
+            f"WHERE s.msisdn IN {tx.in_list(numbers)} AND s.id > coalesce(k.read_id, 0) GROUP BY s.msisdn",
+            numbers,
+        )
+    }
+    ids = [r.last_id for r in rows]
+    last = {r.id: r for r in tx.all(f"SELECT id, type, body FROM sim_messages WHERE id IN {tx.in_list(ids)}", ids)}
+    return [
+        Handset(r.msisdn, r.n, unread.get(r.msisdn, 0), r.last_id, r.last_at, m.type, m.body)
+        for r in rows
+        if (m := last.get(r.last_id)) is not None
+    ]
+
+
+def mark_read(tx: Tx, msisdn: str, through: int | None) -> tuple[int, int]:
+    """The handset's messages up to id `through` (default: its newest) are read: the mark only
+    moves forward. Returns (the read mark, messages still unread)."""
+    newest = tx.scalar("SELECT max(id) FROM sim_messages WHERE msisdn = ?", (msisdn,), 0)
+    mark = newest if through is None else min(through, newest)
+    higher = "GREATEST" if tx.dialect == "postgresql" else "max"
+    tx.execute(
+        "INSERT INTO sim_read_marks (msisdn, read_id) VALUES (?, ?) ON CONFLICT (msisdn) DO UPDATE "
+        f"SET read_id = {higher}(sim_read_marks.read_id, excluded.read_id)",
+        (msisdn, mark),
     )
-    return [{"msisdn": r.msisdn, "messages": r.n, "last_message_at": dates.format(r.last_at)} for r in rows]
+    read_id = tx.scalar("SELECT read_id FROM sim_read_marks WHERE msisdn = ?", (msisdn,))
+    unread = tx.scalar("SELECT count(*) FROM sim_messages WHERE msisdn = ? AND id > ?", (msisdn, read_id), 0)
+    return read_id, unread
 
 
 def messages(tx: Tx, msisdn: str | None, after_id: int = 0, limit: int = 100) -> list[dict[str, Any]]:
@@ -146,8 +205,16 @@ def messages(tx: Tx, msisdn: str | None, after_id: int = 0, limit: int = 100) ->
 
 
 def purge(tx: Tx, msisdn: str | None) -> int:
+    """Forget what handsets received (messages still waiting for their receipt stay), and the
+    read marks of handsets left with nothing."""
     if msisdn:
         tx.execute("DELETE FROM sim_messages WHERE msisdn = ? AND receipt_done = 1", (msisdn,))
     else:
         tx.execute("DELETE FROM sim_messages WHERE receipt_done = 1")
-    return tx.rowcount
+    n = tx.rowcount
+    tx.execute(
+        "DELETE FROM sim_read_marks WHERE NOT EXISTS "
+        "(SELECT 1 FROM sim_messages s WHERE s.msisdn = sim_read_marks.msisdn)" + (" AND msisdn = ?" if msisdn else ""),
+        (msisdn,) if msisdn else (),
+    )
+    return n

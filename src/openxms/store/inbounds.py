@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .db import Tx
+from .db import Row, Tx, newest_first
 
 
 def insert(
@@ -66,3 +66,21 @@ def by_handset(tx: Tx, msisdn: str, limit: int) -> list[str]:
             "SELECT doc FROM inbounds WHERE sender = ? ORDER BY received_at DESC, id DESC LIMIT ?", (msisdn, limit)
         )
     ]
+
+
+def browse(tx: Tx, plans: list[str], number: str | None, before: tuple[int, str] | None, limit: int) -> list[Row]:
+    """Every plan's MOs for the web UI, newest first: up to `limit` older than `before`
+    ((received_at, id) of the last one shown), of these plans, from or to this number."""
+    where, args = newest_first(tx, plans, before, "received_at")
+    if number is not None:
+        where.append("(sender = ? OR recipient = ?)")
+        args += [number, number]
+    sql = "SELECT id, account_id, received_at, doc FROM inbounds"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    return tx.all(sql + " ORDER BY received_at DESC, id DESC LIMIT ?", [*args, limit])
+
+
+def find(tx: Tx, inbound_id: str) -> Row | None:
+    """One MO of any plan (id, account_id, received_at, doc)."""
+    return tx.one("SELECT id, account_id, received_at, doc FROM inbounds WHERE id = ?", (inbound_id,))

@@ -46,3 +46,12 @@ def release(tx: Tx, name: str, node: str) -> None:
 def release_all(tx: Tx) -> None:
     """Forget every lease (SQLite: one engine per file, so a starting engine owns them all)."""
     tx.execute("DELETE FROM leases")
+
+
+def held(tx: Tx, prefix: str) -> list[tuple[str, str, int]]:
+    """(name, holder, expires_at) of the leases named `prefix...` that have not expired."""
+    rows = tx.all(
+        "SELECT name, holder, expires_at FROM leases WHERE name LIKE ? AND expires_at >= ? ORDER BY name",
+        (prefix.replace("%", "") + "%", _wall_ms()),
+    )
+    return [(r.name, r.holder, r.expires_at) for r in rows]

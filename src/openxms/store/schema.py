@@ -461,6 +461,17 @@ MIGRATIONS: list[tuple[str, list[str | dict[str, str]]]] = [
             "ALTER TABLE smpp_parts ADD COLUMN udh TEXT",
         ],
     ),
+    (
+        "ui_pages",
+        [
+            # The web UI's read mark per handset: the id of the newest message it showed there,
+            # so unread counts survive a reload (store/handsets.py).
+            "CREATE TABLE sim_read_marks (msisdn TEXT PRIMARY KEY, read_id BIGINT NOT NULL)",
+            # The Inbounds view: every plan's MOs newest first, and those of one handset.
+            "CREATE INDEX inbounds_recent ON inbounds (received_at, id)",
+            "CREATE INDEX inbounds_sender ON inbounds (sender, received_at, id)",
+        ],
+    ),
 ]
 
 

@@ -107,7 +107,8 @@ def terms(q: str) -> list[str]:
     return list(dict.fromkeys(q.split()))
 
 
-def _like(term: str) -> str:
+def like_pattern(term: str) -> str:
+    """A LIKE pattern matching `term` anywhere (its %, _ and \\ escaped; use ESCAPE '\\')."""
     return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
@@ -123,7 +124,7 @@ def indexed(tx: Tx, words: list[str]) -> Match:
     """Rows of the index whose text holds every word (drive the query from `f`)."""
     if tx.dialect == "postgresql":
         where = " AND ".join("f.doc ILIKE ? ESCAPE '\\'" for _ in words)
-        return Match("JOIN msg_search f ON f.rowid = r.id", where, [_like(w) for w in words])
+        return Match("JOIN msg_search f ON f.rowid = r.id", where, [like_pattern(w) for w in words])
     long = [w for w in words if len(w) >= MIN_TRIGRAM]
     short = [w for w in words if len(w) < MIN_TRIGRAM]  # the trigram index cannot look these up
     parts: list[str] = []
@@ -134,7 +135,7 @@ def indexed(tx: Tx, words: list[str]) -> Match:
     cols = ("f.msisdn", "f.sender", "f.body", "f.batch_id", "f.client_reference")
     for w in short:
         parts.append("(" + " OR ".join(f"{c} LIKE ? ESCAPE '\\'" for c in cols) + ")")
-        args += [_like(w)] * len(cols)
+        args += [like_pattern(w)] * len(cols)
     return Match("JOIN msg_search f ON f.rowid = r.id", " AND ".join(parts), args)
 
 
@@ -143,4 +144,4 @@ def unindexed(tx: Tx, words: list[str]) -> Match:
     op = "ILIKE" if tx.dialect == "postgresql" else "LIKE"
     doc = doc_expr(tx)
     where = " AND ".join(f"{doc} {op} ? ESCAPE '\\'" for _ in words)
-    return Match("", where, [_like(w) for w in words])
+    return Match("", where, [like_pattern(w) for w in words])

@@ -176,6 +176,10 @@ routes = [
     Route("/ui/messages.js", _static("messages.js", "text/javascript; charset=utf-8"), methods=["GET"]),
     Route("/ui/batches.js", _static("batches.js", "text/javascript; charset=utf-8"), methods=["GET"]),
     Route("/ui/callbacks.js", _static("callbacks.js", "text/javascript; charset=utf-8"), methods=["GET"]),
+    *(
+        Route(f"/ui/{name}", _static(name, "text/javascript; charset=utf-8"), methods=["GET"])
+        for name in ("inbounds.js", "groups.js", "rules.js", "system.js")
+    ),
     Route("/ui/nav.js", _static("nav.js", "text/javascript; charset=utf-8"), methods=["GET"]),
     Route("/ui/notify.js", _static("notify.js", "text/javascript; charset=utf-8"), methods=["GET"]),
     Route("/ui/app.css", _static("app.css", "text/css; charset=utf-8"), methods=["GET"]),

@@ -4,10 +4,15 @@
 "use strict";
 
 const THREAD_LIMIT = 200;
+const HANDSET_PAGE = 100;
+const HANDSET_MAX_RELOAD = 500;  // a live re-read covers at most this many of the loaded handsets
 const $ = (id) => document.getElementById(id);
 
 const state = {
-  handsets: [],
+  handsets: [],        // what the list shows (GET /simulator/handsets?q=...), most recently reached first
+  handsetsNext: null,  // the cursor of the page after the loaded ones
+  handsetsSeq: 0,
+  marked: {},          // msisdn -> the newest message id marked read from this page
   selected: null,      // msisdn, digits only
   threadKey: "",       // what the open conversation last rendered (skip identical re-renders)
   threadSeq: 0,        // ignore answers to superseded requests
@@ -103,38 +108,93 @@ function notice(text, isError = false) {
 
 // -- handsets -----------------------------------------------------------------------------
 
-async function loadHandsets() {
+async function loadHandsets({ more = false } = {}) {
+  const seq = ++state.handsetsSeq;
+  const limit = more ? HANDSET_PAGE : Math.min(HANDSET_MAX_RELOAD, Math.max(HANDSET_PAGE, state.handsets.length));
+  const p = new URLSearchParams({ limit: String(limit) });
+  const q = $("search").value.trim();
+  if (q) p.set("q", q);
+  if (more && state.handsetsNext) p.set("after", String(state.handsetsNext));
+  let data;
   try {
-    state.handsets = (await api("/simulator/handsets")).handsets || [];
+    data = await api(`/simulator/handsets?${p}`);
   } catch (err) {
-    notice(`Could not read the handsets: ${err.message}`, true);
+    if (seq === state.handsetsSeq) notice(`Could not read the handsets: ${err.message}`, true);
     return;
   }
+  if (seq !== state.handsetsSeq) return;
+  state.handsets = more ? state.handsets.concat(data.handsets) : data.handsets;
+  state.handsetsNext = data.next;
   renderHandsets();
 }
 
+function lastText(h) {
+  if (h.last_type === "mt_binary") return "(binary)";
+  return preview(h.last_type === "mt_media" ? h.last_body.split("\n").pop() : h.last_body);
+}
+
 function renderHandsets() {
-  const q = digits($("search").value);
-  const shown = state.handsets.filter((h) => !q || h.msisdn.includes(q));
+  const q = $("search").value.trim();
   const list = $("handsets");
-  list.replaceChildren(...shown.map((h) => {
+  replaceKeepingFocus(list, state.handsets.map((h) => {
     const current = h.msisdn === state.selected;
+    const unread = current ? 0 : h.unread;  // the open one is being read
     return el("li", {},
-      el("button", { type: "button", class: "handset", "aria-current": current ? "true" : null,
+      el("button", { type: "button", class: "handset", "aria-current": current ? "true" : null, "data-focus": `h-${h.msisdn}`,
                      "data-msisdn": h.msisdn, onclick: () => select(h.msisdn) },
-        el("span", { class: "number", text: plus(h.msisdn) }),
+        el("span", { class: "top-line" },
+          el("span", { class: "number", text: plus(h.msisdn) }),
+          unread ? el("span", { class: "unread", title: `${plural(unread, "unread message")}`, text: String(unread) },
+                      el("span", { class: "sr-only", text: " unread" })) : null),
+        el("span", { class: "last", text: lastText(h) }),
         el("span", { class: "sub" },
           el("span", { class: "n", text: plural(h.messages, "message") }),
           timeEl(h.last_message_at, "when"))));
   }));
-  $("handsets-count").textContent = state.handsets.length ? `(${state.handsets.length})` : "";
-  $("handsets-empty").hidden = state.handsets.length > 0;
+  const n = state.handsets.length;
+  $("handsets-count").textContent = n ? `(${n}${state.handsetsNext ? "+" : ""})` : "";
+  $("handsets-empty").hidden = n > 0;
+  $("handsets-empty").textContent = q ? "No handset matches." : "No messages yet. Send a batch to any number and its handset shows up here.";
+  $("handsets-more").hidden = !state.handsetsNext;
   // Open a number that has no messages yet (to send an unsolicited MO from it).
-  const open = $("open-number");
-  const known = state.handsets.some((h) => h.msisdn === q);
-  open.hidden = !(q.length >= 5 && q.length <= 15 && !known && q !== state.selected);
-  open.textContent = `Open handset +${q}`;
-  open.dataset.msisdn = q;
+  const d = digits(q), open = $("open-number");
+  const known = state.handsets.some((h) => h.msisdn === d);
+  open.hidden = !(/^\+?[\d\s().-]+$/.test(q) && d.length >= 5 && d.length <= 15 && !known && d !== state.selected);
+  open.textContent = `Open handset +${d}`;
+  open.dataset.msisdn = d;
+}
+
+// The handset is shown: its messages up to the newest one shown are read (server-side, so the
+// count survives a reload and is the same in every browser).
+async function markRead(msisdn, newest) {
+  if (!newest || currentView !== "handsets" || document.visibilityState !== "visible") return;
+  const h = state.handsets.find((x) => x.msisdn === msisdn);
+  if ((state.marked[msisdn] || 0) >= newest && !(h && h.unread)) return;
+  state.marked[msisdn] = newest;
+  try {
+    const r = await api(`/simulator/handsets/${encodeURIComponent(msisdn)}/read`, { method: "POST", body: { through: newest } });
+    if (h) { h.unread = r.unread; renderHandsets(); }
+  } catch { state.marked[msisdn] = 0; }
+}
+
+function newHandset(event) {
+  event.preventDefault();
+  const raw = $("new-number").value.trim(), n = digits(raw);
+  if (!/^\+?[\d\s().-]+$/.test(raw) || n.length < 5 || n.length > 15 || n[0] === "0") {
+    $("new-handset-error").textContent = "A phone number: 5 to 15 digits, not starting with 0.";
+    return;
+  }
+  $("new-handset-error").textContent = "";
+  $("new-number").value = "";
+  toggleNewHandset(false);
+  select(n);
+  $("reply-to").focus();
+}
+
+function toggleNewHandset(show) {
+  $("new-handset-form").hidden = !show;
+  $("new-handset").setAttribute("aria-expanded", String(show));
+  if (show) $("new-number").focus();
 }
 
 function select(msisdn, { push = true } = {}) {
@@ -145,6 +205,8 @@ function select(msisdn, { push = true } = {}) {
     $("thread").replaceChildren();
     $("reply-error").textContent = "";
     $("reply-body").value = "";
+    $("title").textContent = plus(msisdn);
+    $("reply").hidden = false;  // a handset with no messages yet can still write (e.g. a new one)
   }
   if (push && location.hash !== "#/handsets/" + msisdn) history.replaceState(null, "", "#/handsets/" + msisdn);
   renderHandsets();
@@ -242,6 +304,7 @@ async function loadThread() {
   }
   if (seq !== state.threadSeq || msisdn !== state.selected) return;  // the user moved on
   renderThread(data);
+  markRead(msisdn, Math.max(0, ...(data.messages || []).map((m) => m.id)));
 }
 
 function renderThread(data) {
@@ -355,34 +418,6 @@ async function advance(seconds) {
   }
 }
 
-// -- outcome rules ------------------------------------------------------------------------
-
-async function loadRules() {
-  const err = $("rules-error"), save = $("rules-save");
-  err.textContent = "";
-  $("rules-saved").textContent = "";
-  try {
-    $("rules-json").value = JSON.stringify(await api("/simulator/rules"), null, 2);
-    save.disabled = false;
-  } catch (e) {
-    err.textContent = e.message;
-    save.disabled = true;
-  }
-}
-
-async function saveRules() {
-  const err = $("rules-error"), saved = $("rules-saved");
-  err.textContent = "";
-  saved.textContent = "";
-  try {
-    const r = await api("/simulator/rules", { method: "PUT", body: $("rules-json").value });
-    $("rules-json").value = JSON.stringify(r, null, 2);
-    saved.textContent = "Saved.";
-  } catch (e) {
-    err.textContent = e.message;  // the server's 400 text says what is wrong
-  }
-}
-
 // -- live updates -------------------------------------------------------------------------
 
 const pending = { handsets: false, thread: false, timer: null };
@@ -399,6 +434,9 @@ function refreshSoon({ handsets = true, thread = true } = {}) {  // coalesce bur
     msgRefresh();
     batchRefresh();
     callbackRefresh();
+    inboundRefresh();
+    groupRefresh();
+    aboutRefresh();
     await Promise.all([h ? loadHandsets() : null, t && state.selected ? loadThread() : null, loadConversation()]);
   }, 150);
 }
@@ -446,14 +484,23 @@ function listen() {
 // -- wiring -------------------------------------------------------------------------------
 
 function init() {
-  $("search").addEventListener("input", renderHandsets);
-  $("search").addEventListener("keydown", (e) => {
+  let typingTimer = null;
+  $("search").addEventListener("input", () => {  // the server searches: wait for a pause in typing
+    clearTimeout(typingTimer);
+    typingTimer = setTimeout(() => { state.handsets = []; loadHandsets(); }, 250);
+  });
+  $("search").addEventListener("keydown", async (e) => {
     if (e.key !== "Enter") return;
+    clearTimeout(typingTimer);
+    await loadHandsets();
     const first = $("handsets").querySelector("button.handset");
     if (first) first.click();
     else if (!$("open-number").hidden) $("open-number").click();
   });
   $("open-number").addEventListener("click", (e) => select(e.currentTarget.dataset.msisdn));
+  $("handsets-more").addEventListener("click", () => loadHandsets({ more: true }));
+  $("new-handset").addEventListener("click", () => toggleNewHandset($("new-handset-form").hidden));
+  $("new-handset-form").addEventListener("submit", newHandset);
   $("reply").addEventListener("submit", sendReply);
   $("reply-to").addEventListener("input", () => { state.replyTo.edited = true; });
   $("reply-body").addEventListener("keydown", (e) => {  // Ctrl/Cmd+Enter sends
@@ -464,15 +511,15 @@ function init() {
   for (const b of $("clock-advance").querySelectorAll("button")) {
     b.addEventListener("click", () => advance(Number(b.dataset.seconds)));
   }
-  const dialog = $("rules");
-  $("rules-open").addEventListener("click", () => { dialog.showModal(); loadRules(); });
-  $("rules-reload").addEventListener("click", loadRules);
-  $("rules-save").addEventListener("click", saveRules);
   convInit();
   msgInit();
   batchInit();
   callbackInit();
   notifyInit();
+  inboundInit();
+  groupInit();
+  rulesInit();
+  systemInit();
 
   navInit();
   loadClock();

@@ -1,12 +1,14 @@
 // openxms simulator UI: the views and their URLs, and the keyboard.
 //
 // Every view and item has a URL (the hash): #/messages, #/messages/<id>, #/messages?q=...,
-// #/batches, #/batches/<id>, #/callbacks, #/callbacks/<id>, #/handsets, #/handsets/<number>. The older #<number> links still open that handset.
-// Keys (not while typing in a field): "/" search, j/k or arrows move, Enter opens, Esc closes.
+// #/batches, #/batches/<id>, #/callbacks, #/callbacks/<id>, #/handsets, #/handsets/<number>, #/inbounds,
+// #/inbounds/<id>, #/groups, #/groups/<id>, #/rules, #/clock, #/about. The older #<number> links still open that handset.
+// Keys (not while typing in a field): "/" search, j/k or arrows move, Enter opens, Esc closes,
+// Delete purges the open handset (after a confirmation).
 // Loaded before app.js, started by it (navInit).
 "use strict";
 
-const VIEWS = ["messages", "batches", "callbacks", "handsets"];
+const VIEWS = ["messages", "batches", "callbacks", "handsets", "inbounds", "groups", "rules", "clock", "about"];
 let currentView = null;
 
 function parseHash(hash) {
@@ -37,6 +39,14 @@ function route() {
     batchRoute(item);
   } else if (view === "callbacks") {
     callbackRoute(item);
+  } else if (view === "inbounds") {
+    inboundRoute(item);
+  } else if (view === "groups") {
+    groupRoute(item);
+  } else if (view === "rules") {
+    rulesRoute();
+  } else if (view === "clock" || view === "about") {
+    systemRoute(view);
   } else if (item) {
     const n = digits(item);
     if (n && n !== state.selected) select(n, { push: false });
@@ -59,23 +69,30 @@ function moveHandset(delta) {
 
 function onKey(e) {
   if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey) return;
-  if (document.querySelector("dialog[open]")) return;  // the rules dialog has its own keys
+  if (document.querySelector("dialog[open]")) return;  // a dialog has its own keys
   if (e.key === "Escape") {
     if (typing(e.target)) { e.target.blur(); return; }
     if (currentView === "messages" && closeMessage()) e.preventDefault();
     if (currentView === "batches" && bat.open !== null) { e.preventDefault(); location.hash = "#/batches"; }
     if (currentView === "callbacks" && cbs.open !== null) { e.preventDefault(); location.hash = "#/callbacks"; }
+    if (currentView === "inbounds" && inb.open !== null) { e.preventDefault(); location.hash = "#/inbounds"; }
+    if (currentView === "groups" && grp.open !== null) { e.preventDefault(); location.hash = "#/groups"; }
     return;
   }
   if (typing(e.target)) return;
   const messages = currentView === "messages";
   if (e.key === "/") {
     e.preventDefault();
-    $({ messages: "msg-q", batches: "bat-plan", callbacks: "cb-state" }[currentView] || "search").focus();
+    const field = { messages: "msg-q", batches: "bat-plan", callbacks: "cb-state", inbounds: "inb-number",
+                    groups: "grp-plan", rules: "preview-number", clock: "clk-seconds", handsets: "search" }[currentView];
+    if (field && !$(field).closest("[hidden]")) $(field).focus();
   } else if (e.key === "j" || e.key === "ArrowDown" || e.key === "k" || e.key === "ArrowUp") {
     e.preventDefault();
     const delta = e.key === "j" || e.key === "ArrowDown" ? 1 : -1;
     if (messages) msgMove(delta); else if (currentView === "handsets") moveHandset(delta);
+  } else if (e.key === "Delete" && currentView === "handsets" && state.selected) {
+    e.preventDefault();
+    purge(state.selected);
   } else if (e.key === "Enter" && messages && !(e.target instanceof HTMLAnchorElement || e.target instanceof HTMLButtonElement)) {
     e.preventDefault();
     msgOpenSelected();
