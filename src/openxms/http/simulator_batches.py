@@ -11,7 +11,6 @@ back as `after`. A batch's recipients are `GET /simulator/messages?batch_id=...`
 from __future__ import annotations
 
 import json
-import re
 from typing import Annotated, Any
 
 import msgspec
@@ -25,11 +24,8 @@ from ..sms import dates, statuses
 from ..sms.objects import DryRun, Timestamp
 from ..store import batch_browse as store
 from .context import ctx
-from .responses import json_response, q_bool, q_int, q_list
-from .simulator_conversation import _ID
+from .responses import ID, json_response, paged, paging, q_bool, q_int, q_list, q_page, time_id_cursor
 from .spec import SIMULATOR, op, query, route
-
-_CURSOR = re.compile(r"(\d{1,15}):([0-9A-Za-z_-]{1,64})")
 
 
 class SimBatch(Struct, kw_only=True):
@@ -110,7 +106,7 @@ def _fields(s: store.Summary) -> tuple[dict[str, Any], dict[str, Any]]:
 
 def _batch_id(request: Request) -> str:
     batch_id = request.path_params["batch_id"]
-    if not _ID.fullmatch(batch_id):
+    if not ID.fullmatch(batch_id):
         raise InvalidFormat("batch_id is not an id")
     return batch_id
 
@@ -123,23 +119,15 @@ def _batch_id(request: Request) -> str:
     params=[
         query("service_plan_id", description="only these plans' (comma-separated)"),
         query("scheduled", "boolean", "only batches waiting for their send_at"),
-        query("limit", "integer", "at most this many (default 20)", minimum=1, maximum=200),
-        query("after", description="the `next` of the previous page"),
+        *paging(20, 200, after="string"),
     ],
 )
 async def list_batches(request: Request) -> Response:
-    limit = q_int(request, "limit", 20, 1, 200)
-    before = None
-    if raw := request.query_params.get("after"):
-        m = _CURSOR.fullmatch(raw)
-        if m is None:
-            raise InvalidFormat("after is not a cursor from this list")
-        before = (int(m.group(1)), m.group(2))
+    limit, before = q_page(request, 20, 200, time_id_cursor)
     rows = await ctx(request).db.read(
         store.page, q_list(request, "service_plan_id"), q_bool(request, "scheduled", False), before, limit + 1
     )
-    page = rows[:limit]
-    nxt = f"{page[-1].batch.created_at}:{page[-1].batch.id}" if len(rows) > limit else None
+    page, nxt = paged(rows, limit, lambda s: f"{s.batch.created_at}:{s.batch.id}")
     return json_response(SimBatches([SimBatch(**_fields(s)[1]) for s in page], nxt))
 
 

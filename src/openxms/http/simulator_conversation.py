@@ -26,7 +26,6 @@ from .responses import ID, id_cursor, json_response, paged, paging, q_id, q_page
 from .spec import SIMULATOR, op, query, route
 
 PENDING = "PENDING"  # a generated message with no delivery status reported yet
-_ID = ID  # (imported from here by simulator_batches and simulator_messages)
 
 Cursor = Annotated[str | None, Meta(description="pass as `after` for the next page; null: no more")]
 
@@ -170,7 +169,7 @@ async def get_batch(request: Request) -> Response:
     """Before the fan-out, the recipients are the request's (no message id yet); after it, the
     messages it made, each with its status and rendered text."""
     batch_id = request.path_params["batch_id"]
-    if not _ID.fullmatch(batch_id):
+    if not ID.fullmatch(batch_id):
         raise InvalidFormat("batch_id is not an id")
     d = await ctx(request).db.read(browse.batch, batch_id)
     if d is None:

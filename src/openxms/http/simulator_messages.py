@@ -22,9 +22,8 @@ from ..sms import dates, reports, statuses
 from ..sms.objects import Timestamp
 from ..store import messages as store
 from .context import ctx
-from .responses import json_response, q_int, q_list, q_time
+from .responses import ID, json_response, paged, paging, q_int, q_list, q_page, q_time
 from .simulator_callbacks import SimCallback, callback
-from .simulator_conversation import _ID
 from .simulator_timeline import CodeMeaning, Part, Step, meaning, parts, timeline
 from .spec import SIMULATOR, op, path, query, route
 
@@ -129,7 +128,7 @@ def _filter(request: Request) -> store.Filter:
             raise InvalidFormat(f"unknown status {s!r}")
         found.append(c)
     batch_id = request.query_params.get("batch_id") or None
-    if batch_id is not None and not _ID.fullmatch(batch_id):
+    if batch_id is not None and not ID.fullmatch(batch_id):
         raise InvalidFormat("batch_id is not an id")
     code = request.query_params.get("code")
     q = request.query_params.get("q", "")
@@ -159,18 +158,15 @@ def _filter(request: Request) -> store.Filter:
         query("batch_id", description="only this batch's"),
         query("start_date", description="queued at or after (ISO-8601)", format="date-time"),
         query("end_date", description="queued before (ISO-8601)", format="date-time"),
-        query("limit", "integer", "at most this many (default 50)", minimum=1, maximum=500),
-        query("after", "integer", "the `next` of the previous page", minimum=1),
+        *paging(50, 500),
     ],
 )
 async def list_messages(request: Request) -> Response:
     f = _filter(request)
-    limit = q_int(request, "limit", 50, 1, 500)
-    after = request.query_params.get("after")
-    before = q_int(request, "after", 0, 1, 2**62) if after else None
+    limit, before = q_page(request, 50, 500)
     rows = await ctx(request).db.read(store.page, f, before, limit + 1)
-    page = rows[:limit]
-    return json_response(SimMessages([message(r) for r in page], page[-1].id if len(rows) > limit else None))
+    page, nxt = paged(rows, limit, lambda r: r.id)
+    return json_response(SimMessages([message(r) for r in page], nxt))
 
 
 def detail(d: store.Detail) -> SimMessageDetail:
