@@ -10,6 +10,7 @@ Compare two trees by running this from each (interleaved, several times).
     python bench/inprocess.py
     python bench/inprocess.py --recipients 1000 --requests 2000 --profile
     python bench/inprocess.py --conversation        # messages:send (text, SMS_SENDER) instead
+    python bench/inprocess.py --conversation-batch --recipients 1000 --requests 500  # the Batch API
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import argparse
 import asyncio
 import base64
 import cProfile
+import gc
 import json
 import os
 import pstats
@@ -42,10 +44,47 @@ def writer_cpu() -> float:
 
 APP = "01K0APP0000000000000000001"
 CONVERSATION = "/v1/projects/BENCHPROJ/messages:send"
+CONVERSATION_BATCH = "/conversationbatch/v1/projects/BENCHPROJ/messages"
+
+
+async def token(app, basic: bytes) -> bytes:
+    """An access token from POST /oauth2/token (client credentials), straight through ASGI."""
+    form = b"grant_type=client_credentials"
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/oauth2/token",
+        "raw_path": b"/oauth2/token",
+        "root_path": "",
+        "query_string": b"",
+        "headers": [
+            (b"host", b"127.0.0.1:8080"),
+            (b"content-type", b"application/x-www-form-urlencoded"),
+            (b"authorization", basic),
+            (b"content-length", str(len(form)).encode()),
+        ],
+        "client": ("127.0.0.1", 5555),
+        "server": ("127.0.0.1", 8080),
+    }
+    body = bytearray()
+
+    async def receive():
+        return {"type": "http.request", "body": form, "more_body": False}
+
+    async def send(m):
+        if m["type"] == "http.response.body":
+            body.extend(m.get("body", b""))
+
+    await app(scope, receive, send)
+    return json.loads(body)["access_token"].encode()
 
 
 async def run(app, path: str, body: bytes, requests: int, profile: bool) -> None:
-    auth = b"Basic " + base64.b64encode(b"BENCHKEY:BENCHSECRET") if path == CONVERSATION else b"Bearer BENCHTOKEN"
+    basic = b"Basic " + base64.b64encode(b"BENCHKEY:BENCHSECRET")
+    auth = basic if path == CONVERSATION else b"Bearer BENCHTOKEN"
     headers = [
         (b"host", b"127.0.0.1:8080"),
         (b"content-type", b"application/json"),
@@ -91,6 +130,8 @@ async def run(app, path: str, body: bytes, requests: int, profile: bool) -> None
         app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, startup.get, answers.put)
     )
     await answers.get()
+    if path == CONVERSATION_BATCH:  # the Batch API takes OAuth2 bearer tokens only
+        headers[2] = (b"authorization", b"Bearer " + await token(app, basic))
     for _ in range(200):
         await one()  # warm-up
     left = requests
@@ -132,6 +173,9 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=20_000)
     ap.add_argument("--profile", action="store_true")
     ap.add_argument("--conversation", action="store_true", help="POST messages:send instead (one text message)")
+    ap.add_argument(
+        "--conversation-batch", action="store_true", help="the Batch API instead (--recipients, a ${name} each)"
+    )
     args = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="openxms-bench-inprocess-")
     s = config.load(
@@ -146,6 +190,8 @@ def main() -> None:
         role="api",
     )
     app, _ = build(s)
+    gc.freeze()  # as `openxms serve` does once it has started (cli.py)
+    gc.set_threshold(50_000, 20, 100)
     if args.conversation:
         path, doc = (
             CONVERSATION,
@@ -155,6 +201,24 @@ def main() -> None:
                     "identified_by": {"channel_identities": [{"channel": "SMS", "identity": "+12017777777"}]}
                 },
                 "message": {"text_message": {"text": "Benchmark message"}},
+                "channel_properties": {"SMS_SENDER": "+12025550100"},
+            },
+        )
+    elif args.conversation_batch:
+        path, doc = (
+            CONVERSATION_BATCH,
+            {
+                "app_id": APP,
+                "message": {"text_message": {"text": "Benchmark message for ${name}"}},
+                "recipient_and_params": [
+                    {
+                        "recipient": {
+                            "identified_by": {"channel_identities": [{"channel": "SMS", "identity": f"+1201{i:07d}"}]}
+                        },
+                        "parameters": {"name": f"n{i}"},
+                    }
+                    for i in range(args.recipients)
+                ],
                 "channel_properties": {"SMS_SENDER": "+12025550100"},
             },
         )
