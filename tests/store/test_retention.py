@@ -104,3 +104,20 @@ def test_max_messages_trims_the_oldest_finished_batches(db):
     assert ids == {"b2", "open"}  # 3 messages kept: the newest batch and the open one
     assert trim_sync(db, ["A"], 1, NOW) > 0  # lower: the last finished batch goes, the open one stays
     assert {r.id for r in db.run_sync(lambda tx: tx.all("SELECT id FROM batches"))} == {"open"}
+
+
+def test_a_conversation_batchs_metadata_is_found_by_its_batch_not_by_a_scan(db):
+    """Retention deletes metadata rows by batch_id, a chunk at a time: by index, not by reading
+    every batch's metadata for each chunk."""
+    sql = "DELETE FROM conv_batch_metadata WHERE batch_id IN (?, ?)"
+    if db.dialect == "sqlite":
+        plan = db.run_sync(lambda tx: tx.all("EXPLAIN QUERY PLAN " + sql, ("B1", "B2")))
+        assert any("conv_batch_metadata_batch" in str(r) for r in plan), plan
+    else:
+        index = db.run_sync(
+            lambda tx: tx.scalar(
+                "SELECT indexdef FROM pg_indexes WHERE tablename = 'conv_batch_metadata' "
+                "AND indexname = 'conv_batch_metadata_batch'"
+            )
+        )
+        assert index is not None and "(batch_id)" in index

@@ -472,6 +472,14 @@ MIGRATIONS: list[tuple[str, list[str | dict[str, str]]]] = [
             "CREATE INDEX inbounds_sender ON inbounds (sender, received_at, id)",
         ],
     ),
+    (
+        "conv_batch_metadata_batch",
+        [
+            # Retention deletes a Conversation batch's metadata rows by batch_id
+            # (store/retention.py); without this index each chunk scanned the whole table.
+            "CREATE INDEX conv_batch_metadata_batch ON conv_batch_metadata (batch_id)",
+        ],
+    ),
 ]
 
 
