@@ -104,10 +104,11 @@ def take_lease(tx: Tx, account_id: str, node_id: str, now: int | None = None) ->
     return held, fresh
 
 
-def balance(tx: Tx, node: str, accounts: Sequence[str], leaving: Collection[str]) -> Pass:
+def balance(tx: Tx, node: str, accounts: Sequence[str], leaving: Collection[str], now: int | None = None) -> Pass:
     """One lease pass (the module's rule), in one transaction. `leaving`: accounts this node is
-    handing over right now (still held and renewed until `hand_over` deletes their lease)."""
-    now = wall_ms()
+    handing over right now (still held and renewed until `hand_over` deletes their lease);
+    `now`: wall-clock ms (tests pass their own)."""
+    now = wall_ms() if now is None else now
     nodes.beat(tx, node, now)
     live = max(1, len(nodes.live(tx, now, LIVE_MS)))
     limit = share(len(accounts), live)
@@ -122,13 +123,13 @@ def balance(tx: Tx, node: str, accounts: Sequence[str], leaving: Collection[str]
     return Pass(live, limit, tuple(held), tuple(fresh), surplus(held, leaving, limit))
 
 
-def join(tx: Tx, node: str, sqlite: bool) -> None:
+def join(tx: Tx, node: str, sqlite: bool, now: int | None = None) -> None:
     """An engine starts: on SQLite (one engine per file) leases and heartbeats of a previous life
     are its own to forget; then it beats. Whatever it had claimed before goes back to the queue."""
     if sqlite:
         leases.release_all(tx)
         nodes.forget_all(tx)
-    nodes.join(tx, node, wall_ms())
+    nodes.join(tx, node, wall_ms() if now is None else now)
     queue.release_own_claims(tx, node)
 
 
