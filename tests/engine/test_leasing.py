@@ -90,12 +90,17 @@ def test_a_joining_node_gets_half_after_a_graceful_hand_over(db):
     assert [c.id for c in db.run_sync(queue.claim, "P4", "node-b", 10)] == rows["P4"][1:]  # FIFO order kept
 
 
-def test_a_dead_nodes_leases_go_to_the_others_when_its_heartbeat_and_leases_expire(db):
+def split_between_two(db, at: int) -> None:
+    """node-a (first) and node-b settled at two plans each, their last passes at `at`."""
     db.run_sync(balance, "node-a", PLANS, (), NOW)
     db.run_sync(balance, "node-b", PLANS, (), NOW)
     for p in ("P3", "P4"):
         db.run_sync(hand_over, p, "node-a")
-    db.run_sync(balance, "node-b", PLANS, (), NOW + 500)
+    assert db.run_sync(balance, "node-b", PLANS, (), at).held == ("P3", "P4")
+
+
+def test_a_dead_nodes_leases_go_to_the_others_when_its_heartbeat_and_leases_expire(db):
+    split_between_two(db, NOW + 500)
     rows = db.run_sync(lambda tx: add_batch(tx, "b1", ["12010000001", "12010000002"], account_id="P1"))
     db.run_sync(queue.claim, "P1", "node-a", 1)  # node-a dies while sending
     # node-b keeps beating; node-a's last beat and renewal were at NOW
@@ -107,11 +112,7 @@ def test_a_dead_nodes_leases_go_to_the_others_when_its_heartbeat_and_leases_expi
 
 
 def test_a_node_stopping_cleanly_lets_the_other_take_everything_at_its_next_pass(db):
-    db.run_sync(balance, "node-a", PLANS, (), NOW)
-    db.run_sync(balance, "node-b", PLANS, (), NOW)
-    for p in ("P3", "P4"):
-        db.run_sync(hand_over, p, "node-a")
-    db.run_sync(balance, "node-b", PLANS, (), NOW + 100)
+    split_between_two(db, NOW + 100)
     db.run_sync(leasing.leave, PLANS, "node-b")
     assert db.run_sync(nodes.live, NOW + 200, leasing.LIVE_MS) == ["node-a"]
     p = db.run_sync(balance, "node-a", PLANS, (), NOW + 200)
