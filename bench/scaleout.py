@@ -1,0 +1,261 @@
+"""Scale-out on PostgreSQL (issue #14, P6): the same queued load drained by one node, then by two.
+
+    python bench/scaleout.py                                # 3 pairs, 4 plans x 25,000 messages
+    python bench/scaleout.py --runs 1 --messages 5000       # a smoke run
+    python bench/scaleout.py --pg postgresql://postgres@127.0.0.1:5432/
+
+Each run makes a fresh database on the server (dropped afterwards), queues `--plans` plans x
+`--messages` messages (1000-recipient batches, plans unlimited, simulator connector) through
+one `--role api` process with no engine, stops it, then starts `--nodes` `openxms serve`
+processes at once (each its own port and node id; fair-share leases split the plans between
+them) and times from their start until every recipient is final: msg/s end to end, start-up
+and the lease hand-over included. The 1-node and 2-node drains alternate (1, 2, 1, 2, ...) on
+the same box, so each pair's ratio compares runs made side by side.
+
+The box's CPU is sampled over each drain: every node process's user + system time, the
+PostgreSQL server's (every `postgres` process), and the whole machine's busy time, because
+on a small box the nodes and PostgreSQL share the same cores and that, not the lease rule, is
+what bounds the ratio. All processes listen on 127.0.0.1; counts and times are bounded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+import psutil
+import psycopg
+
+from common import free_port, numbers
+
+PG = "postgresql://postgres@127.0.0.1:5432/"
+
+
+def plans(n: int) -> list[tuple[str, str]]:
+    return [(f"P6PLAN{i}", f"P6TOKEN{i}") for i in range(1, n + 1)]
+
+
+def with_database(url: str, name: str) -> str:
+    u = urlsplit(url)
+    return urlunsplit((u.scheme, u.netloc, "/" + name, u.query, u.fragment))
+
+
+class FreshDatabase:
+    """A database of its own for one run, dropped at the end (`WITH (FORCE)` ends any session
+    a killed node left)."""
+
+    def __init__(self, server: str) -> None:
+        self.server = with_database(server, "postgres")
+        self.name = f"openxms_p6_{os.getpid()}_{time.monotonic_ns() % 10**9}"
+        with psycopg.connect(self.server, autocommit=True) as c:
+            c.execute(f"CREATE DATABASE {self.name}")
+        self.url = with_database(server, self.name)
+
+    def drop(self) -> None:
+        with psycopg.connect(self.server, autocommit=True) as c:
+            c.execute(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")
+
+
+class Node:
+    """One `openxms serve` process on the run's database."""
+
+    def __init__(self, database: str, env: dict[str, str], role: str, tmp: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        data = tmp / str(self.port)
+        data.mkdir(parents=True)
+        self.log = open(data / "server.log", "ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "openxms", "serve", "--port", str(self.port), "--database", database]
+            + ["--data-dir", str(data), "--role", role, "--log-level", "warning"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=self.log,
+        )
+        self.ps = psutil.Process(self.proc.pid)
+
+    def wait_healthy(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise SystemExit(
+                    f"a node exited with {self.proc.returncode}: {Path(self.log.name).read_text()[-2000:]}"
+                )
+            try:
+                if httpx.get(self.url + "/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        raise SystemExit("a node did not start")
+
+    def cpu(self) -> float:
+        t = self.ps.cpu_times()
+        return t.user + t.system
+
+    def dispatching(self) -> list[str]:
+        return httpx.get(self.url + "/readyz", timeout=10).json()["engine"]["dispatching"]
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+def postgres_cpu() -> float:
+    """CPU seconds of every PostgreSQL server process now alive (the backends serving the nodes
+    live for the whole drain, so a difference over the drain counts their work)."""
+    total = 0.0
+    for p in psutil.process_iter(["name"]):
+        if p.info["name"] in ("postgres", "postmaster"):
+            try:
+                t = p.cpu_times()
+                total += t.user + t.system
+            except psutil.Error:  # ended meanwhile
+                pass
+    return total
+
+
+@dataclass
+class Drain:
+    nodes: int
+    messages: int
+    seconds: float
+    steady: float  # msg/s between 10 % and 90 % final
+    node_cpu: float  # seconds, all nodes
+    pg_cpu: float
+    box_busy: float  # cores busy on average over the drain, every process on the machine
+    split: list[list[str]]
+
+    @property
+    def rate(self) -> float:
+        return self.messages / self.seconds
+
+
+def drain(args, n_nodes: int) -> Drain:
+    db = FreshDatabase(args.pg)
+    tmp = Path(tempfile.mkdtemp(prefix="openxms-p6-"))
+    accounts = plans(args.plans)
+    env = {
+        **os.environ,
+        "OPENXMS_SERVICE_PLANS": ",".join(f"{p}:{t}:0" for p, t in accounts),
+        "OPENXMS_PROJECTS": "",
+    }
+    total = args.plans * args.messages
+    nodes: list[Node] = []
+    try:
+        api = Node(db.url, env, "api", tmp)
+        api.wait_healthy()
+        with httpx.Client(timeout=120) as c:
+            for i, (plan, token) in enumerate(accounts):
+                for j in range(0, args.messages, 1000):
+                    r = c.post(
+                        f"{api.url}/xms/v1/{plan}/batches",
+                        headers={"Authorization": f"Bearer {token}"},
+                        json={
+                            "to": numbers(min(1000, args.messages - j), prefix=f"19{i}{j // 1000:03d}"),
+                            "from": "12025550100",
+                            "body": "p6",
+                        },
+                    )
+                    r.raise_for_status()
+        api.stop()
+        with psycopg.connect(db.url, autocommit=True) as poll:
+            assert poll.execute("SELECT count(*) FROM recipients WHERE final = 0").fetchone()[0] == total
+            pg0, box0 = postgres_cpu(), psutil.cpu_times()
+            t0 = time.perf_counter()
+            nodes = [Node(db.url, env, "all", tmp) for _ in range(n_nodes)]
+            marks: dict[float, float] = {}
+            while True:
+                left = poll.execute("SELECT count(*) FROM recipients WHERE final = 0").fetchone()[0]
+                now = time.perf_counter() - t0
+                done = total - left
+                for frac in (0.1, 0.9):
+                    if frac not in marks and done >= frac * total:
+                        marks[frac] = now
+                if left == 0:
+                    break
+                if now > args.limit:
+                    raise SystemExit(f"{n_nodes} node(s): {left} messages still not final after {args.limit:.0f} s")
+                for node in nodes:
+                    if node.proc.poll() is not None:
+                        raise SystemExit(f"a node exited: {Path(node.log.name).read_text()[-2000:]}")
+                time.sleep(args.poll)
+            seconds = time.perf_counter() - t0
+            node_cpu = sum(n.cpu() for n in nodes)
+            pg_cpu = postgres_cpu() - pg0
+            box1 = psutil.cpu_times()
+            busy = (sum(box1) - box1.idle - box1.iowait) - (sum(box0) - box0.idle - box0.iowait)
+            delivered = poll.execute("SELECT count(*) FROM recipients WHERE status = 'Delivered'").fetchone()[0]
+            if delivered != total:
+                raise SystemExit(f"{n_nodes} node(s): {delivered} of {total} delivered")
+            split = [n.dispatching() for n in nodes]
+        steady = 0.8 * total / max(1e-9, marks[0.9] - marks[0.1])
+        return Drain(n_nodes, total, seconds, steady, node_cpu, pg_cpu, busy / seconds, split)
+    finally:
+        for node in nodes:
+            node.stop()
+        db.drop()
+
+
+def show(d: Drain) -> str:
+    return (
+        f"{d.nodes} node(s): {d.messages:,} messages in {d.seconds:.1f} s = {d.rate:,.0f} msg/s end to end "
+        f"(steady {d.steady:,.0f}); CPU: nodes {d.node_cpu:.1f} s, PostgreSQL {d.pg_cpu:.1f} s, "
+        f"other processes {d.box_busy * d.seconds - d.node_cpu - d.pg_cpu:.1f} s, box {d.box_busy:.2f} of "
+        f"{psutil.cpu_count()} cores busy; {1e6 * (d.node_cpu + d.pg_cpu) / d.messages:.0f} us CPU a message "
+        f"(nodes + PostgreSQL); plans per node {[len(s) for s in d.split]}"
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--runs", type=int, default=3, help="pairs of drains (1 node, then 2)")
+    ap.add_argument("--plans", type=int, default=4)
+    ap.add_argument("--messages", type=int, default=25_000, help="per plan")
+    ap.add_argument("--nodes", type=int, default=2, help="the scaled-out case (against 1 node)")
+    ap.add_argument("--pg", default=PG, help="PostgreSQL server; each run makes (and drops) its own database")
+    ap.add_argument("--poll", type=float, default=0.25, help="seconds between progress queries")
+    ap.add_argument("--limit", type=float, default=600, help="seconds a drain may take")
+    args = ap.parse_args()
+    one: list[Drain] = []
+    many: list[Drain] = []
+    for i in range(args.runs):
+        for n, out in ((1, one), (args.nodes, many)):
+            d = drain(args, n)
+            out.append(d)
+            print(f"run {i + 1}/{args.runs}: {show(d)}", flush=True)
+        print(f"run {i + 1}/{args.runs}: ratio {many[-1].rate / one[-1].rate:.2f}", flush=True)
+    ratios = [m.rate / o.rate for o, m in zip(one, many, strict=True)]
+    for label, runs in (("1 node", one), (f"{args.nodes} nodes", many)):
+        print(
+            f"scale-out {label}: {statistics.median(d.rate for d in runs):,.0f} msg/s "
+            f"(steady {statistics.median(d.steady for d in runs):,.0f}; "
+            f"node CPU {statistics.median(d.node_cpu for d in runs):.1f} s, "
+            f"PostgreSQL CPU {statistics.median(d.pg_cpu for d in runs):.1f} s, "
+            f"box {statistics.median(d.box_busy for d in runs):.2f} cores busy)"
+        )
+    print(
+        f"scale-out ratio {args.nodes} nodes / 1: {statistics.median(ratios):.2f} (pairs: "
+        + ", ".join(f"{r:.2f}" for r in ratios)
+        + ")"
+    )
+
+
+if __name__ == "__main__":
+    main()
