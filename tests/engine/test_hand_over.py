@@ -6,6 +6,7 @@ takes all four. On SQLite one engine dispatches every plan, as before fair share
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 
@@ -55,6 +56,26 @@ def make_engine(url: str, node: str) -> tuple[Engine, Database]:
     return engine, db
 
 
+@contextlib.asynccontextmanager
+async def engines(url: str, *names: str):
+    """Engines (not started) on their own started databases; all stopped and closed after."""
+    made = [make_engine(url, n) for n in names]
+    for _, db in made:
+        await db.start()
+    try:
+        yield [e for e, _ in made], made[0][1]
+    finally:
+        for e, _ in made:
+            await e.stop()
+        for _, db in made:
+            await db.close()
+
+
+def sent(engine: Engine) -> dict[str, list[int]]:
+    """Recipients this engine's simulator was handed, per plan (see Handsets)."""
+    return engine.connector_for(accounts()["P1"]).sent  # type: ignore[attr-defined]
+
+
 def queue_load(db: Database, tag: str, n: int) -> None:
     now = Clock().now_ms()
 
@@ -99,11 +120,7 @@ def test_a_second_engine_gets_half_the_plans_mid_drain_and_the_survivor_takes_al
     migrated(pg_url)
 
     async def scenario():
-        a, a_db = make_engine(pg_url, "node-a")
-        b, b_db = make_engine(pg_url, "node-b")
-        await a_db.start()
-        await b_db.start()
-        try:
+        async with engines(pg_url, "node-a", "node-b") as ((a, b), a_db):
             queue_load(a_db, "first", PER_PLAN)
             await a.start()
             await until(lambda: sorted(a.dispatchers) == PLANS, 5, "node-a to dispatch every plan")
@@ -121,7 +138,7 @@ def test_a_second_engine_gets_half_the_plans_mid_drain_and_the_survivor_takes_al
             await until(lambda: finished(a_db), 30, "the first load to be delivered")
             check_once_and_in_order(a_db, 4 * PER_PLAN)
             # a handed-over plan: node-a sent its head, node-b its tail, never interleaved
-            sent_a, sent_b = a.connector_for(accounts()["P1"]).sent, b.connector_for(accounts()["P1"]).sent
+            sent_a, sent_b = sent(a), sent(b)
             for p in PLANS:
                 assert len(sent_a[p]) + len(sent_b[p]) == PER_PLAN  # nothing sent twice
             for p in b.dispatchers:
@@ -130,16 +147,29 @@ def test_a_second_engine_gets_half_the_plans_mid_drain_and_the_survivor_takes_al
 
             # node-b stops: node-a takes its plans at its next pass and delivers what is queued there
             await b.stop()
-            took = await until(lambda: sorted(a.dispatchers) == PLANS, 3, "node-a to take all four")
+            await until(lambda: sorted(a.dispatchers) == PLANS, 3, "node-a to take all four")
             queue_load(a_db, "second", 100)
             await until(lambda: finished(a_db), 20, "the second load to be delivered")
             check_once_and_in_order(a_db, 4 * PER_PLAN + 4 * 100)
             assert a.health()["live_nodes"] == 1 and a.health()["lease_share"] == 4
-        finally:
-            await a.stop()
-            await b.stop()
-            await a_db.close()
-            await b_db.close()
+
+    asyncio.run(scenario())
+
+
+def test_engines_started_together_split_the_plans_without_a_hand_over(pg_url):
+    """Their first pass takes nothing free, so by the second both have beaten: two plans each
+    from the start, and no plan is ever sent by both."""
+    migrated(pg_url)
+
+    async def scenario():
+        async with engines(pg_url, "node-a", "node-b") as ((a, b), a_db):
+            queue_load(a_db, "together", 300)
+            await asyncio.gather(a.start(), b.start())
+            await until(lambda: len(a.dispatchers) == len(b.dispatchers) == 2, 5, "two plans each")
+            await until(lambda: finished(a_db), 30, "the load to be delivered")
+            check_once_and_in_order(a_db, 4 * 300)
+            assert sorted(p for p in PLANS if sent(a)[p]) == sorted(a.dispatchers)
+            assert sorted(p for p in PLANS if sent(b)[p]) == sorted(b.dispatchers)
 
     asyncio.run(scenario())
 
@@ -159,17 +189,12 @@ def test_one_sqlite_engine_dispatches_every_plan_whatever_a_previous_life_left(t
     db.run_sync(ghost)
 
     async def scenario():
-        engine, edb = make_engine(url, "node-a")
-        await edb.start()
-        try:
+        async with engines(url, "node-a") as ((engine,), edb):
             queue_load(edb, "only", 200)
             await engine.start()
             await until(lambda: sorted(engine.dispatchers) == PLANS, 3, "every plan dispatched")
             assert engine.health()["live_nodes"] == 1
             await until(lambda: finished(edb), 20, "the load to be delivered")
             check_once_and_in_order(edb, 4 * 200)
-        finally:
-            await engine.stop()
-            await edb.close()
 
     asyncio.run(scenario())

@@ -53,6 +53,16 @@ def test_a_lone_node_takes_every_lease_and_renewing_is_not_taking(db):
     assert db.run_sync(lambda tx: tx.scalar("SELECT min(expires_at) FROM leases")) == NOW + 1000 + leases.LEASE_MS
 
 
+def test_a_pass_that_is_not_taking_renews_its_own_leases_only(db):
+    """A node's first pass on PostgreSQL: it beats and keeps what it holds (a restart under the
+    same id), but leaves free leases for the nodes starting with it."""
+    db.run_sync(balance, "node-a", ["P1"], (), NOW)
+    p = db.run_sync(balance, "node-a", PLANS, (), NOW + 100, False)
+    assert (p.live, p.share, p.held, p.fresh) == (1, 4, ("P1",), ())
+    p = db.run_sync(balance, "node-a", PLANS, (), NOW + 200)
+    assert (p.held, p.fresh) == (tuple(PLANS), ("P2", "P3", "P4"))
+
+
 def test_a_joining_node_gets_half_after_a_graceful_hand_over(db):
     def setup(tx):
         rows = {p: add_batch(tx, f"b{p}", [f"1201{i:07d}" for i in range(3)], account_id=p) for p in PLANS}

@@ -171,13 +171,21 @@ class Engine:
         """Hold a fair share of the dispatch leases (`leasing.py`); start, stop and hand over
         dispatchers accordingly."""
         order = sorted(self.accounts)
+        # On PostgreSQL the first pass beats and renews but takes nothing free: nodes started
+        # together (compose up, a redeploy) have all beaten by the second pass and split the
+        # plans at once, instead of the first one up taking them all and handing half over
+        # (Kafka waits for the same reason: group.initial.rebalance.delay.ms,
+        # https://kafka.apache.org/documentation/#brokerconfigs_group.initial.rebalance.delay.ms).
+        # A node restarted with its id renews its own leases in that first pass.
+        taking = self.db.dialect == "sqlite"
         while True:
             try:
-                p = await self.db.write(leasing.balance, self.node_id, order, frozenset(self._hand_overs))
+                p = await self.db.write(leasing.balance, self.node_id, order, frozenset(self._hand_overs), None, taking)
             except Exception:  # noqa: BLE001 - e.g. the database restarting: the next pass retries
                 log.exception("lease pass failed")
             else:
                 self._follow(p)
+                taking = True
             await asyncio.sleep(leasing.TICK_S)
 
     def _follow(self, p: leasing.Pass) -> None:

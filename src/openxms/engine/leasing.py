@@ -11,6 +11,9 @@ one transaction:
 3. takes free leases (no row, or expired) while it holds fewer than its share;
 4. if it holds more than its share (a node joined), picks the surplus to hand over.
 
+A node's first pass on PostgreSQL takes nothing free (`Engine._leases`), so nodes started
+together split the plans from their second pass on instead of handing half of them over.
+
 Handing over is graceful (`Engine._hand_over`): the dispatcher stops claiming, its in-flight
 chunks are submitted and recorded, then its still-queued claims go back to the queue and the
 lease is deleted in one transaction (`hand_over`); the node under its share takes it at its next
@@ -104,17 +107,25 @@ def take_lease(tx: Tx, account_id: str, node_id: str, now: int | None = None) ->
     return held, fresh
 
 
-def balance(tx: Tx, node: str, accounts: Sequence[str], leaving: Collection[str], now: int | None = None) -> Pass:
+def balance(
+    tx: Tx,
+    node: str,
+    accounts: Sequence[str],
+    leaving: Collection[str],
+    now: int | None = None,
+    taking: bool = True,
+) -> Pass:
     """One lease pass (the module's rule), in one transaction. `leaving`: accounts this node is
     handing over right now (still held and renewed until `hand_over` deletes their lease);
-    `now`: wall-clock ms (tests pass their own)."""
+    `now`: wall-clock ms (tests pass their own); `taking` false: renew only (a node's first
+    pass on PostgreSQL, see `Engine._leases`)."""
     now = wall_ms() if now is None else now
     nodes.beat(tx, node, now)
     live = max(1, len(nodes.live(tx, now, LIVE_MS)))
     limit = share(len(accounts), live)
     current = leases.holders(tx, [lease_name(a) for a in accounts])
     held, fresh = [], []
-    for a in to_take(accounts, node, current, now, limit):
+    for a in to_take(accounts, node, current, now, limit if taking else 0):
         got, new = take_lease(tx, a, node, now)
         if got:
             held.append(a)
