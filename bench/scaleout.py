@@ -15,13 +15,16 @@ the same box, so each pair's ratio compares runs made side by side.
 The box's CPU is sampled over each drain: every node process's user + system time, the
 PostgreSQL server's (every `postgres` process), and the whole machine's busy time, because
 on a small box the nodes and PostgreSQL share the same cores and that, not the lease rule, is
-what bounds the ratio. All processes listen on 127.0.0.1; counts and times are bounded.
+what bounds the ratio. With `--py-spy` every node is also sampled for a window of its drain,
+giving each thread's active share (a writer thread waiting for PostgreSQL is not active). All
+processes listen on 127.0.0.1; counts and times are bounded.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import signal
 import statistics
 import subprocess
@@ -131,6 +134,72 @@ def postgres_cpu() -> float:
     return total
 
 
+class Profiler:
+    """Every node sampled for a window of its drain (`--py-spy`), per thread: its CPU (psutil,
+    over the window), the share of the window py-spy found it in Python code or in the database
+    driver, and how much of that was in psycopg (sending SQL, or waiting for PostgreSQL's
+    answer: py-spy counts a thread blocked inside the driver's wait as running)."""
+
+    RATE = 100
+
+    def __init__(self, exe: str, nodes: list[Node], seconds: float, tmp: Path) -> None:
+        self.seconds = seconds
+        self.nodes = nodes
+        self.files = [tmp / f"node{i}.raw" for i in range(len(nodes))]
+        self.procs = [
+            subprocess.Popen(
+                [exe, "record", "--threads", "--nonblocking", "--format", "raw", "--rate", str(self.RATE)]
+                + ["--duration", str(int(seconds)), "-p", str(n.proc.pid), "-o", str(f)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            for n, f in zip(nodes, self.files, strict=True)
+        ]
+        self.started = time.perf_counter()
+        self.cpu0 = [self._threads(n) for n in nodes]
+        self.cpu1: list[dict[int, float]] | None = None
+
+    @staticmethod
+    def _threads(n: Node) -> dict[int, float]:
+        return {t.id: t.user_time + t.system_time for t in n.ps.threads()}
+
+    def tick(self) -> None:
+        """Called while the drain runs: the window's closing CPU snapshot, once it has passed."""
+        if self.cpu1 is None and time.perf_counter() - self.started >= self.seconds:
+            self.cpu1 = [self._threads(n) for n in self.nodes]
+
+    def report(self) -> list[str]:
+        out = []
+        window = time.perf_counter() - self.started if self.cpu1 is None else self.seconds
+        ends = self.cpu1 or [self._threads(n) for n in self.nodes]
+        for i, (proc, f) in enumerate(zip(self.procs, self.files, strict=True)):
+            proc.wait(60)
+            threads: dict[str, list[float]] = {}  # name -> [samples, of which in psycopg, CPU s]
+            for line in f.read_text().splitlines() if f.exists() else []:
+                stack, _, count = line.rpartition(" ")
+                m = re.match(r"thread \((\d+)\): ([^;]*)", stack)
+                if m is None:
+                    continue
+                name = "event loop" if m[2] == "MainThread" else re.sub(r"_\d+$", "", m[2])
+                t = threads.setdefault(name, [0, 0, 0.0])
+                t[0] += int(count)
+                t[1] += int(count) if "psycopg" in stack else 0
+                tid = int(m[1])
+                if t[2] == 0.0 and tid in ends[i]:
+                    t[2] = ends[i][tid] - self.cpu0[i].get(tid, 0.0)
+            total = self.RATE * self.seconds
+            out.append(
+                f"profile node {i + 1} ({self.seconds:.0f} s): "
+                + "; ".join(
+                    f"{name}: CPU {100 * cpu / window:.0f} %, sampled {100 * n / total:.0f} % "
+                    f"({100 * pg / max(1, n):.0f} % of that in psycopg)"
+                    for name, (n, pg, cpu) in sorted(threads.items(), key=lambda kv: -kv[1][0])
+                    if n >= total * 0.02
+                )
+            )
+        return out
+
+
 @dataclass
 class Drain:
     nodes: int
@@ -141,13 +210,31 @@ class Drain:
     pg_cpu: float
     box_busy: float  # cores busy on average over the drain, every process on the machine
     split: list[list[str]]
+    profile: list[str]
+    before: float  # cores other work kept busy just before the drain
 
     @property
     def rate(self) -> float:
         return self.messages / self.seconds
 
 
+def background(seconds: float = 3.0) -> float:
+    """Cores busy on the machine over `seconds` (nothing of this run is running then)."""
+    return psutil.cpu_percent(interval=seconds) * psutil.cpu_count() / 100
+
+
+def wait_quiet(cores: float, limit: float) -> float:
+    """Wait (up to `limit` s) until other work on the box keeps at most `cores` busy; returns the
+    last reading, so a drain that had to start on a busy box says so."""
+    deadline = time.monotonic() + limit
+    while True:
+        busy = background()
+        if busy <= cores or time.monotonic() >= deadline:
+            return busy
+
+
 def drain(args, n_nodes: int) -> Drain:
+    before = wait_quiet(args.quiet, args.quiet_wait) if args.quiet is not None else background()
     db = FreshDatabase(args.pg)
     tmp = Path(tempfile.mkdtemp(prefix="openxms-p6-"))
     accounts = plans(args.plans)
@@ -181,7 +268,12 @@ def drain(args, n_nodes: int) -> Drain:
             t0 = time.perf_counter()
             nodes = [Node(db.url, env, "all", tmp) for _ in range(n_nodes)]
             marks: dict[float, float] = {}
+            profiler: Profiler | None = None
             while True:
+                if args.py_spy and profiler is None and time.perf_counter() - t0 >= args.profile_at:
+                    profiler = Profiler(args.py_spy, nodes, args.profile_s, tmp)
+                if profiler is not None:
+                    profiler.tick()
                 left = poll.execute("SELECT count(*) FROM recipients WHERE final = 0").fetchone()[0]
                 now = time.perf_counter() - t0
                 done = total - left
@@ -206,7 +298,8 @@ def drain(args, n_nodes: int) -> Drain:
                 raise SystemExit(f"{n_nodes} node(s): {delivered} of {total} delivered")
             split = [n.dispatching() for n in nodes]
         steady = 0.8 * total / max(1e-9, marks[0.9] - marks[0.1])
-        return Drain(n_nodes, total, seconds, steady, node_cpu, pg_cpu, busy / seconds, split)
+        profile = profiler.report() if profiler is not None else []
+        return Drain(n_nodes, total, seconds, steady, node_cpu, pg_cpu, busy / seconds, split, profile, before)
     finally:
         for node in nodes:
             node.stop()
@@ -219,7 +312,7 @@ def show(d: Drain) -> str:
         f"(steady {d.steady:,.0f}); CPU: nodes {d.node_cpu:.1f} s, PostgreSQL {d.pg_cpu:.1f} s, "
         f"other processes {d.box_busy * d.seconds - d.node_cpu - d.pg_cpu:.1f} s, box {d.box_busy:.2f} of "
         f"{psutil.cpu_count()} cores busy; {1e6 * (d.node_cpu + d.pg_cpu) / d.messages:.0f} us CPU a message "
-        f"(nodes + PostgreSQL); plans per node {[len(s) for s in d.split]}"
+        f"(nodes + PostgreSQL); plans per node {[len(s) for s in d.split]}; box busy before {d.before:.2f} cores"
     )
 
 
@@ -232,6 +325,13 @@ def main() -> None:
     ap.add_argument("--pg", default=PG, help="PostgreSQL server; each run makes (and drops) its own database")
     ap.add_argument("--poll", type=float, default=0.25, help="seconds between progress queries")
     ap.add_argument("--limit", type=float, default=600, help="seconds a drain may take")
+    ap.add_argument(
+        "--quiet", type=float, help="before each drain wait until other work keeps at most this many cores busy"
+    )
+    ap.add_argument("--quiet-wait", type=float, default=300, help="seconds to wait for --quiet at most")
+    ap.add_argument("--py-spy", help="py-spy executable: sample every node during its drain (thread activity)")
+    ap.add_argument("--profile-at", type=float, default=3.0, help="seconds into the drain the sampling starts")
+    ap.add_argument("--profile-s", type=float, default=6.0, help="seconds sampled")
     args = ap.parse_args()
     one: list[Drain] = []
     many: list[Drain] = []
@@ -240,6 +340,8 @@ def main() -> None:
             d = drain(args, n)
             out.append(d)
             print(f"run {i + 1}/{args.runs}: {show(d)}", flush=True)
+            for line in d.profile:
+                print(f"run {i + 1}/{args.runs}: {n} node(s): {line}", flush=True)
         print(f"run {i + 1}/{args.runs}: ratio {many[-1].rate / one[-1].rate:.2f}", flush=True)
     ratios = [m.rate / o.rate for o, m in zip(one, many, strict=True)]
     for label, runs in (("1 node", one), (f"{args.nodes} nodes", many)):
