@@ -3,6 +3,7 @@
     python bench/scaleout.py                                # 3 pairs, 4 plans x 25,000 messages
     python bench/scaleout.py --runs 1 --messages 5000       # a smoke run
     python bench/scaleout.py --pg postgresql://postgres@127.0.0.1:5432/
+    python bench/scaleout.py --quiet 0.3 --py-spy py-spy     # wait for a quiet box; sample threads
 
 Each run makes a fresh database on the server (dropped afterwards), queues `--plans` plans x
 `--messages` messages (1000-recipient batches, plans unlimited, simulator connector) through
@@ -352,6 +353,8 @@ def main() -> None:
             f"PostgreSQL CPU {statistics.median(d.pg_cpu for d in runs):.1f} s, "
             f"box {statistics.median(d.box_busy for d in runs):.2f} cores busy)"
         )
+    medians = statistics.median(d.rate for d in many) / statistics.median(d.rate for d in one)
+    print(f"scale-out ratio of the medians: {medians:.2f}")
     print(
         f"scale-out ratio {args.nodes} nodes / 1: {statistics.median(ratios):.2f} (pairs: "
         + ", ".join(f"{r:.2f}" for r in ratios)
