@@ -88,7 +88,7 @@ def rows(args) -> tuple[dict[str, Callable[[], str]], list[Row]]:
             "http_send.py", "--recipients", "1000", "--role", "api", "--duration", d, "--database", args.pg
         )
         commands["p6"] = lambda: run(
-            "scaleout.py", "--runs", "1", "--messages", "5000" if args.quick else "25000", "--pg", args.pg
+            "scaleout.py", "--runs", "1", "--messages", "5000" if args.quick else "50000", "--pg", args.pg
         )
     openxms_all = http_column("openxms sqlite role=all to=1", 0)
     kannel = http_column("kannel 1.4.5 sendsms to=1", 0)

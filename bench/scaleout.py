@@ -1,6 +1,6 @@
 """Scale-out on PostgreSQL (issue #14, P6): the same queued load drained by one node, then by two.
 
-    python bench/scaleout.py                                # 3 pairs, 4 plans x 25,000 messages
+    python bench/scaleout.py                                # 3 pairs, 4 plans x 50,000 messages
     python bench/scaleout.py --runs 1 --messages 5000       # a smoke run
     python bench/scaleout.py --pg postgresql://postgres@127.0.0.1:5432/
     python bench/scaleout.py --quiet 0.3 --py-spy py-spy     # wait for a quiet box; sample threads
@@ -121,18 +121,38 @@ class Node:
         self.log.close()
 
 
-def postgres_cpu() -> float:
-    """CPU seconds of every PostgreSQL server process now alive (the backends serving the nodes
-    live for the whole drain, so a difference over the drain counts their work)."""
-    total = 0.0
-    for p in psutil.process_iter(["name"]):
-        if p.info["name"] in ("postgres", "postmaster"):
-            try:
-                t = p.cpu_times()
-                total += t.user + t.system
-            except psutil.Error:  # ended meanwhile
-                pass
-    return total
+def processes() -> dict[tuple[int, float], tuple[str, float]]:
+    """(pid, start time) -> (name, CPU seconds) of every process on the machine now."""
+    out = {}
+    for p in psutil.process_iter(["name", "create_time", "cpu_times"]):
+        t = p.info["cpu_times"]
+        if t is not None:
+            out[(p.pid, p.info["create_time"])] = (p.info["name"] or "?", t.user + t.system)
+    return out
+
+
+def spent(before: dict, after: dict, nodes: list[Node]) -> dict[str, float]:
+    """CPU seconds each kind of process used between two snapshots: the nodes, PostgreSQL (its
+    backends serve the nodes for the whole drain), this script with its py-spy samplers, and
+    everything else by process name. Processes that ended meanwhile (an autovacuum worker, a
+    short-lived test process of someone else's) are not in the second snapshot: they are in
+    the machine's busy time only."""
+    ours = {n.proc.pid for n in nodes}
+    me = {os.getpid(), *(c.pid for c in psutil.Process().children(recursive=True))} - ours
+    out: dict[str, float] = {}
+    for key, (name, cpu) in after.items():
+        used = cpu - before[key][1] if key in before else cpu
+        kind = (
+            "nodes"
+            if key[0] in ours
+            else "PostgreSQL"
+            if name in ("postgres", "postmaster")
+            else "bench"
+            if key[0] in me
+            else name
+        )
+        out[kind] = out.get(kind, 0.0) + used
+    return out
 
 
 class Profiler:
@@ -213,6 +233,8 @@ class Drain:
     split: list[list[str]]
     profile: list[str]
     before: float  # cores other work kept busy just before the drain
+    others: list[tuple[str, float]]  # CPU seconds of the other processes, by name, most first
+    first: float  # seconds from the nodes' start to the first final message (start-up, first lease passes)
 
     @property
     def rate(self) -> float:
@@ -265,7 +287,7 @@ def drain(args, n_nodes: int) -> Drain:
         api.stop()
         with psycopg.connect(db.url, autocommit=True) as poll:
             assert poll.execute("SELECT count(*) FROM recipients WHERE final = 0").fetchone()[0] == total
-            pg0, box0 = postgres_cpu(), psutil.cpu_times()
+            procs0, box0 = processes(), psutil.cpu_times()
             t0 = time.perf_counter()
             nodes = [Node(db.url, env, "all", tmp) for _ in range(n_nodes)]
             marks: dict[float, float] = {}
@@ -278,7 +300,7 @@ def drain(args, n_nodes: int) -> Drain:
                 left = poll.execute("SELECT count(*) FROM recipients WHERE final = 0").fetchone()[0]
                 now = time.perf_counter() - t0
                 done = total - left
-                for frac in (0.1, 0.9):
+                for frac in (1e-9, 0.1, 0.9):
                     if frac not in marks and done >= frac * total:
                         marks[frac] = now
                 if left == 0:
@@ -290,17 +312,21 @@ def drain(args, n_nodes: int) -> Drain:
                         raise SystemExit(f"a node exited: {Path(node.log.name).read_text()[-2000:]}")
                 time.sleep(args.poll)
             seconds = time.perf_counter() - t0
-            node_cpu = sum(n.cpu() for n in nodes)
-            pg_cpu = postgres_cpu() - pg0
+            by_kind = spent(procs0, processes(), nodes)
+            node_cpu, pg_cpu = by_kind.pop("nodes", 0.0), by_kind.pop("PostgreSQL", 0.0)
             box1 = psutil.cpu_times()
             busy = (sum(box1) - box1.idle - box1.iowait) - (sum(box0) - box0.idle - box0.iowait)
+            others = sorted(by_kind.items(), key=lambda kv: -kv[1])
             delivered = poll.execute("SELECT count(*) FROM recipients WHERE status = 'Delivered'").fetchone()[0]
             if delivered != total:
                 raise SystemExit(f"{n_nodes} node(s): {delivered} of {total} delivered")
             split = [n.dispatching() for n in nodes]
         steady = 0.8 * total / max(1e-9, marks[0.9] - marks[0.1])
+        first = marks[1e-9]
         profile = profiler.report() if profiler is not None else []
-        return Drain(n_nodes, total, seconds, steady, node_cpu, pg_cpu, busy / seconds, split, profile, before)
+        return Drain(
+            n_nodes, total, seconds, steady, node_cpu, pg_cpu, busy / seconds, split, profile, before, others, first
+        )
     finally:
         for node in nodes:
             node.stop()
@@ -310,8 +336,11 @@ def drain(args, n_nodes: int) -> Drain:
 def show(d: Drain) -> str:
     return (
         f"{d.nodes} node(s): {d.messages:,} messages in {d.seconds:.1f} s = {d.rate:,.0f} msg/s end to end "
-        f"(steady {d.steady:,.0f}); CPU: nodes {d.node_cpu:.1f} s, PostgreSQL {d.pg_cpu:.1f} s, "
-        f"other processes {d.box_busy * d.seconds - d.node_cpu - d.pg_cpu:.1f} s, box {d.box_busy:.2f} of "
+        f"(steady {d.steady:,.0f}; first final after {d.first:.1f} s); "
+        f"CPU: nodes {d.node_cpu:.1f} s, PostgreSQL {d.pg_cpu:.1f} s, "
+        f"other processes {d.box_busy * d.seconds - d.node_cpu - d.pg_cpu:.1f} s ("
+        + ", ".join(f"{name} {cpu:.1f}" for name, cpu in d.others[:4] if cpu >= 0.1)
+        + f"), box {d.box_busy:.2f} of "
         f"{psutil.cpu_count()} cores busy; {1e6 * (d.node_cpu + d.pg_cpu) / d.messages:.0f} us CPU a message "
         f"(nodes + PostgreSQL); plans per node {[len(s) for s in d.split]}; box busy before {d.before:.2f} cores"
     )
@@ -321,7 +350,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=3, help="pairs of drains (1 node, then 2)")
     ap.add_argument("--plans", type=int, default=4)
-    ap.add_argument("--messages", type=int, default=25_000, help="per plan")
+    ap.add_argument("--messages", type=int, default=50_000, help="per plan")
     ap.add_argument("--nodes", type=int, default=2, help="the scaled-out case (against 1 node)")
     ap.add_argument("--pg", default=PG, help="PostgreSQL server; each run makes (and drops) its own database")
     ap.add_argument("--poll", type=float, default=0.25, help="seconds between progress queries")
