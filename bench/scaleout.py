@@ -133,10 +133,11 @@ def processes() -> dict[tuple[int, float], tuple[str, float]]:
 
 def spent(before: dict, after: dict, nodes: list[Node]) -> dict[str, float]:
     """CPU seconds each kind of process used between two snapshots: the nodes, PostgreSQL (its
-    backends serve the nodes for the whole drain), this script with its py-spy samplers, and
-    everything else by process name. Processes that ended meanwhile (an autovacuum worker, a
-    short-lived test process of someone else's) are not in the second snapshot: they are in
-    the machine's busy time only."""
+    backends serve the nodes for the whole drain; autovacuum workers come and go), this script
+    with its py-spy samplers, and everything else by process name. `after` holds the last
+    reading of every process seen during the drain (`processes()` is taken every second), so one
+    that ended meanwhile counts up to its last reading; what no reading saw (processes shorter
+    than a second, the kernel's own work) is in the machine's busy time only."""
     ours = {n.proc.pid for n in nodes}
     me = {os.getpid(), *(c.pid for c in psutil.Process().children(recursive=True))} - ours
     out: dict[str, float] = {}
@@ -292,7 +293,11 @@ def drain(args, n_nodes: int) -> Drain:
             nodes = [Node(db.url, env, "all", tmp) for _ in range(n_nodes)]
             marks: dict[float, float] = {}
             profiler: Profiler | None = None
+            seen, last_seen = dict(procs0), time.perf_counter()
             while True:
+                if time.perf_counter() - last_seen >= 1.0:
+                    seen.update(processes())
+                    last_seen = time.perf_counter()
                 if args.py_spy and profiler is None and time.perf_counter() - t0 >= args.profile_at:
                     profiler = Profiler(args.py_spy, nodes, args.profile_s, tmp)
                 if profiler is not None:
@@ -312,7 +317,8 @@ def drain(args, n_nodes: int) -> Drain:
                         raise SystemExit(f"a node exited: {Path(node.log.name).read_text()[-2000:]}")
                 time.sleep(args.poll)
             seconds = time.perf_counter() - t0
-            by_kind = spent(procs0, processes(), nodes)
+            seen.update(processes())
+            by_kind = spent(procs0, seen, nodes)
             node_cpu, pg_cpu = by_kind.pop("nodes", 0.0), by_kind.pop("PostgreSQL", 0.0)
             box1 = psutil.cpu_times()
             busy = (sum(box1) - box1.idle - box1.iowait) - (sum(box0) - box0.idle - box0.iowait)
@@ -338,9 +344,11 @@ def show(d: Drain) -> str:
         f"{d.nodes} node(s): {d.messages:,} messages in {d.seconds:.1f} s = {d.rate:,.0f} msg/s end to end "
         f"(steady {d.steady:,.0f}; first final after {d.first:.1f} s); "
         f"CPU: nodes {d.node_cpu:.1f} s, PostgreSQL {d.pg_cpu:.1f} s, "
-        f"other processes {d.box_busy * d.seconds - d.node_cpu - d.pg_cpu:.1f} s ("
+        f"other processes {sum(cpu for _, cpu in d.others):.1f} s ("
         + ", ".join(f"{name} {cpu:.1f}" for name, cpu in d.others[:4] if cpu >= 0.1)
-        + f"), box {d.box_busy:.2f} of "
+        + f"), unseen (kernel, short processes) "
+        f"{d.box_busy * d.seconds - d.node_cpu - d.pg_cpu - sum(cpu for _, cpu in d.others):.1f} s, "
+        f"box {d.box_busy:.2f} of "
         f"{psutil.cpu_count()} cores busy; {1e6 * (d.node_cpu + d.pg_cpu) / d.messages:.0f} us CPU a message "
         f"(nodes + PostgreSQL); plans per node {[len(s) for s in d.split]}; box busy before {d.before:.2f} cores"
     )
