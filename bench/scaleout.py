@@ -121,6 +121,10 @@ class Node:
         self.log.close()
 
 
+def commits(c: psycopg.Connection) -> int:
+    return c.execute("SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()").fetchone()[0]
+
+
 def processes() -> dict[tuple[int, float], tuple[str, float]]:
     """(pid, start time) -> (name, CPU seconds) of every process on the machine now."""
     out = {}
@@ -236,6 +240,7 @@ class Drain:
     before: float  # cores other work kept busy just before the drain
     others: list[tuple[str, float]]  # CPU seconds of the other processes, by name, most first
     first: float  # seconds from the nodes' start to the first final message (start-up, first lease passes)
+    xacts: int  # transactions committed in the database over the drain (the nodes' group commits)
 
     @property
     def rate(self) -> float:
@@ -288,6 +293,7 @@ def drain(args, n_nodes: int) -> Drain:
         api.stop()
         with psycopg.connect(db.url, autocommit=True) as poll:
             assert poll.execute("SELECT count(*) FROM recipients WHERE final = 0").fetchone()[0] == total
+            commits0 = commits(poll)
             procs0, box0 = processes(), psutil.cpu_times()
             t0 = time.perf_counter()
             nodes = [Node(db.url, env, "all", tmp) for _ in range(n_nodes)]
@@ -327,11 +333,27 @@ def drain(args, n_nodes: int) -> Drain:
             if delivered != total:
                 raise SystemExit(f"{n_nodes} node(s): {delivered} of {total} delivered")
             split = [n.dispatching() for n in nodes]
+            for node in nodes:  # their backends end, which flushes their statistics
+                node.stop()
+            time.sleep(1.0)
+            xacts = commits(poll) - commits0
         steady = 0.8 * total / max(1e-9, marks[0.9] - marks[0.1])
         first = marks[1e-9]
         profile = profiler.report() if profiler is not None else []
         return Drain(
-            n_nodes, total, seconds, steady, node_cpu, pg_cpu, busy / seconds, split, profile, before, others, first
+            n_nodes,
+            total,
+            seconds,
+            steady,
+            node_cpu,
+            pg_cpu,
+            busy / seconds,
+            split,
+            profile,
+            before,
+            others,
+            first,
+            xacts,
         )
     finally:
         for node in nodes:
@@ -350,7 +372,8 @@ def show(d: Drain) -> str:
         f"{d.box_busy * d.seconds - d.node_cpu - d.pg_cpu - sum(cpu for _, cpu in d.others):.1f} s, "
         f"box {d.box_busy:.2f} of "
         f"{psutil.cpu_count()} cores busy; {1e6 * (d.node_cpu + d.pg_cpu) / d.messages:.0f} us CPU a message "
-        f"(nodes + PostgreSQL); plans per node {[len(s) for s in d.split]}; box busy before {d.before:.2f} cores"
+        f"(nodes + PostgreSQL); {d.xacts:,} transactions ({1000 * d.xacts / d.messages:.0f} per 1000 messages); "
+        f"plans per node {[len(s) for s in d.split]}; box busy before {d.before:.2f} cores"
     )
 
 
