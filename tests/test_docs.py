@@ -468,6 +468,42 @@ def test_the_deploy_examples_run_without_the_container(tmp_path):
         server.stop()
 
 
+# --- the lease rule: architecture.md "Several nodes", delivery.md --------------------------
+
+
+def test_the_lease_rule_quotes_the_engines_numbers_and_readiness_fields(tmp_path):
+    """The prose of the fair-share rule names the pass interval, the TTL, the hand-over bound and
+    the `/readyz` fields the engine really has."""
+    from openxms.clock import Clock
+    from openxms.engine import engine, leasing
+    from openxms.store import leases
+    from openxms.store.db import Database
+
+    rule = (ROOT / "docs" / "architecture.md").read_text().split("## Several nodes", 1)[1]
+    delivery = (ROOT / "docs" / "delivery.md").read_text()
+    assert leasing.TICK_S == 1.0 and "once a second" in rule and "renewed every second" in delivery
+    assert leases.LEASE_MS == 15_000 and leasing.LIVE_MS == leases.LEASE_MS
+    assert "lease TTL (15 s)" in rule and "expiring after 15 s" in delivery
+    assert engine.HAND_OVER_S == 10.0 and "up to 10 s" in rule
+    assert leasing.share(4, 2) == 2 and "ceil(P / N)" in rule and "at most ceil(P / N) leases" in delivery
+
+    async def no_inbound(mo):
+        raise AssertionError(mo)
+
+    e = engine.Engine(
+        Database(f"sqlite:///{tmp_path / 'x.sqlite3'}"),
+        Clock(),
+        {},
+        "n",
+        lambda a: None,
+        no_inbound,
+        unknown_after_ms=1,
+        callback_timeout=1,
+    )
+    named = set(re.findall(r"`(?:engine\.)?(\w+)`", rule.split("`/readyz` shows", 1)[1].split("\n\n", 1)[0]))
+    assert named == {"dispatching", "handing_over", "live_nodes", "lease_share"} <= set(e.health())
+
+
 # --- operations.md ---------------------------------------------------------------------------
 
 

@@ -7,6 +7,9 @@ retries, token expiry) comes from a single `Clock`, so tests and users can time-
 
 Times are integer milliseconds since the Unix epoch (UTC) everywhere: they sort, compare
 and store the same way in SQLite and PostgreSQL.
+
+Liveness (who holds a lease, which nodes are up) is the one thing on real time even under a
+manual clock: `wall_ms()` below.
 """
 
 from __future__ import annotations
@@ -18,6 +21,12 @@ from .aio import wait_event
 
 # Far enough for any test, near enough that every stored time still formats (year < 9999).
 MAX_MS = 253_370_678_400_000  # 9998-12-31T00:00:00Z
+
+
+def wall_ms() -> int:
+    """Real time, whatever the business clock says: for what is about which process is alive
+    (dispatch leases, node heartbeats), which must keep working under `--clock manual`."""
+    return time.time_ns() // 1_000_000
 
 
 class Clock:

@@ -1,5 +1,7 @@
 """Two nodes on one PostgreSQL: batches accepted by either are delivered exactly once, and when
-the node holding a plan's lease dies, the other takes the plan over and finishes its queue."""
+the node holding a plan's lease dies, the other takes the plan over and finishes its queue.
+With four plans the two nodes dispatch two each (fair-share leases), and when one stops the
+other takes all four."""
 
 from __future__ import annotations
 
@@ -64,3 +66,70 @@ def test_two_nodes_deliver_each_message_once_and_take_over(pg_url, tmp_path):
     finally:
         stop(a)
         stop(b)
+
+
+FOUR = [(f"SP{c}", f"TOKEN{c}") for c in "ABCD"]
+
+
+def dispatching(server) -> list[str]:
+    r = httpx.get(server.url + "/readyz", timeout=10)
+    return r.json()["engine"]["dispatching"]
+
+
+def wait(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
+def send_to_four(server, n: int, prefix: str) -> None:
+    with httpx.Client(base_url=server.url, timeout=60) as c:
+        for i, (plan, token) in enumerate(FOUR):
+            to = [f"+1{prefix}{i}{j:05d}8" for j in range(n)]
+            r = c.post(
+                f"/xms/v1/{plan}/batches",
+                headers={"Authorization": f"Bearer {token}"},
+                json={"to": to, "from": "12025550100", "body": "x"},
+            )
+            assert r.status_code == 201, r.text
+
+
+def delivered_once_in_order(pg_url: str, total: int) -> None:
+    assert count(pg_url, "SELECT count(*) FROM recipients WHERE status = 'Delivered'") == total
+    assert count(pg_url, "SELECT max(attempts) FROM recipients") == 1  # claimed once: never resent
+    assert count(pg_url, "SELECT count(DISTINCT recipient_id) FROM sim_messages") == total
+    with psycopg.connect(pg_url) as c:
+        landed = c.execute("SELECT account_id, recipient_id FROM sim_messages ORDER BY id").fetchall()
+    assert len(landed) == total
+    for plan, _ in FOUR:
+        order = [rid for account, rid in landed if account == plan]
+        assert order == sorted(order), f"{plan}: not in FIFO order"
+
+
+def test_two_nodes_dispatch_two_of_four_plans_each_and_one_takes_all_when_the_other_stops(pg_url, tmp_path):
+    a_dir, b_dir = tmp_path / "a", tmp_path / "b"
+    a_dir.mkdir()
+    b_dir.mkdir()
+    env = {"OPENXMS_SERVICE_PLANS": ",".join(f"{p}:{t}:200" for p, t in FOUR), "OPENXMS_PROJECTS": ""}
+    a = launch(pg_url, a_dir, env=env)
+    b = None
+    try:
+        wait(lambda: len(dispatching(a)) == 4, 10, "the first node to take every plan")
+        send_to_four(a, 800, "41")  # 4 s of work per plan at 200 msg/s
+        b = launch(pg_url, b_dir, env=env)
+        wait(lambda: len(dispatching(a)) == len(dispatching(b)) == 2, 15, "two plans each")
+        assert sorted(dispatching(a) + dispatching(b)) == [p for p, _ in FOUR]
+        send_to_four(b, 200, "42")
+        wait(lambda: count(pg_url, "SELECT count(*) FROM recipients WHERE final = 0") == 0, 60, "delivery")
+        delivered_once_in_order(pg_url, 4 * 1000)
+
+        stop(b)  # a clean stop: its leases and heartbeat go at once
+        wait(lambda: len(dispatching(a)) == 4, 5, "the other node to take all four")
+        send_to_four(a, 100, "43")
+        wait(lambda: count(pg_url, "SELECT count(*) FROM recipients WHERE final = 0") == 0, 60, "delivery")
+        delivered_once_in_order(pg_url, 4 * 1100)
+    finally:
+        stop(a)
+        if b is not None:
+            stop(b)

@@ -27,6 +27,7 @@ def add_batch(
     callback_url: str | None = None,
     state: str = "active",
     now: int = NOW,
+    doc: str = "{}",
 ) -> list[int]:
     """An active batch with its recipients queued (FIFO = insertion order); returns their ids."""
     batch_store.insert(
@@ -48,7 +49,7 @@ def add_batch(
             callback_url=callback_url,
             feedback_enabled=False,
             report_sent=False,
-            doc="{}",
+            doc=doc,
         ),
     )
     rstore.insert_queued(tx, batch_id, account_id, msisdns, now)

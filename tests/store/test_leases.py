@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from openxms.engine.engine import lease_name, take_lease
+from openxms.engine.leasing import lease_name, take_lease
 from openxms.sms import statuses as st
 from openxms.store import leases, queue
 from openxms.store import recipients as rstore
@@ -49,22 +49,18 @@ def test_leases_are_per_account(db):
     assert db.run_sync(take_lease, "B", "node-a") == (False, False)
 
 
-def test_expiry_is_strict_and_renewal_moves_it(db, monkeypatch):
-    """Wall time is injected: a lease is free only once its expiry has passed, and every renewal
-    pushes the expiry a full ttl past the renewal."""
-    wall = [NOW]
-    monkeypatch.setattr(leases, "_wall_ms", lambda: wall[0])
-    assert db.run_sync(leases.acquire, LEASE, "node-a", 1000) == (True, True)
+def test_expiry_is_strict_and_renewal_moves_it(db):
+    """Wall time is passed in: a lease is free only once its expiry has passed, and every
+    renewal pushes the expiry a full ttl past the renewal."""
+    assert db.run_sync(leases.acquire, LEASE, "node-a", 1000, NOW) == (True, True)
     assert db.run_sync(holder).expires_at == NOW + 1000
 
-    wall[0] = NOW + 600
-    assert db.run_sync(leases.acquire, LEASE, "node-a", 1000) == (True, False)
+    assert db.run_sync(leases.acquire, LEASE, "node-a", 1000, NOW + 600) == (True, False)
     assert db.run_sync(holder).expires_at == NOW + 1600
 
-    wall[0] = NOW + 1600  # the very millisecond it expires: still A's
-    assert db.run_sync(leases.acquire, LEASE, "node-b", 1000) == (False, False)
-    wall[0] = NOW + 1601
-    assert db.run_sync(leases.acquire, LEASE, "node-b", 1000) == (True, True)
+    # the very millisecond it expires: still A's
+    assert db.run_sync(leases.acquire, LEASE, "node-b", 1000, NOW + 1600) == (False, False)
+    assert db.run_sync(leases.acquire, LEASE, "node-b", 1000, NOW + 1601) == (True, True)
     assert tuple(db.run_sync(holder)) == ("node-b", NOW + 2601)
 
 

@@ -106,6 +106,34 @@ def test_release_own_claims_at_start_up(db):
     assert db.run_sync(queue.release_own_claims, "n1") == 0
 
 
+def test_release_claims_gives_back_one_accounts_queued_claims_of_one_node(db):
+    """A hand-over: node n1's claims of account A that never reached the connector go back,
+    in their place; what n1 dispatched, another account's claims and n2's claims stay."""
+
+    def setup(tx):
+        rows = add_batch(tx, "b1", [f"1201000000{i}" for i in range(5)])
+        other = add_batch(tx, "bx", ["12019999999"], account_id="OTHER")
+        queue.claim(tx, "A", "n1", 3)
+        queue.claim(tx, "A", "n2", 1)
+        queue.claim(tx, "OTHER", "n1", 1)
+        rstore.set_statuses(
+            tx, [rstore.StatusUpdate(rows[1], st.DISPATCHED, st.C_DISPATCHED, False, None, None, None)], NOW
+        )
+        return rows, other
+
+    rows, other = db.run_sync(setup)
+    assert db.run_sync(queue.release_claims, "A", "n1") == 2
+    assert db.run_sync(claims) == {
+        rows[0]: None,
+        rows[1]: "n1",
+        rows[2]: None,
+        rows[3]: "n2",
+        rows[4]: None,
+        other[0]: "n1",
+    }
+    assert ids(db.run_sync(queue.claim, "A", "n2", 10)) == [rows[0], rows[2], rows[4]]
+
+
 N_ROWS = 300
 
 

@@ -78,15 +78,25 @@ class Dispatcher:
         self._templates: OrderedDict[tuple[str, int], Template] = OrderedDict()
         self._tasks: set[asyncio.Task] = set()
         self.sent = 0
+        self.closing = False
 
     def wake(self) -> None:
         self.wakeup.set()
 
+    def close(self) -> None:
+        """Stop claiming (the plan is being handed to another node): `run` returns at its next
+        turn; chunks already claimed go on to the connector and are recorded (`drain`)."""
+        self.closing = True
+        self.wakeup.set()
+
     async def run(self) -> None:
-        while True:
+        while not self.closing:
             if not await self.connector.wait_ready(IDLE_POLL):
                 continue  # e.g. no SMPP bind up: keep the messages queued, wake as soon as one is
             await self.inflight.acquire()
+            if self.closing:
+                self.inflight.release()
+                return
             want = self.bucket.take(MAX_CLAIM)
             if want == 0:
                 self.inflight.release()
@@ -289,7 +299,16 @@ class Dispatcher:
             except Exception:  # noqa: BLE001 - left claimed; released when the lease moves or at restart
                 log.exception("recipient %d could not be aborted either", c.recipient_id)
 
-    async def drain(self) -> None:
-        """Wait for in-flight chunks (shutdown)."""
+    async def drain(self, timeout: float = 10.0) -> bool:
+        """Wait for in-flight chunks (shutdown, hand-over); True when none is left."""
+        if self._tasks and timeout > 0:
+            await asyncio.wait(list(self._tasks), timeout=timeout)
+        return not self._tasks
+
+    async def abort(self) -> None:
+        """Cut the chunks still in flight short and wait until they have stopped: after this the
+        dispatcher queues no more writes, so its claims can be given back (hand-over)."""
+        for t in list(self._tasks):
+            t.cancel()
         if self._tasks:
-            await asyncio.wait(list(self._tasks), timeout=10)
+            await asyncio.wait(list(self._tasks))

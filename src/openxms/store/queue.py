@@ -19,6 +19,11 @@ Why this is safe with several nodes on PostgreSQL:
    (at-least-once towards the carrier; the simulator ignores a second copy of the same
    recipient). Their final status is still recorded once, because a final status is never
    overwritten (`engine/status.py`).
+4. A node handing a plan over to another (the fair share of `engine/leasing.py`) first stops
+   claiming and lets its in-flight chunks finish, then gives back its claims that are still
+   queued and deletes its lease in one transaction (`release_claims` + `leases.release`): the
+   next holder can only take the lease after that commits, so it never sees a claim of a node
+   still sending, and the plan is drained by one node at a time.
 
 On SQLite there is one writer, so claims are serialised anyway; the same statements run
 without the row-locking clauses.
@@ -82,6 +87,16 @@ def release_foreign_claims(tx: Tx, account_id: str, node: str) -> int:
     tx.execute(
         "UPDATE recipients SET claimed_by = NULL WHERE account_id = ? AND status = 'Queued' "
         "AND claimed_by IS NOT NULL AND claimed_by <> ?",
+        (account_id, node),
+    )
+    return tx.rowcount
+
+
+def release_claims(tx: Tx, account_id: str, node: str) -> int:
+    """On handing an account's lease over: this node's claims of it that never reached the
+    connector (a chunk cut short) go back to the queue, in their order."""
+    tx.execute(
+        "UPDATE recipients SET claimed_by = NULL WHERE account_id = ? AND claimed_by = ? AND status = 'Queued'",
         (account_id, node),
     )
     return tx.rowcount

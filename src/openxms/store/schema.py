@@ -480,6 +480,18 @@ MIGRATIONS: list[tuple[str, list[str | dict[str, str]]]] = [
             "CREATE INDEX conv_batch_metadata_batch ON conv_batch_metadata (batch_id)",
         ],
     ),
+    (
+        "nodes",
+        [
+            # A heartbeat per node running an engine (store/nodes.py): how many nodes share the
+            # dispatch leases (the fair-share rule of engine/leasing.py). Wall-clock ms.
+            """CREATE TABLE nodes (
+            id TEXT PRIMARY KEY,
+            seen_at BIGINT NOT NULL,
+            started_at BIGINT NOT NULL
+        )""",
+        ],
+    ),
 ]
 
 
