@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .. import __version__
-from ..engine.engine import lease_name
+from ..engine.leasing import lease_name
 from ..sms import dates
 from ..sms.objects import Timestamp
 from ..store import leases, queue

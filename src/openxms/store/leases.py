@@ -63,6 +63,6 @@ def held(tx: Tx, prefix: str) -> list[tuple[str, str, int]]:
     """(name, holder, expires_at) of the leases named `prefix...` that have not expired."""
     rows = tx.all(
         "SELECT name, holder, expires_at FROM leases WHERE name LIKE ? AND expires_at >= ? ORDER BY name",
-        (prefix.replace("%", "") + "%", _wall_ms()),
+        (prefix.replace("%", "") + "%", wall_ms()),
     )
     return [(r.name, r.holder, r.expires_at) for r in rows]
