@@ -47,28 +47,33 @@ CONVERSATION = "/v1/projects/BENCHPROJ/messages:send"
 CONVERSATION_BATCH = "/conversationbatch/v1/projects/BENCHPROJ/messages"
 
 
-async def token(app, basic: bytes) -> bytes:
-    """An access token from POST /oauth2/token (client credentials), straight through ASGI."""
-    form = b"grant_type=client_credentials"
-    scope = {
+def post_scope(path: str, content_type: bytes, authorization: bytes, length: int) -> dict:
+    """The ASGI scope of a POST to `path`, as uvicorn would hand it over."""
+    return {
         "type": "http",
         "asgi": {"version": "3.0"},
         "http_version": "1.1",
         "method": "POST",
         "scheme": "http",
-        "path": "/oauth2/token",
-        "raw_path": b"/oauth2/token",
+        "path": path,
+        "raw_path": path.encode(),
         "root_path": "",
         "query_string": b"",
         "headers": [
             (b"host", b"127.0.0.1:8080"),
-            (b"content-type", b"application/x-www-form-urlencoded"),
-            (b"authorization", basic),
-            (b"content-length", str(len(form)).encode()),
+            (b"content-type", content_type),
+            (b"authorization", authorization),
+            (b"content-length", str(length).encode()),
         ],
         "client": ("127.0.0.1", 5555),
         "server": ("127.0.0.1", 8080),
     }
+
+
+async def token(app, basic: bytes) -> bytes:
+    """An access token from POST /oauth2/token (client credentials), straight through ASGI."""
+    form = b"grant_type=client_credentials"
+    scope = post_scope("/oauth2/token", b"application/x-www-form-urlencoded", basic, len(form))
     body = bytearray()
 
     async def receive():
@@ -85,26 +90,8 @@ async def token(app, basic: bytes) -> bytes:
 async def run(app, path: str, body: bytes, requests: int, profile: bool) -> None:
     basic = b"Basic " + base64.b64encode(b"BENCHKEY:BENCHSECRET")
     auth = basic if path == CONVERSATION else b"Bearer BENCHTOKEN"
-    headers = [
-        (b"host", b"127.0.0.1:8080"),
-        (b"content-type", b"application/json"),
-        (b"authorization", auth),
-        (b"content-length", str(len(body)).encode()),
-    ]
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "root_path": "",
-        "query_string": b"",
-        "headers": headers,
-        "client": ("127.0.0.1", 5555),
-        "server": ("127.0.0.1", 8080),
-    }
+    scope = post_scope(path, b"application/json", auth, len(body))
+    headers = scope["headers"]
     statuses: dict[int, int] = {}
 
     async def one() -> None:

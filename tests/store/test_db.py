@@ -91,9 +91,9 @@ class _Grouped:
         return [f"ok {k}" for k in keys]
 
 
-def _run(database_url, body) -> None:
+def _run(database_url, body, on_commit=None) -> None:
     """`body(db)` against a started, migrated database."""
-    db = Database(database_url)
+    db = Database(database_url, on_commit=on_commit)
     schema.migrate(db)
 
     async def main():
@@ -154,22 +154,13 @@ def _grouped_emit(tx, keys):
 
 def test_a_shared_call_that_fails_announces_only_what_its_units_did_alone(database_url):
     announced: list[dict] = []
-    db = Database(database_url, on_commit=lambda events: announced.extend(events))
-    schema.migrate(db)
 
     async def body(db):
         await db.write(_insert, "x03", "taken")
         keys = [f"x{i:02}" for i in range(8)]
         await asyncio.gather(*[db.write_grouped(_grouped_emit, k) for k in keys], return_exceptions=True)
 
-    async def main():
-        await db.start()
-        try:
-            await body(db)
-        finally:
-            await db.close()
-
-    asyncio.run(main())
+    _run(database_url, body, on_commit=announced.extend)
     assert sorted(e["key"] for e in announced) == [f"x{i:02}" for i in range(8) if i != 3]
 
 
