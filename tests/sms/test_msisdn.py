@@ -55,3 +55,25 @@ def test_the_documented_pattern_accepts_exactly_what_normalize_does():
     samples += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 18))) for _ in range(20_000)]
     for v in samples:
         assert (pattern.fullmatch(v) is not None) == (msisdn.normalize(v) is not None), repr(v)
+
+
+def test_split_targets_keeps_order_and_agrees_with_a_test_per_target():
+    numbers = [f"1201{i:07d}" for i in range(50)]
+    assert msisdn.split_targets(numbers) == (numbers, [])
+    assert not msisdn.has_groups(numbers)
+    mixed = ["12015550100", "01W4FFL35P4NC4K35SMSGROUP1", "12015550101", "01HZZZZZZZZZZZZZZZZZZZZZZZ"]
+    assert msisdn.split_targets(mixed) == (
+        ["12015550100", "12015550101"],
+        ["01W4FFL35P4NC4K35SMSGROUP1", "01HZZZZZZZZZZZZZZZZZZZZZZZ"],
+    )
+    assert msisdn.has_groups(mixed)
+    assert msisdn.split_targets(["01W4FFL35P4NC4K35SMSGROUP1"]) == ([], ["01W4FFL35P4NC4K35SMSGROUP1"])
+    assert msisdn.split_targets([]) == ([], [])
+    assert not msisdn.has_groups([])
+    # what normalize_targets produces, split both ways
+    targets, bad = msisdn.normalize_targets(["+46 70-123 45 67", "GROUPID0001", "0046701234568"])
+    assert not bad
+    assert msisdn.split_targets(targets) == (
+        [t for t in targets if t.isdigit()],
+        [t for t in targets if not t.isdigit()],
+    )

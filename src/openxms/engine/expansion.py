@@ -20,6 +20,7 @@ import logging
 from collections.abc import Mapping
 
 from ..config import Account
+from ..sms import msisdn
 from ..sms import statuses as st
 from ..store import batches as batch_store
 from ..store import outbox
@@ -33,17 +34,20 @@ CHUNK_ROWS = 10_000
 
 def estimate(tx: Tx, account_id: str, targets: list[str]) -> int:
     """An upper bound of the recipients `targets` expand to now (numbers + members, with repeats)."""
-    numbers = [t for t in targets if t.isdigit()]
-    groups = [t for t in targets if not t.isdigit()]
+    numbers, groups = msisdn.split_targets(targets)
     return len(set(numbers)) + (rstore.members_count(tx, rstore.group_tree(tx, account_id, groups)) if groups else 0)
 
 
 def start(tx: Tx, row: batch_store.BatchRow, targets: list[str], now: int) -> bool:
     """Queue the batch's recipients now if they are few, else queue its numbers and park it in
     `expanding`; whether the expansion is complete. The caller sets the state when it is."""
-    numbers = list(dict.fromkeys(t for t in targets if t.isdigit()))
-    groups = rstore.group_tree(tx, row.account_id, [t for t in targets if not t.isdigit()])
-    if not groups or rstore.members_count(tx, groups) + len(numbers) <= CHUNK_ROWS:
+    numbers, named = msisdn.split_targets(targets)
+    numbers = list(dict.fromkeys(numbers))
+    if not named:  # the usual batch: its numbers, nothing to resolve
+        rstore.insert_queued(tx, row.id, row.account_id, numbers, now)
+        return True
+    groups = rstore.group_tree(tx, row.account_id, named)
+    if rstore.members_count(tx, groups) + len(numbers) <= CHUNK_ROWS:
         rstore.expand(tx, row.id, row.account_id, targets, now)
         return True
     rstore.insert_queued(tx, row.id, row.account_id, numbers, now)

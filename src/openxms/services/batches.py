@@ -68,7 +68,7 @@ def _row(
 
 
 def _check_groups(tx: Tx, account_id: str, targets: list[str]) -> None:
-    groups = [t for t in targets if not t.isdigit()]
+    groups = msisdn.split_targets(targets)[1]
     if not groups:
         return
     found = group_store.existing(tx, account_id, groups)
@@ -78,7 +78,7 @@ def _check_groups(tx: Tx, account_id: str, targets: list[str]) -> None:
 
 
 def _check_size(tx: Tx, account_id: str, targets: list[str], max_recipients: int) -> None:
-    if any(not t.isdigit() for t in targets) and expansion.estimate(tx, account_id, targets) > max_recipients:
+    if msisdn.has_groups(targets) and expansion.estimate(tx, account_id, targets) > max_recipients:
         raise ConstraintViolation(
             f"the groups of this batch hold more than {max_recipients} recipients (max_batch_recipients)"
         )
@@ -265,7 +265,7 @@ class BatchService:
         if req.recipients is None:
             raise ConstraintViolation("recipients is required")
         targets, bad = msisdn.normalize_targets(req.recipients) if req.recipients else ([], [])
-        if bad or any(not t.isdigit() for t in targets):
+        if bad or msisdn.has_groups(targets):
             raise InvalidFormat(f"recipients must be phone numbers, got {(bad or targets)[0]!r}")
         await self.db.write(self._feedback, account_id, batch_id, targets, self.clock.now_ms(), self.accounts)
         self.wakeups.callbacks_changed()
@@ -279,7 +279,7 @@ class BatchService:
             raise NotFound(f"batch {batch_id} not found")
         if not row.feedback_enabled:
             raise ConstraintViolation("delivery feedback is not enabled for this batch (feedback_enabled)")
-        if not targets and any(not t.isdigit() for t in json.loads(row.doc)["to"]):
+        if not targets and msisdn.has_groups(json.loads(row.doc)["to"]):
             raise ConstraintViolation("a batch sent to a group needs at least one recipient in delivery feedback")
         ids = rstore.ids_in_status(tx, batch_id, st.DISPATCHED, msisdns=targets or None)
         status.apply(
@@ -295,7 +295,7 @@ def _reschedule(tx: Tx, old: store.BatchRow, row: store.BatchRow, targets: list[
         if old.state in ("active", "expanding"):
             rstore.drop_undispatched(tx, old.id)
         return
-    if any(not t.isdigit() for t in targets) and expansion.estimate(tx, row.account_id, targets) > expansion.CHUNK_ROWS:
+    if msisdn.has_groups(targets) and expansion.estimate(tx, row.account_id, targets) > expansion.CHUNK_ROWS:
         # Large groups: start over in chunks; recipients already dispatched keep their rows.
         rstore.drop_undispatched(tx, old.id)
         row.state = "active" if expansion.start(tx, row, targets, now) else "expanding"

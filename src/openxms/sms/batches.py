@@ -120,11 +120,11 @@ class Batch:
 
     @property
     def groups(self) -> list[str]:
-        return [t for t in self.to if not t.isdigit()]
+        return msisdn.split_targets(self.to)[1]
 
     @property
     def numbers(self) -> list[str]:
-        return [t for t in self.to if t.isdigit()]
+        return msisdn.split_targets(self.to)[0]
 
 
 def _targets(values: list[str], what: str) -> list[str]:

@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 import msgspec
 
 from .. import metrics
+from ..sms.msisdn import split_targets
 from .db import Tx
 
 CHUNK = 500  # ids per IN (...) list
@@ -83,8 +84,7 @@ def group_members(tx: Tx, account_id: str, group_ids: list[str]) -> list[str]:
 
 def resolve(tx: Tx, account_id: str, targets: list[str]) -> list[str]:
     """`to` (numbers and group ids) -> unique MSISDNs, numbers first in their order."""
-    numbers = [t for t in targets if t.isdigit()]
-    groups = [t for t in targets if not t.isdigit()]
+    numbers, groups = split_targets(targets)
     if not groups:
         return list(dict.fromkeys(numbers))
     return list(dict.fromkeys(numbers + group_members(tx, account_id, groups)))
