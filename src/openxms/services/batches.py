@@ -112,16 +112,22 @@ class BatchService:
             if not idempotency_key.strip() or len(idempotency_key) > 255:
                 raise ConstraintViolation("Idempotency-Key must be 1 to 255 characters")
             key = (idempotency_key, hashlib.sha256(raw).hexdigest())
-        created, doc = await self.db.write(self._create, row, b.to, key, self.max_recipients)
+        grouped = msisdn.has_groups(b.to)  # decided here, so the writer need not scan the list
+        created, doc = await self.db.write(self._create, row, b.to, grouped, key, self.max_recipients)
         if created and row.state == "active":
             self.wakeups.queue_changed(account_id)
-        if created and row.state != "active" or b.groups:
+        if created and row.state != "active" or grouped:
             self.wakeups.schedule_changed()  # a new due time, or groups to expand in chunks
         return created, doc
 
     @staticmethod
     def _create(
-        tx: Tx, row: store.BatchRow, targets: list[str], key: tuple[str, str] | None, max_recipients: int
+        tx: Tx,
+        row: store.BatchRow,
+        targets: list[str],
+        grouped: bool,
+        key: tuple[str, str] | None,
+        max_recipients: int,
     ) -> tuple[bool, str]:
         if key is not None:
             found = store.idempotent_lookup(tx, row.account_id, key[0], row.created_at)
@@ -134,10 +140,13 @@ class BatchService:
                 doc = store.get_doc(tx, row.account_id, found[1])
                 if doc is not None:
                     return False, doc
-        _check_groups(tx, row.account_id, targets)
-        _check_size(tx, row.account_id, targets, max_recipients)
+        if grouped:
+            _check_groups(tx, row.account_id, targets)
+            _check_size(tx, row.account_id, targets, max_recipients)
         store.insert(tx, row)
-        if row.state == "active":
+        if row.state == "active" and not grouped:
+            rstore.insert_queued(tx, row.id, row.account_id, targets, row.created_at)  # deduplicated by sms/batches
+        elif row.state == "active":
             expansion.start(tx, row, targets, row.created_at)
         if key is not None:
             store.idempotent_store(tx, row.account_id, key[0], key[1], row.id, row.created_at)
