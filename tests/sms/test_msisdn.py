@@ -77,3 +77,11 @@ def test_split_targets_keeps_order_and_agrees_with_a_test_per_target():
         [t for t in targets if t.isdigit()],
         [t for t in targets if not t.isdigit()],
     )
+
+
+def test_normalize_targets_fast_path_matches_the_slow_one():
+    values = ["+12015550100", "12015550101", "+46701234567"]
+    assert msisdn.normalize_targets(values) == (["12015550100", "12015550101", "46701234567"], [])
+    # A value holding a newline would read as two numbers in the joined list: it is one bad value.
+    assert msisdn.normalize_targets(["+12015550100\n+12015550101"]) == ([], ["+12015550100\n+12015550101"])
+    assert msisdn.normalize_targets(["12015550100", "1\n2"]) == (["12015550100"], ["1\n2"])
