@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from .. import metrics
+from .checkpoint import Checkpointer
 
 log = logging.getLogger("openxms.store")
 T = TypeVar("T")
@@ -168,6 +169,7 @@ class Database:
         self._sync = sqlite_synchronous
         self._readers = readers
         self._writer: _Writer | None = None
+        self._checkpointer: Checkpointer | None = None
         self._pool: ThreadPoolExecutor | None = None
         self._local = threading.local()
         self._read_conns: list[Any] = []
@@ -215,7 +217,10 @@ class Database:
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
-        self._writer = _Writer(self, loop)
+        if self.dialect == "sqlite":
+            self._checkpointer = Checkpointer(self.connect)
+            self._checkpointer.start()
+        self._writer = _Writer(self, loop, self._checkpointer)
         self._writer.start()
         self._pool = ThreadPoolExecutor(self._readers, thread_name_prefix="openxms-read")
 
@@ -223,6 +228,9 @@ class Database:
         if self._writer is not None:
             await asyncio.get_running_loop().run_in_executor(None, self._writer.stop)
             self._writer = None
+        if self._checkpointer is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self._checkpointer.stop)
+            self._checkpointer = None
         if self._pool is not None:
             self._pool.shutdown(wait=True)
             self._pool = None
@@ -308,10 +316,11 @@ def sqlite_path(url: str) -> Path:
 class _Writer(threading.Thread):
     """The single writer: drains the queue, runs a group of units, commits once."""
 
-    def __init__(self, db: Database, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, db: Database, loop: asyncio.AbstractEventLoop, checkpointer: Checkpointer | None) -> None:
         super().__init__(name="openxms-writer", daemon=True)
         self.db = db
         self.loop = loop
+        self.checkpointer = checkpointer  # SQLite: copies the log back off this thread (checkpoint.py)
         self.q: queue.SimpleQueue = queue.SimpleQueue()
         self.conn: Any = None
 
@@ -382,6 +391,8 @@ class _Writer(threading.Thread):
                         for unit in step:
                             self._alone(conn, tx, unit, results)
             conn.execute("COMMIT")
+            if self.checkpointer is not None:
+                self.checkpointer.committed()
             if events and self.db.on_commit is not None:
                 try:
                     self.db.on_commit(events)
