@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from msgspec import UNSET, UnsetType
@@ -131,8 +131,7 @@ def decode_batch(
         w = _general(raw)
     else:
         _check_count(w.recipient_and_params)
-    f.check_ulid(w.app_id, "app_id")
-    (check_message or _default_check_message)(w.message)
+    _check_head(w, check_message)
     for i, rp in enumerate(w.recipient_and_params):
         if check_recipient is None and _usual_recipient(rp.recipient):
             continue
@@ -141,6 +140,72 @@ def decode_batch(
             (check_recipient or _default_check_recipient)(rp.recipient)
         except InvalidRequest as e:
             raise InvalidRequest(f"recipient_and_params[{i}]: {e.text}") from None
+    requested, ttl = _check_tail(w)
+    kept = {k: getattr(w, k) for k in w.__struct_fields__ if k not in ("send_after", "ttl")}
+    kept = {k: None if v is UNSET else v for k, v in kept.items()}
+    return BatchRequest(
+        **kept, requested_send_after=requested, send_after=effective_send_after(requested, now_ms), ttl_seconds=ttl
+    )
+
+
+class Accepted(msgspec.Struct, frozen=True):
+    """What accepting a batch needs of its request: the checks against the app, the response
+    and the stored row. The request body itself is stored as sent, and the fan-out decodes it
+    again in full (`decode_batch`), so nothing here is all there is of a batch."""
+
+    app_id: str
+    processing_strategy: ProcessingStrategy
+    channel_priority_order: list[Channel]
+    channel_properties: dict[str, str]
+    batch_metadata: dict[str, str]
+    requested_send_after: int | None
+    send_after: int | None  # the effective schedule; None = now
+    first_contact_id: int | None  # the index of the first recipient named by contact_id
+
+
+def accept_batch(raw: bytes, now_ms: int) -> Accepted:
+    """The same checks as `decode_batch`, with the same 400s, at half the cost for the usual
+    body: its recipients are decoded into small typed structs (`_Lean`) that msgspec checks
+    as it decodes (kind, channel names, no other keys, 1..20 identities), instead of dicts
+    walked in Python, and no BatchRequest is built. A body that does not decode so, or whose
+    recipients are not all of the usual form, is decoded by `decode_batch`, which names any
+    problem (a test checks that both agree)."""
+    w = _lean(raw)
+    if w is None:
+        b = decode_batch(raw, now_ms)
+        first = next((i for i, rp in enumerate(b.recipient_and_params) if "contact_id" in rp.recipient), None)
+        return Accepted(
+            b.app_id,
+            b.processing_strategy,
+            b.channel_priority_order,
+            b.channel_properties,
+            b.batch_metadata,
+            b.requested_send_after,
+            b.send_after,
+            first,
+        )
+    _check_head(w)
+    requested, _ = _check_tail(w)
+    first = next((i for i, rp in enumerate(w.recipient_and_params) if rp.recipient.contact_id is not None), None)
+    return Accepted(
+        w.app_id,
+        w.processing_strategy,
+        w.channel_priority_order,
+        w.channel_properties,
+        w.batch_metadata,
+        requested,
+        effective_send_after(requested, now_ms),
+        first,
+    )
+
+
+def _check_head(w: _Wire | _LeanWire, check_message: Check | None = None) -> None:
+    f.check_ulid(w.app_id, "app_id")
+    (check_message or _default_check_message)(w.message)
+
+
+def _check_tail(w: _Wire | _LeanWire) -> tuple[int | None, int | None]:
+    """The checks after the recipients'; (requested send_after, ttl seconds)."""
     requested = None
     if isinstance(w.send_after, str):
         try:
@@ -154,11 +219,64 @@ def decode_batch(
     if w.callback_url:
         f.check_url(w.callback_url, "callback_url")
     _check_metadata_sizes(w)
-    kept = {k: getattr(w, k) for k in w.__struct_fields__ if k not in ("send_after", "ttl")}
-    kept = {k: None if v is UNSET else v for k, v in kept.items()}
-    return BatchRequest(
-        **kept, requested_send_after=requested, send_after=effective_send_after(requested, now_ms), ttl_seconds=ttl
-    )
+    return requested, ttl
+
+
+# The usual recipient (`_usual_recipient`) as structs: unknown keys refused, so a recipient with
+# anything else does not decode and takes the general path. gc=False: decoded JSON holds no
+# reference cycles, and untracked objects cost the collector nothing (1000 recipients make
+# ~5000 of them per request).
+class _LeanIdentity(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+    channel: Channel
+    identity: str
+
+
+class _LeanIdentifiedBy(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+    channel_identities: Annotated[list[_LeanIdentity], msgspec.Meta(min_length=1, max_length=MAX_CHANNEL_IDENTITIES)]
+
+
+class _LeanRecipient(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+    contact_id: str | None = None
+    identified_by: _LeanIdentifiedBy | None = None
+
+
+class _LeanRecipientAndParam(msgspec.Struct, gc=False):
+    recipient: _LeanRecipient
+    parameters: dict[str, str] = {}
+    message_metadata: dict[str, Any] | None = None  # None, not {}: no empty dict per recipient
+    conversation_metadata: dict[str, Any] | None = None
+
+
+class _LeanWire(_Wire, gc=False):
+    recipient_and_params: list[_LeanRecipientAndParam]  # type: ignore[assignment]
+
+
+_LEAN_DECODER = msgspec.json.Decoder(_LeanWire)
+
+
+def _lean(raw: bytes) -> _LeanWire | None:
+    """The body as `_LeanWire` when it holds no `null` and every recipient has the usual form."""
+    if b"null" in raw:
+        return None
+    try:
+        w = _LEAN_DECODER.decode(raw)
+    except (msgspec.DecodeError, RecursionError):
+        return None
+    if not 0 < len(w.recipient_and_params) <= MAX_RECIPIENTS:
+        return None
+    for rp in w.recipient_and_params:
+        r = rp.recipient
+        by = r.identified_by
+        if by is None:
+            if r.contact_id is None or not r.contact_id.strip():
+                return None
+        elif r.contact_id is not None:
+            return None
+        else:
+            for ci in by.channel_identities:
+                if not ci.identity.strip():
+                    return None
+    return w
 
 
 _WIRE_DECODER = msgspec.json.Decoder(_Wire)
@@ -240,7 +358,7 @@ def _usual_recipient(recipient: dict[str, Any]) -> bool:
     return True
 
 
-def _check_metadata_sizes(w: _Wire) -> None:
+def _check_metadata_sizes(w: _Wire | _LeanWire) -> None:
     """Each recipient's merged metadata within the messages:send limits. Recipients without
     metadata of their own all have the batch's, measured once."""
     for name, limit in (
@@ -275,7 +393,7 @@ def parse_ttl(value: str | None) -> int | None:
     return seconds
 
 
-def check_against_app(batch: BatchRequest, app_channels: list[str], app_processing_mode: str) -> str:
+def check_against_app(batch: Accepted, app_channels: list[str], app_processing_mode: str) -> str:
     """The checks that need the sending app; returns the effective processing mode. Every
     `channel_priority_order` channel must be configured on the app, and DISPATCH (the app's
     mode, or forced by DISPATCH_ONLY) stores no contacts, so recipients must be identities."""
@@ -283,13 +401,11 @@ def check_against_app(batch: BatchRequest, app_channels: list[str], app_processi
         if ch not in app_channels:
             raise InvalidRequest(f"channel_priority_order[{i}]: channel {ch} is not configured on app {batch.app_id}")
     mode = "DISPATCH" if batch.processing_strategy == "DISPATCH_ONLY" else app_processing_mode
-    if mode == "DISPATCH":
-        for i, rp in enumerate(batch.recipient_and_params):
-            if "contact_id" in rp.recipient:
-                raise InvalidRequest(
-                    f"recipient_and_params[{i}].recipient: contact_id cannot be used in "
-                    "DISPATCH processing mode; use identified_by"
-                )
+    if mode == "DISPATCH" and batch.first_contact_id is not None:
+        raise InvalidRequest(
+            f"recipient_and_params[{batch.first_contact_id}].recipient: contact_id cannot be used in "
+            "DISPATCH processing mode; use identified_by"
+        )
     return mode
 
 
@@ -311,7 +427,7 @@ def format_time(ms: int) -> str:
     return dates.format(ms - ms % 1000)[:19] + "Z"
 
 
-def response(batch_id: str, batch: BatchRequest, accepted_ms: int) -> dict[str, str]:
+def response(batch_id: str, batch: Accepted | BatchRequest, accepted_ms: int) -> dict[str, str]:
     """The send's 200 body: the effective `send_after`, or the acceptance time for an
     immediate batch (clients deserialise it as non-nullable)."""
     when = batch.send_after if batch.send_after is not None else accepted_ms

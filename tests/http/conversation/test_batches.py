@@ -207,3 +207,38 @@ def test_a_sender_of_another_plan_is_refused(database_url, tmp_path):
             headers={"Authorization": f"Bearer {token['access_token']}"},
         )
         assert r.status_code == 400 and "another service plan" in r.json()["error"]["message"], r.text
+
+
+def test_a_batch_stored_before_bodies_were_kept_as_sent_still_fans_out(conv):
+    """Rows written before migration `conv_batches_body` hold the checked request as JSON
+    (request_form 'checked'); the fan-out still reads them."""
+    import msgspec
+
+    from openxms.conversation import batches as rules
+
+    now = conv.ctx.clock.now_ms()
+    due = now + 120_000
+    checked = rules.decode_batch(json.dumps(batch(send_after=_at(conv, 120_000))).encode(), now)
+    conv.ctx.db.run_sync(
+        lambda tx: tx.execute(
+            "INSERT INTO conv_batches (id, project_id, app_id, status, send_after, created_at, metadata, request) "
+            "VALUES (?, 'PROJ1', ?, 'SCHEDULED', ?, ?, '{}', ?)",
+            ("01K0OLDBATCH00000000000001", APP, checked.send_after or due, now, msgspec.json.encode(checked).decode()),
+        )
+    )
+    assert status_of(conv, "01K0OLDBATCH00000000000001")["status"] == "SCHEDULED"
+    post(conv, batch(send_after=_at(conv, 120_000)))  # the scheduler learns of new due times from sends
+    conv.advance(301)
+    conv.wait_for(lambda: status_of(conv, "01K0OLDBATCH00000000000001")["status"] == "PROCESSED")
+    conv.wait_for(lambda: texts(conv, "+12017770011") == ["Hi Ann, code 123"] * 2)
+
+
+def test_the_body_is_stored_as_sent(conv):
+    body = json.dumps(batch(), indent=1)  # spacing kept: nothing is re-encoded
+    r = conv.client.post(B, content=body, headers={**conv.bearer, "Content-Type": "application/json"})
+    assert r.status_code == 200, r.text
+    row = conv.ctx.db.run_sync(
+        lambda tx: tx.one("SELECT request, request_form FROM conv_batches WHERE id = ?", (r.json()["batch_id"],))
+    )
+    assert (row.request, row.request_form) == (body, "body")
+    conv.wait_for(lambda: texts(conv, "+12017770012") == ["Hi Bo, code ${code}"])

@@ -1,9 +1,10 @@
 """The Conversation Batch API: one message to 1..1000 recipients, per-recipient parameters and
 metadata, `send_after` scheduling, cancel, status (rules: `conversation/batches.py`).
 
-Accepting stores the checked request (one row, plus its metadata for lookups) and answers at
-once; the fan-out happens in the engine's scheduler (`fan_out`, given to it at start-up): when
-a batch is due, each recipient becomes an ordinary Conversation message (its own id, receipts
+Accepting checks the request in full (`rules.accept_batch`), stores its body as sent (one row,
+plus its metadata for lookups) and answers at once; the fan-out happens in the engine's
+scheduler (`fan_out`, given to it at start-up): when a batch is due, its body is decoded again
+(`rules.decode_batch`) and each recipient becomes an ordinary Conversation message (its own id, receipts
 and replies), all of one batch in one transaction, in recipient order, on the app's plan
 queue. A kill -9 during fan-out leaves the batch due and nothing of it queued, so it is fanned
 out exactly once after the restart. The batch goes SCHEDULED -> READY -> PROCESSED in that
@@ -60,14 +61,15 @@ class BatchService:
 
     async def send(self, project_id: str, raw: bytes) -> dict[str, str]:
         now = self.clock.now_ms()
-        batch = rules.decode_batch(raw, now)
+        batch = rules.accept_batch(raw, now)
         channel_properties(batch.channel_properties)  # the SMS properties' values, as messages:send checks them
         batch_id = self.ids.new()
-        await self.db.write(self._send, project_id, batch, batch_id, now)
+        # Stored as sent (read_body checked it is UTF-8): the fan-out decodes it again in full.
+        await self.db.write(self._send, project_id, batch, raw.decode(), batch_id, now)
         self.wakeups.schedule_changed()
         return rules.response(batch_id, batch, now)
 
-    def _send(self, tx: Tx, project_id: str, batch: rules.BatchRequest, batch_id: str, now: int) -> None:
+    def _send(self, tx: Tx, project_id: str, batch: rules.Accepted, body: str, batch_id: str, now: int) -> None:
         app = routing.app(tx, project_id, batch.app_id)
         if app is None:
             raise NotFound(f"app {batch.app_id} not found in project {project_id}")
@@ -85,7 +87,8 @@ class BatchService:
                 when,
                 now,
                 dict(batch.batch_metadata),
-                msgspec.json.encode(batch).decode(),
+                body,
+                "body",
             ),
         )
 
@@ -113,6 +116,14 @@ class BatchService:
 _APP_MESSAGE = msgspec.json.Decoder(AppMessage)
 
 
+def _stored_request(b: store.BatchRow) -> rules.BatchRequest:
+    """The batch's request, checked: the body as sent decoded again (with the acceptance time,
+    which gives the same effective send_after), or, in rows older than that, the checked request."""
+    if b.request_form == "body":
+        return rules.decode_batch(b.request.encode(), b.created_at)
+    return _request.decode(b.request)
+
+
 def _unused(tree: Any, parameters: Mapping[str, str]) -> None:
     """generated_messages' substitution, when the fan-out renders the message itself."""
     return None
@@ -137,7 +148,7 @@ class FanOut:
         # if it fails the batch ends PROCESSED with nothing sent (logged), the others go on.
         tx.execute("SAVEPOINT fan_out")
         try:
-            plans = self._fan_out(tx, b, _request.decode(b.request), app, now)
+            plans = self._fan_out(tx, b, _stored_request(b), app, now)
         except Exception:  # noqa: BLE001
             log.exception(
                 "fanning out batch %s failed; it is marked PROCESSED with nothing sent",

@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 from ..db import Tx
 
-_COLS = "id, project_id, app_id, status, send_after, created_at, metadata, request"
+COLS = "id, project_id, app_id, status, send_after, created_at, metadata, request, request_form"
 
 
 class BatchRow(NamedTuple):
@@ -25,19 +25,38 @@ class BatchRow(NamedTuple):
     send_after: int  # the effective schedule (the acceptance time for an immediate batch)
     created_at: int
     metadata: dict[str, str]
-    request: str  # the checked request (conversation/batches.BatchRequest as JSON)
+    request: str  # the request: as `request_form` says
+    request_form: str  # 'body': as the client sent it; 'checked': BatchRequest JSON (older rows)
 
 
-def _row(r: Any) -> BatchRow:
+def row(r: Any) -> BatchRow:
     return BatchRow(
-        r.id, r.project_id, r.app_id, r.status, r.send_after, r.created_at, json.loads(r.metadata), r.request
+        r.id,
+        r.project_id,
+        r.app_id,
+        r.status,
+        r.send_after,
+        r.created_at,
+        json.loads(r.metadata),
+        r.request,
+        r.request_form,
     )
 
 
 def insert(tx: Tx, b: BatchRow) -> None:
     tx.execute(
-        f"INSERT INTO conv_batches ({_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (b.id, b.project_id, b.app_id, b.status, b.send_after, b.created_at, json.dumps(b.metadata), b.request),
+        f"INSERT INTO conv_batches ({COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            b.id,
+            b.project_id,
+            b.app_id,
+            b.status,
+            b.send_after,
+            b.created_at,
+            json.dumps(b.metadata),
+            b.request,
+            b.request_form,
+        ),
     )
     tx.executemany(
         "INSERT INTO conv_batch_metadata (project_id, key, value, batch_id) VALUES (?, ?, ?, ?)",
@@ -46,15 +65,15 @@ def insert(tx: Tx, b: BatchRow) -> None:
 
 
 def get(tx: Tx, project_id: str, batch_id: str) -> BatchRow | None:
-    r = tx.one(f"SELECT {_COLS} FROM conv_batches WHERE id = ? AND project_id = ?", (batch_id, project_id))
-    return None if r is None else _row(r)
+    r = tx.one(f"SELECT {COLS} FROM conv_batches WHERE id = ? AND project_id = ?", (batch_id, project_id))
+    return None if r is None else row(r)
 
 
 def by_metadata(tx: Tx, project_id: str, key: str, value: str) -> list[BatchRow]:
     return [
-        _row(r)
+        row(r)
         for r in tx.all(
-            f"SELECT {_COLS} FROM conv_batches WHERE project_id = ? "
+            f"SELECT {COLS} FROM conv_batches WHERE project_id = ? "
             "AND id IN (SELECT batch_id FROM conv_batch_metadata WHERE project_id = ? AND key = ? AND value = ?) "
             "ORDER BY created_at, id",
             (project_id, project_id, key, value),
@@ -85,11 +104,11 @@ def claim_due(tx: Tx, now: int) -> BatchRow | None:
     """The oldest batch due for fan-out (locked until the caller's transaction ends)."""
     lock = " FOR UPDATE SKIP LOCKED" if tx.dialect == "postgresql" else ""
     r = tx.one(
-        f"SELECT {_COLS} FROM conv_batches WHERE status IN ('SCHEDULED', 'READY') AND send_after <= ? "
+        f"SELECT {COLS} FROM conv_batches WHERE status IN ('SCHEDULED', 'READY') AND send_after <= ? "
         f"ORDER BY send_after, created_at, id LIMIT 1{lock}",
         (now,),
     )
-    return None if r is None else _row(r)
+    return None if r is None else row(r)
 
 
 def set_status(tx: Tx, batch_id: str, status: str) -> None:

@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 
 from ..db import Tx
 from ..recipients import chunks
+from . import batches as batch_store
 from .batches import BatchRow
 
 _MSG_COLS = (
@@ -22,7 +23,6 @@ _MSG_COLS = (
 )
 # The carrier batch, when there is one (a plain SMS batch never has a message's id).
 _CARRIER = "LEFT JOIN batches b ON b.id = m.id AND b.origin = 'conversation'"
-_BATCH_COLS = "id, project_id, app_id, status, send_after, created_at, metadata, request"
 
 
 class MessageRow(NamedTuple):
@@ -88,12 +88,6 @@ def messages(tx: Tx, app_id: str | None, identity: str | None, limit: int, after
     return [_message(r) for r in tx.all(" ".join(sql), [*args, limit])]
 
 
-def _batch_row(r: Any) -> BatchRow:
-    return BatchRow(
-        r.id, r.project_id, r.app_id, r.status, r.send_after, r.created_at, json.loads(r.metadata), r.request
-    )
-
-
 class BatchSummary(NamedTuple):
     batch: BatchRow
     recipients: int  # in the request
@@ -124,7 +118,7 @@ def _counts(tx: Tx, batch_ids: list[str]) -> dict[str, tuple[dict[str, int], int
 
 def batches(tx: Tx, app_id: str | None, limit: int, after: str | None) -> list[BatchSummary]:
     """Newest first; `after`: the last id of the previous page."""
-    sql = [f"SELECT {_BATCH_COLS} FROM conv_batches WHERE 1 = 1"]
+    sql = [f"SELECT {batch_store.COLS} FROM conv_batches WHERE 1 = 1"]
     args: list[Any] = []
     if app_id is not None:
         sql.append("AND app_id = ?")
@@ -133,7 +127,7 @@ def batches(tx: Tx, app_id: str | None, limit: int, after: str | None) -> list[B
         sql.append("AND id < ?")
         args.append(after)
     sql.append("ORDER BY id DESC LIMIT ?")
-    rows = [_batch_row(r) for r in tx.all(" ".join(sql), [*args, limit])]
+    rows = [batch_store.row(r) for r in tx.all(" ".join(sql), [*args, limit])]
     counts = _counts(tx, [b.id for b in rows])
     return [BatchSummary(b, _recipient_count(b.request), *counts[b.id]) for b in rows]
 
@@ -162,10 +156,10 @@ class BatchDetail(NamedTuple):
 
 
 def batch(tx: Tx, batch_id: str) -> BatchDetail | None:
-    r = tx.one(f"SELECT {_BATCH_COLS} FROM conv_batches WHERE id = ?", (batch_id,))
+    r = tx.one(f"SELECT {batch_store.COLS} FROM conv_batches WHERE id = ?", (batch_id,))
     if r is None:
         return None
-    b = _batch_row(r)
+    b = batch_store.row(r)
     counts, replies = _counts(tx, [b.id])[b.id]
     # The fan-out makes a batch's messages in recipient order, so their ids are in that order.
     made = [
