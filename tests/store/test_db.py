@@ -222,3 +222,35 @@ def test_sqlite_urls(url, path):
     from openxms.store.db import sqlite_path
 
     assert str(sqlite_path(url)) == path
+
+
+def test_a_read_left_mid_result_does_not_pin_its_connection_to_an_old_snapshot(database_url):
+    """A read that stops after its first row and raises (its cursor kept alive by the
+    exception's traceback, as asyncio's reference cycles keep them until the collector runs)
+    must not leave its connection reading the database as it was: on SQLite an unfinished
+    statement holds its read snapshot past COMMIT, and the UI's next reads on that connection
+    saw nothing written since (a callback's attempts, once)."""
+    db = Database(database_url, readers=1)
+    schema.migrate(db)
+    kept = []
+
+    def stop_after_one_row(tx):
+        tx.one("SELECT key FROM meta")  # more rows follow: the statement stays unfinished
+        raise LookupError("stop")
+
+    async def main():
+        await db.start()
+        try:
+            await db.write(_insert, "a", "1")
+            await db.write(_insert, "b", "2")
+            try:
+                await db.read(stop_after_one_row)
+            except LookupError as e:
+                kept.append(e)  # its traceback holds the read's frame, and so its cursor
+            await db.write(_insert, "c", "3")
+            got = await db.read(lambda tx: tx.scalar("SELECT value FROM meta WHERE key = 'c'"))
+            assert got == "3"
+        finally:
+            await db.close()
+
+    asyncio.run(main())

@@ -270,9 +270,15 @@ class Database:
                 self._read_conns.append(conn)
         try:
             self._begin_read(conn)
+            cur = conn.cursor()
             try:
-                return fn(Tx(conn.cursor(), self.dialect), *args)
+                return fn(Tx(cur, self.dialect), *args)
             finally:
+                # Closed here, not when the cursor is collected: on SQLite a statement left
+                # mid-result (tx.one over several rows) keeps its read snapshot past COMMIT,
+                # and a cursor kept alive by an exception's traceback would leave every later
+                # read on this connection seeing the database as it was then.
+                cur.close()
                 conn.execute("COMMIT")
         except Exception as e:
             if self.dialect == "postgresql" and _is_disconnect(e):
