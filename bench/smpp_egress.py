@@ -148,13 +148,15 @@ def bench_openxms(args) -> None:
             )
             e2e = time.perf_counter() - t
             cpu = cpu_seconds(s.proc.pid) - cpu0
+            smsc_cpu = cpu_seconds(smsc.proc.pid)
         finally:
             smsc.stop()
         delivered = s.scalar("SELECT count(*) FROM recipients WHERE status = 'Delivered'")
         print(
             f"openxms  window={args.window} latency={args.latency_ms:g}ms: {rate:8,.0f} submit_sm/s at the SMSC; "
             f"end to end {args.messages} msgs queue->final in {e2e:.1f} s = {args.messages / e2e:,.0f} msg/s "
-            f"({delivered} Delivered); gateway CPU {cpu / args.messages * 1e6:.0f} us/msg",
+            f"({delivered} Delivered); gateway CPU {cpu / args.messages * 1e6:.0f} us/msg, "
+            f"SMSC {smsc_cpu / args.messages * 1e6:.0f} us/msg ({smsc_cpu / e2e:.0%} of a core)",
             flush=True,
         )
     finally:
@@ -192,6 +194,7 @@ def bench_kannel(args, dlr: bool) -> None:
                 smsc, args.messages, (lambda: smsc.stats()["acked"] >= args.messages) if dlr else (lambda: True)
             )
             e2e = time.perf_counter() - t
+            smsc_cpu = cpu_seconds(smsc.proc.pid)
         finally:
             smsc.stop()
         what = (
@@ -199,7 +202,7 @@ def bench_kannel(args, dlr: bool) -> None:
             f"{args.messages / e2e:,.0f} msg/s"
             if dlr
             else " (no DLR requested)"
-        )
+        ) + f"; SMSC {smsc_cpu / args.messages * 1e6:.0f} us/msg ({smsc_cpu / e2e:.0%} of a core)"
         print(
             f"kannel   window={args.window} latency={args.latency_ms:g}ms: {rate:8,.0f} submit_sm/s at the SMSC{what}",
             flush=True,

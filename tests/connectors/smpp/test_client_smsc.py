@@ -11,6 +11,7 @@ from openxms.connectors.smpp import pdu
 from openxms.connectors.smpp.client import SmppClient
 from openxms.connectors.smpp.config import SmppConfig
 from openxms.connectors.smpp.parts import Addressing, References, build
+from openxms.connectors.smpp.session import SessionClosed
 from openxms.connectors.smpp.smsc import Smsc, SmscOptions
 
 from .smsc_thread import Collect
@@ -85,6 +86,43 @@ def test_window_is_respected_and_used():
         assert smsc.stats["max_inflight"] == 10  # never more than the window, and the window is filled
         assert dt < 1.0  # 100 / 10 in flight x 50 ms = 0.5 s (stop-and-wait would take 5 s)
         await client.stop()
+        await smsc.stop()
+
+    run(main())
+
+
+def test_parts_leave_in_the_order_they_were_queued_across_calls():
+    """FIFO per plan: the window sends from one queue, so submits reach the SMSC in queue order,
+    also when several submit() calls are in flight at once (the engine's claimed chunks)."""
+
+    async def main():
+        smsc, client, _ = await pair({"latency_ms": 5}, window=10)
+        assert await client.wait_bound(2)
+        chunks = [messages(25, start=25 * i) for i in range(4)]
+        results = await asyncio.gather(*(client.submit(c) for c in chunks))
+        assert [len(r) for r in results] == [25] * 4 and all(x.status == 0 for r in results for x in r)
+        sent = [p.get("destination_addr") for p in smsc.received]
+        assert sent == [f["destination_addr"] for c in chunks for f in c]
+        await client.stop()
+        await smsc.stop()
+
+    run(main())
+
+
+def test_a_cancelled_submit_sends_nothing_more_and_stop_fails_what_waits():
+    async def main():
+        smsc, client, _ = await pair({"latency_ms": 100}, window=2)
+        assert await client.wait_bound(2)
+        first = asyncio.ensure_future(client.submit(messages(20)))
+        await wait_until(lambda: smsc.stats["submits"] >= 2)
+        first.cancel()
+        assert await client.submit(messages(1, start=50))  # the window goes on for other callers
+        assert smsc.stats["submits"] <= 4  # the cancelled call's queued parts were dropped, not sent
+        waiting = asyncio.ensure_future(client.submit(messages(10, start=60)))
+        await wait_until(lambda: sum(b.inflight for b in client.binds) == 2)
+        await client.stop()
+        with pytest.raises(SessionClosed):
+            await waiting  # never sent, or sent and not answered: the engine queues them again
         await smsc.stop()
 
     run(main())

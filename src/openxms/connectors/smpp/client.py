@@ -24,6 +24,7 @@ import asyncio
 import logging
 import random
 import ssl
+from collections import deque
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -58,6 +59,51 @@ class SmppHandler(Protocol):
         ...
 
 
+class _Fields:
+    """A submit_sm's fields and TLVs, split once (a part sent again reuses them)."""
+
+    __slots__ = ("body", "tlvs")
+
+    def __init__(self, f: dict) -> None:
+        self.tlvs = f.get("_tlvs") or {}
+        self.body = {k: v for k, v in f.items() if k != "_tlvs"}
+
+
+class _Call:
+    """One `submit()` call: its results, filled in as responses come, and the future it awaits."""
+
+    __slots__ = ("results", "left", "fut")
+
+    def __init__(self, n: int, fut: asyncio.Future) -> None:
+        self.results: list[SubmitResult | None] = [None] * n
+        self.left = n
+        self.fut = fut
+
+    def done(self, index: int, r: SubmitResult) -> None:
+        if self.results[index] is None:
+            self.results[index] = r
+            self.left -= 1
+            if self.left == 0 and not self.fut.done():
+                self.fut.set_result(self.results)
+
+    def fail(self, e: BaseException) -> None:
+        if not self.fut.done():
+            self.fut.set_exception(e)
+
+
+class _Part:
+    __slots__ = ("call", "index", "fields", "sent", "order")
+    _next = 0
+
+    def __init__(self, call: _Call, index: int, f: dict) -> None:
+        self.call = call
+        self.index = index
+        self.fields = _Fields(f)
+        self.sent = False
+        _Part._next += 1
+        self.order = _Part._next  # queue position, kept when the part is sent again
+
+
 class _Bind:
     """One bind slot: a transceiver session, or a transmitter + receiver pair."""
 
@@ -66,7 +112,6 @@ class _Bind:
         self.index = index
         self.tx: Session | None = None
         self.sessions: list[Session] = []
-        self.window = asyncio.Semaphore(client.config.window)
         self.ready = asyncio.Event()
         self.resume_at = 0.0
         self.pause = 0.0
@@ -188,6 +233,9 @@ class SmppClient:
         self._tasks: list[asyncio.Task] = []
         self._rr = 0
         self._any_bound = asyncio.Event()
+        self._queue: deque[_Part] = deque()  # parts waiting for a window slot, FIFO
+        self._retry: list[_Part] = []  # parts to send again (throttled, timed out, link lost)
+        self._timer: asyncio.TimerHandle | None = None  # a _pump waiting for a pause or the cap
         # submit_sm round trips, into the /metrics histogram of the plan (`label`)
         self.latency = metrics.SMPP_SUBMIT_SECONDS.child((label,))
         self.stats = {
@@ -207,6 +255,10 @@ class SmppClient:
 
     async def stop(self) -> None:
         self.stopping = True
+        for part in [*self._queue, *self._retry]:  # never sent: the caller puts them back in its queue
+            part.call.fail(SessionClosed("client stopping"))
+        self._queue.clear()
+        self._retry = []
         await asyncio.gather(*(b.unbind() for b in self.binds), return_exceptions=True)
         for t in self._tasks:
             t.cancel()
@@ -218,79 +270,145 @@ class SmppClient:
     def _bound_changed(self) -> None:
         if self.bound():
             self._any_bound.set()
+            self._pump()  # parts queued while no bind was up
         else:
             self._any_bound.clear()
 
     async def wait_bound(self, timeout: float | None = None) -> bool:
         return await wait_event(self._any_bound, timeout)
 
-    async def _pick(self) -> _Bind:
-        """A bound, open bind: least loaded first, round robin among equals."""
-        while True:
-            ready = [b for b in self.binds if b.ready.is_set() and b.tx is not None and not b.tx.closed.is_set()]
-            if ready:
-                self._rr = (self._rr + 1) % len(ready)
-                return min(ready[self._rr :] + ready[: self._rr], key=lambda b: b.inflight)
-            if self.stopping:
-                raise SessionClosed("client stopping")
-            # a bind is (re)connecting: wait for it (polling, since a link can die between checks)
-            await wait_event(self._any_bound, 0.05)
-            await asyncio.sleep(0.005)
+    def _free(self) -> _Bind | None:
+        """A bound, open bind with a free window slot and no throttling pause: the least loaded,
+        round robin among equals; None if there is none now."""
+        if len(self.binds) == 1:  # the usual case, on the path of every submit_sm
+            b = self.binds[0]
+            ok = b.tx is not None and b.inflight < self.config.window and not b.tx.closed.is_set()
+            return b if ok and b.ready.is_set() and b.resume_at <= asyncio.get_running_loop().time() else None
+        now = asyncio.get_running_loop().time()
+        ready = [
+            b
+            for b in self.binds
+            if b.ready.is_set()
+            and b.tx is not None
+            and not b.tx.closed.is_set()
+            and b.inflight < self.config.window
+            and b.resume_at <= now
+        ]
+        if not ready:
+            return None
+        self._rr = (self._rr + 1) % len(ready)
+        return min(ready[self._rr :] + ready[: self._rr], key=lambda b: b.inflight)
 
     async def submit(self, parts: list[dict]) -> list[SubmitResult]:
-        """Send submit_sm field sets; wait for each response (resending as needed)."""
-        return list(await asyncio.gather(*(self._submit_one(f) for f in parts)))
+        """Send submit_sm field sets, in order; wait for each response (resending as needed).
 
-    async def _submit_one(self, f: dict) -> SubmitResult:
+        Parts join one FIFO queue per client; `_pump` sends from it while a bind has a free
+        window slot, and each response's callback frees its slot and sends the next part in the
+        same loop turn (the writes of a turn leave in one socket write). No task per part and
+        no semaphore: a slot is reused one loop turn after its response is read, not three."""
+        if self.stopping:
+            raise SessionClosed("client stopping")
+        if not parts:
+            return []
+        call = _Call(len(parts), asyncio.get_running_loop().create_future())
+        self._queue.extend(_Part(call, i, f) for i, f in enumerate(parts))
+        self._pump()
+        return await call.fut
+
+    def _pump(self) -> None:
+        """Send queued parts while a window slot is free; when the queue must wait (every bind
+        busy, paused or down, or the throughput cap), a response, a bind coming up, or a timer
+        calls this again."""
+        if self._retry:  # parts sent again go first, in the order they were queued
+            self._retry.sort(key=lambda p: p.order)
+            self._queue.extendleft(reversed(self._retry))
+            self._retry = []
+        q = self._queue
         loop = asyncio.get_running_loop()
-        tlvs = f.get("_tlvs") or {}
-        body = {k: v for k, v in f.items() if k != "_tlvs"}
-        first = True
-        while True:
-            if self.stopping:
-                raise SessionClosed("client stopping")
-            b = await self._pick()
-            async with b.window:
-                if not b.ready.is_set() or b.tx is None or b.tx.closed.is_set():
-                    await asyncio.sleep(0.005)
-                    continue
-                wait = b.resume_at - loop.time()
-                if wait > 0:
-                    await asyncio.sleep(wait)
-                if self.bucket is not None:
-                    while not self.bucket.take(1):
-                        await asyncio.sleep(self.bucket.wait_time())
-                if not first:
-                    self.stats["resent"] += 1
-                first = False
-                self.stats["submitted"] += 1
-                b.inflight += 1
-                sent_at = loop.time()
-                try:
-                    resp = await b.tx.request(
-                        pdu.Pdu(pdu.SUBMIT_SM, fields=body, tlvs=dict(tlvs)), self.config.response_timeout
-                    )
-                    metrics.observe_into(self.latency, metrics.SMPP_SUBMIT_SECONDS.buckets, loop.time() - sent_at)
-                except TimeoutError:
-                    log.warning("submit_sm response timeout on %s: reconnecting", b.tx.name)
-                    b.tx.close()
-                    continue
-                except SessionClosed:
-                    await asyncio.sleep(0.005)  # let the bind notice and reconnect
-                    continue
-                finally:
-                    b.inflight -= 1
-            if resp.status == pdu.ESME_ROK:
+        while q:
+            part = q[0]
+            if part.call.fut.done():  # its caller was cancelled (the engine stopping)
+                q.popleft()
+                continue
+            b = self._free()
+            if b is None:
+                now = loop.time()
+                paused = [
+                    x.resume_at
+                    for x in self.binds
+                    if x.ready.is_set() and x.inflight < self.config.window and x.resume_at > now
+                ]
+                if paused:  # the binds with room are throttled: try again when the first resumes
+                    self._wake_at(min(paused))
+                return  # else a response or a bind coming up pumps again
+            if self.bucket is not None and not self.bucket.take(1):
+                self._wake_at(loop.time() + self.bucket.wait_time())
+                return
+            q.popleft()
+            self._send(b, part, loop)
+
+    def _wake_at(self, when: float) -> None:
+        if self._timer is not None:
+            if self._timer.when() <= when:
+                return
+            self._timer.cancel()
+        self._timer = asyncio.get_running_loop().call_at(when, self._woken)
+
+    def _woken(self) -> None:
+        self._timer = None
+        self._pump()
+
+    def _send(self, b: _Bind, part: _Part, loop: asyncio.AbstractEventLoop) -> None:
+        tx = b.tx
+        assert tx is not None  # checked by _free
+        f = part.fields
+        if part.sent:
+            self.stats["resent"] += 1
+        part.sent = True
+        self.stats["submitted"] += 1
+        b.inflight += 1
+        sent_at = loop.time()
+
+        def answered(outcome: pdu.Pdu | BaseException) -> None:
+            b.inflight -= 1
+            self._answered(b, tx, part, sent_at, outcome)
+
+        try:
+            tx.request_callback(
+                pdu.Pdu(pdu.SUBMIT_SM, fields=f.body, tlvs=dict(f.tlvs)), self.config.response_timeout, answered
+            )
+        except SessionClosed:
+            b.inflight -= 1
+            self._retry.append(part)
+
+    def _answered(self, b: _Bind, tx: Session, part: _Part, sent_at: float, outcome: pdu.Pdu | BaseException) -> None:
+        loop = asyncio.get_running_loop()
+        if isinstance(outcome, BaseException):
+            if isinstance(outcome, TimeoutError) and not tx.closed.is_set():
+                log.warning("submit_sm response timeout on %s: reconnecting", tx.name)
+                tx.close()  # fails the rest in flight on this bind: all go back to the queue
+            self._again(part)
+        else:
+            metrics.observe_into(self.latency, metrics.SMPP_SUBMIT_SECONDS.buckets, loop.time() - sent_at)
+            if outcome.status == pdu.ESME_ROK:
                 b.pause = 0.0
                 self.stats["accepted"] += 1
-                return SubmitResult(resp.get("message_id"), 0, resp.sequence)
-            if resp.status in (pdu.ESME_RTHROTTLED, pdu.ESME_RMSGQFUL):
+                part.call.done(part.index, SubmitResult(outcome.get("message_id"), 0, outcome.sequence))
+            elif outcome.status in (pdu.ESME_RTHROTTLED, pdu.ESME_RMSGQFUL):
                 self.stats["throttled"] += 1
                 b.pause = min(30.0, b.pause * 2 or 1.0)
                 b.resume_at = loop.time() + b.pause
-                continue
-            self.stats["errors"] += 1
-            return SubmitResult(None, resp.status)
+                self._again(part)
+            else:
+                self.stats["errors"] += 1
+                part.call.done(part.index, SubmitResult(None, outcome.status))
+        self._pump()
+
+    def _again(self, part: _Part) -> None:
+        if self.stopping:
+            part.call.fail(SessionClosed("client stopping"))
+        else:
+            self._retry.append(part)
 
     # requests from the SMSC ---------------------------------------------------------
     def _on_request(self, p: pdu.Pdu):

@@ -28,9 +28,40 @@ class SessionClosed(ConnectionError):
     pass
 
 
-def _expire(fut: asyncio.Future) -> None:
+def _expire(fut: asyncio.Future | Waiter) -> None:
     if not fut.done():
         fut.set_exception(TimeoutError())
+
+
+class Waiter:
+    """A response waited for by a callback instead of a task: `callback(response or exception)`
+    runs in the same loop turn as the read that brought the response (or as the close or the
+    timeout). Quacks like the Future `pending` otherwise holds (done / set_result /
+    set_exception), so the reader and `close()` treat both alike."""
+
+    __slots__ = ("callback", "timer", "finished")
+
+    def __init__(self, callback: Callable[[pdu.Pdu | BaseException], None]) -> None:
+        self.callback = callback
+        self.timer: asyncio.TimerHandle | None = None
+        self.finished = False
+
+    def done(self) -> bool:
+        return self.finished
+
+    def set_result(self, p: pdu.Pdu) -> None:
+        self._finish(p)
+
+    def set_exception(self, e: BaseException) -> None:
+        self._finish(e)
+
+    def _finish(self, outcome: pdu.Pdu | BaseException) -> None:
+        if self.finished:
+            return
+        self.finished = True
+        if self.timer is not None:
+            self.timer.cancel()
+        self.callback(outcome)
 
 
 class Session:
@@ -42,7 +73,7 @@ class Session:
         self.handler = handler
         self.name = name
         self._seq = 0
-        self.pending: dict[int, asyncio.Future] = {}
+        self.pending: dict[int, asyncio.Future | Waiter] = {}
         self.closed = asyncio.Event()
         self._tasks: set[asyncio.Task] = set()
         self.last_activity = asyncio.get_running_loop().time()
@@ -87,6 +118,22 @@ class Session:
         seq = p.sequence
         fut.add_done_callback(lambda _f: self.pending.pop(seq, None))
         return fut
+
+    def request_callback(self, p: pdu.Pdu, timeout: float, callback: Callable[[pdu.Pdu | BaseException], None]) -> None:
+        """Send a request; `callback` gets its response, or TimeoutError after `timeout` s, or
+        SessionClosed if the link ends first, exactly once. No task, no future: the client's
+        window frees a slot and sends the next submit_sm inside the callback."""
+        p.sequence = seq = self.next_seq()
+        self.write(p)
+        pending = self.pending
+
+        def finish(outcome: pdu.Pdu | BaseException) -> None:
+            pending.pop(seq, None)
+            callback(outcome)
+
+        w = Waiter(finish)
+        w.timer = asyncio.get_running_loop().call_later(timeout, _expire, w)
+        pending[seq] = w
 
     async def request(self, p: pdu.Pdu, timeout: float) -> pdu.Pdu:
         """Send a request and wait for its response (or generic_nack)."""
