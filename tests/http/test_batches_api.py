@@ -232,6 +232,9 @@ def test_delivery_feedback(api):
     assert api.post(f"/batches/{b['id']}/delivery_feedback", {}).status_code == 400
     assert api.post(f"/batches/{b['id']}/delivery_feedback", {"recipients": "x"}).status_code == 400
     assert api.post("/batches/01XXXXXXXXXXXXXXXXXXXXXXXX/delivery_feedback", {"recipients": []}).status_code == 404
+    # feedback names phone numbers only; the error names the entry at fault, not the first number
+    r = api.post(f"/batches/{b['id']}/delivery_feedback", {"recipients": ["+12017777777", "01FRIENDSGROUP"]})
+    assert r.status_code == 400 and "'01FRIENDSGROUP'" in r.json()["text"], r.json()
 
 
 def test_idempotency_key(api):

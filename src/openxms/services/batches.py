@@ -275,7 +275,8 @@ class BatchService:
             raise ConstraintViolation("recipients is required")
         targets, bad = msisdn.normalize_targets(req.recipients) if req.recipients else ([], [])
         if bad or msisdn.has_groups(targets):
-            raise InvalidFormat(f"recipients must be phone numbers, got {(bad or targets)[0]!r}")
+            culprit = bad[0] if bad else msisdn.split_targets(targets)[1][0]  # name the group, not a number
+            raise InvalidFormat(f"recipients must be phone numbers, got {culprit!r}")
         await self.db.write(self._feedback, account_id, batch_id, targets, self.clock.now_ms(), self.accounts)
         self.wakeups.callbacks_changed()
 
