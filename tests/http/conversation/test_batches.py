@@ -133,7 +133,7 @@ def test_cancel_by_id_and_by_metadata(conv):
     assert status_of(conv, a["batch_id"])["status"] == "CANCELLED"
     assert status_of(conv, b["batch_id"])["status"] == "CANCELLED"
     conv.wait_for(lambda: status_of(conv, now["batch_id"])["status"] == "PROCESSED")
-    conv.advance(700)
+    conv.advance(901)  # past their mark, wherever the wall-clock start put it (at most 900 s ahead)
     assert status_of(conv, a["batch_id"])["status"] == "CANCELLED"
     conv.wait_for(lambda: len(texts(conv, "+12017770011")) == 1)  # only the immediate batch was sent
     found = conv.client.get(
@@ -227,8 +227,10 @@ def test_a_batch_stored_before_bodies_were_kept_as_sent_still_fans_out(conv):
         )
     )
     assert status_of(conv, "01K0OLDBATCH00000000000001")["status"] == "SCHEDULED"
-    post(conv, batch(send_after=_at(conv, 120_000)))  # the scheduler learns of new due times from sends
-    conv.advance(301)
+    new = post(conv, batch(send_after=_at(conv, 120_000)))  # the scheduler learns of new due times from sends
+    # The manual clock starts at the wall clock, so the five-minute mark lies 120-420 s ahead.
+    assert checked.send_after is not None and rules.format_time(checked.send_after) == new["send_after"]
+    conv.advance((checked.send_after - now) / 1000 + 1)
     conv.wait_for(lambda: status_of(conv, "01K0OLDBATCH00000000000001")["status"] == "PROCESSED")
     conv.wait_for(lambda: texts(conv, "+12017770011") == ["Hi Ann, code 123"] * 2)
 
