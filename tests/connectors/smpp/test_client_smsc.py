@@ -91,6 +91,28 @@ def test_window_is_respected_and_used():
     run(main())
 
 
+def test_smsc_latency_is_never_shorter_than_asked_and_a_closed_link_drops_its_answers():
+    async def main():
+        smsc, client, _ = await pair({"latency_ms": 40}, window=5)
+        assert await client.wait_bound(2)
+        loop = asyncio.get_running_loop()
+        t = loop.time()
+        res = await client.submit(messages(5))
+        assert all(r.status == 0 for r in res) and loop.time() - t >= 0.040  # all five in one window
+        assert smsc.stats["max_inflight"] == 5
+        pending = asyncio.ensure_future(client.submit(messages(3, start=10)))
+        await wait_until(lambda: smsc.stats["submits"] == 8)
+        for s in list(smsc.sessions):
+            s.close()  # the answers' timers still fire, onto a closed link: nothing is written
+        await asyncio.gather(pending, return_exceptions=True)  # failed, or sent again on a new bind
+        await asyncio.sleep(0.06)
+        assert smsc._inflight == 0
+        await client.stop()
+        await smsc.stop()
+
+    run(main())
+
+
 def test_parts_leave_in_the_order_they_were_queued_across_calls():
     """FIFO per plan: the window sends from one queue, so submits reach the SMSC in queue order,
     also when several submit() calls are in flight at once (the engine's claimed chunks)."""

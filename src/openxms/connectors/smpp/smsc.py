@@ -134,15 +134,15 @@ class Smsc:
             return None
         if self.o.throttle_every and self._submits % self.o.throttle_every == 0:
             self.stats["throttled"] += 1
-            return self._later(pdu.response(p, pdu.ESME_RTHROTTLED))
+            return self._later(s, pdu.response(p, pdu.ESME_RTHROTTLED))
         dest = p.get("destination_addr")
         n = next(self._ids)
         outcome = self.o.rules.decide(dest, n)
         if outcome.throttled:
             self.stats["throttled"] += 1
-            return self._later(pdu.response(p, pdu.ESME_RTHROTTLED))
+            return self._later(s, pdu.response(p, pdu.ESME_RTHROTTLED))
         if not outcome.accept:
-            return self._later(pdu.response(p, pdu.ESME_RSUBMITFAIL))
+            return self._later(s, pdu.response(p, pdu.ESME_RSUBMITFAIL))
         self.received.append(p)
         resp_id = format(n, "x") if self.o.id_format in ("hex", "mixed") else str(n)
         receipt_id = str(n) if self.o.id_format in ("decimal", "mixed") else format(n, "x")
@@ -166,21 +166,26 @@ class Smsc:
                 asyncio.get_running_loop().call_later(
                     (delay + self.o.latency_ms) / 1000 + 0.001, self._send_receipt, *args
                 )
-        return self._later(pdu.response(p, message_id=resp_id))
+        return self._later(s, pdu.response(p, message_id=resp_id))
 
-    def _later(self, resp: pdu.Pdu):
-        """Answer now, or after `latency_ms` without holding up the next request."""
+    def _later(self, s: Session, resp: pdu.Pdu) -> pdu.Pdu | asyncio.Future[pdu.Pdu]:
+        """Answer now, or `latency_ms` after the request was read, without holding up the next
+        request: a timer sets a future the session answers from (no task per PDU). The delay
+        counts from the read, not from when this handler ran, so a client sees the latency asked
+        for plus the loop's wake-up (epoll rounds a timeout up to the millisecond)."""
         if not self.o.latency_ms:
             return resp
         self._inflight += 1
         self.stats["max_inflight"] = max(self.stats["max_inflight"], self._inflight)
+        loop = asyncio.get_running_loop()
+        answered: asyncio.Future[pdu.Pdu] = loop.create_future()
+        loop.call_at(s.last_activity + self.o.latency_ms / 1000, self._answer, answered, resp)
+        return answered
 
-        async def answer() -> pdu.Pdu:
-            await asyncio.sleep(self.o.latency_ms / 1000)
-            self._inflight -= 1
-            return resp
-
-        return answer()
+    def _answer(self, answered: asyncio.Future[pdu.Pdu], resp: pdu.Pdu) -> None:
+        self._inflight -= 1
+        if not answered.done():
+            answered.set_result(resp)
 
     @staticmethod
     def _text(p: pdu.Pdu) -> str:
