@@ -21,6 +21,7 @@ import argparse
 import concurrent.futures
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -151,16 +152,27 @@ def bench_openxms(args) -> None:
             smsc_cpu = cpu_seconds(smsc.proc.pid)
         finally:
             smsc.stop()
+        trip = submit_round_trip(s.url)
         delivered = s.scalar("SELECT count(*) FROM recipients WHERE status = 'Delivered'")
         print(
             f"openxms  window={args.window} latency={args.latency_ms:g}ms: {rate:8,.0f} submit_sm/s at the SMSC; "
             f"end to end {args.messages} msgs queue->final in {e2e:.1f} s = {args.messages / e2e:,.0f} msg/s "
             f"({delivered} Delivered); gateway CPU {cpu / args.messages * 1e6:.0f} us/msg, "
-            f"SMSC {smsc_cpu / args.messages * 1e6:.0f} us/msg ({smsc_cpu / e2e:.0%} of a core)",
+            f"SMSC {smsc_cpu / args.messages * 1e6:.0f} us/msg ({smsc_cpu / e2e:.0%} of a core); "
+            f"submit_sm -> resp seen by openxms {trip * 1e3:.2f} ms mean",
             flush=True,
         )
     finally:
         s.stop()
+
+
+def submit_round_trip(url: str) -> float:
+    """Mean submit_sm -> submit_sm_resp time as the client measured it (its /metrics histogram):
+    beside the SMSC's latency and the rate, it tells time waiting for responses from time
+    between a response and the next submit_sm."""
+    text = httpx.get(f"{url}/metrics", timeout=10).text
+    total = dict(re.findall(r"^openxms_smpp_submit_duration_seconds_(sum|count)\{[^}]*\} (\S+)$", text, re.M))
+    return float(total["sum"]) / max(float(total["count"]), 1.0)
 
 
 def bench_kannel(args, dlr: bool) -> None:
