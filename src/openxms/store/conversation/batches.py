@@ -64,16 +64,33 @@ def insert(tx: Tx, b: BatchRow) -> None:
     )
 
 
-def get(tx: Tx, project_id: str, batch_id: str) -> BatchRow | None:
-    r = tx.one(f"SELECT {COLS} FROM conv_batches WHERE id = ? AND project_id = ?", (batch_id, project_id))
-    return None if r is None else row(r)
+class BatchStatus(NamedTuple):
+    """What the status reads answer (`GET .../messages/{batch_id}` and by metadata): not the
+    request, which holds up to 1000 recipients and is only the fan-out's to read."""
+
+    id: str
+    status: str
+    send_after: int
+    metadata: dict[str, str]
 
 
-def by_metadata(tx: Tx, project_id: str, key: str, value: str) -> list[BatchRow]:
+STATUS_COLS = "id, status, send_after, metadata"
+
+
+def _status(r: Any) -> BatchStatus:
+    return BatchStatus(r.id, r.status, r.send_after, json.loads(r.metadata))
+
+
+def get(tx: Tx, project_id: str, batch_id: str) -> BatchStatus | None:
+    r = tx.one(f"SELECT {STATUS_COLS} FROM conv_batches WHERE id = ? AND project_id = ?", (batch_id, project_id))
+    return None if r is None else _status(r)
+
+
+def by_metadata(tx: Tx, project_id: str, key: str, value: str) -> list[BatchStatus]:
     return [
-        row(r)
+        _status(r)
         for r in tx.all(
-            f"SELECT {COLS} FROM conv_batches WHERE project_id = ? "
+            f"SELECT {STATUS_COLS} FROM conv_batches WHERE project_id = ? "
             "AND id IN (SELECT batch_id FROM conv_batch_metadata WHERE project_id = ? AND key = ? AND value = ?) "
             "ORDER BY created_at, id",
             (project_id, project_id, key, value),
