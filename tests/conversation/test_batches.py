@@ -1,10 +1,11 @@
-"""The Batch API's rules: request checks, send_after, metadata, fan-out, status, cancel."""
+"""The Batch API's rules: request checks, send_after, metadata, fan-out."""
 
 import json
 import re
 
 import pytest
 
+from openxms.conversation import batch_lifecycle as lifecycle
 from openxms.conversation import batches as b
 from openxms.errors import InvalidRequest
 from openxms.sms import dates
@@ -113,13 +114,14 @@ def test_send_after_in_requests_and_responses():
     batch = decode(send_after="2026-03-01T12:03:10Z")
     assert batch.requested_send_after == dates.parse("2026-03-01T12:03:10Z")
     assert b.response(BATCH, batch, NOW) == {"batch_id": BATCH, "send_after": "2026-03-01T12:05:00Z"}
-    assert b.initial_status(batch.send_after, NOW) == "SCHEDULED"
+    assert lifecycle.initial_status(batch.send_after, NOW) == "SCHEDULED"
     now = decode()
-    assert now.send_after is None and b.initial_status(None, NOW) == "READY"
+    assert now.send_after is None and lifecycle.initial_status(None, NOW) == "READY"
     assert b.response(BATCH, now, NOW + 789) == {"batch_id": BATCH, "send_after": "2026-03-01T12:00:10Z"}
     past = decode(send_after="2026-03-01T11:00:00.250+00:00")
     assert (
-        b.format_time(past.send_after) == "2026-03-01T11:00:00Z" and b.initial_status(past.send_after, NOW) == "READY"
+        b.format_time(past.send_after) == "2026-03-01T11:00:00Z"
+        and lifecycle.initial_status(past.send_after, NOW) == "READY"
     )
     assert decode(send_after="2026-03-01T13:02:00+01:00").send_after == dates.parse("2026-03-01T12:05:00Z")
     bad("send_after is not an RFC 3339 date-time", send_after="tomorrow")
@@ -490,107 +492,6 @@ def test_accept_batch_takes_the_fast_path_for_the_usual_body():
     raw = json.dumps({**BODY, **AGREEMENT[1]}).encode()
     assert b._lean(raw) is not None  # what the agreement above is worth for the usual body
     assert b._lean(json.dumps({**BODY, **AGREEMENT[4]}).encode()) is None
-
-
-# --- status ---------------------------------------------------------------------------------
-
-STATES = ("SCHEDULED", "READY", "PROCESSED", "CANCELLED")
-EDGES = {("SCHEDULED", "READY"), ("SCHEDULED", "CANCELLED"), ("READY", "PROCESSED")}
-
-
-@pytest.mark.parametrize("current", STATES)
-@pytest.mark.parametrize("new", STATES)
-def test_status_machine(current, new):
-    assert b.can_transition(current, new) is ((current, new) in EDGES)
-    if (current, new) in EDGES:
-        assert b.transition(current, new) == new
-    else:
-        with pytest.raises(b.InvalidTransition):
-            b.transition(current, new)
-
-
-def test_unknown_status_has_no_edges():
-    assert not b.can_transition("DONE", "PROCESSED")
-
-
-def test_cancellable_only_before_send_after():
-    assert b.cancellable("SCHEDULED", NOW + 1, NOW)
-    assert not b.cancellable("SCHEDULED", NOW, NOW)
-    assert not b.cancellable("READY", NOW + 1, NOW) and not b.cancellable("SCHEDULED", None, NOW)
-
-
-def test_status_object_is_spelled_meta_data():
-    assert b.status_object(BATCH, {"campaign_id": "spring"}, "SCHEDULED", dates.parse("2026-03-01T12:05:00.123Z")) == {
-        "batch_id": BATCH,
-        "meta_data": {"campaign_id": "spring"},
-        "status": "SCHEDULED",
-        "send_after": "2026-03-01T12:05:00Z",
-    }
-
-
-def test_metadata_query():
-    assert b.metadata_query({"metadataKey": "k", "metadataValue": "v"}) == ("k", "v")
-    assert b.metadata_query({"metadata_key": "k", "metadata_value": ""}) == ("k", "")
-    with pytest.raises(InvalidRequest, match="metadataKey is required"):
-        b.metadata_query({"metadataValue": "v"})
-    with pytest.raises(InvalidRequest, match="metadataValue is required"):
-        b.metadata_query({"metadataKey": "k"})
-
-
-# --- cancel ---------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "raw,params,selector",
-    [
-        (b'{"batch_id": "01J9"}', None, b.CancelSelector(batch_id="01J9")),
-        (b"", {"batch_id": "01J9"}, b.CancelSelector(batch_id="01J9")),
-        (b'{"metadata_key": "k", "metadata_value": "v"}', None, b.CancelSelector(key="k", value="v")),
-        (b'{"metadataKey": "k", "metadataValue": "v"}', None, b.CancelSelector(key="k", value="v")),
-        (None, {"metadataKey": "k", "metadataValue": "v"}, b.CancelSelector(key="k", value="v")),
-        (b"not json", {"metadata_key": "k", "metadata_value": "v"}, b.CancelSelector(key="k", value="v")),
-        (b'{"batch_metadata": {"campaign_id": "spring"}}', None, b.CancelSelector(key="campaign_id", value="spring")),
-        (b'{"batch_id": "01J9", "metadata_key": "k", "metadata_value": "v"}', None, b.CancelSelector(batch_id="01J9")),
-        (b'{"metadata_key": "k", "metadata_value": "v"}', {"batch_id": "01J9"}, b.CancelSelector(batch_id="01J9")),
-    ],
-)
-def test_cancel_forms(raw, params, selector):
-    assert b.parse_cancel(raw, params) == selector
-
-
-@pytest.mark.parametrize(
-    "raw,params",
-    [
-        (b"", None),
-        (None, None),
-        (b"{", None),
-        (b"[1]", None),
-        (b'"x"', None),
-        (b"{}", {}),
-        (b'{"batch_id": 5}', None),
-        (b'{"batch_id": " "}', None),
-        (b'{"batch_metadata": {"a": "1", "b": "2"}}', None),
-        (b'{"batch_metadata": {}}', None),
-        (b'{"batch_metadata": {"a": 1}}', None),
-        (b'{"batch_metadata": "a=1"}', None),
-        (b'{"metadata_key": "", "metadata_value": "v"}', None),
-        (b'{"metadata_key": "k"}', None),
-        (b'{"metadataKey": "k", "metadataValue": 3}', None),
-        (b'{"metadataKey": "k", "metadata_value": "v"}', None),
-        (b"\xff\xfe", None),
-    ],
-)
-def test_cancel_never_raises_and_malformed_cancels_nothing(raw, params):
-    assert b.parse_cancel(raw, params) is None
-
-
-def test_selector_matches():
-    by_id = b.CancelSelector(batch_id=BATCH)
-    assert by_id.matches(BATCH, {}) and not by_id.matches("other", {})
-    by_md = b.CancelSelector(key="campaign_id", value="spring")
-    assert by_md.matches("x", {"campaign_id": "spring", "o": "1"})
-    assert not by_md.matches("x", {"campaign_id": "autumn"}) and not by_md.matches("x", {})
-    assert not b.CancelSelector().matches("x", {"": None})
 
 
 # --- the default checks, once messages.py and params.py exist ------------------------------

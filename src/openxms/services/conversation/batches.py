@@ -1,5 +1,6 @@
 """The Conversation Batch API: one message to 1..1000 recipients, per-recipient parameters and
-metadata, `send_after` scheduling, cancel, status (rules: `conversation/batches.py`).
+metadata, `send_after` scheduling, cancel, status (rules: `conversation/batches.py`; status and
+cancel: `conversation/batch_lifecycle.py`).
 
 Accepting checks the request in full (`rules.accept_batch`), stores its body as sent (one row,
 plus its metadata for lookups) and answers at once; the fan-out happens in the engine's
@@ -20,6 +21,7 @@ from typing import Any
 import msgspec
 
 from ...clock import Clock
+from ...conversation import batch_lifecycle as lifecycle
 from ...conversation import batches as rules
 from ...conversation.messages import AppMessage, Recipient
 from ...conversation.params import json_substituter
@@ -83,7 +85,7 @@ class BatchService:
                 batch_id,
                 project_id,
                 app.id,
-                rules.initial_status(batch.send_after, now),
+                lifecycle.initial_status(batch.send_after, now),
                 when,
                 now,
                 dict(batch.batch_metadata),
@@ -96,16 +98,16 @@ class BatchService:
         b = await self.db.read(store.get, project_id, batch_id)
         if b is None:
             raise NotFound(f"batch {batch_id} not found")
-        return rules.status_object(b.id, b.metadata, b.status, b.send_after)
+        return lifecycle.status_object(b.id, b.metadata, b.status, b.send_after)
 
     async def by_metadata(self, project_id: str, params: Mapping[str, str]) -> list[dict[str, Any]]:
-        key, value = rules.metadata_query(params)
+        key, value = lifecycle.metadata_query(params)
         rows = await self.db.read(store.by_metadata, project_id, key, value)
-        return [rules.status_object(b.id, b.metadata, b.status, b.send_after) for b in rows]
+        return [lifecycle.status_object(b.id, b.metadata, b.status, b.send_after) for b in rows]
 
     async def cancel(self, project_id: str, raw: bytes, params: Mapping[str, str]) -> None:
         """Always succeeds (Sinch cancels asynchronously and answers 200 whatever happens)."""
-        selector = rules.parse_cancel(raw, params)
+        selector = lifecycle.parse_cancel(raw, params)
         if selector is None:
             return
         await self.db.write(
@@ -158,7 +160,7 @@ class FanOut:
             tx.execute("ROLLBACK TO SAVEPOINT fan_out")
             plans = []
         tx.execute("RELEASE SAVEPOINT fan_out")
-        store.set_status(tx, b.id, rules.transition("READY", "PROCESSED"))
+        store.set_status(tx, b.id, lifecycle.transition("READY", "PROCESSED"))
         return plans
 
     def _fan_out(
