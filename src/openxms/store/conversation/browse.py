@@ -88,15 +88,38 @@ def messages(tx: Tx, app_id: str | None, identity: str | None, limit: int, after
     return [_message(r) for r in tx.all(" ".join(sql), [*args, limit])]
 
 
+class BatchHead(NamedTuple):
+    """A batch as the page lists it: not its stored request (up to 1000 recipients)."""
+
+    id: str
+    project_id: str
+    app_id: str
+    status: str
+    send_after: int
+    created_at: int
+    metadata: dict[str, str]
+
+    @classmethod
+    def of(cls, b: BatchRow) -> BatchHead:
+        return cls(b.id, b.project_id, b.app_id, b.status, b.send_after, b.created_at, b.metadata)
+
+
+_HEAD_COLS = "id, project_id, app_id, status, send_after, created_at, metadata"
+# The request's recipient count, computed where the request is (both of its stored forms have
+# `recipient_and_params`), so a page of batches does not carry and parse every body.
+_RECIPIENT_COUNT = {
+    "sqlite": "CASE WHEN json_valid(request) THEN coalesce(json_array_length(request, '$.recipient_and_params'), 0) "
+    "ELSE 0 END",
+    "postgresql": "CASE WHEN json_typeof(request::json -> 'recipient_and_params') = 'array' "
+    "THEN json_array_length(request::json -> 'recipient_and_params') ELSE 0 END",
+}
+
+
 class BatchSummary(NamedTuple):
-    batch: BatchRow
+    batch: BatchHead
     recipients: int  # in the request
     counts: dict[str, int]  # generated messages by delivery status ("" for none reported yet)
     replies: int  # inbound messages tied to the batch (replies to its messages)
-
-
-def _recipient_count(request: str) -> int:
-    return len(json.loads(request).get("recipient_and_params") or ())
 
 
 def _counts(tx: Tx, batch_ids: list[str]) -> dict[str, tuple[dict[str, int], int]]:
@@ -118,7 +141,7 @@ def _counts(tx: Tx, batch_ids: list[str]) -> dict[str, tuple[dict[str, int], int
 
 def batches(tx: Tx, app_id: str | None, limit: int, after: str | None) -> list[BatchSummary]:
     """Newest first; `after`: the last id of the previous page."""
-    sql = [f"SELECT {batch_store.COLS} FROM conv_batches WHERE 1 = 1"]
+    sql = [f"SELECT {_HEAD_COLS}, {_RECIPIENT_COUNT[tx.dialect]} AS recipients FROM conv_batches WHERE 1 = 1"]
     args: list[Any] = []
     if app_id is not None:
         sql.append("AND app_id = ?")
@@ -127,9 +150,16 @@ def batches(tx: Tx, app_id: str | None, limit: int, after: str | None) -> list[B
         sql.append("AND id < ?")
         args.append(after)
     sql.append("ORDER BY id DESC LIMIT ?")
-    rows = [batch_store.row(r) for r in tx.all(" ".join(sql), [*args, limit])]
-    counts = _counts(tx, [b.id for b in rows])
-    return [BatchSummary(b, _recipient_count(b.request), *counts[b.id]) for b in rows]
+    rows = tx.all(" ".join(sql), [*args, limit])
+    counts = _counts(tx, [r.id for r in rows])
+    return [
+        BatchSummary(
+            BatchHead(r.id, r.project_id, r.app_id, r.status, r.send_after, r.created_at, json.loads(r.metadata)),
+            r.recipients,
+            *counts[r.id],
+        )
+        for r in rows
+    ]
 
 
 class Requested(NamedTuple):
@@ -171,4 +201,4 @@ def batch(tx: Tx, batch_id: str) -> BatchDetail | None:
         )
     ]
     requested = _requested(b.request)
-    return BatchDetail(BatchSummary(b, len(requested), counts, replies), made, requested)
+    return BatchDetail(BatchSummary(BatchHead.of(b), len(requested), counts, replies), made, requested)
