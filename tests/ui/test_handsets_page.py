@@ -69,6 +69,33 @@ def test_search_beyond_the_first_page_and_unread_counts(tmp_path, page):  # noqa
         assert page.failed == [], page.failed
 
 
+def test_a_live_update_while_load_more_is_in_flight_keeps_the_page(tmp_path, page):  # noqa: F811
+    """A live re-read that starts while "Load more" waits for its answer supersedes that request:
+    it must bring the page asked for, not only the handsets already loaded."""
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=TIMEOUT_MS)
+    pg = page.page
+    with live_server(tmp_path) as s:
+        s.send(to=[f"+1201555{i:04d}" for i in range(300)], body="bulk")
+        pg.goto(s.url + "/#/handsets")
+        handsets = pg.locator("#handsets .handset")
+        expect(handsets).to_have_count(100)
+        expect(pg.locator("#live")).to_have_attribute("data-state", "live")
+        held = []  # the "Load more" request, answered only after the live re-read
+        pg.route(lambda url: "/simulator/handsets?" in url and "after=" in url, lambda route: held.append(route))
+        pg.locator("#handsets-more").click()
+        assert page_waits_for(lambda: len(held), 1)
+        reread = lambda r: "/simulator/handsets?" in r.url and "after=" not in r.url  # noqa: E731
+        with pg.expect_response(reread):
+            s.send(to="+46700000009", body="arrives meanwhile")  # its event re-reads the list
+        held[0].continue_()
+        expect(handsets).to_have_count(200)
+        expect(handsets.first.locator(".number")).to_have_text("+46700000009")
+        expect(pg.locator("#handsets-more")).to_be_visible()
+        assert page.errors == [], page.errors
+
+
 def page_waits_for(fn, want, tries: int = 200) -> bool:
     import time
 

@@ -5,13 +5,14 @@
 
 const THREAD_LIMIT = 200;
 const HANDSET_PAGE = 100;
-const HANDSET_MAX_RELOAD = 500;  // a live re-read covers at most this many of the loaded handsets
+const HANDSET_MAX_RELOAD = 500;  // a live re-read covers at most this many handsets
 const $ = (id) => document.getElementById(id);
 
 const state = {
   handsets: [],        // what the list shows (GET /simulator/handsets?q=...), most recently reached first
   handsetsNext: null,  // the cursor of the page after the loaded ones
   handsetsSeq: 0,
+  handsetsPager: pager(HANDSET_PAGE, HANDSET_MAX_RELOAD),  // how many "Load more" has asked for
   marked: {},          // msisdn -> the newest message id marked read from this page
   selected: null,      // msisdn, digits only
   threadKey: "",       // what the open conversation last rendered (skip identical re-renders)
@@ -21,6 +22,24 @@ const state = {
 };
 
 // -- helpers ------------------------------------------------------------------------------
+
+// A list paged by "Load more" remembers how many rows the user has asked to see: the first page
+// plus one page per "Load more" since its filter last changed. A live re-read asks for all of
+// them (up to the most one request returns), so it does not collapse the list; and when it starts
+// while a "Load more" is in flight it supersedes that request (the newest answer wins), so it
+// must bring the page that request was fetching.
+function pager(page, max) {
+  return { page, max, wanted: page };
+}
+
+function pageLimit(p, loaded, { more = false, reset = false } = {}) {
+  if (more) {
+    p.wanted = loaded + p.page;
+    return p.page;
+  }
+  if (reset) p.wanted = p.page;
+  return Math.min(p.max, p.wanted);
+}
 
 function el(tag, props = {}, ...children) {
   const e = document.createElement(tag);
@@ -108,9 +127,9 @@ function notice(text, isError = false) {
 
 // -- handsets -----------------------------------------------------------------------------
 
-async function loadHandsets({ more = false } = {}) {
+async function loadHandsets({ more = false, reset = false } = {}) {
   const seq = ++state.handsetsSeq;
-  const limit = more ? HANDSET_PAGE : Math.min(HANDSET_MAX_RELOAD, Math.max(HANDSET_PAGE, state.handsets.length));
+  const limit = pageLimit(state.handsetsPager, state.handsets.length, { more, reset });
   const p = new URLSearchParams({ limit: String(limit) });
   const q = $("search").value.trim();
   if (q) p.set("q", q);
@@ -487,7 +506,7 @@ function init() {
   let typingTimer = null;
   $("search").addEventListener("input", () => {  // the server searches: wait for a pause in typing
     clearTimeout(typingTimer);
-    typingTimer = setTimeout(() => { state.handsets = []; loadHandsets(); }, 250);
+    typingTimer = setTimeout(() => { state.handsets = []; loadHandsets({ reset: true }); }, 250);
   });
   $("search").addEventListener("keydown", async (e) => {
     if (e.key !== "Enter") return;

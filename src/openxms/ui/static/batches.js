@@ -9,7 +9,7 @@
 const BATCH_PAGE = 20;
 const BATCH_STATE_CLASS = { done: "ok", active: "pending", scheduled: "pending", cancelled: "warn", expired: "bad" };
 
-const bat = { rows: [], next: null, open: null, detail: null, recipients: [], rnext: null, seq: 0, loaded: false,
+const bat = { rows: [], next: null, open: null, detail: null, recipients: [], rnext: null, seq: 0, loaded: false, pager: null,
               dry: null, dryKey: "" };  // the dry run, and the batch version it is of
 
 const stateBadge = (s) => el("span", { class: `badge status ${BATCH_STATE_CLASS[s] || ""}`, text: s });
@@ -44,11 +44,13 @@ function batchQuery(extra = {}) {
   return p.toString();
 }
 
-async function loadBatches({ more = false } = {}) {
+async function loadBatches({ more = false, reset = false } = {}) {
   const seq = ++bat.seq;
+  bat.pager ||= pager(BATCH_PAGE, 200);
+  const limit = String(pageLimit(bat.pager, bat.rows.length, { more, reset }));
   let data;
   try {
-    data = await api(`/simulator/batches?${batchQuery(more && bat.next ? { after: bat.next } : {})}`);
+    data = await api(`/simulator/batches?${batchQuery(more && bat.next ? { limit, after: bat.next } : { limit })}`);
   } catch (err) {
     if (seq === bat.seq) $("bat-error").textContent = `Could not read the batches: ${err.message}`;
     return;
@@ -229,8 +231,8 @@ function batchRoute(id) {
 }
 
 function batchInit() {
-  $("bat-plan").addEventListener("change", () => loadBatches());
-  $("bat-scheduled").addEventListener("change", () => loadBatches());
+  $("bat-plan").addEventListener("change", () => loadBatches({ reset: true }));
+  $("bat-scheduled").addEventListener("change", () => loadBatches({ reset: true }));
   $("bat-more").addEventListener("click", () => loadBatches({ more: true }));
   setInterval(tickCountdowns, 1000);
 }

@@ -7,7 +7,7 @@
 const CB_PAGE = 50;
 const CB_STATE_CLASS = { done: "ok", pending: "pending", sending: "pending", failed: "bad", dead: "bad" };
 
-const cbs = { rows: [], next: null, open: null, detail: null, seq: 0, loaded: false };
+const cbs = { rows: [], next: null, open: null, detail: null, seq: 0, loaded: false, pager: null };
 
 const cbState = (s) => el("span", { class: `badge status ${CB_STATE_CLASS[s] || ""}`, text: s });
 
@@ -15,9 +15,10 @@ function cbAnswer(status, error) {
   return status !== null && status !== undefined ? `HTTP ${status}` : (error || "–");
 }
 
-async function loadCallbacks({ more = false } = {}) {
+async function loadCallbacks({ more = false, reset = false } = {}) {
   const seq = ++cbs.seq;
-  const p = new URLSearchParams({ limit: String(CB_PAGE) });
+  cbs.pager ||= pager(CB_PAGE, 500);
+  const p = new URLSearchParams({ limit: String(pageLimit(cbs.pager, cbs.rows.length, { more, reset })) });
   if ($("cb-state").value) p.set("state", $("cb-state").value);
   if (more && cbs.next) p.set("after", String(cbs.next));
   let data;
@@ -118,7 +119,7 @@ function callbackRoute(id) {
 }
 
 function callbackInit() {
-  $("cb-state").addEventListener("change", () => loadCallbacks());
+  $("cb-state").addEventListener("change", () => loadCallbacks({ reset: true }));
   $("cb-more").addEventListener("click", () => loadCallbacks({ more: true }));
   // Callback attempts make no simulator event: the view re-reads itself while it is shown.
   setInterval(() => { if (document.visibilityState === "visible") callbackRefresh(); }, 1000);

@@ -7,7 +7,7 @@
 const GRP_PAGE = 50;
 const GRP_MEMBERS = 100;
 
-const grp = { rows: [], next: null, open: null, members: [], mnext: null, seq: 0, loaded: false };
+const grp = { rows: [], next: null, open: null, members: [], mnext: null, seq: 0, mseq: 0, loaded: false, pager: null, mpager: null };
 
 function keywords(auto) {
   if (!auto) return "–";
@@ -16,9 +16,10 @@ function keywords(auto) {
     .filter(Boolean).join(" · ");
 }
 
-async function loadGroups({ more = false } = {}) {
+async function loadGroups({ more = false, reset = false } = {}) {
   const seq = ++grp.seq;
-  const p = new URLSearchParams({ limit: String(more ? GRP_PAGE : Math.max(GRP_PAGE, grp.rows.length)) });
+  grp.pager ||= pager(GRP_PAGE, 500);
+  const p = new URLSearchParams({ limit: String(pageLimit(grp.pager, grp.rows.length, { more, reset })) });
   const plan = $("grp-plan").value.trim();
   if (plan) p.set("service_plan_id", plan);
   if (more && grp.next) p.set("after", grp.next);
@@ -47,17 +48,19 @@ async function loadGroups({ more = false } = {}) {
   $("grp-more").hidden = !grp.next;
 }
 
-async function loadGroup(id, { more = false } = {}) {
-  const p = new URLSearchParams({ limit: String(more ? GRP_MEMBERS : Math.max(GRP_MEMBERS, grp.members.length)) });
+async function loadGroup(id, { more = false, reset = false } = {}) {
+  const seq = ++grp.mseq;
+  grp.mpager ||= pager(GRP_MEMBERS, 1000);
+  const p = new URLSearchParams({ limit: String(pageLimit(grp.mpager, grp.members.length, { more, reset })) });
   if (more && grp.mnext) p.set("after", grp.mnext);
   let d;
   try {
     d = await api(`/simulator/groups/${encodeURIComponent(id)}?${p}`);
   } catch (err) {
-    if (grp.open === id) $("grp-detail-body").replaceChildren(el("p", { class: "error", text: err.message }));
+    if (grp.open === id && seq === grp.mseq) $("grp-detail-body").replaceChildren(el("p", { class: "error", text: err.message }));
     return;
   }
-  if (grp.open !== id) return;
+  if (grp.open !== id || seq !== grp.mseq) return;
   grp.members = more ? grp.members.concat(d.members) : d.members;
   grp.mnext = d.next;
   const g = d.group, auto = g.auto_update;
@@ -89,8 +92,9 @@ function groupRoute(id) {
   $("grp-list-part").hidden = id !== null;
   $("grp-detail").hidden = id === null;
   if (id !== null) {
-    if (id !== grp.open) { grp.open = id; grp.members = []; grp.mnext = null; $("grp-detail-body").replaceChildren(); }
-    loadGroup(id);
+    const other = id !== grp.open;
+    if (other) { grp.open = id; grp.members = []; grp.mnext = null; $("grp-detail-body").replaceChildren(); }
+    loadGroup(id, { reset: other });
   } else {
     grp.open = null;
     grp.loaded = true;
@@ -99,7 +103,7 @@ function groupRoute(id) {
 }
 
 function groupInit() {
-  $("grp-plan").addEventListener("change", () => loadGroups());
+  $("grp-plan").addEventListener("change", () => loadGroups({ reset: true }));
   $("grp-more").addEventListener("click", () => loadGroups({ more: true }));
 }
 

@@ -7,7 +7,7 @@
 const INB_PAGE = 50;
 const INB_MAX_RELOAD = 500;
 
-const inb = { rows: [], next: null, open: null, seq: 0, loaded: false };
+const inb = { rows: [], next: null, open: null, seq: 0, loaded: false, pager: null };
 
 function inbParams(extra = {}) {
   const p = new URLSearchParams(extra);
@@ -17,9 +17,10 @@ function inbParams(extra = {}) {
   return p;
 }
 
-async function loadInbounds({ more = false } = {}) {
+async function loadInbounds({ more = false, reset = false } = {}) {
   const seq = ++inb.seq;
-  const limit = more ? INB_PAGE : Math.min(INB_MAX_RELOAD, Math.max(INB_PAGE, inb.rows.length));
+  inb.pager ||= pager(INB_PAGE, INB_MAX_RELOAD);
+  const limit = pageLimit(inb.pager, inb.rows.length, { more, reset });
   const p = inbParams({ limit: String(limit) });
   if (more && inb.next) p.set("after", inb.next);
   let data;
@@ -89,8 +90,8 @@ function inboundRoute(id) {
 }
 
 function inboundInit() {
-  $("inb-filters").addEventListener("submit", (e) => { e.preventDefault(); loadInbounds(); });
-  for (const id of ["inb-plan", "inb-number"]) $(id).addEventListener("change", () => loadInbounds());
+  $("inb-filters").addEventListener("submit", (e) => { e.preventDefault(); loadInbounds({ reset: true }); });
+  for (const id of ["inb-plan", "inb-number"]) $(id).addEventListener("change", () => loadInbounds({ reset: true }));
   $("inb-more").addEventListener("click", () => loadInbounds({ more: true }));
 }
 

@@ -6,7 +6,7 @@
 "use strict";
 
 const MSG_PAGE = 50;
-const MSG_MAX_RELOAD = 500;  // a live re-read covers at most this many of the loaded rows
+const MSG_MAX_RELOAD = 500;  // a live re-read covers at most this many rows
 
 const msgs = {
   rows: [],          // what the list shows, newest first
@@ -14,6 +14,7 @@ const msgs = {
   selected: null,    // id of the selected row (keyboard)
   open: null,        // id of the message whose detail is shown
   seq: 0,            // ignore answers to superseded requests
+  pager: null,       // how many rows "Load more" has asked for (pager() in app.js)
   filters: {},       // what the form says, as query parameters
 };
 
@@ -67,7 +68,8 @@ function msgHash() {
 
 async function loadMessages({ more = false, keep = false } = {}) {
   const seq = ++msgs.seq;
-  const limit = keep ? Math.min(MSG_MAX_RELOAD, Math.max(MSG_PAGE, msgs.rows.length)) : MSG_PAGE;
+  msgs.pager ||= pager(MSG_PAGE, MSG_MAX_RELOAD);
+  const limit = pageLimit(msgs.pager, msgs.rows.length, { more, reset: !keep });
   const extra = { limit: String(limit) };
   if (more && msgs.next) extra.after = String(msgs.next);
   $("msg-list").setAttribute("aria-busy", "true");
