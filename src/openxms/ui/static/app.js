@@ -510,8 +510,9 @@ function init() {
   });
   $("search").addEventListener("keydown", async (e) => {
     if (e.key !== "Enter") return;
-    clearTimeout(typingTimer);
-    await loadHandsets();
+    clearTimeout(typingTimer);  // the pending search, made here at once
+    state.handsets = [];
+    await loadHandsets({ reset: true });
     const first = $("handsets").querySelector("button.handset");
     if (first) first.click();
     else if (!$("open-number").hidden) $("open-number").click();

@@ -7,9 +7,13 @@
 "use strict";
 
 const BATCH_PAGE = 20;
+const BATCH_MAX = 200;  // GET /simulator/batches answers a larger limit with a 400
+const RECIPIENT_PAGE = 100;
+const RECIPIENT_MAX = 500;  // GET /simulator/messages, the same
 const BATCH_STATE_CLASS = { done: "ok", active: "pending", scheduled: "pending", cancelled: "warn", expired: "bad" };
 
 const bat = { rows: [], next: null, open: null, detail: null, recipients: [], rnext: null, seq: 0, loaded: false, pager: null,
+              rseq: 0, rpager: null,  // the open batch's recipients: ignore superseded answers, rows asked for
               dry: null, dryKey: "" };  // the dry run, and the batch version it is of
 
 const stateBadge = (s) => el("span", { class: `badge status ${BATCH_STATE_CLASS[s] || ""}`, text: s });
@@ -46,7 +50,7 @@ function batchQuery(extra = {}) {
 
 async function loadBatches({ more = false, reset = false } = {}) {
   const seq = ++bat.seq;
-  bat.pager ||= pager(BATCH_PAGE, 200);
+  bat.pager ||= pager(BATCH_PAGE, BATCH_MAX);
   const limit = String(pageLimit(bat.pager, bat.rows.length, { more, reset }));
   let data;
   try {
@@ -84,20 +88,23 @@ function renderBatches() {
 
 // -- one batch ----------------------------------------------------------------------------
 
-async function loadBatchPage(id) {
+async function loadBatchPage(id, { reset = false } = {}) {
+  const seq = ++bat.rseq;
+  bat.rpager ||= pager(RECIPIENT_PAGE, RECIPIENT_MAX);
+  const limit = pageLimit(bat.rpager, bat.recipients.length, { reset });
   try {
     const [b, r] = await Promise.all([
       api(`/simulator/batches/${encodeURIComponent(id)}`),
-      api(`/simulator/messages?batch_id=${encodeURIComponent(id)}&limit=${Math.max(100, bat.recipients.length)}`),
+      api(`/simulator/messages?batch_id=${encodeURIComponent(id)}&limit=${limit}`),
     ]);
-    if (bat.open !== id) return;
+    if (bat.open !== id || seq !== bat.rseq) return;
     bat.detail = b;
     bat.recipients = r.messages;
     bat.rnext = r.next;
     renderBatch();
     loadDryRun(b);
   } catch (err) {
-    if (bat.open === id) $("bat-detail-body").replaceChildren(el("p", { class: "error", text: err.message }));
+    if (bat.open === id && seq === bat.rseq) $("bat-detail-body").replaceChildren(el("p", { class: "error", text: err.message }));
   }
 }
 
@@ -138,9 +145,10 @@ function dryRunPart() {
 }
 
 async function moreRecipients() {
-  const id = bat.open;
-  const r = await api(`/simulator/messages?batch_id=${encodeURIComponent(id)}&limit=100&after=${bat.rnext}`);
-  if (bat.open !== id) return;
+  const id = bat.open, seq = ++bat.rseq;
+  const limit = pageLimit(bat.rpager, bat.recipients.length, { more: true });
+  const r = await api(`/simulator/messages?batch_id=${encodeURIComponent(id)}&limit=${limit}&after=${bat.rnext}`);
+  if (bat.open !== id || seq !== bat.rseq) return;
   bat.recipients = bat.recipients.concat(r.messages);
   bat.rnext = r.next;
   renderBatch();
@@ -218,11 +226,12 @@ function batchRoute(id) {
   $("bat-list-part").hidden = id !== null;
   $("bat-detail").hidden = id === null;
   if (id !== null) {
-    if (id !== bat.open) {
+    const other = id !== bat.open;
+    if (other) {
       Object.assign(bat, { open: id, detail: null, recipients: [], dry: null, dryKey: "" });
       $("bat-detail-body").replaceChildren();
     }
-    loadBatchPage(id);
+    loadBatchPage(id, { reset: other });
   } else {
     bat.open = null;
     bat.loaded = true;

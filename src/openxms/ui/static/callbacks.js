@@ -5,6 +5,7 @@
 "use strict";
 
 const CB_PAGE = 50;
+const CB_MAX = 500;  // GET /simulator/callbacks answers a larger limit with a 400
 const CB_STATE_CLASS = { done: "ok", pending: "pending", sending: "pending", failed: "bad", dead: "bad" };
 
 const cbs = { rows: [], next: null, open: null, detail: null, seq: 0, loaded: false, pager: null };
@@ -17,7 +18,7 @@ function cbAnswer(status, error) {
 
 async function loadCallbacks({ more = false, reset = false } = {}) {
   const seq = ++cbs.seq;
-  cbs.pager ||= pager(CB_PAGE, 500);
+  cbs.pager ||= pager(CB_PAGE, CB_MAX);
   const p = new URLSearchParams({ limit: String(pageLimit(cbs.pager, cbs.rows.length, { more, reset })) });
   if ($("cb-state").value) p.set("state", $("cb-state").value);
   if (more && cbs.next) p.set("after", String(cbs.next));

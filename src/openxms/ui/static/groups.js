@@ -5,7 +5,9 @@
 "use strict";
 
 const GRP_PAGE = 50;
+const GRP_MAX = 500;  // GET /simulator/groups answers a larger limit with a 400
 const GRP_MEMBERS = 100;
+const GRP_MEMBERS_MAX = 1000;  // GET /simulator/groups/{id}, the same
 
 const grp = { rows: [], next: null, open: null, members: [], mnext: null, seq: 0, mseq: 0, loaded: false, pager: null, mpager: null };
 
@@ -18,7 +20,7 @@ function keywords(auto) {
 
 async function loadGroups({ more = false, reset = false } = {}) {
   const seq = ++grp.seq;
-  grp.pager ||= pager(GRP_PAGE, 500);
+  grp.pager ||= pager(GRP_PAGE, GRP_MAX);
   const p = new URLSearchParams({ limit: String(pageLimit(grp.pager, grp.rows.length, { more, reset })) });
   const plan = $("grp-plan").value.trim();
   if (plan) p.set("service_plan_id", plan);
@@ -50,7 +52,7 @@ async function loadGroups({ more = false, reset = false } = {}) {
 
 async function loadGroup(id, { more = false, reset = false } = {}) {
   const seq = ++grp.mseq;
-  grp.mpager ||= pager(GRP_MEMBERS, 1000);
+  grp.mpager ||= pager(GRP_MEMBERS, GRP_MEMBERS_MAX);
   const p = new URLSearchParams({ limit: String(pageLimit(grp.mpager, grp.members.length, { more, reset })) });
   if (more && grp.mnext) p.set("after", grp.mnext);
   let d;
