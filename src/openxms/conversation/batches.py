@@ -11,8 +11,7 @@ the content) are that recipient's FAILED receipt instead, as for `messages:send`
 `send_after` may lie at most 7 days ahead; a time less than a minute ahead (or past) is kept
 to the second, a later one is moved up to the next five-minute mark, and the response
 carries the effective time. A batch with no (or a past) `send_after` runs at once and cannot
-be cancelled; cancelling always answers 200 because it runs asynchronously, so the cancel
-body parser never fails.
+be cancelled (the cancel request is `batch_lifecycle.py`'s).
 
 The AppMessage and Recipient rules belong to `messages.py`. `decode_batch` takes them as
 parameters, `check_message(raw)` and `check_recipient(raw)` on the decoded JSON (raising

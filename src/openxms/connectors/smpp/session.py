@@ -76,6 +76,8 @@ class Session:
         self.pending: dict[int, asyncio.Future | Waiter] = {}
         self.closed = asyncio.Event()
         self._tasks: set[asyncio.Task] = set()
+        # the loop time of the last read: while a PDU is dispatched, the read that brought it
+        # (the keepalive's idle test and the bundled SMSC's latency timer both count from it)
         self.last_activity = asyncio.get_running_loop().time()
         self.info: dict[str, Any] = {}  # bind state etc., for the owner
         self._out: list[bytes] = []  # encoded PDUs waiting for the end of this loop turn

@@ -168,24 +168,23 @@ class Smsc:
                 )
         return self._later(s, pdu.response(p, message_id=resp_id))
 
-    def _later(self, s: Session, resp: pdu.Pdu) -> pdu.Pdu | asyncio.Future[pdu.Pdu]:
+    def _later(self, s: Session, resp: pdu.Pdu) -> pdu.Pdu | None:
         """Answer now, or `latency_ms` after the request was read, without holding up the next
-        request: a timer sets a future the session answers from (no task per PDU). The delay
-        counts from the read, not from when this handler ran, so a client sees the latency asked
-        for plus the loop's wake-up (epoll rounds a timeout up to the millisecond)."""
+        request: a timer writes the response itself (no task, no future per PDU). The delay
+        counts from the read (`Session.last_activity` is the time of the read being dispatched),
+        not from when this handler ran, so a client sees the latency asked for plus the loop's
+        wake-up (epoll rounds a timeout up to the millisecond)."""
         if not self.o.latency_ms:
             return resp
         self._inflight += 1
         self.stats["max_inflight"] = max(self.stats["max_inflight"], self._inflight)
-        loop = asyncio.get_running_loop()
-        answered: asyncio.Future[pdu.Pdu] = loop.create_future()
-        loop.call_at(s.last_activity + self.o.latency_ms / 1000, self._answer, answered, resp)
-        return answered
+        asyncio.get_running_loop().call_at(s.last_activity + self.o.latency_ms / 1000, self._answer, s, resp)
+        return None  # the session writes nothing now
 
-    def _answer(self, answered: asyncio.Future[pdu.Pdu], resp: pdu.Pdu) -> None:
+    def _answer(self, s: Session, resp: pdu.Pdu) -> None:
         self._inflight -= 1
-        if not answered.done():
-            answered.set_result(resp)
+        if not s.closed.is_set():  # a closed link drops its answers
+            s.write(resp)
 
     @staticmethod
     def _text(p: pdu.Pdu) -> str:

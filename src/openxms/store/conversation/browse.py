@@ -106,12 +106,11 @@ class BatchHead(NamedTuple):
 
 _HEAD_COLS = "id, project_id, app_id, status, send_after, created_at, metadata"
 # The request's recipient count, computed where the request is (both of its stored forms have
-# `recipient_and_params`), so a page of batches does not carry and parse every body.
+# `recipient_and_params`, a non-empty array once accepted), so a page of batches does not carry
+# and parse every body; the JSON is walked once per row.
 _RECIPIENT_COUNT = {
-    "sqlite": "CASE WHEN json_valid(request) THEN coalesce(json_array_length(request, '$.recipient_and_params'), 0) "
-    "ELSE 0 END",
-    "postgresql": "CASE WHEN json_typeof(request::json -> 'recipient_and_params') = 'array' "
-    "THEN json_array_length(request::json -> 'recipient_and_params') ELSE 0 END",
+    "sqlite": "coalesce(json_array_length(request, '$.recipient_and_params'), 0)",
+    "postgresql": "coalesce(json_array_length(request::json -> 'recipient_and_params'), 0)",
 }
 
 
