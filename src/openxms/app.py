@@ -191,7 +191,7 @@ def build(settings: Settings) -> tuple[Starlette, Context]:
 
     starlette_app = http_app.build(ctx, lifespan)
     templates = {getattr(r, "endpoint", None): getattr(r, "path", None) for r in reversed(starlette_app.routes)}
-    served: Any = HttpMetrics(starlette_app, templates.get)
+    served: Any = HttpMetrics(http_app.serve(starlette_app), templates.get)
     if settings.cors_origins:
         served = cors(served, settings.cors_origins)
     guarded = Guard(

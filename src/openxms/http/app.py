@@ -38,6 +38,7 @@ from .conversation import contacts as conversation_contacts
 from .conversation import conversations as conversation_conversations
 from .conversation import messages as conversation_messages
 from .conversation import webhooks as conversation_webhooks
+from .hot import Hot
 from .responses import json_response
 
 log = logging.getLogger("openxms.http")
@@ -95,11 +96,12 @@ HOT = frozenset(
 )
 
 
-def hot_first(routes: list[Any]) -> list[Any]:
-    def hot(r: Any) -> bool:
-        return isinstance(r, Route) and any((m, r.path) in HOT for m in r.methods or ())
+def is_hot(r: Any) -> bool:
+    return isinstance(r, Route) and any((m, r.path) in HOT for m in r.methods or ())
 
-    return [r for r in routes if hot(r)] + [r for r in routes if not hot(r)]
+
+def hot_first(routes: list[Any]) -> list[Any]:
+    return [r for r in routes if is_hot(r)] + [r for r in routes if not is_hot(r)]
 
 
 def build(context: Any, lifespan=None) -> Starlette:
@@ -135,3 +137,8 @@ def build(context: Any, lifespan=None) -> Starlette:
     )
     app.state.ctx = context
     return app
+
+
+def serve(app: Starlette) -> Hot:
+    """`app` with the hot routes answered without Starlette's middleware and router (`hot.py`)."""
+    return Hot(app, is_hot, _handlers())
