@@ -89,9 +89,7 @@ def start_openxms(tmp: Path, database: str | None, role: str, rate: int) -> tupl
         "warning",
     ]
     if database:
-        from common import fresh_pg_schema
-
-        args += ["--database", fresh_pg_schema(database) if database.startswith("postgres") else database]
+        args += ["--database", database]
     proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     for _ in range(200):
@@ -104,18 +102,49 @@ def start_openxms(tmp: Path, database: str | None, role: str, rate: int) -> tupl
 
 
 def bench_openxms(args, n: int, role: str) -> dict:
+    """One case. `split`: an `--role api` process and an `--role engine` process on the same
+    database (SQLite: the same file), the API measured; `all`: both in one process."""
     tmp = Path(tempfile.mkdtemp(prefix="openxms-bench-"))
-    proc, url = start_openxms(tmp, args.database, role, args.rate)
+    database = args.database
+    if database and database.startswith("postgres"):
+        from common import fresh_pg_schema
+
+        database = fresh_pg_schema(database)
+    procs = []
     try:
+        proc, url = start_openxms(tmp, database, "api" if role == "split" else role, args.rate)
+        procs.append(proc)
+        if role == "split":
+            procs.append(start_openxms(tmp, database, "engine", args.rate)[0])
         lua = tmp / "post.lua"
         lua.write_text(LUA % (body(n), TOKEN))
         res = run_wrk(f"{url}/xms/v1/{PLAN}/batches", lua, args.duration, args.connections)
+        res["queued"] = queued(tmp, database) if role != "api" else None
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=30)
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            proc.wait(timeout=30)
         shutil.rmtree(tmp, ignore_errors=True)
     res["recipients_per_s"] = res["rps"] * n
     return res
+
+
+def queued(tmp: Path, database: str | None) -> tuple[int, int]:
+    """(recipients still Queued, all recipients) when the load stops: whether the engine kept up."""
+    sql = "SELECT count(*) FILTER (WHERE status = 'Queued'), count(*) FROM recipients"
+    if database:
+        import psycopg
+
+        with psycopg.connect(database) as conn:
+            return conn.execute(sql).fetchone()
+    import sqlite3
+
+    conn = sqlite3.connect(tmp / "openxms.sqlite3", timeout=30)
+    try:
+        return conn.execute(sql).fetchone()
+    finally:
+        conn.close()
 
 
 def bench_kannel(args, store: bool = False) -> dict:
@@ -139,7 +168,12 @@ def bench_kannel(args, store: bool = False) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--recipients", type=int, action="append", help="recipients per batch (repeatable)")
-    ap.add_argument("--role", action="append", choices=["all", "api"], help="all: engine dispatching too")
+    ap.add_argument(
+        "--role",
+        action="append",
+        choices=["all", "api", "split"],
+        help="all: engine dispatching too; split: the engine in a process of its own",
+    )
     ap.add_argument("--database", help="postgresql://... (default: SQLite in a temp dir)")
     ap.add_argument("--duration", type=int, default=10)
     ap.add_argument("--connections", type=int, default=64)
@@ -147,14 +181,15 @@ def main() -> None:
     ap.add_argument("--kannel", action="store_true", help="also measure Kannel's sendsms in the same run")
     ap.add_argument("--kannel-store", action="store_true", help="and Kannel with its file store (durable mode)")
     args = ap.parse_args()
-    print(f"{'case':<44} {'req/s':>9} {'recip/s':>10} {'p50':>8} {'p99':>8} {'non-2xx':>7}")
+    print(f"{'case':<44} {'req/s':>9} {'recip/s':>10} {'p50':>8} {'p99':>8} {'non-2xx':>7}  queued at the end")
     for n in args.recipients or [1, 1000]:
         for role in args.role or ["all", "api"]:
             r = bench_openxms(args, n, role)
             name = f"openxms {'sqlite' if not args.database else 'postgresql'} role={role} to={n}"
+            q = f"  {r['queued'][0]} of {r['queued'][1]}" if r["queued"] else ""
             print(
                 f"{name:<44} {r['rps']:>9.0f} {r['recipients_per_s']:>10.0f} {r['p50']:>8} {r['p99']:>8} "
-                f"{r['errors']:>7}",
+                f"{r['errors']:>7}{q}",
                 flush=True,
             )
     for store in [False] * args.kannel + [True] * args.kannel_store:

@@ -18,14 +18,17 @@ table instead of statements and a SAVEPOINT per unit). Reads run on a small pool
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
 import logging
+import os
 import queue
 import re
 import sqlite3
 import threading
 import time
 from collections import namedtuple
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
@@ -174,6 +177,7 @@ class Database:
         self._local = threading.local()
         self._read_conns: list[Any] = []
         self._lock = threading.Lock()
+        self._lock_fd: int | None = None
 
     # connections -------------------------------------------------------------------
     def connect(self) -> Any:
@@ -195,6 +199,29 @@ class Database:
         from psycopg.rows import namedtuple_row
 
         return psycopg.connect(self.url, autocommit=True, row_factory=namedtuple_row)
+
+    @contextlib.contextmanager
+    def write_lock(self) -> Iterator[None]:
+        """SQLite: held around each write transaction, an flock on `<database>.write-lock` that
+        every openxms process on the file takes. SQLite's own lock stays what keeps writes
+        safe; this one decides who waits and how. A process that finds SQLite's write lock
+        taken sleeps in its busy handler, 1 ms, then 2, 5, 10 ... up to 100 ms between tries
+        (sqlite3_busy_timeout, https://sqlite.org/c3ref/busy_timeout.html), so with two busy
+        processes (`--role api` and `--role engine`) each lost most of its time asleep after
+        the lock was free again. A blocked flock is woken by the kernel when it is released.
+        The lock goes with the process (and its descriptor), so none outlives a crash.
+        PostgreSQL: nothing (its row locks queue writers)."""
+        if self.dialect != "sqlite":
+            yield
+            return
+        if self._lock_fd is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._lock_fd = os.open(f"{self.path}.write-lock", os.O_RDWR | os.O_CREAT, 0o644)
+        fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
     def _begin(self, conn: Any) -> None:
         conn.execute("BEGIN IMMEDIATE" if self.dialect == "sqlite" else "BEGIN")
@@ -234,6 +261,9 @@ class Database:
         if self._pool is not None:
             self._pool.shutdown(wait=True)
             self._pool = None
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
         with self._lock:
             for c in self._read_conns:
                 try:
@@ -361,10 +391,12 @@ class _Writer(threading.Thread):
 
     def _run_group(self, group: list) -> None:
         started = time.perf_counter()
-        results = self._attempt(group)
+        with self.db.write_lock():
+            results = self._attempt(group)
         if results is None:  # whole transaction failed (connection lost, deadlock): retry once
             self.conn = None
-            results = self._attempt(group)
+            with self.db.write_lock():
+                results = self._attempt(group)
             if results is None:
                 results = [(fut, None, self._last_error) for _, _, fut, _ in group]
         metrics.DB_COMMIT_SECONDS.observe(time.perf_counter() - started)
