@@ -64,33 +64,42 @@ def insert(tx: Tx, b: BatchRow) -> None:
     )
 
 
-class BatchStatus(NamedTuple):
-    """What the status reads answer (`GET .../messages/{batch_id}` and by metadata): not the
-    request, which holds up to 1000 recipients and is only the fan-out's to read."""
+class BatchHead(NamedTuple):
+    """A batch without its stored request (up to 1000 recipients, only the fan-out reads it):
+    what the status reads answer (`GET .../messages/{batch_id}`, by metadata) and the web UI's
+    batch list shows."""
 
     id: str
+    project_id: str
+    app_id: str
     status: str
     send_after: int
+    created_at: int
     metadata: dict[str, str]
 
-
-STATUS_COLS = "id, status, send_after, metadata"
-
-
-def _status(r: Any) -> BatchStatus:
-    return BatchStatus(r.id, r.status, r.send_after, json.loads(r.metadata))
+    @classmethod
+    def of(cls, b: BatchRow) -> BatchHead:
+        return cls(b.id, b.project_id, b.app_id, b.status, b.send_after, b.created_at, b.metadata)
 
 
-def get(tx: Tx, project_id: str, batch_id: str) -> BatchStatus | None:
-    r = tx.one(f"SELECT {STATUS_COLS} FROM conv_batches WHERE id = ? AND project_id = ?", (batch_id, project_id))
-    return None if r is None else _status(r)
+HEAD_COLS = "id, project_id, app_id, status, send_after, created_at, metadata"
 
 
-def by_metadata(tx: Tx, project_id: str, key: str, value: str) -> list[BatchStatus]:
+def head(r: Any) -> BatchHead:
+    """A row selected with HEAD_COLS."""
+    return BatchHead(r.id, r.project_id, r.app_id, r.status, r.send_after, r.created_at, json.loads(r.metadata))
+
+
+def get(tx: Tx, project_id: str, batch_id: str) -> BatchHead | None:
+    r = tx.one(f"SELECT {HEAD_COLS} FROM conv_batches WHERE id = ? AND project_id = ?", (batch_id, project_id))
+    return None if r is None else head(r)
+
+
+def by_metadata(tx: Tx, project_id: str, key: str, value: str) -> list[BatchHead]:
     return [
-        _status(r)
+        head(r)
         for r in tx.all(
-            f"SELECT {STATUS_COLS} FROM conv_batches WHERE project_id = ? "
+            f"SELECT {HEAD_COLS} FROM conv_batches WHERE project_id = ? "
             "AND id IN (SELECT batch_id FROM conv_batch_metadata WHERE project_id = ? AND key = ? AND value = ?) "
             "ORDER BY created_at, id",
             (project_id, project_id, key, value),

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 from ..db import Tx
 from ..recipients import chunks
 from . import batches as batch_store
-from .batches import BatchRow
+from .batches import HEAD_COLS, BatchHead, head
 
 _MSG_COLS = (
     "m.id, m.project_id, m.app_id, m.direction, m.identity, m.contact_id, m.sender_id, m.accept_time, "
@@ -88,23 +88,6 @@ def messages(tx: Tx, app_id: str | None, identity: str | None, limit: int, after
     return [_message(r) for r in tx.all(" ".join(sql), [*args, limit])]
 
 
-class BatchHead(NamedTuple):
-    """A batch as the page lists it: not its stored request (up to 1000 recipients)."""
-
-    id: str
-    project_id: str
-    app_id: str
-    status: str
-    send_after: int
-    created_at: int
-    metadata: dict[str, str]
-
-    @classmethod
-    def of(cls, b: BatchRow) -> BatchHead:
-        return cls(b.id, b.project_id, b.app_id, b.status, b.send_after, b.created_at, b.metadata)
-
-
-_HEAD_COLS = "id, project_id, app_id, status, send_after, created_at, metadata"
 # The request's recipient count, computed where the request is (both of its stored forms have
 # `recipient_and_params`, a non-empty array once accepted), so a page of batches does not carry
 # and parse every body; the JSON is walked once per row.
@@ -140,7 +123,7 @@ def _counts(tx: Tx, batch_ids: list[str]) -> dict[str, tuple[dict[str, int], int
 
 def batches(tx: Tx, app_id: str | None, limit: int, after: str | None) -> list[BatchSummary]:
     """Newest first; `after`: the last id of the previous page."""
-    sql = [f"SELECT {_HEAD_COLS}, {_RECIPIENT_COUNT[tx.dialect]} AS recipients FROM conv_batches WHERE 1 = 1"]
+    sql = [f"SELECT {HEAD_COLS}, {_RECIPIENT_COUNT[tx.dialect]} AS recipients FROM conv_batches WHERE 1 = 1"]
     args: list[Any] = []
     if app_id is not None:
         sql.append("AND app_id = ?")
@@ -153,7 +136,7 @@ def batches(tx: Tx, app_id: str | None, limit: int, after: str | None) -> list[B
     counts = _counts(tx, [r.id for r in rows])
     return [
         BatchSummary(
-            BatchHead(r.id, r.project_id, r.app_id, r.status, r.send_after, r.created_at, json.loads(r.metadata)),
+            head(r),
             r.recipients,
             *counts[r.id],
         )
