@@ -171,8 +171,10 @@ def submit_round_trip(url: str) -> float:
     beside the SMSC's latency and the rate, it tells time waiting for responses from time
     between a response and the next submit_sm."""
     text = httpx.get(f"{url}/metrics", timeout=10).text
-    total = dict(re.findall(r"^openxms_smpp_submit_duration_seconds_(sum|count)\{[^}]*\} (\S+)$", text, re.M))
-    return float(total["sum"]) / max(float(total["count"]), 1.0)
+    total = {"sum": 0.0, "count": 0.0}
+    for kind, value in re.findall(r"^openxms_smpp_submit_duration_seconds_(sum|count)\{[^}]*\} (\S+)$", text, re.M):
+        total[kind] += float(value)  # every label set (one per plan and bind), not only the last
+    return total["sum"] / max(total["count"], 1.0)
 
 
 def bench_kannel(args, dlr: bool) -> None:
