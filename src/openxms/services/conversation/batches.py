@@ -144,7 +144,7 @@ class FanOut:
             return None
         app = routing.app(tx, b.project_id, b.app_id)
         if app is None:  # the app was deleted meanwhile: nothing to send through
-            store.set_status(tx, b.id, "PROCESSED")
+            store.set_status(tx, b.id, _processed(b.status))
             return []
         # One bad stored batch must not wedge the scheduler: its fan-out runs in a savepoint, and
         # if it fails the batch ends PROCESSED with nothing sent (logged), the others go on.
@@ -160,7 +160,7 @@ class FanOut:
             tx.execute("ROLLBACK TO SAVEPOINT fan_out")
             plans = []
         tx.execute("RELEASE SAVEPOINT fan_out")
-        store.set_status(tx, b.id, lifecycle.transition("READY", "PROCESSED"))
+        store.set_status(tx, b.id, _processed(b.status))
         return plans
 
     def _fan_out(
@@ -209,3 +209,10 @@ class FanOut:
     @staticmethod
     def next_due(tx: Tx) -> int | None:
         return store.next_due(tx)
+
+
+def _processed(status: str) -> str:
+    """The status of a claimed batch once fanned out: a SCHEDULED one whose time has come is
+    READY first, then PROCESSED, as the lifecycle has it (InvalidTransition for any other)."""
+    due = status if status == "READY" else lifecycle.transition(status, "READY")
+    return lifecycle.transition(due, "PROCESSED")
