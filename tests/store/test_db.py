@@ -254,30 +254,3 @@ def test_a_read_left_mid_result_does_not_pin_its_connection_to_an_old_snapshot(d
             await db.close()
 
     asyncio.run(main())
-
-
-def test_sqlite_writes_wait_for_the_write_lock_every_process_takes(tmp_path):
-    """Another process's writer holds `<database>.write-lock` (here: another open file, which
-    flock treats the same): this one's write waits for it, then commits at once."""
-    import fcntl
-    import os
-
-    db = Database(f"sqlite:///{tmp_path}/x.sqlite3")
-    schema.migrate(db)
-
-    async def main():
-        await db.start()
-        fd = os.open(f"{tmp_path}/x.sqlite3.write-lock", os.O_RDWR | os.O_CREAT)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            write = asyncio.ensure_future(db.write(_insert, "k", "v"))
-            await asyncio.sleep(0.3)
-            assert not write.done()  # waiting for the lock, not in SQLite's busy handler
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            assert await asyncio.wait_for(write, 5) == "k"
-            assert await db.read(lambda tx: tx.scalar("SELECT value FROM meta WHERE key = 'k'")) == "v"
-        finally:
-            os.close(fd)
-            await db.close()
-
-    asyncio.run(main())

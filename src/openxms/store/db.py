@@ -18,17 +18,14 @@ table instead of statements and a SAVEPOINT per unit). Reads run on a small pool
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import fcntl
 import logging
-import os
 import queue
 import re
 import sqlite3
 import threading
 import time
 from collections import namedtuple
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
@@ -36,6 +33,7 @@ from typing import Any, TypeVar
 
 from .. import metrics
 from .checkpoint import Checkpointer
+from .write_lock import WriteLock
 
 log = logging.getLogger("openxms.store")
 T = TypeVar("T")
@@ -177,7 +175,7 @@ class Database:
         self._local = threading.local()
         self._read_conns: list[Any] = []
         self._lock = threading.Lock()
-        self._lock_fd: int | None = None
+        self.write_lock = WriteLock(self.path if self.dialect == "sqlite" else None)  # write_lock.py
 
     # connections -------------------------------------------------------------------
     def connect(self) -> Any:
@@ -199,29 +197,6 @@ class Database:
         from psycopg.rows import namedtuple_row
 
         return psycopg.connect(self.url, autocommit=True, row_factory=namedtuple_row)
-
-    @contextlib.contextmanager
-    def write_lock(self) -> Iterator[None]:
-        """SQLite: held around each write transaction, an flock on `<database>.write-lock` that
-        every openxms process on the file takes. SQLite's own lock stays what keeps writes
-        safe; this one decides who waits and how. A process that finds SQLite's write lock
-        taken sleeps in its busy handler, 1 ms, then 2, 5, 10 ... up to 100 ms between tries
-        (sqlite3_busy_timeout, https://sqlite.org/c3ref/busy_timeout.html), so with two busy
-        processes (`--role api` and `--role engine`) each lost most of its time asleep after
-        the lock was free again. A blocked flock is woken by the kernel when it is released.
-        The lock goes with the process (and its descriptor), so none outlives a crash.
-        PostgreSQL: nothing (its row locks queue writers)."""
-        if self.dialect != "sqlite":
-            yield
-            return
-        if self._lock_fd is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._lock_fd = os.open(f"{self.path}.write-lock", os.O_RDWR | os.O_CREAT, 0o644)
-        fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
     def _begin(self, conn: Any) -> None:
         conn.execute("BEGIN IMMEDIATE" if self.dialect == "sqlite" else "BEGIN")
@@ -261,9 +236,7 @@ class Database:
         if self._pool is not None:
             self._pool.shutdown(wait=True)
             self._pool = None
-        if self._lock_fd is not None:
-            os.close(self._lock_fd)
-            self._lock_fd = None
+        self.write_lock.close()
         with self._lock:
             for c in self._read_conns:
                 try:
@@ -391,11 +364,11 @@ class _Writer(threading.Thread):
 
     def _run_group(self, group: list) -> None:
         started = time.perf_counter()
-        with self.db.write_lock():
+        with self.db.write_lock:
             results = self._attempt(group)
         if results is None:  # whole transaction failed (connection lost, deadlock): retry once
             self.conn = None
-            with self.db.write_lock():
+            with self.db.write_lock:
                 results = self._attempt(group)
             if results is None:
                 results = [(fut, None, self._last_error) for _, _, fut, _ in group]
