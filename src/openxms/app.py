@@ -25,7 +25,7 @@ from .engine.wakeups import NoEngine, Wakeups
 from .http import app as http_app
 from .http.guard import Guard
 from .ids import IdFactory
-from .live import Live
+from .live import Live, Relay
 from .metrics import HttpMetrics
 from .services.auth import Auth
 from .services.batches import BatchService
@@ -43,7 +43,7 @@ from .services.inbounds import InboundService
 from .services.reports import ReportService
 from .store import meta, schema
 from .store.db import Database
-from .store.live import PgRelay
+from .store.live import PgRelay, SqliteRelay
 
 log = logging.getLogger("openxms")
 
@@ -121,6 +121,15 @@ def node_id(settings: Settings) -> str:
     return settings.node_id or f"{socket.gethostname()}:{settings.port}"
 
 
+def relay(settings: Settings, db: Database) -> Relay | None:
+    """How this node's UI hears the others' events: several nodes on one PostgreSQL, or an API
+    and an engine process on one SQLite file. One process alone (`--role all` on SQLite) has
+    no one to hear and writes no notifications."""
+    if db.dialect == "postgresql":
+        return PgRelay(db)
+    return SqliteRelay(db) if settings.role != "all" else None
+
+
 def build(settings: Settings) -> tuple[Starlette, Context]:
     clock: Clock = ManualClock() if settings.clock == "manual" else Clock()
     live = Live(node_id(settings))
@@ -177,8 +186,7 @@ def build(settings: Settings) -> tuple[Starlette, Context]:
     @asynccontextmanager
     async def lifespan(app):
         await db.start()
-        # Several nodes on one PostgreSQL: each one's UI hears the others' events.
-        await live.start(PgRelay(db) if db.dialect == "postgresql" else None)
+        await live.start(relay(settings, db))
         if engine is not None:
             await engine.start()
         try:

@@ -4,8 +4,9 @@ Events come from the write transactions that make the changes (`Tx.emit`, announ
 commit: messages queued, statuses changed, inbounds received) and from the handset simulator
 (messages landed, receipts, replies). `Live` gathers what is published within `WINDOW_S` into
 one event per kind (counts summed, numbers merged) and hands it to its listeners (the
-`/simulator/events` streams, `ui/routes.py`), and, with several nodes on one PostgreSQL, to a
-relay that passes it on to the other nodes (`store/live.py`: LISTEN/NOTIFY). What arrives from
+`/simulator/events` streams, `ui/routes.py`), and, with several nodes on one database, to a
+relay that passes it on to the other nodes (`store/live.py`: LISTEN/NOTIFY on PostgreSQL, a
+table on SQLite, where an API and an engine process may share a file). What arrives from
 another node is handed to the listeners with its `node`; a relay that lost its connection
 announces `{"event": "resync"}` once it is back (what happened meanwhile was not relayed: the
 page re-reads everything).
@@ -30,7 +31,7 @@ MAX_INBOUNDS = 20  # inbound events passed on one by one per window (each may no
 
 
 class Relay(Protocol):
-    """Passes events to the other nodes and theirs to `Live.receive` (store/live.PgRelay)."""
+    """Passes events to the other nodes and theirs to `Live.receive` (store/live.py: PgRelay, SqliteRelay)."""
 
     async def start(self, live: Live) -> None: ...
 

@@ -1,11 +1,14 @@
 """An API process and an engine process on one SQLite file (docs/architecture.md, "Processes"):
 what the API accepts, the engine delivers, each message once, while both write to the file
-under the shared write lock."""
+under the shared write lock; and the API process's web UI hears the engine's live events
+(store/live.py, SqliteRelay)."""
 
 from __future__ import annotations
 
 import concurrent.futures
+import json
 import sqlite3
+import threading
 import time
 
 import httpx
@@ -22,6 +25,22 @@ def test_an_api_process_and_an_engine_process_share_one_sqlite_file(tmp_path):
     engine = None
     try:
         engine = launch(url, tmp_path, "--role", "engine")
+        heard: list[dict] = []
+        listening = threading.Event()
+
+        def listen() -> None:  # the page's event stream, on the API process
+            with httpx.Client(base_url=api.url, timeout=httpx.Timeout(5, read=90)) as c:
+                with c.stream("GET", "/simulator/events") as r:
+                    listening.set()
+                    for line in r.iter_lines():
+                        if line.startswith("data:"):
+                            heard.append(json.loads(line[5:]))
+                            if any(e.get("event") == "messages" and e.get("node") for e in heard):
+                                return
+
+        listener = threading.Thread(target=listen, daemon=True)
+        listener.start()
+        assert listening.wait(10)
 
         def send(i: int) -> str:
             with httpx.Client(base_url=api.url, headers=H, timeout=60) as c:
@@ -52,6 +71,10 @@ def test_an_api_process_and_an_engine_process_share_one_sqlite_file(tmp_path):
             assert len(c.get("/simulator/handsets/12010000078/messages").json()["messages"]) == 1
             r = c.get(f"/xms/v1/{PLAN}/batches/{ids[7]}/delivery_report", headers=H)
             assert r.json()["statuses"][0]["status"] == "Delivered", r.text
+        # messages landing on handsets happen in the engine process: the API's page hears of them
+        listener.join(30)
+        landed = [e for e in heard if e.get("event") == "messages" and e.get("node")]
+        assert landed and landed[0]["node"].endswith(f":{engine.url.rsplit(':', 1)[1]}"), heard
     finally:
         if engine is not None:
             stop(engine)

@@ -8,6 +8,10 @@ events come in, each with the events gathered meanwhile: NOTIFY is transactional
 serialises commits, so it is kept off the hot path and bounded. A notification is a hint (the
 page re-reads the API), so one lost with a dropped connection costs nothing that the
 `resync` after reconnecting does not repair.
+
+The processes of one SQLite file (`--role api` beside `--role engine`, docs/architecture.md
+"Processes") have no NOTIFY: `SqliteRelay` writes each notification as a row of `live_events`
+and reads the others' rows every `POLL_S`.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ log = logging.getLogger("openxms.live")
 INTERVAL_S = 0.1
 MAX_PAYLOAD = 7900  # bytes; PostgreSQL's limit is 8000 with the default configuration
 RECONNECT_S = (0.5, 10.0)  # the listener's back-off after losing its connection: first, most
+POLL_S = 0.25  # SQLite: how often a process reads the others' events
+LIVE_ROWS = 1000  # SQLite: the newest notifications kept (a minute and more at one per INTERVAL_S)
 
 
 def channel(tx: Tx) -> str:
@@ -57,23 +63,33 @@ def parse(text: str) -> tuple[str | None, list[dict]] | None:
     return (node if isinstance(node, str) else None), [e for e in data["events"] if isinstance(e, dict)]
 
 
-class PgRelay:
-    """Sends this node's events to the others and hands theirs to `Live.receive`."""
+class _Relay:
+    """What both relays share: this node's events written at most one notification every
+    `interval_s` (`_notify`, in a write transaction), the others' handed to `Live.receive`
+    by a listener task (`_listen`)."""
 
     def __init__(self, db: Database, interval_s: float = INTERVAL_S) -> None:
         self.db = db
         self.interval_s = interval_s
         self.live: Live | None = None
-        self.channel = ""
-        self.connected = asyncio.Event()  # the listener is LISTENing (tests wait for it)
+        self.connected = asyncio.Event()  # the listener hears the others (tests wait for it)
         self._out: list[dict] = []
         self._sender: asyncio.Task | None = None
         self._listener: asyncio.Task | None = None
 
     async def start(self, live: Live) -> None:
         self.live = live
-        self.channel = await self.db.read(channel)
+        await self._prepare()
         self._listener = asyncio.create_task(self._listen(), name="live-listener")
+
+    async def _prepare(self) -> None:
+        """Before the listener starts."""
+
+    def _notify(self, tx: Tx, text: str) -> None:
+        raise NotImplementedError
+
+    async def _listen(self) -> None:
+        raise NotImplementedError
 
     async def stop(self) -> None:
         for task in (self._sender, self._listener):
@@ -98,12 +114,28 @@ class PgRelay:
         while self._out:
             events, self._out = merge(self._out), []
             try:
-                await self.db.write(notify, self.channel, payload(self.live.node, events))
+                await self.db.write(self._notify, payload(self.live.node, events))
             except Exception as e:  # noqa: BLE001 - the other nodes miss a hint; the next one goes
                 log.warning("could not notify the other nodes: %s", e)
             await asyncio.sleep(self.interval_s)
 
-    # in -------------------------------------------------------------------------------
+    def _receive(self, node: str | None, events: list[dict[str, Any]]) -> None:
+        if self.live is not None:
+            self.live.receive(node, events)
+
+
+class PgRelay(_Relay):
+    """Several nodes on one PostgreSQL: NOTIFY on this database's and schema's channel, and a
+    connection of its own that LISTENs."""
+
+    channel = ""
+
+    async def _prepare(self) -> None:
+        self.channel = await self.db.read(channel)
+
+    def _notify(self, tx: Tx, text: str) -> None:
+        notify(tx, self.channel, text)
+
     async def _listen(self) -> None:
         import psycopg
 
@@ -132,6 +164,58 @@ class PgRelay:
             await asyncio.sleep(delay)
             delay = min(delay * 2, RECONNECT_S[1])
 
-    def _receive(self, node: str | None, events: list[dict[str, Any]]) -> None:
-        if self.live is not None:
-            self.live.receive(node, events)
+
+class SqliteRelay(_Relay):
+    """The processes of one SQLite file: a notification is a row of `live_events`, read by the
+    others every `poll_s` from a cursor (`seq`). SQLite commits one writer at a time and
+    AUTOINCREMENT never reuses a number, so rows become visible in `seq` order: a reader that
+    finds the row after its cursor missing has lost rows to the pruning (it did not read for
+    LIVE_ROWS notifications) and announces a resync, as a reconnected PostgreSQL listener does."""
+
+    def __init__(self, db: Database, interval_s: float = INTERVAL_S, poll_s: float = POLL_S) -> None:
+        super().__init__(db, interval_s)
+        self.poll_s = poll_s
+        self.cursor = 0
+
+    async def _prepare(self) -> None:
+        # What was said before this process started is not news to it.
+        self.cursor = await self.db.read(_newest)
+
+    def _notify(self, tx: Tx, text: str) -> None:
+        assert self.live is not None
+        tx.execute("INSERT INTO live_events (node, payload) VALUES (?, ?)", (self.live.node, text))
+        seq = tx.scalar("SELECT last_insert_rowid()")
+        tx.execute("DELETE FROM live_events WHERE seq <= ?", (seq - LIVE_ROWS,))
+
+    async def _listen(self) -> None:
+        self.connected.set()
+        failing = False
+        while True:
+            await asyncio.sleep(self.poll_s)
+            try:
+                rows = await self.db.read(_since, self.cursor)
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:  # noqa: BLE001 - the file busy or gone: try again next poll
+                if not failing:
+                    log.warning("live events from other processes: %s", e)
+                failing = True
+                continue
+            failing = False
+            if rows and self.cursor and rows[0][0] != self.cursor + 1:
+                self._receive(None, [{"event": "resync"}])  # some were missed: re-read it all
+            for seq, text in rows:
+                self.cursor = seq
+                found = parse(text)
+                if found is not None:
+                    self._receive(*found)
+
+
+def _newest(tx: Tx) -> int:
+    return int(tx.scalar("SELECT coalesce(max(seq), 0) FROM live_events"))
+
+
+def _since(tx: Tx, cursor: int) -> list[tuple[int, str]]:
+    """The notifications after `cursor`, oldest first (a poll reads at most LIVE_ROWS)."""
+    rows = tx.all("SELECT seq, payload FROM live_events WHERE seq > ? ORDER BY seq LIMIT ?", (cursor, LIVE_ROWS))
+    return [(int(r.seq), str(r.payload)) for r in rows]

@@ -502,6 +502,18 @@ MIGRATIONS: list[tuple[str, list[str | dict[str, str]]]] = [
             "ALTER TABLE conv_batches ADD COLUMN request_form TEXT NOT NULL DEFAULT 'checked'",
         ],
     ),
+    (
+        "live_events",
+        [
+            # Live events between the processes of one SQLite file (store/live.py, SqliteRelay):
+            # a notification per row, the newest LIVE_ROWS kept. PostgreSQL uses NOTIFY instead.
+            """CREATE TABLE live_events (
+            seq {pk},
+            node TEXT NOT NULL,
+            payload TEXT NOT NULL
+        )""",
+        ],
+    ),
 ]
 
 

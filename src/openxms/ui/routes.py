@@ -1,7 +1,7 @@
 """The simulator's web UI: one static page, its scripts and style, and a live event stream.
 
-`GET /simulator/events` is Server-Sent Events: every live event of this node and, on PostgreSQL,
-of the other nodes (`live.py`: messages queued, statuses changed, inbounds, messages landed on
+`GET /simulator/events` is Server-Sent Events: every live event of this node and of the other
+nodes or processes of its database (`live.py`: messages queued, statuses changed, inbounds, messages landed on
 handsets, receipts, replies) as a JSON `data:` line, and a `: ping` comment every 15 s so
 proxies keep the connection open. Each client has a bounded queue: a client too slow to keep
 up loses events rather than holding memory or slowing delivery down, and is told so by one
