@@ -31,12 +31,6 @@ def test_unknown_status_has_no_edges():
     assert not b.can_transition("DONE", "PROCESSED")
 
 
-def test_cancellable_only_before_send_after():
-    assert b.cancellable("SCHEDULED", NOW + 1, NOW)
-    assert not b.cancellable("SCHEDULED", NOW, NOW)
-    assert not b.cancellable("READY", NOW + 1, NOW) and not b.cancellable("SCHEDULED", None, NOW)
-
-
 def test_status_object_is_spelled_meta_data():
     assert b.status_object(BATCH, {"campaign_id": "spring"}, "SCHEDULED", dates.parse("2026-03-01T12:05:00.123Z")) == {
         "batch_id": BATCH,
@@ -100,12 +94,3 @@ def test_cancel_forms(raw, params, selector):
 )
 def test_cancel_never_raises_and_malformed_cancels_nothing(raw, params):
     assert b.parse_cancel(raw, params) is None
-
-
-def test_selector_matches():
-    by_id = b.CancelSelector(batch_id=BATCH)
-    assert by_id.matches(BATCH, {}) and not by_id.matches("other", {})
-    by_md = b.CancelSelector(key="campaign_id", value="spring")
-    assert by_md.matches("x", {"campaign_id": "spring", "o": "1"})
-    assert not by_md.matches("x", {"campaign_id": "autumn"}) and not by_md.matches("x", {})
-    assert not b.CancelSelector().matches("x", {"": None})

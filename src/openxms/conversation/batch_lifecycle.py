@@ -47,11 +47,6 @@ def transition(current: str, new: str) -> str:
     return new
 
 
-def cancellable(status: str, send_after_ms: int | None, now_ms: int) -> bool:
-    """Only a SCHEDULED batch whose time has not come can be cancelled."""
-    return status == "SCHEDULED" and send_after_ms is not None and send_after_ms > now_ms
-
-
 def status_object(batch_id: str, batch_metadata: Mapping[str, str], status: str, send_after_ms: int) -> dict[str, Any]:
     """`GET .../messages/{batch_id}`: note Sinch's spelling `meta_data`."""
     return {
@@ -77,16 +72,14 @@ def metadata_query(params: Mapping[str, str]) -> tuple[str, str]:
 
 
 class CancelSelector(msgspec.Struct, frozen=True):
-    """Which batches a cancel names: one id, or every batch whose metadata has key == value."""
+    """Which batches a cancel names: one id, or every batch whose metadata has key == value.
+    Which of them may still be cancelled (SCHEDULED, `send_after` not reached) is decided by
+    the store's UPDATE, in the same statement that cancels them (store/conversation/batches.py,
+    `cancel`), so a batch falling due meanwhile is never both sent and cancelled."""
 
     batch_id: str | None = None
     key: str | None = None
     value: str | None = None
-
-    def matches(self, batch_id: str, batch_metadata: Mapping[str, str]) -> bool:
-        if self.batch_id is not None:
-            return batch_id == self.batch_id
-        return self.key is not None and batch_metadata.get(self.key) == self.value
 
 
 def parse_cancel(raw: bytes | None, params: Mapping[str, str] | None = None) -> CancelSelector | None:
