@@ -97,6 +97,7 @@ def rows(args) -> tuple[dict[str, Callable[[], str]], list[Row]]:
         "p2": lambda: run("http_send.py", "--recipients", "1000", "--role", "api", "--duration", d),
         "p3w10": lambda: run("smpp_egress.py", "--messages", n_smpp, "--window", "10", "--kannel"),
         "p3w64": lambda: run("smpp_egress.py", "--messages", n_smpp, "--window", "64", "--kannel"),
+        "p3b2": lambda: run("smpp_egress.py", "--messages", n_smpp, "--window", "10", "--binds", "2", "--kannel"),
         "p4": lambda: run("smpp_egress.py", "--messages", "2000" if args.quick else "4000", "--latency-ms", "50"),
         "p5send": lambda: run("conversation.py", "send", "--duration", d, "--messages", "5000"),
         "p5batch": lambda: run("conversation.py", "batch", "--duration", d, "--batches", "10", "--latency", "3"),
@@ -112,8 +113,8 @@ def rows(args) -> tuple[dict[str, Callable[[], str]], list[Row]]:
     openxms_split = http_column("openxms sqlite role=split to=1", 0)
     kannel = http_column("kannel 1.4.5 sendsms to=1", 0)
     kannel_file = http_column("kannel 1.4.5 sendsms to=1 store=file", 0)
-    smpp_ours = r"^openxms\s+window=\d+ latency=\S+:\s+([\d,]+) submit_sm/s"
-    smpp_kannel = r"^kannel\s+window=\d+ latency=\S+:\s+([\d,]+) submit_sm/s at the SMSC \(no DLR"
+    smpp_ours = r"^openxms\s+window=\d+(?: binds=\d+)? latency=\S+:\s+([\d,]+) submit_sm/s"
+    smpp_kannel = r"^kannel\s+window=\d+(?: binds=\d+)? latency=\S+:\s+([\d,]+) submit_sm/s at the SMSC \(no DLR"
     conv_accepted = r"^conv\s.*accepted.*?\s([\d,]+) req/s"
     sms_accepted = r"^sms\s.*accepted.*?\s([\d,]+) req/s"
     conv_recipients = r"^conv\s.*accepted.*=\s+([\d,]+) recipients/s"
@@ -159,6 +160,13 @@ def rows(args) -> tuple[dict[str, Callable[[], str]], list[Row]]:
             "same, window 64",
             1.0,
             lambda o: (number(smpp_ours, o["p3w64"]), number(smpp_kannel, o["p3w64"])),
+            "submit_sm/s",
+        ),
+        Row(
+            "P3",
+            "two binds of one plan, window 10 each (Kannel: instances = 2)",
+            1.0,
+            lambda o: (number(smpp_ours, o["p3b2"]), number(smpp_kannel, o["p3b2"])),
             "submit_sm/s",
         ),
         Row(

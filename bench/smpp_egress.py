@@ -1,9 +1,10 @@
-"""SMPP egress over one bind to the bundled SMSC (`openxms smsc`), openxms vs Kannel, same run.
+"""SMPP egress to the bundled SMSC (`openxms smsc`), openxms vs Kannel, same run.
 
-    python bench/smpp_egress.py [--messages 20000] [--latency-ms 0] [--window 10] [--kannel]
+    python bench/smpp_egress.py [--messages 20000] [--latency-ms 0] [--window 10] [--binds 1] [--kannel]
 
 For each gateway: the SMSC is down while N messages are queued in the gateway; then the SMSC
-starts and we time how fast the gateway drains its queue over one transceiver bind:
+starts and we time how fast the gateway drains its queue over `--binds` transceiver binds
+(one plan: openxms `binds = N`, Kannel `instances = N` of one smsc group), each with the window:
 - submit_sm/s seen by the SMSC (steady state, between 10 % and 90 % of N), for both;
 - for openxms also end to end, queue -> every recipient final (receipts processed, statuses and
   delivery reports written).
@@ -45,6 +46,7 @@ port = {port}
 system_id = "bench"
 password = "bench"
 window = {window}
+binds = {binds}
 reconnect_min = 0.2
 reconnect_max = 0.5
 """
@@ -60,6 +62,7 @@ smsc-username = bench
 smsc-password = bench
 system-type = ""
 max-pending-submits = {window}
+instances = {binds}
 reconnect-delay = 1
 log-level = 4
 """
@@ -116,6 +119,10 @@ def watch(smsc: Smsc, n: int, done=lambda: True, cap: float = 600) -> tuple[floa
     return (hi_c - lo_c) / max(hi_t - lo, 1e-6), samples
 
 
+def binds(args) -> str:
+    return f" binds={args.binds}" if args.binds != 1 else ""
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU of a process so far (Linux /proc), steadier than wall-clock rates here."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -126,7 +133,7 @@ def bench_openxms(args) -> None:
     port = free_port()
     tmp = Path(tempfile.mkdtemp(prefix="openxms-smpp-bench-"))
     cfg = tmp / "openxms.toml"
-    cfg.write_text(TOML.format(plan=PLAN, token="BENCHTOKEN", port=port, window=args.window))
+    cfg.write_text(TOML.format(plan=PLAN, token="BENCHTOKEN", port=port, window=args.window, binds=args.binds))
     s = Server(config=str(cfg), plans="", database=args.database, data_dir=str(tmp))
     try:
         with httpx.Client(timeout=120) as c:
@@ -155,7 +162,8 @@ def bench_openxms(args) -> None:
         trip = submit_round_trip(s.url)
         delivered = s.scalar("SELECT count(*) FROM recipients WHERE status = 'Delivered'")
         print(
-            f"openxms  window={args.window} latency={args.latency_ms:g}ms: {rate:8,.0f} submit_sm/s at the SMSC; "
+            f"openxms  window={args.window}{binds(args)} latency={args.latency_ms:g}ms: "
+            f"{rate:8,.0f} submit_sm/s at the SMSC; "
             f"end to end {args.messages} msgs queue->final in {e2e:.1f} s = {args.messages / e2e:,.0f} msg/s "
             f"({delivered} Delivered); gateway CPU {cpu / args.messages * 1e6:.0f} us/msg, "
             f"SMSC {smsc_cpu / args.messages * 1e6:.0f} us/msg ({smsc_cpu / e2e:.0%} of a core); "
@@ -179,7 +187,7 @@ def submit_round_trip(url: str) -> float:
 
 def bench_kannel(args, dlr: bool) -> None:
     port = free_port()
-    k = Kannel(KANNEL_SMSC.format(port=port, window=args.window))
+    k = Kannel(KANNEL_SMSC.format(port=port, window=args.window, binds=args.binds))
     try:
         nums = [n.lstrip("+") for n in numbers(args.messages, prefix="19")]
         extra = {"dlr-mask": "1"} if dlr else {}
@@ -218,7 +226,8 @@ def bench_kannel(args, dlr: bool) -> None:
             else " (no DLR requested)"
         ) + f"; SMSC {smsc_cpu / args.messages * 1e6:.0f} us/msg ({smsc_cpu / e2e:.0%} of a core)"
         print(
-            f"kannel   window={args.window} latency={args.latency_ms:g}ms: {rate:8,.0f} submit_sm/s at the SMSC{what}",
+            f"kannel   window={args.window}{binds(args)} latency={args.latency_ms:g}ms: "
+            f"{rate:8,.0f} submit_sm/s at the SMSC{what}",
             flush=True,
         )
     finally:
@@ -230,6 +239,7 @@ def main() -> None:
     ap.add_argument("--messages", type=int, default=20_000)
     ap.add_argument("--latency-ms", type=float, default=0.0)
     ap.add_argument("--window", type=int, default=10)
+    ap.add_argument("--binds", type=int, default=1, help="binds of the one plan (Kannel: instances)")
     ap.add_argument("--database")
     ap.add_argument("--kannel", action="store_true")
     args = ap.parse_args()
