@@ -73,3 +73,19 @@ def test_a_busy_port_is_refused_before_any_start_up_work(tmp_path):
         line = one_error(serve(tmp_path, "--port", str(port)))
     assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in line
     assert not (tmp_path / "data").exists()  # no database made, no lease taken
+
+
+def test_a_second_engine_on_one_sqlite_file_is_refused_before_it_writes(tmp_path):
+    import os
+
+    from openxms.store.engine_lock import EngineLock
+
+    running = EngineLock(tmp_path / "data" / "openxms.sqlite3")  # as a serving engine holds it
+    running.take()
+    try:
+        line = one_error(serve(tmp_path, "--port", str(free_port())))
+    finally:
+        running.release()
+    assert f"the delivery engine already runs on {tmp_path / 'data' / 'openxms.sqlite3'} (pid {os.getpid()})" in line
+    assert "--role api" in line
+    assert not (tmp_path / "data" / "openxms.sqlite3").exists()  # refused before migrating

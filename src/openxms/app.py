@@ -42,7 +42,8 @@ from .services.groups import GroupService, auto_update_hook
 from .services.inbounds import InboundService
 from .services.reports import ReportService
 from .store import meta, schema
-from .store.db import Database
+from .store.db import Database, sqlite_path
+from .store.engine_lock import EngineLock
 from .store.live import PgRelay, SqliteRelay
 
 log = logging.getLogger("openxms")
@@ -133,6 +134,11 @@ def relay(settings: Settings, db: Database) -> Relay | None:
 def build(settings: Settings) -> tuple[Starlette, Context]:
     clock: Clock = ManualClock() if settings.clock == "manual" else Clock()
     live = Live(node_id(settings))
+    engine_lock = None
+    if settings.role in ("all", "engine") and not settings.database.startswith(("postgresql://", "postgres://")):
+        # One engine per SQLite file (store/engine_lock.py), checked before anything is written.
+        engine_lock = EngineLock(sqlite_path(settings.database))
+        engine_lock.take()
     settings, db, secret, dev = prepare(settings, clock.now_ms(), live)
     accounts = {a.id: a for a in settings.accounts}
     ids = IdFactory(clock)
@@ -194,6 +200,8 @@ def build(settings: Settings) -> tuple[Starlette, Context]:
         finally:
             if engine is not None:
                 await engine.stop()
+            if engine_lock is not None:
+                engine_lock.release()
             await live.stop()
             await db.close()
 

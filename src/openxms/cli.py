@@ -14,6 +14,7 @@ import sys
 import click
 
 from . import __version__, config, logs
+from .store.engine_lock import EngineRunning
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 
@@ -225,6 +226,8 @@ def _startup_problem(e: Exception, settings: config.Settings) -> str:
     import psycopg
 
     where = config.redact_url(settings.database)
+    if isinstance(e, EngineRunning):
+        return str(e)
     if isinstance(e, psycopg.OperationalError):
         cause = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         return f"cannot connect to the database {where}: {cause}"
