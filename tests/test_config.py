@@ -156,6 +156,7 @@ max_body_bytes = 1000
 sqlite_synchronous = "FULL"
 role = "engine"
 node_id = "node-1"
+reuse_port = true
 dry_run_per_recipient_default = true
 callback_timeout = 2.5
 unknown_after_ms = 60000

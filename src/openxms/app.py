@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import secrets
 import socket
 from contextlib import asynccontextmanager
@@ -118,8 +119,13 @@ def prepare(
 
 def node_id(settings: Settings) -> str:
     """Stable across restarts of the same node, so a restarted node recognises (and renews) its
-    own leases at once instead of waiting for them to expire."""
-    return settings.node_id or f"{socket.gethostname()}:{settings.port}"
+    own leases at once instead of waiting for them to expire. Processes sharing a port
+    (`reuse_port`) are told apart by their pid: an API process holds no leases, and an engine
+    among them should be given its own `node_id`."""
+    if settings.node_id:
+        return settings.node_id
+    node = f"{socket.gethostname()}:{settings.port}"
+    return f"{node}:{os.getpid()}" if settings.reuse_port else node
 
 
 def relay(settings: Settings, db: Database) -> Relay | None:

@@ -54,6 +54,13 @@ def main() -> None:
     help="all (default): API and delivery engine in one process.",
 )
 @click.option(
+    "--reuse-port",
+    is_flag=True,
+    default=None,
+    help="Share the port with other openxms processes (SO_REUSEPORT): several --role api processes "
+    "in front of one engine.",
+)
+@click.option(
     "--allowed-host",
     "allowed_hosts",
     multiple=True,
@@ -83,6 +90,7 @@ def serve(
     data_dir,
     clock,
     role,
+    reuse_port,
     allowed_hosts,
     insecure_control,
     cors_origins,
@@ -106,6 +114,7 @@ def serve(
             data_dir=data_dir,
             clock=clock,
             role=role,
+            reuse_port=reuse_port,
             allowed_hosts=tuple(allowed_hosts) or None,
             insecure_control=insecure_control,
             cors_origins=tuple(cors_origins) or None,
@@ -115,7 +124,7 @@ def serve(
         raise click.ClickException(str(e)) from None
     # The port first: a second server on a busy port must fail before it migrates, takes the
     # delivery lease or sends anything.
-    sock = _listen(settings.host, settings.port)
+    sock = _listen(settings.host, settings.port, settings.reuse_port)
     try:
         app, ctx = build(settings)
     except config.ConfigError as e:
@@ -199,9 +208,11 @@ def _write_dev_credentials(s: config.Settings, a: config.Account, base: str) -> 
     return str(path)
 
 
-def _listen(host: str, port: int) -> socket.socket:
+def _listen(host: str, port: int, reuse_port: bool = False) -> socket.socket:
     """The listening socket, bound now (uvicorn serves on it), or a ClickException naming the
-    address and the reason."""
+    address and the reason. With `reuse_port`, other processes that set it too may listen on
+    the same address, and the kernel hands each new connection to one of them (Linux
+    SO_REUSEPORT, socket(7))."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror as e:
@@ -209,6 +220,8 @@ def _listen(host: str, port: int) -> socket.socket:
     family, kind, proto, _, address = infos[0]
     sock = socket.socket(family, kind, proto)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     try:
         sock.bind(address)
         sock.listen(2048)

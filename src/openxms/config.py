@@ -105,7 +105,10 @@ class Server(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     # NORMAL survives process crashes; FULL also power loss (https://www.sqlite.org/pragma.html#pragma_synchronous)
     sqlite_synchronous: Literal["OFF", "NORMAL", "FULL", "EXTRA"] = "NORMAL"
     role: Literal["all", "api", "engine"] = "all"
-    node_id: Text | None = None  # default hostname:port
+    node_id: Text | None = None  # default hostname:port (hostname:port:pid with reuse_port)
+    # SO_REUSEPORT: several processes listen on one port and the kernel spreads the connections
+    # over them (several `--role api` processes in front of one engine, docs/architecture.md).
+    reuse_port: bool = False
     dry_run_per_recipient_default: bool = False  # Sinch docs: false; the SDKs' mock server: true
     callback_timeout: Annotated[float, msgspec.Meta(gt=0)] = 10.0  # seconds per callback POST
     unknown_after_ms: Annotated[int, msgspec.Meta(ge=0)] = 3600 * 1000  # Dispatched this long after
@@ -227,6 +230,7 @@ _ENV = {
     "OPENXMS_SQLITE_SYNCHRONOUS": "sqlite_synchronous",
     "OPENXMS_ROLE": "role",
     "OPENXMS_NODE_ID": "node_id",
+    "OPENXMS_REUSE_PORT": "reuse_port",
     "OPENXMS_CONTROL_TOKEN": "control_token",
 }
 

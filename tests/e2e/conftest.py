@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 import pytest
@@ -67,10 +68,12 @@ def start(args: list[str], env: dict[str, str], log_path: str, timeout: float = 
     raise RuntimeError(f"server did not start:\n{open(log_path).read()}")
 
 
-def launch(database_url: str, tmp_path, *extra: str, env: dict[str, str] | None = None) -> Server:
+def launch(
+    database_url: str, tmp_path, *extra: str, env: dict[str, str] | None = None, port: int | None = None
+) -> Server:
     args = [
         "--port",
-        str(free_port()),
+        str(port or free_port()),
         "--database",
         database_url,
         "--data-dir",
@@ -145,3 +148,23 @@ def sinch_v1(tmp_path_factory):
     if r.returncode != 0:
         pytest.fail(f"could not install sinch 1.1.4 from PyPI: {r.stderr[-500:]}")
     return venv / "bin/python"
+
+
+STATUSES = "SELECT status, count(*) FROM recipients GROUP BY status"
+
+
+def sqlite_rows(db, sql: str, done, timeout: float = 60.0) -> list[tuple[Any, ...]]:
+    """`sql`'s rows read from the SQLite file `db` until `done(rows)` or `timeout` seconds:
+    what the processes sharing the file have written by then."""
+    import sqlite3
+
+    deadline = time.monotonic() + timeout
+    while True:
+        conn = sqlite3.connect(db, timeout=30)
+        try:
+            rows = conn.execute(sql).fetchall()
+        finally:
+            conn.close()
+        if done(rows) or time.monotonic() > deadline:
+            return rows
+        time.sleep(0.2)

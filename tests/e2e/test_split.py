@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
-import sqlite3
 import threading
-import time
 
 import httpx
 
-from .conftest import PLAN, TOKEN, launch, stop
+from .conftest import PLAN, STATUSES, TOKEN, launch, sqlite_rows, stop
 
 H = {"Authorization": f"Bearer {TOKEN}"}
 
@@ -54,16 +52,7 @@ def test_an_api_process_and_an_engine_process_share_one_sqlite_file(tmp_path):
             ids = list(pool.map(send, range(300)))
         assert (db.parent / "openxms.sqlite3.write-lock").exists()
 
-        deadline = time.monotonic() + 60
-        while True:
-            conn = sqlite3.connect(db, timeout=30)
-            try:
-                statuses = dict(conn.execute("SELECT status, count(*) FROM recipients GROUP BY status").fetchall())
-            finally:
-                conn.close()
-            if statuses == {"Delivered": 300} or time.monotonic() > deadline:
-                break
-            time.sleep(0.2)
+        statuses = dict(sqlite_rows(db, STATUSES, lambda rows: dict(rows) == {"Delivered": 300}))
         assert statuses == {"Delivered": 300}
         # each once at the handset, and the API process reports what the engine process did
         with httpx.Client(base_url=api.url, timeout=30) as c:

@@ -102,13 +102,3 @@ def test_only_the_newest_rows_are_kept_and_a_reader_that_missed_some_resyncs(tmp
             await close(writer, writer_db)
 
     asyncio.run(main())
-
-
-def test_one_process_alone_on_sqlite_relays_nothing(tmp_path):
-    from openxms.app import relay
-    from openxms.config import Settings
-
-    db = Database(f"sqlite:///{tmp_path}/x.sqlite3")
-    assert relay(Settings(role="all"), db) is None
-    assert isinstance(relay(Settings(role="api"), db), store_live.SqliteRelay)
-    assert isinstance(relay(Settings(role="engine"), db), store_live.SqliteRelay)
