@@ -89,6 +89,8 @@ def rows(args) -> tuple[dict[str, Callable[[], str]], list[Row]]:
             "all",
             "--role",
             "split",
+            "--role",
+            "split2",
             "--duration",
             d,
             "--kannel",
@@ -111,6 +113,7 @@ def rows(args) -> tuple[dict[str, Callable[[], str]], list[Row]]:
         )
     openxms_all = http_column("openxms sqlite role=all to=1", 0)
     openxms_split = http_column("openxms sqlite role=split to=1", 0)
+    openxms_split2 = http_column("openxms sqlite role=split2 to=1", 0)
     kannel = http_column("kannel 1.4.5 sendsms to=1", 0)
     kannel_file = http_column("kannel 1.4.5 sendsms to=1 store=file", 0)
     smpp_ours = r"^openxms\s+window=\d+(?: binds=\d+)? latency=\S+:\s+([\d,]+) submit_sm/s"
@@ -139,6 +142,13 @@ def rows(args) -> tuple[dict[str, Callable[[], str]], list[Row]]:
             "same, API and engine in two processes on one SQLite file (--role split) vs Kannel (memory)",
             1.0,
             lambda o: (number(openxms_split, o["p1"]), number(kannel, o["p1"])),
+            "req/s",
+        ),
+        Row(
+            "P1",
+            "same, two API processes on one port (--reuse-port) and one engine (--role split2) vs Kannel (memory)",
+            1.0,
+            lambda o: (number(openxms_split2, o["p1"]), number(kannel, o["p1"])),
             "req/s",
         ),
         Row(

@@ -71,8 +71,10 @@ def run_wrk(url: str, lua: Path, duration: int, connections: int, pid: int | Non
     return r
 
 
-def start_openxms(tmp: Path, database: str | None, role: str, rate: int) -> tuple[subprocess.Popen, str]:
-    port = free_port()
+def start_openxms(
+    tmp: Path, database: str | None, role: str, rate: int, port: int | None = None, *extra: str
+) -> tuple[subprocess.Popen, str]:
+    port = port or free_port()
     env = {**os.environ, "OPENXMS_SERVICE_PLANS": f"{PLAN}:{TOKEN}:{rate}"}
     args = [
         sys.executable,
@@ -87,6 +89,7 @@ def start_openxms(tmp: Path, database: str | None, role: str, rate: int) -> tupl
         role,
         "--log-level",
         "warning",
+        *extra,
     ]
     if database:
         args += ["--database", database]
@@ -103,7 +106,8 @@ def start_openxms(tmp: Path, database: str | None, role: str, rate: int) -> tupl
 
 def bench_openxms(args, n: int, role: str) -> dict:
     """One case. `split`: an `--role api` process and an `--role engine` process on the same
-    database (SQLite: the same file), the API measured; `all`: both in one process."""
+    database (SQLite: the same file), the API measured; `split2`: the same with two API
+    processes sharing the port (`--reuse-port`); `all`: API and engine in one process."""
     tmp = Path(tempfile.mkdtemp(prefix="openxms-bench-"))
     database = args.database
     if database and database.startswith("postgres"):
@@ -112,10 +116,16 @@ def bench_openxms(args, n: int, role: str) -> dict:
         database = fresh_pg_schema(database)
     procs = []
     try:
-        proc, url = start_openxms(tmp, database, "api" if role == "split" else role, args.rate)
-        procs.append(proc)
-        if role == "split":
+        if role.startswith("split"):
+            apis = 2 if role == "split2" else 1
+            port = free_port()
+            for _ in range(apis):
+                proc, url = start_openxms(tmp, database, "api", args.rate, port, *["--reuse-port"] * (apis > 1))
+                procs.append(proc)
             procs.append(start_openxms(tmp, database, "engine", args.rate)[0])
+        else:
+            proc, url = start_openxms(tmp, database, role, args.rate)
+            procs.append(proc)
         lua = tmp / "post.lua"
         lua.write_text(LUA % (body(n), TOKEN))
         res = run_wrk(f"{url}/xms/v1/{PLAN}/batches", lua, args.duration, args.connections)
@@ -171,8 +181,9 @@ def main() -> None:
     ap.add_argument(
         "--role",
         action="append",
-        choices=["all", "api", "split"],
-        help="all: engine dispatching too; split: the engine in a process of its own",
+        choices=["all", "api", "split", "split2"],
+        help="all: engine dispatching too; split: the engine in a process of its own; "
+        "split2: and two API processes on one port (--reuse-port)",
     )
     ap.add_argument("--database", help="postgresql://... (default: SQLite in a temp dir)")
     ap.add_argument("--duration", type=int, default=10)
