@@ -128,13 +128,12 @@ def node_id(settings: Settings) -> str:
     return f"{node}:{os.getpid()}" if settings.reuse_port else node
 
 
-def relay(settings: Settings, db: Database) -> Relay | None:
-    """How this node's UI hears the others' events: several nodes on one PostgreSQL, or an API
-    and an engine process on one SQLite file. One process alone (`--role all` on SQLite) has
-    no one to hear and writes no notifications."""
-    if db.dialect == "postgresql":
-        return PgRelay(db)
-    return SqliteRelay(db) if settings.role != "all" else None
+def relay(db: Database) -> Relay:
+    """How this node's UI hears the others' events: several nodes on one PostgreSQL, or the
+    processes of one SQLite file (an engine and API processes; a process cannot know whether
+    others share its file, so every one relays: at most 10 small writes a second while events
+    come, docs/benchmarks.md section 1)."""
+    return PgRelay(db) if db.dialect == "postgresql" else SqliteRelay(db)
 
 
 def build(settings: Settings) -> tuple[Starlette, Context]:
@@ -197,19 +196,23 @@ def build(settings: Settings) -> tuple[Starlette, Context]:
 
     @asynccontextmanager
     async def lifespan(app):
+        if engine_lock is not None:
+            engine_lock.take()  # held since build(); taken again if an earlier lifespan ended
         await db.start()
-        await live.start(relay(settings, db))
+        await live.start(relay(db))
         if engine is not None:
             await engine.start()
         try:
             yield
         finally:
-            if engine is not None:
-                await engine.stop()
-            if engine_lock is not None:
-                engine_lock.release()
-            await live.stop()
-            await db.close()
+            try:
+                if engine is not None:
+                    await engine.stop()
+            finally:
+                if engine_lock is not None:
+                    engine_lock.release()
+                await live.stop()
+                await db.close()
 
     starlette_app = http_app.build(ctx, lifespan)
     templates = {getattr(r, "endpoint", None): getattr(r, "path", None) for r in reversed(starlette_app.routes)}

@@ -133,6 +133,8 @@ def serve(
     except Exception as e:  # noqa: BLE001 - a start-up problem is one line for a person, not a traceback
         sock.close()
         raise click.ClickException(_startup_problem(e, settings)) from None
+    if settings.reuse_port:
+        sock.listen(BACKLOG)  # started: from now on the kernel may hand this process connections
     s = ctx.settings
     where = config.redact_url(s.database)
     base = f"http://{s.host}:{s.port}"
@@ -208,11 +210,16 @@ def _write_dev_credentials(s: config.Settings, a: config.Account, base: str) -> 
     return str(path)
 
 
+BACKLOG = 2048  # connections the kernel queues for the listening socket
+
+
 def _listen(host: str, port: int, reuse_port: bool = False) -> socket.socket:
     """The listening socket, bound now (uvicorn serves on it), or a ClickException naming the
     address and the reason. With `reuse_port`, other processes that set it too may listen on
     the same address, and the kernel hands each new connection to one of them (Linux
-    SO_REUSEPORT, socket(7))."""
+    SO_REUSEPORT, socket(7)); such a socket is only bound here and listens once start-up has
+    succeeded (`serve`), so the kernel sends no connection to a process still migrating, or
+    about to be refused (a second engine), while its siblings could take it."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror as e:
@@ -224,7 +231,8 @@ def _listen(host: str, port: int, reuse_port: bool = False) -> socket.socket:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     try:
         sock.bind(address)
-        sock.listen(2048)
+        if not reuse_port:
+            sock.listen(BACKLOG)
     except OSError as e:
         sock.close()
         busy = " (is another openxms running? --port picks another)" if e.errno == errno.EADDRINUSE else ""

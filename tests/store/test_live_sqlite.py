@@ -27,6 +27,12 @@ async def close(hub: Live, db: Database) -> None:
     await db.close()
 
 
+async def written(db: Database, seq: int) -> None:
+    """Until the notification numbered `seq` is in the file."""
+    while await db.read(store_live._newest) < seq:
+        await asyncio.sleep(0.01)
+
+
 async def until(predicate, timeout: float = 5.0) -> None:
     async def loop():
         while not predicate():
@@ -43,7 +49,7 @@ def test_processes_of_one_file_hear_each_other(tmp_path):
         api, api_db, _, api_seen = await node(url, "api")
         api.publish({"event": "queued", "count": 1})  # before the engine started: not news to it
         await until(lambda: api_seen == [{"event": "queued", "count": 1}])
-        await asyncio.sleep(0.05)  # written to the file
+        await asyncio.wait_for(written(api_db, 1), 5)
         engine, engine_db, _, engine_seen = await node(url, "engine")
         try:
             engine.publish({"event": "messages", "msisdns": ["12017777777"]})
@@ -82,10 +88,10 @@ def test_only_the_newest_rows_are_kept_and_a_reader_that_missed_some_resyncs(tmp
             await until(lambda: len(reader_seen) == 1)
             reader_relay.poll_s = 3600.0  # the reader stops reading (its next poll is far off)
             await asyncio.sleep(0.05)
-            for _ in range(12):  # each its own notification: published one interval apart
+            first = await writer_db.read(store_live._newest)
+            for i in range(1, 13):  # each its own notification: the next once it is written
                 writer.publish({"event": "statuses", "count": 1})
-                await asyncio.sleep(0.03)
-            await until(lambda: writer_relay._sender is None or writer_relay._sender.done())
+                await asyncio.wait_for(written(writer_db, first + i), 5)
             rows = await writer_db.read(lambda tx: tx.scalar("SELECT count(*) FROM live_events"))
             assert rows == 5
             # what the reader reads next starts past a gap: it is told to re-read everything
@@ -96,9 +102,29 @@ def test_only_the_newest_rows_are_kept_and_a_reader_that_missed_some_resyncs(tmp
             reader_relay._listener = asyncio.create_task(reader_relay._listen())
             await until(lambda: len(reader_seen) == 1 + 1 + 5)
             assert reader_seen[1] == {"event": "resync"}
-            assert all(e["event"] == "statuses" and e["node"] == "writer" for e in reader_seen[2:])
+            assert reader_seen[2:] == [{"event": "statuses", "count": 1, "node": "writer"}] * 5
         finally:
             await close(reader, reader_db)
             await close(writer, writer_db)
 
     asyncio.run(main())
+
+
+def test_processes_sharing_a_node_id_still_hear_each_other(tmp_path, caplog):
+    url = f"sqlite:///{tmp_path}/x.sqlite3"
+    schema.migrate(Database(url))
+
+    async def main():
+        a, a_db, _, a_seen = await node(url, "node-1")
+        b, b_db, _, b_seen = await node(url, "node-1")  # one config file for both processes
+        try:
+            a.publish({"event": "receipts", "count": 4})
+            await until(lambda: b_seen == [{"event": "receipts", "count": 4}])  # without a node
+            await asyncio.sleep(0.1)
+            assert a_seen == [{"event": "receipts", "count": 4}]  # its own, once
+        finally:
+            await close(b, b_db)
+            await close(a, a_db)
+
+    asyncio.run(main())
+    assert "has node id 'node-1' too" in caplog.text

@@ -22,19 +22,22 @@ class EngineRunning(Exception):
 
 
 class EngineLock:
-    """`take()` or EngineRunning; `release()` when the engine has stopped."""
+    """`take()` (again while held: nothing) or EngineRunning; `release()` when the engine has
+    stopped."""
 
     def __init__(self, database: Path) -> None:
         self.path = Path(f"{database}.engine-lock")
         self._fd: int | None = None
 
     def take(self) -> None:
+        if self._fd is not None:
+            return  # ours already
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = os.read(fd, 32).decode(errors="replace").strip() or "another process"
+            holder = os.read(fd, 32).decode(errors="replace").strip() or "not known yet"
             os.close(fd)
             raise EngineRunning(
                 f"the delivery engine already runs on {self.path.with_suffix('')} (pid {holder}): "

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import secrets
 from typing import Any
 
 from ..live import Live, merge
@@ -170,12 +171,18 @@ class SqliteRelay(_Relay):
     others every `poll_s` from a cursor (`seq`). SQLite commits one writer at a time and
     AUTOINCREMENT never reuses a number, so rows become visible in `seq` order: a reader that
     finds the row after its cursor missing has lost rows to the pruning (it did not read for
-    LIVE_ROWS notifications) and announces a resync, as a reconnected PostgreSQL listener does."""
+    LIVE_ROWS notifications) and announces a resync, as a reconnected PostgreSQL listener does.
+
+    A process skips its own rows by `origin`, a token of its own, not by node id: processes
+    started with one config file may share a `node_id`, and would then hear nothing of each
+    other. Their events are passed on without a node (and a warning says to tell them apart)."""
 
     def __init__(self, db: Database, interval_s: float = INTERVAL_S, poll_s: float = POLL_S) -> None:
         super().__init__(db, interval_s)
         self.poll_s = poll_s
         self.cursor = 0
+        self.origin = secrets.token_hex(8)
+        self._warned = False
 
     async def _prepare(self) -> None:
         # What was said before this process started is not news to it.
@@ -183,7 +190,7 @@ class SqliteRelay(_Relay):
 
     def _notify(self, tx: Tx, text: str) -> None:
         assert self.live is not None
-        tx.execute("INSERT INTO live_events (node, payload) VALUES (?, ?)", (self.live.node, text))
+        tx.execute("INSERT INTO live_events (origin, payload) VALUES (?, ?)", (self.origin, text))
         seq = tx.scalar("SELECT last_insert_rowid()")
         tx.execute("DELETE FROM live_events WHERE seq <= ?", (seq - LIVE_ROWS,))
 
@@ -204,18 +211,30 @@ class SqliteRelay(_Relay):
             failing = False
             if rows and self.cursor and rows[0][0] != self.cursor + 1:
                 self._receive(None, [{"event": "resync"}])  # some were missed: re-read it all
-            for seq, text in rows:
+            for seq, origin, text in rows:
                 self.cursor = seq
-                found = parse(text)
+                found = parse(text) if origin != self.origin else None
                 if found is not None:
-                    self._receive(*found)
+                    self._receive_other(*found)
+
+    def _receive_other(self, node: str | None, events: list[dict[str, Any]]) -> None:
+        assert self.live is not None
+        if node == self.live.node:  # another process with our node id: its events, unlabelled
+            if not self._warned:
+                log.warning("another process on this database has node id %r too; give each its own node_id", node)
+                self._warned = True
+            node = None
+        self._receive(node, events)
 
 
 def _newest(tx: Tx) -> int:
     return int(tx.scalar("SELECT coalesce(max(seq), 0) FROM live_events"))
 
 
-def _since(tx: Tx, cursor: int) -> list[tuple[int, str]]:
-    """The notifications after `cursor`, oldest first (a poll reads at most LIVE_ROWS)."""
-    rows = tx.all("SELECT seq, payload FROM live_events WHERE seq > ? ORDER BY seq LIMIT ?", (cursor, LIVE_ROWS))
-    return [(int(r.seq), str(r.payload)) for r in rows]
+def _since(tx: Tx, cursor: int) -> list[tuple[int, str, str]]:
+    """(seq, origin, payload) of the notifications after `cursor`, oldest first (a poll reads
+    at most LIVE_ROWS)."""
+    rows = tx.all(
+        "SELECT seq, origin, payload FROM live_events WHERE seq > ? ORDER BY seq LIMIT ?", (cursor, LIVE_ROWS)
+    )
+    return [(int(r.seq), str(r.origin), str(r.payload)) for r in rows]

@@ -506,10 +506,11 @@ MIGRATIONS: list[tuple[str, list[str | dict[str, str]]]] = [
         "live_events",
         [
             # Live events between the processes of one SQLite file (store/live.py, SqliteRelay):
-            # a notification per row, the newest LIVE_ROWS kept. PostgreSQL uses NOTIFY instead.
+            # a notification per row (`origin`: the writing process), the newest LIVE_ROWS
+            # kept. PostgreSQL uses NOTIFY instead and leaves the table empty.
             """CREATE TABLE live_events (
             seq {pk},
-            node TEXT NOT NULL,
+            origin TEXT NOT NULL,
             payload TEXT NOT NULL
         )""",
         ],
