@@ -47,7 +47,7 @@ def test_search_beyond_the_first_page_and_unread_counts(tmp_path, page):  # noqa
         expect(pg.locator("#thread .msg.mt")).to_have_count(2)
         expect(unread).to_have_count(0)
         wait = lambda: httpx.get(s.url + "/simulator/handsets", params={"q": "walrus"}).json()["handsets"][0]["unread"]  # noqa: E731
-        assert page_waits_for(wait, 0)
+        assert page_waits_for(pg, wait, 0)
         pg.reload()
         search.fill("4670000")
         expect(handsets).to_have_count(1)
@@ -58,7 +58,7 @@ def test_search_beyond_the_first_page_and_unread_counts(tmp_path, page):  # noqa
         expect(pg.locator("#handsets .handset[data-msisdn='46700000002'] .unread")).to_have_text("1 unread")
         s.send(to="+46700000001", body="seen as it arrives")
         expect(pg.locator("#thread .msg.mt")).to_have_count(3)
-        assert page_waits_for(wait, 0)
+        assert page_waits_for(pg, wait, 0)
 
         # "Load more" pages on by cursor
         search.fill("")
@@ -85,7 +85,7 @@ def test_a_live_update_while_load_more_is_in_flight_keeps_the_page(tmp_path, pag
         held = []  # the "Load more" request, answered only after the live re-read
         pg.route(lambda url: "/simulator/handsets?" in url and "after=" in url, lambda route: held.append(route))
         pg.locator("#handsets-more").click()
-        assert page_waits_for(lambda: len(held), 1)
+        assert page_waits_for(pg, lambda: len(held), 1)
         reread = lambda r: "/simulator/handsets?" in r.url and "after=" not in r.url  # noqa: E731
         with pg.expect_response(reread):
             s.send(to="+46700000009", body="arrives meanwhile")  # its event re-reads the list
@@ -96,13 +96,14 @@ def test_a_live_update_while_load_more_is_in_flight_keeps_the_page(tmp_path, pag
         assert page.errors == [], page.errors
 
 
-def page_waits_for(fn, want, tries: int = 200) -> bool:
-    import time
-
+def page_waits_for(pg, fn, want, tries: int = 200) -> bool:
+    """Until `fn() == want`, waiting on the page: Playwright's sync API runs route and dialog
+    handlers only while it is called, so a plain sleep would never see a request that fires
+    after the click has returned."""
     for _ in range(tries):
         if fn() == want:
             return True
-        time.sleep(0.02)
+        pg.wait_for_timeout(20)
     return False
 
 
@@ -161,7 +162,7 @@ def test_new_handset_replies_and_delete_purges(tmp_path, page):  # noqa: F811
         pg.once("dialog", lambda d: answer(d, False))
         pg.locator("#thread").focus()
         pg.keyboard.press("Delete")
-        assert page_waits_for(lambda: len(asked), 1)
+        assert page_waits_for(pg, lambda: len(asked), 1)
         assert asked[0].startswith("Delete the messages of +12015550188?")
         assert httpx.get(s.url + "/simulator/handsets/12015550188/messages").json()["messages"]  # kept: said no
         pg.once("dialog", lambda d: answer(d, True))
