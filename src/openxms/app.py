@@ -43,7 +43,7 @@ from .services.groups import GroupService, auto_update_hook
 from .services.inbounds import InboundService
 from .services.reports import ReportService
 from .store import meta, schema
-from .store.db import Database, sqlite_path
+from .store.db import Database, dialect_of, sqlite_path
 from .store.engine_lock import EngineLock
 from .store.live import PgRelay, SqliteRelay
 
@@ -140,7 +140,7 @@ def build(settings: Settings) -> tuple[Starlette, Context]:
     clock: Clock = ManualClock() if settings.clock == "manual" else Clock()
     live = Live(node_id(settings))
     engine_lock = None
-    if settings.role in ("all", "engine") and not settings.database.startswith(("postgresql://", "postgres://")):
+    if settings.role in ("all", "engine") and dialect_of(settings.database) == "sqlite":
         # One engine per SQLite file (store/engine_lock.py), checked before anything is written.
         engine_lock = EngineLock(sqlite_path(settings.database))
         engine_lock.take()

@@ -22,7 +22,7 @@ from ..engine.leasing import lease_name
 from ..sms import dates
 from ..sms.objects import Timestamp
 from ..store import leases, queue
-from ..store.db import Tx, sqlite_path
+from ..store.db import Tx, dialect_of, sqlite_path
 from .context import ctx
 from .responses import json_response
 from .spec import SIMULATOR, op, route
@@ -64,7 +64,7 @@ class About(Struct):
 def database_where(url: str) -> AboutDatabase:
     """The database: the SQLite file (as store/db.py opens it), or PostgreSQL's user, host, port
     and database, without the password or the query options."""
-    if not url.startswith(("postgresql://", "postgres://")):
+    if dialect_of(url) == "sqlite":
         return AboutDatabase("sqlite", str(sqlite_path(url).resolve()))
     u = urlsplit(url)
     user = f"{unquote(u.username)}@" if u.username else ""

@@ -162,10 +162,8 @@ class Database:
         self.url = url
         # Called on the writer thread with what a committed transaction's units emitted (Tx.emit).
         self.on_commit = on_commit
-        if url.startswith(("postgresql://", "postgres://")):
-            self.dialect = "postgresql"
-        else:
-            self.dialect = "sqlite"
+        self.dialect = dialect_of(url)
+        if self.dialect == "sqlite":
             self.path = sqlite_path(url)
         self._sync = sqlite_synchronous
         self._readers = readers
@@ -312,6 +310,11 @@ def newest_first(tx: Tx, plans: list[str], before: tuple[int, str] | None, time_
         where.append(f"({time_col} < ? OR ({time_col} = ? AND id < ?))")
         args += [before[0], before[0], before[1]]
     return where, args
+
+
+def dialect_of(url: str) -> str:
+    """ "postgresql" for a `postgresql://` or `postgres://` URL, else "sqlite" (a file)."""
+    return "postgresql" if url.startswith(("postgresql://", "postgres://")) else "sqlite"
 
 
 def sqlite_path(url: str) -> Path:
