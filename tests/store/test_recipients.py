@@ -37,3 +37,64 @@ def test_insert_queued_keeps_list_order(db):
     b1, b2 = db.run_sync(run)
     assert b1 == numbers + ["12029999999"]
     assert b2 == ["12030000001"]
+
+
+def _row(tx, rid):
+    return tx.one(
+        "SELECT status, code, final, claimed_by, status_at, operator_status_at, parts, encoding "
+        "FROM recipients WHERE id = ?",
+        (rid,),
+    )
+
+
+def test_set_statuses_writes_each_row_and_never_touches_a_final_one(db):
+    def run(tx):
+        add_batch(tx, "b1", [])
+        rstore.insert_queued(tx, "b1", "A", ["12010000001", "12010000002", "12010000003"], NOW)
+        ids = [r.id for r in tx.all("SELECT id FROM recipients ORDER BY id")]
+        tx.execute("UPDATE recipients SET claimed_by = 'n1'")
+        rstore.set_statuses(
+            tx,
+            [
+                rstore.StatusUpdate(ids[0], "Dispatched", 0, False, None, 2, "UNICODE"),
+                rstore.StatusUpdate(ids[1], "Delivered", 0, True, NOW - 5, None, None),
+            ],
+            NOW + 1,
+        )
+        first = [_row(tx, i) for i in ids]
+        # ids[1] is final: a later change is ignored; ids[0] keeps parts and encoding it knows
+        rstore.set_statuses(
+            tx,
+            [
+                rstore.StatusUpdate(ids[1], "Failed", 400, True, None, None, None),
+                rstore.StatusUpdate(ids[0], "Delivered", 0, True, None, None, None),
+            ],
+            NOW + 2,
+        )
+        rstore.set_statuses(tx, [], NOW + 3)
+        return first, [_row(tx, i) for i in ids]
+
+    first, second = db.run_sync(run)
+    assert tuple(first[0]) == ("Dispatched", 0, 0, "n1", NOW + 1, None, 2, "UNICODE")
+    assert tuple(first[1]) == ("Delivered", 0, 1, None, NOW + 1, NOW - 5, None, None)
+    assert tuple(first[2]) == ("Queued", 400, 0, "n1", NOW, None, None, None)
+    assert tuple(second[0]) == ("Delivered", 0, 1, None, NOW + 2, None, 2, "UNICODE")
+    assert second[1] == first[1]
+    assert second[2] == first[2]
+
+
+def test_fill_parts_fills_only_what_is_unknown_and_current_reads_by_id(db):
+    def run(tx):
+        add_batch(tx, "b1", [])
+        rstore.insert_queued(tx, "b1", "A", ["12010000001", "12010000002"], NOW)
+        a, b = (r.id for r in tx.all("SELECT id FROM recipients ORDER BY id"))
+        rstore.fill_parts(tx, [(a, 3, "GSM")])
+        rstore.fill_parts(tx, [(a, 1, "UNICODE"), (b, None, "UNICODE")])
+        rstore.fill_parts(tx, [])
+        parts = [(r.parts, r.encoding) for r in (_row(tx, a), _row(tx, b))]
+        return a, b, parts, rstore.current(tx, [a, b, 999_999]), rstore.current(tx, [])
+
+    a, b, parts, now, empty = db.run_sync(run)
+    assert parts == [(3, "GSM"), (None, "UNICODE")]
+    assert now == {a: rstore.Current(False, "Queued", 400, "b1"), b: rstore.Current(False, "Queued", 400, "b1")}
+    assert empty == {}

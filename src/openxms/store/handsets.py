@@ -43,26 +43,39 @@ class Landed(NamedTuple):
     receipt_due_at: int | None  # None: no receipt will come (refused at submit, or a dead handset)
 
 
+_LAND = (
+    "recipient_id, account_id, batch_id, msisdn, sender, type, body, udh, encoding, "
+    "parts, flash, received_at, outcome_status, outcome_code, receipt_due_at, receipt_done"
+)
+
+
 def land(tx: Tx, messages: list[Landed]) -> None:
     """Store what handsets received. A second copy of the same recipient (a redelivery after a
     crash) is ignored: `recipient_id` is unique."""
-    tx.values(  # one statement per chunk: every simulated message is landed here
-        "INSERT INTO sim_messages (recipient_id, account_id, batch_id, msisdn, sender, type, body, udh, encoding, "
-        "parts, flash, received_at, outcome_status, outcome_code, receipt_due_at, receipt_done) "
-        "VALUES {values} ON CONFLICT (recipient_id) DO NOTHING",
-        [
-            (
-                *m[:10],
-                int(m.flash),
-                m.received_at,
-                m.outcome_status,
-                m.outcome_code,
-                m.receipt_due_at,
-                0 if m.receipt_due_at is not None else 1,
+    rows = [
+        (
+            *m[:10],
+            int(m.flash),
+            m.received_at,
+            m.outcome_status,
+            m.outcome_code,
+            m.receipt_due_at,
+            0 if m.receipt_due_at is not None else 1,
+        )
+        for m in messages
+    ]
+    if tx.dialect == "postgresql":  # one statement over arrays, one per column (recipients.set_statuses)
+        if rows:
+            tx.execute(
+                f"INSERT INTO sim_messages ({_LAND}) SELECT * FROM unnest("
+                "?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], "
+                "?::text[], ?::int[], ?::int[], ?::bigint[], ?::text[], ?::int[], ?::bigint[], ?::int[]) "
+                "ON CONFLICT (recipient_id) DO NOTHING",
+                [list(column) for column in zip(*rows, strict=True)],
             )
-            for m in messages
-        ],
-    )
+        return
+    # one statement per chunk: every simulated message is landed here
+    tx.values(f"INSERT INTO sim_messages ({_LAND}) VALUES {{values}} ON CONFLICT (recipient_id) DO NOTHING", rows)
 
 
 class DueReceipt(NamedTuple):
