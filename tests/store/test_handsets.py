@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from openxms.store import handsets
+from openxms.store import handsets, schema
+from openxms.store.db import Database
 
 from .rows import NOW, migrated
 
@@ -83,3 +84,44 @@ def test_purge_drops_the_marks_of_emptied_handsets(db):
     marks = db.run_sync(lambda tx: [r.msisdn for r in tx.all("SELECT msisdn FROM sim_read_marks")])
     assert marks == ["12010000002"]  # it keeps its message waiting for a receipt, and its mark
     assert numbers(db) == ["12010000002"]
+
+
+def test_receipts_are_taken_once_in_due_order_and_a_redelivered_copy_queues_none(db):
+    late, early, none = (
+        landed("12010000011", "late", receipt_due=NOW + 300),
+        landed("12010000012", "early", receipt_due=NOW + 100),
+        landed("12010000013", "no receipt"),
+    )
+    land(db, late, early, none)
+    assert db.run_sync(handsets.next_receipt_due) == NOW + 100
+    assert db.run_sync(handsets.take_due_receipts, NOW + 50, 10) == []  # none due yet
+    taken = db.run_sync(handsets.take_due_receipts, NOW + 1000, 10)
+    assert [(r.recipient_id, r.receipt_due_at) for r in taken] == [
+        (early.recipient_id, NOW + 100),
+        (late.recipient_id, NOW + 300),
+    ]
+    assert db.run_sync(handsets.take_due_receipts, NOW + 1000, 10) == []  # taken means gone
+    land(db, late)  # the same recipient delivered again (a redelivery after a crash)
+    assert db.run_sync(handsets.next_receipt_due) is None
+    assert db.run_sync(lambda tx: tx.scalar("SELECT count(*) FROM sim_messages")) == 3
+
+
+def test_the_migration_queues_the_receipts_older_versions_had_pending(database_url, monkeypatch):
+    db = Database(database_url)
+    before = schema.MIGRATIONS[: [m[0] for m in schema.MIGRATIONS].index("sim_receipts")]
+    monkeypatch.setattr(schema, "MIGRATIONS", before)  # a database of the previous version
+    schema.migrate(db)
+    db.run_sync(  # as the previous version's land wrote them: a flag on the row
+        lambda tx: tx.executemany(
+            "INSERT INTO sim_messages (recipient_id, account_id, msisdn, type, body, encoding, parts, received_at, "
+            "outcome_status, outcome_code, receipt_due_at, receipt_done) "
+            "VALUES (?, 'A', '12010000021', 'mt_text', 'x', 'text', 1, ?, ?, ?, ?, ?)",
+            [(7001, NOW, "Delivered", 0, NOW + 10, 0), (7002, NOW, "Failed", 402, NOW + 5, 0),
+             (7003, NOW, "Delivered", 0, NOW + 1, 1), (7004, NOW, "Rejected", 404, None, 1)],
+        )
+    )  # fmt: skip
+    monkeypatch.undo()
+    assert schema.migrate(db) == ["sim_receipts"]
+    taken = db.run_sync(handsets.take_due_receipts, NOW + 100, 10)
+    assert [tuple(r) for r in taken] == [(7002, "Failed", 402, NOW + 5), (7001, "Delivered", 0, NOW + 10)]
+    assert db.run_sync(lambda tx: tx.scalar("SELECT count(*) FROM sim_messages")) == 4

@@ -36,8 +36,8 @@ def test_old_finished_things_go_and_the_rest_stays(db):
         rid = open_ids[0]
         tx.execute(
             "INSERT INTO sim_messages (recipient_id, account_id, batch_id, msisdn, type, body, encoding, parts, "
-            "received_at, outcome_status, outcome_code, receipt_done) "
-            "VALUES (?, 'A', 'old-open', '12010000099', 'mt_text', 'x', 'text', 1, ?, 'Delivered', 0, 1)",
+            "received_at, outcome_status, outcome_code) "
+            "VALUES (?, 'A', 'old-open', '12010000099', 'mt_text', 'x', 'text', 1, ?, 'Delivered', 0)",
             (rid, OLD),
         )
         outbox.enqueue(tx, [("A", "k", "http://127.0.0.1:9/cb", "{}")] * 3, OLD)

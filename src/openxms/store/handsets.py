@@ -45,41 +45,58 @@ class Landed(NamedTuple):
 
 _LAND = (
     "recipient_id, account_id, batch_id, msisdn, sender, type, body, udh, encoding, "
-    "parts, flash, received_at, outcome_status, outcome_code, receipt_due_at, receipt_done"
+    "parts, flash, received_at, outcome_status, outcome_code, receipt_due_at"
 )
 
 
 def land(tx: Tx, messages: list[Landed]) -> None:
-    """Store what handsets received. A second copy of the same recipient (a redelivery after a
-    crash) is ignored: `recipient_id` is unique."""
+    """Store what handsets received, and queue the receipts they will send. A second copy of the
+    same recipient (a redelivery after a crash) is ignored, its receipt too: `recipient_id` is
+    unique, and a receipt is queued only for a recipient no handset holds yet (it may have been
+    taken already)."""
     rows = [
-        (
-            *m[:10],
-            int(m.flash),
-            m.received_at,
-            m.outcome_status,
-            m.outcome_code,
-            m.receipt_due_at,
-            0 if m.receipt_due_at is not None else 1,
-        )
+        (*m[:10], int(m.flash), m.received_at, m.outcome_status, m.outcome_code, m.receipt_due_at) for m in messages
+    ]
+    due = [
+        (m.recipient_id, m.receipt_due_at, m.outcome_status, m.outcome_code)
         for m in messages
+        if m.receipt_due_at is not None
     ]
     if tx.dialect == "postgresql":  # one statement over arrays, one per column (recipients.set_statuses)
+        if due:
+            tx.execute(
+                "INSERT INTO sim_receipts (recipient_id, due_at, outcome_status, outcome_code) SELECT * FROM "
+                "unnest(?::bigint[], ?::bigint[], ?::text[], ?::int[]) AS v(recipient_id, due_at, st, code) "
+                "WHERE NOT EXISTS (SELECT 1 FROM sim_messages s WHERE s.recipient_id = v.recipient_id) "
+                "ON CONFLICT (recipient_id) DO NOTHING",
+                [list(column) for column in zip(*due, strict=True)],
+            )
         if rows:
             tx.execute(
                 f"INSERT INTO sim_messages ({_LAND}) SELECT * FROM unnest("
                 "?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], "
-                "?::text[], ?::int[], ?::int[], ?::bigint[], ?::text[], ?::int[], ?::bigint[], ?::int[]) "
+                "?::text[], ?::int[], ?::int[], ?::bigint[], ?::text[], ?::int[], ?::bigint[]) "
                 "ON CONFLICT (recipient_id) DO NOTHING",
                 [list(column) for column in zip(*rows, strict=True)],
             )
         return
     # one statement per chunk: every simulated message is landed here
+    if due:
+        tx.values(
+            "INSERT INTO sim_receipts (recipient_id, due_at, outcome_status, outcome_code) "
+            "SELECT v.column1, v.column2, v.column3, v.column4 FROM (VALUES {values}) AS v "
+            "WHERE NOT EXISTS (SELECT 1 FROM sim_messages s WHERE s.recipient_id = v.column1) "
+            "ON CONFLICT (recipient_id) DO NOTHING",
+            due,
+        )
     tx.values(f"INSERT INTO sim_messages ({_LAND}) VALUES {{values}} ON CONFLICT (recipient_id) DO NOTHING", rows)
 
 
+# A sim_messages row whose receipt is still queued (purge and retention keep those).
+PENDING_RECEIPT = "SELECT 1 FROM sim_receipts q WHERE q.recipient_id = sim_messages.recipient_id"
+
+
 class DueReceipt(NamedTuple):
-    id: int
     recipient_id: int
     outcome_status: str
     outcome_code: int
@@ -87,25 +104,21 @@ class DueReceipt(NamedTuple):
 
 
 def take_due_receipts(tx: Tx, now: int, limit: int) -> list[DueReceipt]:
-    """Receipts due by `now`, marked done (in the caller's transaction, with the status change).
-    On PostgreSQL, `SKIP LOCKED`: two nodes' simulators never report the same receipt."""
+    """Receipts due by `now`, taken off the queue (in the caller's transaction, with the status
+    change). On PostgreSQL, `SKIP LOCKED`: two nodes' simulators never take the same receipt,
+    and neither waits for the other's rows."""
     lock = " FOR UPDATE SKIP LOCKED" if tx.dialect == "postgresql" else ""
-    rows = [
-        DueReceipt(*r)
-        for r in tx.all(
-            "SELECT id, recipient_id, outcome_status, outcome_code, receipt_due_at FROM sim_messages "
-            f"WHERE receipt_done = 0 AND receipt_due_at <= ? ORDER BY receipt_due_at, id LIMIT ?{lock}",
-            (now, limit),
-        )
-    ]
-    if rows:
-        ids = [r.id for r in rows]
-        tx.execute(f"UPDATE sim_messages SET receipt_done = 1 WHERE id IN {tx.in_list(ids)}", ids)
-    return rows
+    taken = tx.all(
+        "DELETE FROM sim_receipts WHERE recipient_id IN (SELECT recipient_id FROM sim_receipts WHERE due_at <= ? "
+        f"ORDER BY due_at, recipient_id LIMIT ?{lock}) RETURNING recipient_id, outcome_status, outcome_code, due_at",
+        (now, limit),
+    )
+    # RETURNING's order is not the subquery's: due first, as the receipts were due
+    return sorted((DueReceipt(*r) for r in taken), key=lambda r: (r.receipt_due_at, r.recipient_id))
 
 
 def next_receipt_due(tx: Tx) -> int | None:
-    return tx.scalar("SELECT min(receipt_due_at) FROM sim_messages WHERE receipt_done = 0")
+    return tx.scalar("SELECT min(due_at) FROM sim_receipts")
 
 
 def _msg(r: Any) -> dict[str, Any]:
@@ -220,10 +233,11 @@ def messages(tx: Tx, msisdn: str | None, after_id: int = 0, limit: int = 100) ->
 def purge(tx: Tx, msisdn: str | None) -> int:
     """Forget what handsets received (messages still waiting for their receipt stay), and the
     read marks of handsets left with nothing."""
+    answered = f"NOT EXISTS ({PENDING_RECEIPT})"
     if msisdn:
-        tx.execute("DELETE FROM sim_messages WHERE msisdn = ? AND receipt_done = 1", (msisdn,))
+        tx.execute(f"DELETE FROM sim_messages WHERE msisdn = ? AND {answered}", (msisdn,))
     else:
-        tx.execute("DELETE FROM sim_messages WHERE receipt_done = 1")
+        tx.execute(f"DELETE FROM sim_messages WHERE {answered}")
     n = tx.rowcount
     tx.execute(
         "DELETE FROM sim_read_marks WHERE NOT EXISTS "

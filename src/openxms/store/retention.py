@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from . import search
+from . import handsets, search
 from .db import Tx
 from .recipients import chunks
 
@@ -102,7 +102,14 @@ def delete_inbounds(tx: Tx, cutoff: int, limit: int) -> int:
 def delete_handset_messages(tx: Tx, cutoff: int, limit: int) -> int:
     """The simulator's copies (outbound copies of pruned recipients are gone already; this takes
     the rest: replies typed at handsets, copies of recipients kept for being open)."""
-    return _by_key(tx, "sim_messages", "id", "received_at < ? AND receipt_done = 1", (cutoff,), limit)
+    return _by_key(
+        tx,
+        "sim_messages",
+        "id",
+        f"received_at < ? AND NOT EXISTS ({handsets.PENDING_RECEIPT})",
+        (cutoff,),
+        limit,
+    )
 
 
 def delete_idempotency_keys(tx: Tx, cutoff: int, limit: int) -> int:

@@ -515,6 +515,27 @@ MIGRATIONS: list[tuple[str, list[str | dict[str, str]]]] = [
         )""",
         ],
     ),
+    (
+        "sim_receipts",
+        [
+            # The simulator's receipts still to come, as rows of a narrow queue taken by DELETE
+            # (store/handsets.py) rather than a flag on the wide sim_messages row: that flag sat
+            # in a partial index's predicate, so on PostgreSQL setting it was not a HOT update
+            # and rewrote the row with its four index entries (docs/benchmarks.md, section 6, P6).
+            """CREATE TABLE sim_receipts (
+            recipient_id BIGINT PRIMARY KEY,
+            due_at BIGINT NOT NULL,
+            outcome_status TEXT NOT NULL,
+            outcome_code INTEGER NOT NULL
+        )""",
+            "CREATE INDEX sim_receipts_due ON sim_receipts (due_at, recipient_id)",
+            "INSERT INTO sim_receipts (recipient_id, due_at, outcome_status, outcome_code) "
+            "SELECT recipient_id, receipt_due_at, outcome_status, outcome_code FROM sim_messages "
+            "WHERE receipt_done = 0 AND receipt_due_at IS NOT NULL AND recipient_id IS NOT NULL",
+            "DROP INDEX sim_messages_receipts",
+            "ALTER TABLE sim_messages DROP COLUMN receipt_done",
+        ],
+    ),
 ]
 
 
