@@ -133,6 +133,34 @@ def test_a_dispatch_recorded_after_its_receipt_keeps_the_status_and_fills_in_the
     )  # the first dispatch's, as a resend does not change what was sent
 
 
+def _rows_written(tx, rid, work):
+    """Run `work(tx)`; whether it wrote the recipient row (PostgreSQL: its xmin moved; SQLite:
+    the connection counted a change)."""
+    if tx.dialect == "postgresql":
+        sql = "SELECT xmin::text FROM recipients WHERE id = ?"
+        before = tx.scalar(sql, (rid,))
+        work(tx)
+        return tx.scalar(sql, (rid,)) != before
+    before = tx.scalar("SELECT total_changes()")
+    work(tx)
+    return tx.scalar("SELECT total_changes()") != before
+
+
+def test_a_receipt_that_knows_the_parts_leaves_nothing_for_the_late_dispatch_to_write(db):
+    # the simulator's receipts carry what the handset received; applied first, they fill it in
+    [r1] = batch(db, "b1", [M1], delivery_report="per_recipient")
+    apply(db, [Change(r1, st.DELIVERED, 0, operator_status_at=NOW, parts=2, encoding="text")])
+    row = db.run_sync(lambda tx: tx.one("SELECT status, parts, encoding FROM recipients WHERE id = ?", (r1,)))
+    assert tuple(row) == (st.DELIVERED, 2, "text")
+    late = Change(r1, st.DISPATCHED, st.C_DISPATCHED, parts=2, encoding="text")
+    assert not db.run_sync(_rows_written, r1, lambda tx: status.apply(tx, [late], NOW + 5000, ACCOUNTS))
+    # and the check can fail: a dispatch that knows more than the row still writes it
+    [r2] = batch(db, "b2", [M2], delivery_report="per_recipient")
+    apply(db, [Change(r2, st.DELIVERED, 0, operator_status_at=NOW)])
+    late2 = Change(r2, st.DISPATCHED, st.C_DISPATCHED, parts=2, encoding="text")
+    assert db.run_sync(_rows_written, r2, lambda tx: status.apply(tx, [late2], NOW + 5000, ACCOUNTS))
+
+
 def test_repeating_the_current_intermediate_status_changes_nothing(db):
     [r1] = batch(db, "b1", [M1], delivery_report="per_recipient")
     assert apply(db, [dispatched(r1)]) == [r1]

@@ -96,9 +96,9 @@ def test_receipts_are_taken_once_in_due_order_and_a_redelivered_copy_queues_none
     assert db.run_sync(handsets.next_receipt_due) == NOW + 100
     assert db.run_sync(handsets.take_due_receipts, NOW + 50, 10) == []  # none due yet
     taken = db.run_sync(handsets.take_due_receipts, NOW + 1000, 10)
-    assert [(r.recipient_id, r.receipt_due_at) for r in taken] == [
-        (early.recipient_id, NOW + 100),
-        (late.recipient_id, NOW + 300),
+    assert [(r.recipient_id, r.receipt_due_at, r.parts, r.encoding) for r in taken] == [
+        (early.recipient_id, NOW + 100, 1, "text"),  # with what the handset received
+        (late.recipient_id, NOW + 300, 1, "text"),
     ]
     assert db.run_sync(handsets.take_due_receipts, NOW + 1000, 10) == []  # taken means gone
     land(db, late)  # the same recipient delivered again (a redelivery after a crash)
@@ -121,7 +121,10 @@ def test_the_migration_queues_the_receipts_older_versions_had_pending(database_u
         )
     )  # fmt: skip
     monkeypatch.undo()
-    assert schema.migrate(db) == ["sim_receipts"]
+    assert schema.migrate(db) == ["sim_receipts", "sim_receipts_parts"]
     taken = db.run_sync(handsets.take_due_receipts, NOW + 100, 10)
-    assert [tuple(r) for r in taken] == [(7002, "Failed", 402, NOW + 5), (7001, "Delivered", 0, NOW + 10)]
+    assert [tuple(r) for r in taken] == [  # with what the handsets received (sim_receipts_parts)
+        (7002, "Failed", 402, NOW + 5, 1, "text"),
+        (7001, "Delivered", 0, NOW + 10, 1, "text"),
+    ]
     assert db.run_sync(lambda tx: tx.scalar("SELECT count(*) FROM sim_messages")) == 4

@@ -96,5 +96,8 @@ def test_fill_parts_fills_only_what_is_unknown_and_current_reads_by_id(db):
 
     a, b, parts, now, empty = db.run_sync(run)
     assert parts == [(3, "GSM"), (None, "UNICODE")]
-    assert now == {a: rstore.Current(False, "Queued", 400, "b1"), b: rstore.Current(False, "Queued", 400, "b1")}
+    assert now == {
+        a: rstore.Current(False, "Queued", 400, "b1", 3, "GSM"),
+        b: rstore.Current(False, "Queued", 400, "b1", None, "UNICODE"),
+    }
     assert empty == {}

@@ -57,12 +57,17 @@ class Refused(msgspec.Struct, frozen=True):
 
 
 class Receipt(msgspec.Struct, frozen=True):
-    """A final outcome reported by the carrier for a recipient (Sinch status and code)."""
+    """A final outcome reported by the carrier for a recipient (Sinch status and code), and what
+    the carrier knows of the message it delivered where it says (the simulator does; an SMPP
+    receipt does not): a receipt can be applied before the dispatch that caused it is
+    recorded, and then it fills these in."""
 
     recipient_id: int
     status: str
     code: int
     operator_status_at: int | None = None
+    parts: int | None = None
+    encoding: str | None = None
 
 
 class Inbound(msgspec.Struct, frozen=True):

@@ -109,7 +109,12 @@ class Simulator(Connector):
         due = handsets.take_due_receipts(tx, now, RECEIPT_BATCH)
         if due and self.sink is not None:
             self.sink.apply_receipts(
-                tx, [Receipt(r.recipient_id, r.outcome_status, r.outcome_code, r.receipt_due_at) for r in due], now
+                tx,
+                [
+                    Receipt(r.recipient_id, r.outcome_status, r.outcome_code, r.receipt_due_at, r.parts, r.encoding)
+                    for r in due
+                ],
+                now,
             )
         return len(due), handsets.next_receipt_due(tx)
 

@@ -283,7 +283,7 @@ class Engine:
     def apply_receipts(self, tx: Tx, items: list[Receipt], now: int) -> None:
         status.apply(
             tx,
-            [status.Change(r.recipient_id, r.status, r.code, r.operator_status_at) for r in items],
+            [status.Change(r.recipient_id, r.status, r.code, r.operator_status_at, r.parts, r.encoding) for r in items],
             now,
             self.accounts,
         )

@@ -57,9 +57,11 @@ def apply(tx: Tx, changes: list[Change], now: int, accounts: Mapping[str, Accoun
         if not now_.final:
             if (now_.status, now_.code) != (c.status, c.code):
                 todo.append(c)
-        elif c.parts or c.encoding:
+        elif (c.parts and now_.parts is None) or (c.encoding and now_.encoding is None):
             # A receipt can be recorded before the dispatch that caused it (an SMSC answering
-            # with the receipt first): the final status stays, what the dispatch knew is kept.
+            # with the receipt first): the final status stays, what the dispatch knew is kept,
+            # unless the receipt brought it already (the simulator's do): then there is
+            # nothing to write, and the row is not rewritten for nothing.
             late.append(c)
     if late:
         rstore.fill_parts(tx, [(c.recipient_id, c.parts, c.encoding) for c in late])

@@ -58,15 +58,16 @@ def land(tx: Tx, messages: list[Landed]) -> None:
         (*m[:10], int(m.flash), m.received_at, m.outcome_status, m.outcome_code, m.receipt_due_at) for m in messages
     ]
     due = [
-        (m.recipient_id, m.receipt_due_at, m.outcome_status, m.outcome_code)
+        (m.recipient_id, m.receipt_due_at, m.outcome_status, m.outcome_code, m.parts, m.encoding)
         for m in messages
         if m.receipt_due_at is not None
     ]
     if tx.dialect == "postgresql":  # one statement over arrays, one per column (recipients.set_statuses)
         if due:
             tx.execute(
-                "INSERT INTO sim_receipts (recipient_id, due_at, outcome_status, outcome_code) SELECT * FROM "
-                "unnest(?::bigint[], ?::bigint[], ?::text[], ?::int[]) AS v(recipient_id, due_at, st, code) "
+                "INSERT INTO sim_receipts (recipient_id, due_at, outcome_status, outcome_code, parts, encoding) "
+                "SELECT * FROM unnest(?::bigint[], ?::bigint[], ?::text[], ?::int[], ?::int[], ?::text[]) "
+                "AS v(recipient_id, due_at, st, code, parts, encoding) "
                 "WHERE NOT EXISTS (SELECT 1 FROM sim_messages s WHERE s.recipient_id = v.recipient_id) "
                 "ON CONFLICT (recipient_id) DO NOTHING",
                 [list(column) for column in zip(*due, strict=True)],
@@ -83,8 +84,8 @@ def land(tx: Tx, messages: list[Landed]) -> None:
     # one statement per chunk: every simulated message is landed here
     if due:
         tx.values(
-            "INSERT INTO sim_receipts (recipient_id, due_at, outcome_status, outcome_code) "
-            "SELECT v.column1, v.column2, v.column3, v.column4 FROM (VALUES {values}) AS v "
+            "INSERT INTO sim_receipts (recipient_id, due_at, outcome_status, outcome_code, parts, encoding) "
+            "SELECT v.column1, v.column2, v.column3, v.column4, v.column5, v.column6 FROM (VALUES {values}) AS v "
             "WHERE NOT EXISTS (SELECT 1 FROM sim_messages s WHERE s.recipient_id = v.column1) "
             "ON CONFLICT (recipient_id) DO NOTHING",
             due,
@@ -101,6 +102,8 @@ class DueReceipt(NamedTuple):
     outcome_status: str
     outcome_code: int
     receipt_due_at: int
+    parts: int | None  # what the handset received, reported with the receipt
+    encoding: str | None
 
 
 def take_due_receipts(tx: Tx, now: int, limit: int) -> list[DueReceipt]:
@@ -110,7 +113,8 @@ def take_due_receipts(tx: Tx, now: int, limit: int) -> list[DueReceipt]:
     lock = " FOR UPDATE SKIP LOCKED" if tx.dialect == "postgresql" else ""
     taken = tx.all(
         "DELETE FROM sim_receipts WHERE recipient_id IN (SELECT recipient_id FROM sim_receipts WHERE due_at <= ? "
-        f"ORDER BY due_at, recipient_id LIMIT ?{lock}) RETURNING recipient_id, outcome_status, outcome_code, due_at",
+        f"ORDER BY due_at, recipient_id LIMIT ?{lock}) "
+        "RETURNING recipient_id, outcome_status, outcome_code, due_at, parts, encoding",
         (now, limit),
     )
     # RETURNING's order is not the subquery's: due first, as the receipts were due

@@ -202,25 +202,30 @@ class Current(NamedTuple):
     status: str
     code: int
     batch_id: str
+    parts: int | None = None
+    encoding: str | None = None
 
 
 def current(tx: Tx, ids: Iterable[int]) -> dict[int, Current]:
     """The status of these recipients now (ids not found are absent)."""
     out: dict[int, Current] = {}
+    cols = "id, final, status, code, batch_id, parts, encoding"
     if tx.dialect == "postgresql":  # one statement, one array parameter
         rows = tx.all(
-            "SELECT id, final, status, code, batch_id FROM recipients WHERE id = ANY(?::bigint[])", (list(ids),)
+            f"SELECT {cols} FROM recipients WHERE id = ANY(?::bigint[])",
+            (list(ids),),
         )
     else:
         rows = [
             r
             for part in chunks(list(ids))
             for r in tx.all(
-                f"SELECT id, final, status, code, batch_id FROM recipients WHERE id IN {tx.in_list(part)}", part
+                f"SELECT {cols} FROM recipients WHERE id IN {tx.in_list(part)}",
+                part,
             )
         ]
     for r in rows:
-        out[r.id] = Current(bool(r.final), r.status, r.code, r.batch_id)
+        out[r.id] = Current(bool(r.final), r.status, r.code, r.batch_id, r.parts, r.encoding)
     return out
 
 

@@ -536,6 +536,21 @@ MIGRATIONS: list[tuple[str, list[str | dict[str, str]]]] = [
             "ALTER TABLE sim_messages DROP COLUMN receipt_done",
         ],
     ),
+    (
+        "sim_receipts_parts",
+        [
+            # What the handset received (parts, encoding) travels with its receipt: a receipt
+            # applied before the dispatcher records Dispatched (the simulator answers at once)
+            # then fills them in with the final status, and the late Dispatched record finds
+            # nothing left to write, instead of a third update of the recipient row
+            # (engine/status.py; docs/benchmarks.md, section 6, P6).
+            "ALTER TABLE sim_receipts ADD COLUMN parts INTEGER",
+            "ALTER TABLE sim_receipts ADD COLUMN encoding TEXT",
+            "UPDATE sim_receipts SET "
+            "parts = (SELECT s.parts FROM sim_messages s WHERE s.recipient_id = sim_receipts.recipient_id), "
+            "encoding = (SELECT s.encoding FROM sim_messages s WHERE s.recipient_id = sim_receipts.recipient_id)",
+        ],
+    ),
 ]
 
 
