@@ -121,7 +121,8 @@ def test_the_migration_queues_the_receipts_older_versions_had_pending(database_u
         )
     )  # fmt: skip
     monkeypatch.undo()
-    assert schema.migrate(db) == ["sim_receipts", "sim_receipts_parts"]
+    names = [m[0] for m in schema.MIGRATIONS]
+    assert schema.migrate(db) == names[names.index("sim_receipts") :]
     taken = db.run_sync(handsets.take_due_receipts, NOW + 100, 10)
     assert [tuple(r) for r in taken] == [  # with what the handsets received (sim_receipts_parts)
         (7002, "Failed", 402, NOW + 5, 1, "text"),

@@ -210,3 +210,27 @@ def test_depths_count_queued_unclaimed_rows_per_plan_and_the_oldest(db):
     queues, backlog = db.run_sync(queue.depths)
     assert queues == [("A", 2, NOW - 5000), ("OTHER", 1, NOW - 100)]
     assert backlog == 0
+
+
+@pytest.mark.pg
+def test_the_release_queries_can_use_the_index_of_queued_claims(pg_url):
+    # recipients_claimed holds only claimed rows still Queued (migration recipients_claimed_queued):
+    # each release_* query must imply its predicate, or a lease take-over scans the table
+    db = migrated(pg_url)
+    queries = [
+        "UPDATE recipients SET claimed_by = NULL WHERE account_id = 'A' AND status = 'Queued' "
+        "AND claimed_by IS NOT NULL AND claimed_by <> 'n1'",  # release_foreign_claims
+        "UPDATE recipients SET claimed_by = NULL WHERE account_id = 'A' AND claimed_by = 'n1' AND status = 'Queued'",
+        "UPDATE recipients SET claimed_by = NULL WHERE claimed_by = 'n1' AND status = 'Queued'",
+    ]
+
+    def plans(tx):
+        tx.execute("SET LOCAL enable_seqscan = off")
+        return [" ".join(r[0] for r in tx.all("EXPLAIN " + q)) for q in queries]
+
+    for plan in db.run_sync(plans):
+        assert "recipients_claimed" in plan, plan
+
+    # and it is the narrow one: a Dispatched row that keeps its claimed_by has no entry in it
+    definition = db.run_sync(lambda tx: tx.scalar("SELECT pg_get_indexdef('recipients_claimed'::regclass)"))
+    assert "WHERE ((status = 'Queued'::text) AND (claimed_by IS NOT NULL))" in definition, definition

@@ -76,10 +76,12 @@ def depths(tx: Tx) -> tuple[list[tuple[str, int, int | None]], int]:
 
 def unclaim(tx: Tx, ids: list[int]) -> None:
     """Give claimed rows back to the queue (the connector could not take them now)."""
-    if ids:
-        tx.executemany(
-            "UPDATE recipients SET claimed_by = NULL WHERE id = ? AND status = 'Queued'", [(i,) for i in ids]
-        )
+    if not ids:
+        return
+    if tx.dialect == "postgresql":  # one statement over an array (recipients.set_statuses)
+        tx.execute("UPDATE recipients SET claimed_by = NULL WHERE id = ANY(?::bigint[]) AND status = 'Queued'", (ids,))
+        return
+    tx.executemany("UPDATE recipients SET claimed_by = NULL WHERE id = ? AND status = 'Queued'", [(i,) for i in ids])
 
 
 def release_foreign_claims(tx: Tx, account_id: str, node: str) -> int:

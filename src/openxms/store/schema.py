@@ -551,6 +551,19 @@ MIGRATIONS: list[tuple[str, list[str | dict[str, str]]]] = [
             "encoding = (SELECT s.encoding FROM sim_messages s WHERE s.recipient_id = sim_receipts.recipient_id)",
         ],
     ),
+    (
+        "recipients_claimed_queued",
+        [
+            # Only claims that still matter: a claimed row that is still Queued (the chunk has
+            # not reached the connector), the rows every release_* query of store/queue.py asks
+            # for. Before, a Dispatched row kept its entry until it was final, so each Dispatched
+            # update inserted one more index entry, and a node taking a lease over scanned the
+            # entries of every message still waiting for its receipt.
+            "DROP INDEX recipients_claimed",
+            "CREATE INDEX recipients_claimed ON recipients (claimed_by) "
+            "WHERE status = 'Queued' AND claimed_by IS NOT NULL",
+        ],
+    ),
 ]
 
 
