@@ -125,6 +125,17 @@ def commits(c: psycopg.Connection) -> int:
     return c.execute("SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()").fetchone()[0]
 
 
+def wal_lsn(c: psycopg.Connection) -> str:
+    return c.execute("SELECT pg_current_wal_lsn()::text").fetchone()[0]
+
+
+def wal_since(c: psycopg.Connection, lsn: str) -> int:
+    """Bytes of WAL the server wrote since `lsn`: what the drain's writes cost PostgreSQL, counted
+    rather than timed, so two trees compare on a noisy box (the whole server's, and nothing else
+    writes during a drain but the script's progress query's hint bits)."""
+    return c.execute("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), %s::pg_lsn)", (lsn,)).fetchone()[0]
+
+
 def processes() -> dict[tuple[int, float], tuple[str, float]]:
     """(pid, start time) -> (name, CPU seconds) of every process on the machine now."""
     out = {}
@@ -241,6 +252,7 @@ class Drain:
     others: list[tuple[str, float]]  # CPU seconds of the other processes, by name, most first
     first: float  # seconds from the nodes' start to the first final message (start-up, first lease passes)
     xacts: int  # transactions committed in the database over the drain (the nodes' group commits)
+    wal: int  # bytes of WAL written over the drain
 
     @property
     def rate(self) -> float:
@@ -313,7 +325,7 @@ def drain(args, n_nodes: int) -> Drain:
         api.stop()
         with psycopg.connect(db.url, autocommit=True) as poll:
             assert poll.execute("SELECT count(*) FROM recipients WHERE final = 0").fetchone()[0] == total
-            commits0 = commits(poll)
+            commits0, lsn0 = commits(poll), wal_lsn(poll)
             procs0, box0 = processes(), psutil.cpu_times()
             t0 = time.perf_counter()
             nodes = [Node(db.url, env, "all", tmp) for _ in range(n_nodes)]
@@ -358,7 +370,7 @@ def drain(args, n_nodes: int) -> Drain:
             for node in nodes:  # their backends end, which flushes their statistics
                 node.stop()
             time.sleep(1.0)
-            xacts = commits(poll) - commits0
+            xacts, wal = commits(poll) - commits0, int(wal_since(poll, lsn0))
         steady = 0.8 * total / max(1e-9, marks[0.9] - marks[0.1])
         first = marks[1e-9]
         profile = profiler.report() if profiler is not None else []
@@ -376,6 +388,7 @@ def drain(args, n_nodes: int) -> Drain:
             others,
             first,
             xacts,
+            wal,
         )
     finally:
         for node in nodes:
@@ -395,6 +408,7 @@ def show(d: Drain) -> str:
         f"box {d.box_busy:.2f} of "
         f"{psutil.cpu_count()} cores busy; {1e6 * (d.node_cpu + d.pg_cpu) / d.messages:.0f} us CPU a message "
         f"(nodes + PostgreSQL); {d.xacts:,} transactions ({1000 * d.xacts / d.messages:.0f} per 1000 messages); "
+        f"WAL {d.wal / 1e6:,.0f} MB ({d.wal / d.messages:,.0f} bytes a message); "
         f"plans per node {[len(s) for s in d.split]}; box busy before {d.before:.2f} cores"
     )
 
