@@ -107,7 +107,8 @@ def start_openxms(
 def bench_openxms(args, n: int, role: str) -> dict:
     """One case. `split`: an `--role api` process and an `--role engine` process on the same
     database (SQLite: the same file), the API measured; `split2`: the same with two API
-    processes sharing the port (`--reuse-port`); `all`: API and engine in one process."""
+    processes sharing the port (`--reuse-port`); `api2`: those two API processes and no engine
+    (on PostgreSQL each has a writer connection of its own); `all`: API and engine in one process."""
     tmp = Path(tempfile.mkdtemp(prefix="openxms-bench-"))
     database = args.database
     if database and database.startswith("postgres"):
@@ -116,20 +117,21 @@ def bench_openxms(args, n: int, role: str) -> dict:
         database = fresh_pg_schema(database)
     procs = []
     try:
-        if role.startswith("split"):
-            apis = 2 if role == "split2" else 1
+        if role.startswith("split") or role == "api2":
+            apis = 1 if role == "split" else 2
             port = free_port()
             for _ in range(apis):
                 proc, url = start_openxms(tmp, database, "api", args.rate, port, *["--reuse-port"] * (apis > 1))
                 procs.append(proc)
-            procs.append(start_openxms(tmp, database, "engine", args.rate)[0])
+            if role != "api2":
+                procs.append(start_openxms(tmp, database, "engine", args.rate)[0])
         else:
             proc, url = start_openxms(tmp, database, role, args.rate)
             procs.append(proc)
         lua = tmp / "post.lua"
         lua.write_text(LUA % (body(n), TOKEN))
         res = run_wrk(f"{url}/xms/v1/{PLAN}/batches", lua, args.duration, args.connections)
-        res["queued"] = queued(tmp, database) if role != "api" else None
+        res["queued"] = queued(tmp, database) if role not in ("api", "api2") else None
     finally:
         for proc in procs:
             proc.send_signal(signal.SIGTERM)
@@ -181,9 +183,9 @@ def main() -> None:
     ap.add_argument(
         "--role",
         action="append",
-        choices=["all", "api", "split", "split2"],
-        help="all: engine dispatching too; split: the engine in a process of its own; "
-        "split2: and two API processes on one port (--reuse-port)",
+        choices=["all", "api", "api2", "split", "split2"],
+        help="all: engine dispatching too; api2: two API processes on one port (--reuse-port), no "
+        "engine; split: the engine in a process of its own; split2: and two API processes on one port",
     )
     ap.add_argument("--database", help="postgresql://... (default: SQLite in a temp dir)")
     ap.add_argument("--duration", type=int, default=10)
