@@ -98,6 +98,28 @@ def test_exactly_1000_recipients_is_accepted(api):
     assert len(r.json()["to"]) == 1000
 
 
+def test_one_number_written_three_ways_is_one_recipient(api):
+    # A new batch's rows are inserted without ON CONFLICT on PostgreSQL (store/recipients.py
+    # insert_queued new=True): this guards that its numbers reach the store deduplicated, and
+    # that update and replace, which may meet rows already there, still add only what is missing.
+    b = api.send(to=["+12017777777", "12017777777", "0012017777777", "+12018888888"], delivery_report="full")
+    assert b["to"] == ["12017777777", "12018888888"]
+
+    def queued():
+        r = api.get(f"/batches/{b['id']}/delivery_report", params={"type": "full"})
+        assert r.status_code == 200, r.text
+        return sorted(n for s in r.json()["statuses"] for n in s["recipients"])
+
+    assert queued() == ["12017777777", "12018888888"]
+    r = api.post(f"/batches/{b['id']}", {"to_add": ["+12018888888", "+12019999999"]})
+    assert r.status_code == 200, r.text
+    assert queued() == ["12017777777", "12018888888", "12019999999"]
+    r = api.put(f"/batches/{b['id']}", {"to": ["12019999999", "+12010000001"], "from": "x", "body": "hi"})
+    assert r.status_code == 200, r.text
+    after = queued()  # rows already dispatched stay in the report; none appears twice
+    assert len(after) == len(set(after)) and {"12010000001", "12019999999"} <= set(after)
+
+
 def test_binary_batch(api):
     body = base64.b64encode(b"\x01\x02hello").decode()
     b = api.send(type="mt_binary", body=body, udh="06050423F423F4")

@@ -39,6 +39,29 @@ def test_insert_queued_keeps_list_order(db):
     assert b2 == ["12030000001"]
 
 
+def test_insert_queued_new_keeps_list_order_and_refuses_a_repeat(db):
+    # `new=True` (a batch created in the same transaction) skips ON CONFLICT on PostgreSQL: rows
+    # still follow the list (FIFO), and a repeat, which the caller promised away, fails loudly
+    # instead of being dropped or written twice.
+    numbers = [f"1204{i:07d}" for i in range(1000)]
+    random.Random(4).shuffle(numbers)
+
+    def run(tx):
+        add_batch(tx, "b3", [])
+        rstore.insert_queued(tx, "b3", "A", numbers, NOW, new=True)
+        return _order(tx, "b3")
+
+    assert db.run_sync(run) == numbers
+
+    def repeat(tx):
+        add_batch(tx, "b4", [])
+        rstore.insert_queued(tx, "b4", "A", ["12050000001", "12050000001"], NOW, new=True)
+
+    with pytest.raises(Exception, match="(?i)unique"):
+        db.run_sync(repeat)
+    assert db.run_sync(lambda tx: _order(tx, "b4")) == []
+
+
 def _row(tx, rid):
     return tx.one(
         "SELECT status, code, final, claimed_by, status_at, operator_status_at, parts, encoding "

@@ -145,7 +145,8 @@ class BatchService:
             _check_size(tx, row.account_id, targets, max_recipients)
         store.insert(tx, row)
         if row.state == "active" and not grouped:
-            rstore.insert_queued(tx, row.id, row.account_id, targets, row.created_at)  # deduplicated by sms/batches
+            # a new batch, its targets deduplicated by sms/batches: nothing to conflict with
+            rstore.insert_queued(tx, row.id, row.account_id, targets, row.created_at, new=True)
         elif row.state == "active":
             expansion.start(tx, row, targets, row.created_at)
         if key is not None:
