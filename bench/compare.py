@@ -106,7 +106,17 @@ def rows(args) -> tuple[dict[str, Callable[[], str]], list[Row]]:
     }
     if not args.no_pg:
         commands["p2pg"] = lambda: run(
-            "http_send.py", "--recipients", "1000", "--role", "api", "--duration", d, "--database", args.pg
+            "http_send.py",
+            "--recipients",
+            "1000",
+            "--role",
+            "api",
+            "--role",
+            "api2",
+            "--duration",
+            d,
+            "--database",
+            args.pg,
         )
         commands["p6"] = lambda: run(
             "scaleout.py", "--runs", "1", "--messages", "5000" if args.quick else "50000", "--pg", args.pg
@@ -209,6 +219,16 @@ def rows(args) -> tuple[dict[str, Callable[[], str]], list[Row]]:
                 "1000-recipient batches, PostgreSQL, API only",
                 200_000,
                 lambda o: (number(http_column("openxms postgresql role=api to=1000", 1), o["p2pg"]), None),
+                "recipients/s",
+            ),
+        )
+        table.insert(
+            5,
+            Row(
+                "P2",
+                "same, two API nodes on one port (--role api2: a writer connection each)",
+                200_000,
+                lambda o: (number(http_column("openxms postgresql role=api2 to=1000", 1), o["p2pg"]), None),
                 "recipients/s",
             ),
         )
