@@ -96,7 +96,7 @@ def rows(args) -> tuple[dict[str, Callable[[], str]], list[Row]]:
             "--kannel",
             "--kannel-store",
         ),
-        "p2": lambda: run("http_send.py", "--recipients", "1000", "--role", "api", "--duration", d),
+        "p2": lambda: run("http_send.py", "--recipients", "1000", "--role", "api", "--role", "api2", "--duration", d),
         "p3w10": lambda: run("smpp_egress.py", "--messages", n_smpp, "--window", "10", "--kannel"),
         "p3w64": lambda: run("smpp_egress.py", "--messages", n_smpp, "--window", "64", "--kannel"),
         "p3b2": lambda: run("smpp_egress.py", "--messages", n_smpp, "--window", "10", "--binds", "2", "--kannel"),
@@ -169,6 +169,13 @@ def rows(args) -> tuple[dict[str, Callable[[], str]], list[Row]]:
             "recipients/s",
         ),
         Row(
+            "P2",
+            "same, two API processes on one port (--role api2, one SQLite file)",
+            500_000,
+            lambda o: (number(http_column("openxms sqlite role=api2 to=1000", 1), o["p2"]), None),
+            "recipients/s",
+        ),
+        Row(
             "P3",
             "submit_sm/s, one bind, window 10, vs Kannel without DLRs",
             1.0,
@@ -213,7 +220,7 @@ def rows(args) -> tuple[dict[str, Callable[[], str]], list[Row]]:
     ]
     if not args.no_pg:
         table.insert(
-            4,  # after P2 on SQLite
+            6,  # after P2 on SQLite (P1: rows 0-3)
             Row(
                 "P2",
                 "1000-recipient batches, PostgreSQL, API only",
@@ -223,7 +230,7 @@ def rows(args) -> tuple[dict[str, Callable[[], str]], list[Row]]:
             ),
         )
         table.insert(
-            5,
+            7,
             Row(
                 "P2",
                 "same, two API nodes on one port (--role api2: a writer connection each)",
