@@ -136,6 +136,20 @@ def wal_since(c: psycopg.Connection, lsn: str) -> int:
     return c.execute("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), %s::pg_lsn)", (lsn,)).fetchone()[0]
 
 
+def wal_stats(c: psycopg.Connection) -> tuple[int, int, int]:
+    """(WAL records, full-page images, checkpoints) the server has counted so far. A page's first
+    change after a checkpoint writes the whole page to the WAL (full_page_writes), so a drain
+    that a checkpoint falls into writes more WAL and costs PostgreSQL more CPU than one that
+    none does: the count tells such drains apart. PostgreSQL 17 moved the checkpoint counters
+    to pg_stat_checkpointer."""
+    records, fpi = c.execute("SELECT wal_records, wal_fpi FROM pg_stat_wal").fetchone()
+    try:
+        (checkpoints,) = c.execute("SELECT num_timed + num_requested FROM pg_stat_checkpointer").fetchone()
+    except psycopg.errors.UndefinedTable:
+        (checkpoints,) = c.execute("SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter").fetchone()
+    return int(records), int(fpi), int(checkpoints)
+
+
 def processes() -> dict[tuple[int, float], tuple[str, float]]:
     """(pid, start time) -> (name, CPU seconds) of every process on the machine now."""
     out = {}
@@ -253,6 +267,9 @@ class Drain:
     first: float  # seconds from the nodes' start to the first final message (start-up, first lease passes)
     xacts: int  # transactions committed in the database over the drain (the nodes' group commits)
     wal: int  # bytes of WAL written over the drain
+    wal_records: int = 0  # WAL records over the drain (the whole server's)
+    fpi: int = 0  # of which full-page images
+    checkpoints: int = 0  # checkpoints that started over the drain
 
     @property
     def rate(self) -> float:
@@ -325,7 +342,7 @@ def drain(args, n_nodes: int) -> Drain:
         api.stop()
         with psycopg.connect(db.url, autocommit=True) as poll:
             assert poll.execute("SELECT count(*) FROM recipients WHERE final = 0").fetchone()[0] == total
-            commits0, lsn0 = commits(poll), wal_lsn(poll)
+            commits0, lsn0, stats0 = commits(poll), wal_lsn(poll), wal_stats(poll)
             procs0, box0 = processes(), psutil.cpu_times()
             t0 = time.perf_counter()
             nodes = [Node(db.url, env, "all", tmp) for _ in range(n_nodes)]
@@ -371,6 +388,7 @@ def drain(args, n_nodes: int) -> Drain:
                 node.stop()
             time.sleep(1.0)
             xacts, wal = commits(poll) - commits0, int(wal_since(poll, lsn0))
+            records, fpi, checkpoints = (b - a for a, b in zip(stats0, wal_stats(poll), strict=True))
         steady = 0.8 * total / max(1e-9, marks[0.9] - marks[0.1])
         first = marks[1e-9]
         profile = profiler.report() if profiler is not None else []
@@ -389,6 +407,9 @@ def drain(args, n_nodes: int) -> Drain:
             first,
             xacts,
             wal,
+            records,
+            fpi,
+            checkpoints,
         )
     finally:
         for node in nodes:
@@ -408,7 +429,8 @@ def show(d: Drain) -> str:
         f"box {d.box_busy:.2f} of "
         f"{psutil.cpu_count()} cores busy; {1e6 * (d.node_cpu + d.pg_cpu) / d.messages:.0f} us CPU a message "
         f"(nodes + PostgreSQL); {d.xacts:,} transactions ({1000 * d.xacts / d.messages:.0f} per 1000 messages); "
-        f"WAL {d.wal / 1e6:,.0f} MB ({d.wal / d.messages:,.0f} bytes a message); "
+        f"WAL {d.wal / 1e6:,.0f} MB ({d.wal / d.messages:,.0f} bytes, {d.wal_records / d.messages:.1f} records, "
+        f"{d.fpi / d.messages:.2f} full-page images a message; {d.checkpoints} checkpoint(s) began); "
         f"plans per node {[len(s) for s in d.split]}; box busy before {d.before:.2f} cores"
     )
 
