@@ -71,6 +71,7 @@ CHECKS: dict[tuple[str, int], str] = {
     ("docs/benchmarks.md", 10): "test_docs::test_benchmark_commands_parse",
     ("docs/benchmarks.md", 11): "test_docs::test_benchmark_commands_parse",
     ("docs/benchmarks.md", 12): "test_docs::test_benchmark_commands_parse",
+    ("docs/benchmarks.md", 13): "test_docs::test_benchmark_commands_parse",
     ("docs/configuration.md", 0): "test_docs::test_the_start_up_listing_is_what_serve_prints",
     ("docs/configuration.md", 1): "test_docs::test_the_command_synopsis_matches_help",
     ("docs/configuration.md", 2): "test_config::test_the_documented_examples_load",

@@ -60,18 +60,26 @@ class PartState(NamedTuple):
 def store_parts(tx: Tx, account_id: str, parts: list[Part], now: int) -> int:
     """Record accepted parts; returns how many of their ids already stand for a part still
     waiting for its receipt (an SMSC that reuses ids: both are kept)."""
-    keys = [p.message_key for p in parts]
+    keys = sorted({p.message_key for p in parts})
     collisions = 0
-    for chunk in chunks(sorted(set(keys)), CHUNK):
-        collisions += tx.scalar(
-            f"SELECT count(*) FROM smpp_parts WHERE account_id = ? AND message_key IN "
-            f"{tx.in_list(chunk)} AND state IS NULL",
-            [account_id, *chunk],
+    if tx.dialect == "postgresql":  # a probe per key, as in `lookup`
+        collisions = tx.scalar(
+            "SELECT count(*) FROM unnest(?::text[]) AS k(key) JOIN smpp_parts p "
+            "ON p.account_id = ? AND p.message_key = k.key WHERE p.state IS NULL",
+            (keys, account_id),
             0,
         )
-    tx.executemany(
+    else:
+        for chunk in chunks(keys, CHUNK):
+            collisions += tx.scalar(
+                f"SELECT count(*) FROM smpp_parts WHERE account_id = ? AND message_key IN "
+                f"{tx.in_list(chunk)} AND state IS NULL",
+                [account_id, *chunk],
+                0,
+            )
+    tx.values(
         "INSERT INTO smpp_parts (account_id, message_key, recipient_id, part, total, submitted_at, message_id, "
-        "sequence, udh) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "sequence, udh) VALUES {values}",
         [
             (account_id, p.message_key, p.recipient_id, p.part, p.total, now, p.message_id, p.sequence, p.udh)
             for p in parts
@@ -83,16 +91,32 @@ def store_parts(tx: Tx, account_id: str, parts: list[Part], now: int) -> int:
 def lookup(tx: Tx, account_id: str, keys: Iterable[str]) -> dict[str, list[Stored]]:
     """Stored parts by key, newest first (only the keys found)."""
     found: dict[str, list[Stored]] = {}
-    for chunk in chunks(sorted(set(keys)), CHUNK):
-        for r in tx.all(
-            f"SELECT p.id, p.message_key, p.recipient_id, p.total, p.state, p.submitted_at, "
-            f"r.msisdn FROM smpp_parts p LEFT JOIN recipients r ON r.id = p.recipient_id "
-            f"WHERE p.account_id = ? AND p.message_key IN {tx.in_list(chunk)} ORDER BY p.id DESC",
-            [account_id, *chunk],
-        ):
-            found.setdefault(r.message_key, []).append(
-                Stored(r.id, r.recipient_id, r.total, r.state is None, r.submitted_at, r.msisdn or "")
+    wanted = sorted(set(keys))
+    if tx.dialect == "postgresql":
+        # A join from the keys, so that each is one probe of smpp_parts_key and of the recipients'
+        # primary key whatever the planner believes of the tables. With `IN (...)` it chose, as
+        # the tables grew during a drain, scans of every part of the account or a hash join over
+        # all its recipients: the receipts' lookup was then 90 % of the writer's time over SMPP
+        # (docs/benchmarks.md, section 3).
+        rows = tx.all(
+            "SELECT p.id, p.message_key, p.recipient_id, p.total, p.state, p.submitted_at, r.msisdn "
+            "FROM unnest(?::text[]) AS k(key) JOIN smpp_parts p ON p.account_id = ? AND p.message_key = k.key "
+            "LEFT JOIN recipients r ON r.id = p.recipient_id ORDER BY p.id DESC",
+            (wanted, account_id),
+        )
+    else:
+        rows = []
+        for chunk in chunks(wanted, CHUNK):
+            rows += tx.all(
+                f"SELECT p.id, p.message_key, p.recipient_id, p.total, p.state, p.submitted_at, "
+                f"r.msisdn FROM smpp_parts p LEFT JOIN recipients r ON r.id = p.recipient_id "
+                f"WHERE p.account_id = ? AND p.message_key IN {tx.in_list(chunk)} ORDER BY p.id DESC",
+                [account_id, *chunk],
             )
+    for r in rows:
+        found.setdefault(r.message_key, []).append(
+            Stored(r.id, r.recipient_id, r.total, r.state is None, r.submitted_at, r.msisdn or "")
+        )
     return found
 
 
@@ -121,10 +145,28 @@ def best_match(candidates: list[Stored], submit_at: int | None, handset: str = "
 
 
 def mark_done(tx: Tx, done: list[tuple[int, str, int, int]]) -> None:
-    """done: (part row id, state, err, done_at). A part already done keeps its first receipt."""
-    tx.executemany(
-        "UPDATE smpp_parts SET state = ?, err = ?, done_at = ? WHERE id = ? AND state IS NULL",
-        [(state, err, at, pid) for pid, state, err, at in done],
+    """done: (part row id, state, err, done_at). A part already done keeps its first receipt,
+    and so does a part named twice in `done` (an SMSC repeating a receipt within one batch):
+    an UPDATE joined to two rows for one part would apply either, so the first is kept here.
+    One statement for all, not executemany's statement per row (each part passes here once)."""
+    first: dict[int, tuple[int, str, int, int]] = {}
+    for pid, state, err, at in done:
+        first.setdefault(pid, (pid, state, err, at))
+    rows = list(first.values())
+    if not rows:
+        return
+    if tx.dialect == "sqlite":
+        tx.values(
+            "UPDATE smpp_parts SET state = v.column2, err = v.column3, done_at = v.column4 "
+            "FROM (VALUES {values}) AS v WHERE smpp_parts.id = v.column1 AND smpp_parts.state IS NULL",
+            rows,
+        )
+        return
+    tx.execute(
+        "UPDATE smpp_parts p SET state = v.state, err = v.err, done_at = v.done_at "
+        "FROM unnest(?::bigint[], ?::text[], ?::int[], ?::bigint[]) AS v(id, state, err, done_at) "
+        "WHERE p.id = v.id AND p.state IS NULL",
+        ([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], [r[3] for r in rows]),
     )
 
 
@@ -171,11 +213,15 @@ def submits_of(tx: Tx, recipient_id: int) -> list[Submitted]:
 
 
 def record_orphans(tx: Tx, account_id: str, orphans: list[Orphan], now: int) -> None:
-    tx.executemany(
+    """Keep receipts whose part is not stored yet; a later receipt under the same key replaces
+    an earlier one (also within `orphans`: PostgreSQL refuses an upsert that meets one row
+    twice, so the last of each key is sent)."""
+    last = {o.message_key: o for o in orphans}
+    tx.values(
         "INSERT INTO smpp_orphans (account_id, message_key, state, err, done_at, received_at) "
-        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (account_id, message_key) DO UPDATE SET "
+        "VALUES {values} ON CONFLICT (account_id, message_key) DO UPDATE SET "
         "state = excluded.state, err = excluded.err, done_at = excluded.done_at",
-        [(account_id, o.message_key, o.state, o.err, o.done_at, now) for o in orphans],
+        [(account_id, o.message_key, o.state, o.err, o.done_at, now) for o in last.values()],
     )
 
 
@@ -191,10 +237,10 @@ def take_orphans(tx: Tx, account_id: str, keys: Iterable[str]) -> list[Orphan]:
                 [account_id, *chunk],
             )
         ]
-    if found:
-        tx.executemany(
-            "DELETE FROM smpp_orphans WHERE account_id = ? AND message_key = ?",
-            [(account_id, o.message_key) for o in found],
+    for chunk in chunks([o.message_key for o in found], CHUNK):
+        tx.execute(
+            f"DELETE FROM smpp_orphans WHERE account_id = ? AND message_key IN {tx.in_list(chunk)}",
+            [account_id, *chunk],
         )
     return found
 
