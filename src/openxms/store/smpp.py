@@ -77,14 +77,34 @@ def store_parts(tx: Tx, account_id: str, parts: list[Part], now: int) -> int:
                 [account_id, *chunk],
                 0,
             )
-    tx.values(
+    insert = (
         "INSERT INTO smpp_parts (account_id, message_key, recipient_id, part, total, submitted_at, message_id, "
-        "sequence, udh) VALUES {values}",
-        [
-            (account_id, p.message_key, p.recipient_id, p.part, p.total, now, p.message_id, p.sequence, p.udh)
-            for p in parts
-        ],
+        "sequence, udh) "
     )
+    if tx.dialect == "postgresql":  # one statement over arrays (VALUES lists: one per 128 rows)
+        tx.execute(
+            insert + "SELECT ?, k, r, n, t, ?, m, s, u FROM unnest(?::text[], ?::bigint[], ?::int[], ?::int[], "
+            "?::text[], ?::bigint[], ?::text[]) AS v(k, r, n, t, m, s, u)",
+            (
+                account_id,
+                now,
+                [p.message_key for p in parts],
+                [p.recipient_id for p in parts],
+                [p.part for p in parts],
+                [p.total for p in parts],
+                [p.message_id for p in parts],
+                [p.sequence for p in parts],
+                [p.udh for p in parts],
+            ),
+        )
+    else:
+        tx.values(
+            insert + "VALUES {values}",
+            [
+                (account_id, p.message_key, p.recipient_id, p.part, p.total, now, p.message_id, p.sequence, p.udh)
+                for p in parts
+            ],
+        )
     return collisions
 
 
@@ -226,23 +246,24 @@ def record_orphans(tx: Tx, account_id: str, orphans: list[Orphan], now: int) -> 
 
 
 def take_orphans(tx: Tx, account_id: str, keys: Iterable[str]) -> list[Orphan]:
-    """Orphan receipts under these keys, removed from the orphan table."""
-    found: list[Orphan] = []
-    for chunk in chunks(sorted(set(keys)), CHUNK):
-        found += [
-            Orphan(r.message_key, r.state, r.err, r.done_at)
-            for r in tx.all(
-                f"SELECT message_key, state, err, done_at FROM smpp_orphans WHERE account_id = ? "
-                f"AND message_key IN {tx.in_list(chunk)}",
+    """Orphan receipts under these keys, removed from the orphan table (one DELETE ... RETURNING;
+    on PostgreSQL a probe per key, as in `lookup`)."""
+    wanted = sorted(set(keys))
+    if tx.dialect == "postgresql":
+        rows = tx.all(
+            "DELETE FROM smpp_orphans o USING unnest(?::text[]) AS k(key) WHERE o.account_id = ? "
+            "AND o.message_key = k.key RETURNING o.message_key, o.state, o.err, o.done_at",
+            (wanted, account_id),
+        )
+    else:
+        rows = []
+        for chunk in chunks(wanted, CHUNK):
+            rows += tx.all(
+                f"DELETE FROM smpp_orphans WHERE account_id = ? AND message_key IN {tx.in_list(chunk)} "
+                f"RETURNING message_key, state, err, done_at",
                 [account_id, *chunk],
             )
-        ]
-    for chunk in chunks([o.message_key for o in found], CHUNK):
-        tx.execute(
-            f"DELETE FROM smpp_orphans WHERE account_id = ? AND message_key IN {tx.in_list(chunk)}",
-            [account_id, *chunk],
-        )
-    return found
+    return [Orphan(r.message_key, r.state, r.err, r.done_at) for r in rows]
 
 
 def waiting_before(tx: Tx, account_id: str, before: int) -> list[int]:
