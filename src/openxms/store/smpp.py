@@ -23,6 +23,24 @@ from .recipients import chunks
 CHUNK = 500
 
 
+def _by_keys(tx: Tx, account_id: str, keys: Iterable[str], postgresql: str, sqlite: str) -> list:
+    """The rows of a statement over one account's message keys. On PostgreSQL `postgresql`
+    reads them as a join from `unnest(?::text[]) AS k(key)` (parameters: the keys, then the
+    account), so each key is one probe of the (account_id, message_key) index whatever the
+    planner believes of the tables: with `IN (...)` it chose, as the tables grew during a drain,
+    a scan of every part of the account (through the `(account_id, submitted_at)` index) or a
+    hash join over all its recipients, and the receipts' lookup was 90 % of the writer's time
+    over SMPP (docs/benchmarks.md, section 3). On SQLite `sqlite` is run per chunk of keys with
+    `{keys}` an IN list (parameters: the account, then the keys)."""
+    wanted = sorted(set(keys))
+    if tx.dialect == "postgresql":
+        return tx.all(postgresql, (wanted, account_id))
+    rows: list = []
+    for chunk in chunks(wanted, CHUNK):
+        rows += tx.all(sqlite.replace("{keys}", tx.in_list(chunk)), [account_id, *chunk])
+    return rows
+
+
 class Part(NamedTuple):
     message_key: str
     recipient_id: int
@@ -60,23 +78,15 @@ class PartState(NamedTuple):
 def store_parts(tx: Tx, account_id: str, parts: list[Part], now: int) -> int:
     """Record accepted parts; returns how many of their ids already stand for a part still
     waiting for its receipt (an SMSC that reuses ids: both are kept)."""
-    keys = sorted({p.message_key for p in parts})
-    collisions = 0
-    if tx.dialect == "postgresql":  # a probe per key, as in `lookup`
-        collisions = tx.scalar(
-            "SELECT count(*) FROM unnest(?::text[]) AS k(key) JOIN smpp_parts p "
-            "ON p.account_id = ? AND p.message_key = k.key WHERE p.state IS NULL",
-            (keys, account_id),
-            0,
-        )
-    else:
-        for chunk in chunks(keys, CHUNK):
-            collisions += tx.scalar(
-                f"SELECT count(*) FROM smpp_parts WHERE account_id = ? AND message_key IN "
-                f"{tx.in_list(chunk)} AND state IS NULL",
-                [account_id, *chunk],
-                0,
-            )
+    counts = _by_keys(
+        tx,
+        account_id,
+        [p.message_key for p in parts],
+        "SELECT count(*) AS n FROM unnest(?::text[]) AS k(key) JOIN smpp_parts p "
+        "ON p.account_id = ? AND p.message_key = k.key WHERE p.state IS NULL",
+        "SELECT count(*) AS n FROM smpp_parts WHERE account_id = ? AND message_key IN {keys} AND state IS NULL",
+    )
+    collisions = sum(r.n for r in counts)
     insert = (
         "INSERT INTO smpp_parts (account_id, message_key, recipient_id, part, total, submitted_at, message_id, "
         "sequence, udh) "
@@ -111,28 +121,17 @@ def store_parts(tx: Tx, account_id: str, parts: list[Part], now: int) -> int:
 def lookup(tx: Tx, account_id: str, keys: Iterable[str]) -> dict[str, list[Stored]]:
     """Stored parts by key, newest first (only the keys found)."""
     found: dict[str, list[Stored]] = {}
-    wanted = sorted(set(keys))
-    if tx.dialect == "postgresql":
-        # A join from the keys, so that each is one probe of smpp_parts_key and of the recipients'
-        # primary key whatever the planner believes of the tables. With `IN (...)` it chose, as
-        # the tables grew during a drain, scans of every part of the account or a hash join over
-        # all its recipients: the receipts' lookup was then 90 % of the writer's time over SMPP
-        # (docs/benchmarks.md, section 3).
-        rows = tx.all(
-            "SELECT p.id, p.message_key, p.recipient_id, p.total, p.state, p.submitted_at, r.msisdn "
-            "FROM unnest(?::text[]) AS k(key) JOIN smpp_parts p ON p.account_id = ? AND p.message_key = k.key "
-            "LEFT JOIN recipients r ON r.id = p.recipient_id ORDER BY p.id DESC",
-            (wanted, account_id),
-        )
-    else:
-        rows = []
-        for chunk in chunks(wanted, CHUNK):
-            rows += tx.all(
-                f"SELECT p.id, p.message_key, p.recipient_id, p.total, p.state, p.submitted_at, "
-                f"r.msisdn FROM smpp_parts p LEFT JOIN recipients r ON r.id = p.recipient_id "
-                f"WHERE p.account_id = ? AND p.message_key IN {tx.in_list(chunk)} ORDER BY p.id DESC",
-                [account_id, *chunk],
-            )
+    rows = _by_keys(
+        tx,
+        account_id,
+        keys,
+        "SELECT p.id, p.message_key, p.recipient_id, p.total, p.state, p.submitted_at, r.msisdn "
+        "FROM unnest(?::text[]) AS k(key) JOIN smpp_parts p ON p.account_id = ? AND p.message_key = k.key "
+        "LEFT JOIN recipients r ON r.id = p.recipient_id ORDER BY p.id DESC",
+        "SELECT p.id, p.message_key, p.recipient_id, p.total, p.state, p.submitted_at, r.msisdn "
+        "FROM smpp_parts p LEFT JOIN recipients r ON r.id = p.recipient_id "
+        "WHERE p.account_id = ? AND p.message_key IN {keys} ORDER BY p.id DESC",
+    )
     for r in rows:
         found.setdefault(r.message_key, []).append(
             Stored(r.id, r.recipient_id, r.total, r.state is None, r.submitted_at, r.msisdn or "")
@@ -246,23 +245,16 @@ def record_orphans(tx: Tx, account_id: str, orphans: list[Orphan], now: int) -> 
 
 
 def take_orphans(tx: Tx, account_id: str, keys: Iterable[str]) -> list[Orphan]:
-    """Orphan receipts under these keys, removed from the orphan table (one DELETE ... RETURNING;
-    on PostgreSQL a probe per key, as in `lookup`)."""
-    wanted = sorted(set(keys))
-    if tx.dialect == "postgresql":
-        rows = tx.all(
-            "DELETE FROM smpp_orphans o USING unnest(?::text[]) AS k(key) WHERE o.account_id = ? "
-            "AND o.message_key = k.key RETURNING o.message_key, o.state, o.err, o.done_at",
-            (wanted, account_id),
-        )
-    else:
-        rows = []
-        for chunk in chunks(wanted, CHUNK):
-            rows += tx.all(
-                f"DELETE FROM smpp_orphans WHERE account_id = ? AND message_key IN {tx.in_list(chunk)} "
-                f"RETURNING message_key, state, err, done_at",
-                [account_id, *chunk],
-            )
+    """Orphan receipts under these keys, removed from the orphan table (one DELETE ... RETURNING)."""
+    rows = _by_keys(
+        tx,
+        account_id,
+        keys,
+        "DELETE FROM smpp_orphans o USING unnest(?::text[]) AS k(key) WHERE o.account_id = ? "
+        "AND o.message_key = k.key RETURNING o.message_key, o.state, o.err, o.done_at",
+        "DELETE FROM smpp_orphans WHERE account_id = ? AND message_key IN {keys} "
+        "RETURNING message_key, state, err, done_at",
+    )
     return [Orphan(r.message_key, r.state, r.err, r.done_at) for r in rows]
 
 
