@@ -1,6 +1,6 @@
 """The store's hot statements alone on PostgreSQL, and the variants tried beside them.
 
-    python bench/pg_statements.py [--pg postgresql://...] [--rounds 80] [insert indexes claim lookup doc]
+    python bench/pg_statements.py [--pg postgresql://...] [--rounds 80] [params insert indexes claim lookup doc]
 
 Each case runs in a fresh schema of the given server (dropped at exit), from psycopg with
 nothing else of ours running, the variants of a case interleaved round by round so the
@@ -10,6 +10,11 @@ transaction included) and, where it says something, the WAL bytes a row:
 - `insert`: 1000 recipients of a new batch, as `store/recipients.insert_queued` writes them
   (`unnest ... ORDER BY n`) with and without `ON CONFLICT (batch_id, msisdn) DO NOTHING`; COPY
   (psycopg `write_row`, and one joined write); without `ORDER BY n`; the array sent binary (`%b`).
+  The variant kept sends the array as a literal (`store/pgarray.py`), as the store's
+  connections do.
+- `params`: 1000 numbers and 1000 ids sent to `unnest(%s::text[])` / `unnest(%s::bigint[])`
+  through psycopg's own list dumper and as a literal (`store/pgarray.py`): the client's work
+  for one array parameter, the server's parse included.
 - `indexes`: the same insert without the clause into copies of the table: as migrated, with
   `COLLATE "C"` text columns, without the queue index, without the unique index, with neither.
 - `claim`: claims of 1000 from 200,000 queued rows, as `store/queue.claim` (`FOR UPDATE SKIP
@@ -34,7 +39,7 @@ import msgspec
 import psycopg
 
 from common import fresh_pg_schema
-from openxms.store import schema
+from openxms.store import pgarray, schema
 from openxms.store.db import Database
 
 PG = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -94,6 +99,13 @@ def case_insert(url: str, rounds: int) -> None:
 
         return run
 
+    def literal_sql(text: str) -> Callable[[int], int]:
+        def run(i: int) -> int:
+            c.execute("INSERT INTO recipients " + COLS + " " + text, (batch_id(), pgarray.literal(numbers(i))))
+            return 1000
+
+        return run
+
     def copy_rows(i: int) -> int:
         b = batch_id()
         with c.cursor().copy("COPY recipients " + COLS + " FROM STDIN") as cp:
@@ -112,7 +124,8 @@ def case_insert(url: str, rounds: int) -> None:
         c,
         {
             "unnest, ON CONFLICT DO NOTHING": sql(UNNEST + " ON CONFLICT (batch_id, msisdn) DO NOTHING"),
-            "unnest (kept: a new batch)": sql(UNNEST),
+            "unnest (a new batch)": sql(UNNEST),
+            "unnest, the array a literal (kept)": literal_sql(UNNEST),
             "COPY, write_row": copy_rows,
             "COPY, one joined write": copy_joined,
             "unnest, no ORDER BY": sql("SELECT %s, 'SM1', m, 'Queued', 400, 1, 1 FROM unnest(%s::text[]) AS t(m)"),
@@ -244,7 +257,32 @@ def case_doc(url: str, rounds: int) -> None:
     race(c, {"pglz (the default, kept)": into("d_pglz"), "lz4": into("d_lz4")}, rounds)
 
 
-CASES = {"insert": case_insert, "indexes": case_indexes, "claim": case_claim, "lookup": case_lookup, "doc": case_doc}
+def case_params(url: str, rounds: int) -> None:
+    c = migrated(url)
+    ids = list(range(10**9, 10**9 + 1000))
+
+    def run(sql: str, value: Callable[[int], object]) -> Callable[[int], int]:
+        def go(i: int) -> int:
+            c.execute(sql, (value(i),))
+            return 0
+
+        return go
+
+    text, bigint = "SELECT count(*) FROM unnest(%s::text[])", "SELECT count(*) FROM unnest(%s::bigint[])"
+    print("params: one array parameter of 1000 elements")
+    race(
+        c,
+        {
+            "text[], psycopg's list dumper": run(text, numbers),
+            "text[], a literal (kept)": run(text, lambda i: pgarray.literal(numbers(i))),
+            "bigint[], psycopg's list dumper": run(bigint, lambda i: ids),
+            "bigint[], a literal (kept)": run(bigint, lambda i: pgarray.literal(ids)),
+        },
+        rounds * 4,
+    )
+
+
+CASES = {"params": case_params, "insert": case_insert, "indexes": case_indexes, "claim": case_claim, "lookup": case_lookup, "doc": case_doc}
 
 
 def main() -> None:

@@ -194,7 +194,11 @@ class Database:
         import psycopg
         from psycopg.rows import namedtuple_row
 
-        return psycopg.connect(self.url, autocommit=True, row_factory=namedtuple_row)
+        from openxms.store import pgarray
+
+        pg = psycopg.connect(self.url, autocommit=True, row_factory=namedtuple_row)
+        pgarray.register(pg)  # lists as array literals: 10-80 us per 1000 instead of ~0.8 ms
+        return pg
 
     def _begin(self, conn: Any) -> None:
         conn.execute("BEGIN IMMEDIATE" if self.dialect == "sqlite" else "BEGIN")
