@@ -282,7 +282,14 @@ def case_params(url: str, rounds: int) -> None:
     )
 
 
-CASES = {"params": case_params, "insert": case_insert, "indexes": case_indexes, "claim": case_claim, "lookup": case_lookup, "doc": case_doc}
+CASES = {
+    "params": case_params,
+    "insert": case_insert,
+    "indexes": case_indexes,
+    "claim": case_claim,
+    "lookup": case_lookup,
+    "doc": case_doc,
+}
 
 
 def main() -> None:
